@@ -1,0 +1,136 @@
+//! The command line, as clap derive types. Parsing only: checking happens in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+
+use crate::sim::ClaimMode;
+use crate::sim::schedule::{CrashAt, NaiveOrder};
+
+const ABOUT: &str = "Learn messaging patterns by doing them: graded drills, an outbox crash lab, \
+event rewrites and the evidence that you have mastered them.";
+
+const EXAMPLES: &str = "\
+Examples:
+  msgwork simulate --crash              watch a naive dual write lose events and the outbox lose none
+  msgwork simulate --list-crash-points  every place the lab can crash a component
+  msgwork completions bash > ~/.local/share/bash-completion/completions/msgwork
+
+Exit status: 0 success, 1 a check you asked for failed, 2 bad input or usage.
+Your progress is kept in --data-dir, $MSGWORK_HOME, or the platform's data directory.";
+
+#[derive(Debug, Parser)]
+#[command(name = "msgwork", version, about = ABOUT, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    /// Where msgwork keeps your progress [default: the platform's data directory]
+    #[arg(long, global = true, value_name = "DIR", env = "MSGWORK_HOME")]
+    pub data_dir: Option<PathBuf>,
+
+    /// When to colour output; NO_COLOR in the environment also turns it off
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is not set
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the outbox crash lab: a naive dual write and a transactional outbox, same crashes
+    #[command(after_help = SIMULATE_EXAMPLES)]
+    Simulate(SimulateArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Example:\n  msgwork completions zsh > ~/.zfunc/_msgwork")]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+const SIMULATE_EXAMPLES: &str = "\
+Examples:
+  msgwork simulate --crash                         the lab with every crash point, random seed
+  msgwork simulate --crash --seed 42 --json        replay seed 42, machine-readable
+  msgwork simulate --crash --claim none            relays without claims: watch them overlap
+  msgwork simulate --crash-at service-after-commit:17 --trace steps.jsonl
+                                                   one precise crash, every step written down
+  msgwork simulate --crash --threads               replicas on real OS threads
+
+The same seed replays the same crashes, interleaving and report (except --threads).";
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Inject crashes: every crash point several times, plus random extras
+    #[arg(long)]
+    pub crash: bool,
+
+    /// Orders the service places
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub orders: u32,
+
+    /// Relay replicas publishing from the outbox
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub relays: u32,
+
+    /// Seed for the crash schedule and the interleaving [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Chance per order of an extra random crash, on top of the guaranteed ones [default: 0.005]
+    #[arg(long, value_name = "RATE")]
+    pub crash_rate: Option<f64>,
+
+    /// Crash exactly here instead (repeatable); the order is drawn from the seed if left out
+    #[arg(long = "crash-at", value_name = "POINT[:ORDER]")]
+    pub crash_at: Vec<CrashAt>,
+
+    /// List the crash points with a sentence each, and exit
+    #[arg(long)]
+    pub list_crash_points: bool,
+
+    /// How relay replicas keep out of each other's way
+    #[arg(long, value_enum, default_value_t = ClaimMode::Lease)]
+    pub claim: ClaimMode,
+
+    /// Run the service, relays and consumer on real OS threads (counts vary; invariants hold)
+    #[arg(long)]
+    pub threads: bool,
+
+    /// Which way round the naive handler does its dual write
+    #[arg(long, value_enum, value_name = "ORDER", default_value_t = NaiveOrder::Alternate)]
+    pub naive_order: NaiveOrder,
+
+    /// Rows a relay claims per pass
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub batch: u32,
+
+    /// Relay lease in milliseconds [default: 1000]
+    #[arg(long, value_name = "MS")]
+    pub lease: Option<u64>,
+
+    /// Write every step (commit, publish, crash, restart, redelivery, dedupe skip) as JSON lines
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Keep the lab's SQLite databases in DIR to inspect them afterwards
+    #[arg(long, value_name = "DIR")]
+    pub keep_db: Option<PathBuf>,
+
+    /// Exit 1 unless the outbox held: no lost, phantom or double-applied event, no overlapping claim
+    #[arg(long)]
+    pub check: bool,
+
+    /// Print the report as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}

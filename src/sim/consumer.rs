@@ -1,0 +1,105 @@
+//! The billing consumer: turns `OrderPlaced` into a charge, with or without an inbox.
+
+use super::SimError;
+use super::db;
+use super::model::{OrderPlacedPayload, Pipeline};
+use super::observer::Detail;
+use super::schedule::CrashPoint;
+use super::world::{Actor, Link, Poll, SqlContext, World};
+
+pub struct Consumer {
+    link: Link,
+}
+
+impl Consumer {
+    pub fn new() -> Self {
+        Consumer {
+            link: Link::billing(),
+        }
+    }
+}
+
+const NAME: &str = "billing";
+
+impl Actor for Consumer {
+    fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
+        let batch = world.broker.fetch(world.config.consumer_batch as usize);
+        let Some(last) = batch.last() else {
+            return Ok(Poll::Sleep(world.now() + world.config.poll_ms));
+        };
+        let next_offset = last.offset + 1;
+        // Only the outbox pipeline's consumer keeps an inbox; the naive one applies whatever arrives.
+        let idempotent = world.pipeline == Pipeline::Outbox;
+        let now = world.now();
+        let conn = self.link.get(world, NAME)?;
+        db::begin(conn).sql("billing BEGIN")?;
+        let mut struck = None;
+        for delivery in &batch {
+            let event = &delivery.event;
+            let order = event.order_number();
+            world.obs.delivered(NAME, &event.event_id, order);
+            if idempotent
+                && !db::inbox_record(conn, &event.event_id, now).sql("recording the event id")?
+            {
+                world.obs.dedupe_skipped(NAME, &event.event_id, order);
+            } else {
+                let payload: OrderPlacedPayload =
+                    serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
+                        event_id: event.event_id.clone(),
+                        err,
+                    })?;
+                db::insert_charge(
+                    conn,
+                    &payload.order_id,
+                    payload.amount_cents,
+                    &event.event_id,
+                    now,
+                )
+                .sql("inserting the charge")?;
+                world.obs.trace(
+                    NAME,
+                    "apply",
+                    Detail {
+                        order,
+                        event_id: Some(&event.event_id),
+                        ..Detail::default()
+                    },
+                );
+            }
+            if struck.is_none() {
+                struck =
+                    order.filter(|n| world.trigger.fires(CrashPoint::ConsumerBeforeCommit, *n));
+            }
+        }
+        if let Some(order) = struck {
+            return Ok(self.crash(world, CrashPoint::ConsumerBeforeCommit, order));
+        }
+        db::commit(conn).sql("billing COMMIT")?;
+        let struck = batch.iter().find_map(|d| {
+            d.event
+                .order_number()
+                .filter(|n| world.trigger.fires(CrashPoint::ConsumerAfterCommit, *n))
+        });
+        if let Some(order) = struck {
+            return Ok(self.crash(world, CrashPoint::ConsumerAfterCommit, order));
+        }
+        world.broker.ack(next_offset);
+        world.obs.trace(
+            NAME,
+            "ack",
+            Detail {
+                count: Some(batch.len() as u64),
+                ..Detail::default()
+            },
+        );
+        Ok(Poll::Ready)
+    }
+}
+
+impl Consumer {
+    fn crash(&mut self, world: &World<'_>, point: CrashPoint, order: u32) -> Poll {
+        self.link.crash();
+        world.obs.crashed(NAME, point, order);
+        Poll::Crashed(world.now() + world.config.restart_ms)
+    }
+}

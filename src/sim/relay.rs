@@ -1,0 +1,119 @@
+//! A relay replica: claim a batch of unsent outbox rows, publish each, mark them sent.
+
+use super::db::{self, OutboxRow};
+use super::schedule::CrashPoint;
+use super::world::{Actor, Link, Poll, SqlContext, World};
+use super::{ClaimMode, SimError};
+
+pub struct Relay {
+    name: String,
+    link: Link,
+    pass: Option<Pass>,
+}
+
+/// The batch a relay is working through. Lives in memory only: a crash forgets it.
+struct Pass {
+    id: u64,
+    owner: String,
+    rows: Vec<OutboxRow>,
+    published: usize,
+}
+
+impl Relay {
+    pub fn new(index: u32) -> Self {
+        Relay {
+            name: format!("relay-{index}"),
+            link: Link::service(),
+            pass: None,
+        }
+    }
+
+    /// The owner token written into claimed rows: a restarted replica is a new owner.
+    fn owner(&self) -> String {
+        format!("{}.{}", self.name, self.link.incarnation)
+    }
+
+    fn crash(&mut self, world: &World<'_>, pass: u64, point: CrashPoint, order: u32) -> Poll {
+        world.obs.pass_ended(pass);
+        self.pass = None;
+        self.link.crash();
+        world.obs.crashed(&self.name, point, order);
+        Poll::Crashed(world.now() + world.config.restart_ms)
+    }
+
+    fn claim(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
+        let owner = self.owner();
+        let now = world.now();
+        let config = world.config;
+        let conn = self.link.get(world, &self.name)?;
+        let rows = match config.claim {
+            ClaimMode::Lease => {
+                db::claim_batch(conn, &owner, now, now + config.lease_ms, config.batch)
+                    .sql("claiming a batch")?
+            }
+            ClaimMode::None => {
+                db::select_unsent(conn, config.batch).sql("selecting unsent rows")?
+            }
+        };
+        if rows.is_empty() {
+            return Ok(Poll::Sleep(now + config.poll_ms));
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let pass = world.obs.pass_started(&self.name, &ids);
+        let struck = rows.iter().find_map(|r| {
+            let order = r.event.order_number()?;
+            world
+                .trigger
+                .fires(CrashPoint::RelayAfterClaim, order)
+                .then_some(order)
+        });
+        if let Some(order) = struck {
+            return Ok(self.crash(world, pass, CrashPoint::RelayAfterClaim, order));
+        }
+        self.pass = Some(Pass {
+            id: pass,
+            owner,
+            rows,
+            published: 0,
+        });
+        Ok(Poll::Ready)
+    }
+}
+
+impl Actor for Relay {
+    fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
+        let Some(mut pass) = self.pass.take() else {
+            return self.claim(world);
+        };
+        if let Some(row) = pass.rows.get(pass.published) {
+            let order = row.event.order_number();
+            world.obs.published(&self.name, &row.event.event_id, order);
+            world.broker.publish(row.event.clone());
+            pass.published += 1;
+            if let Some(order) =
+                order.filter(|n| world.trigger.fires(CrashPoint::RelayAfterPublish, *n))
+            {
+                return Ok(self.crash(world, pass.id, CrashPoint::RelayAfterPublish, order));
+            }
+            self.pass = Some(pass);
+            return Ok(Poll::Ready);
+        }
+        let ids: Vec<i64> = pass.rows.iter().map(|r| r.id).collect();
+        let fence = match world.config.claim {
+            ClaimMode::Lease => Some(pass.owner.as_str()),
+            ClaimMode::None => None,
+        };
+        let now = world.now();
+        let conn = self.link.get(world, &self.name)?;
+        let marked = db::mark_sent(conn, &ids, fence, now).sql("marking rows sent")?;
+        // Without claims nothing is fenced: a row another replica already marked is simply skipped.
+        let fenced = if fence.is_some() {
+            ids.len() - marked
+        } else {
+            0
+        };
+        world.obs.marked(&self.name, pass.id, marked, fenced);
+        world.obs.pass_ended(pass.id);
+        Ok(Poll::Ready)
+    }
+}

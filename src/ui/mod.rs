@@ -1,0 +1,139 @@
+//! Terminal presentation: colour that respects NO_COLOR and pipes, tables, progress bars.
+//! Nothing here decides anything; it only shows what the core computed.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::ColorChoice;
+use crate::sim::observer::Progress;
+
+/// Whether to colour, decided once from `--color`, `NO_COLOR` and where stdout goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Paint {
+    enabled: bool,
+}
+
+impl Paint {
+    pub fn new(choice: ColorChoice) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let enabled = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                !no_color
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        };
+        Paint { enabled }
+    }
+
+    pub fn enabled(self) -> bool {
+        self.enabled
+    }
+
+    fn style(self, style: Style, text: &str) -> String {
+        if self.enabled {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn good(self, text: &str) -> String {
+        self.style(AnsiColor::Green.on_default().bold(), text)
+    }
+
+    pub fn bad(self, text: &str) -> String {
+        self.style(AnsiColor::Red.on_default().bold(), text)
+    }
+
+    pub fn bold(self, text: &str) -> String {
+        self.style(Style::new().bold(), text)
+    }
+
+    pub fn dim(self, text: &str) -> String {
+        self.style(Style::new().dimmed(), text)
+    }
+
+    /// A table in the house style, coloured only when colour is on.
+    pub fn table(self, header: &[&str]) -> Table {
+        let mut table = Table::new();
+        table
+            .load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(header.iter().map(Cell::new));
+        if self.enabled {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
+        table
+    }
+
+    /// A right-aligned numeric cell, green when it is what you want and red when it is not.
+    pub fn number(self, value: u64, verdict: Verdict) -> Cell {
+        let cell = Cell::new(value).set_alignment(CellAlignment::Right);
+        if !self.enabled {
+            return cell;
+        }
+        match verdict {
+            Verdict::Good => cell.fg(Color::Green),
+            Verdict::Bad => cell.fg(Color::Red),
+            Verdict::Plain => cell,
+        }
+    }
+}
+
+/// How a figure should read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Good,
+    Bad,
+    Plain,
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal and the caller wants one.
+pub struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    pub fn new(total: u64, unit: &str, wanted: bool) -> Self {
+        if !wanted || !std::io::stderr().is_terminal() {
+            return Bar(None);
+        }
+        let bar =
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(12));
+        let template =
+            format!("{{spinner}} {{msg}} [{{bar:32}}] {{pos}}/{{len}} {unit} ({{elapsed}})");
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Bar(Some(bar))
+    }
+
+    pub fn message(&self, message: &'static str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn advance(&self, n: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(n);
+        }
+    }
+}

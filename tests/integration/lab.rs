@@ -1,0 +1,275 @@
+//! The crash lab's claims, proven over many seeds and configurations through the library.
+
+use msgwork::sim::observer::NoProgress;
+use msgwork::sim::report::Report;
+use msgwork::sim::schedule::{CrashAt, CrashPlan, CrashPoint, NaiveOrder};
+use msgwork::sim::{self, ClaimMode, SimOptions};
+
+fn run(options: &SimOptions) -> Report {
+    sim::run(options, None, &NoProgress).unwrap_or_else(|e| panic!("seed {}: {e}", options.seed))
+}
+
+/// Runs `check` for every seed, spread over the machine's cores.
+fn for_seeds(seeds: std::ops::Range<u64>, check: impl Fn(u64) + Sync) {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let check = &check;
+            let seeds = seeds.clone();
+            scope.spawn(move || {
+                for seed in seeds.filter(|s| s % workers == worker) {
+                    check(seed);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn under_the_default_schedule_naive_loses_and_the_outbox_holds_for_200_seeds() {
+    for_seeds(0..200, |seed| {
+        let r = run(&SimOptions::new(seed));
+        let (naive, outbox) = (&r.naive, &r.outbox);
+        assert!(naive.lost_events >= 1, "seed {seed}: naive lost nothing");
+        assert_eq!(
+            outbox.lost_events, 0,
+            "seed {seed}: outbox lost {:?}",
+            outbox.lost_orders
+        );
+        assert_eq!(
+            outbox.phantom_events, 0,
+            "seed {seed}: phantoms {:?}",
+            outbox.phantom_orders
+        );
+        assert_eq!(
+            outbox.double_applied, 0,
+            "seed {seed}: double {:?}",
+            outbox.double_applied_orders
+        );
+        assert!(
+            outbox.duplicate_deliveries >= 1,
+            "seed {seed}: no redelivery happened"
+        );
+        assert_eq!(outbox.overlapping_claims, Some(0), "seed {seed}");
+        assert_eq!(
+            outbox.committed_orders, naive.committed_orders,
+            "seed {seed}: same schedule"
+        );
+        // Every crash point struck: the verdict never rests on a lucky draw.
+        for point in CrashPoint::ALL {
+            assert!(
+                outbox.crashes_by_point.get(&point) >= Some(&1),
+                "seed {seed}: {point} never struck"
+            );
+            if point.applies_to(msgwork::sim::model::Pipeline::Naive) {
+                assert!(
+                    naive.crashes_by_point.get(&point) >= Some(&1),
+                    "seed {seed}: naive {point}"
+                );
+            }
+        }
+        assert!(
+            r.verdict.outbox_holds && r.verdict.naive_broken,
+            "seed {seed}"
+        );
+    });
+}
+
+#[test]
+fn without_claims_relays_overlap_and_the_inbox_still_prevents_double_charges() {
+    for_seeds(0..24, |seed| {
+        let mut options = SimOptions::new(seed);
+        options.claim = ClaimMode::None;
+        let r = run(&options);
+        let overlaps = r.outbox.overlapping_claims.unwrap_or(0);
+        assert!(overlaps > 0, "seed {seed}: no overlap without claims");
+        assert!(r.outbox.events_republished > 0, "seed {seed}");
+        assert_eq!(r.outbox.double_applied, 0, "seed {seed}");
+        assert_eq!(r.outbox.lost_events, 0, "seed {seed}");
+        // Overlap alone is not a broken outbox when the user asked for no claims.
+        assert!(
+            r.verdict.outbox_holds,
+            "seed {seed}: {:?}",
+            r.verdict.outbox_problems
+        );
+    });
+}
+
+#[test]
+fn a_seed_replays_the_same_report_but_for_timings() {
+    let strip = |r: &Report| {
+        let mut v = serde_json::to_value(r).unwrap();
+        v.as_object_mut().unwrap().remove("timings");
+        v
+    };
+    let mut options = SimOptions::new(4242);
+    options.orders = 400;
+    assert_eq!(strip(&run(&options)), strip(&run(&options)));
+    options.seed = 4243;
+    assert_ne!(
+        strip(&run(&options)),
+        strip(&run(&SimOptions {
+            seed: 4242,
+            ..options.clone()
+        }))
+    );
+}
+
+#[test]
+fn on_real_threads_the_invariants_hold() {
+    for seed in 0..3 {
+        let mut options = SimOptions::new(seed);
+        options.orders = 300;
+        options.threads = true;
+        let r = run(&options);
+        assert!(r.naive.lost_events >= 1, "seed {seed}");
+        assert_eq!(
+            r.outbox.lost_events, 0,
+            "seed {seed}: lost {:?}",
+            r.outbox.lost_orders
+        );
+        assert_eq!(r.outbox.phantom_events, 0, "seed {seed}");
+        assert_eq!(r.outbox.double_applied, 0, "seed {seed}");
+        assert_eq!(r.outbox.overlapping_claims, Some(0), "seed {seed}");
+        assert_eq!(
+            r.outbox.committed_orders,
+            300 - r.outbox.crashes_by_point[&CrashPoint::ServiceBeforeCommit]
+        );
+    }
+}
+
+#[test]
+fn on_real_threads_without_claims_the_inbox_absorbs_the_overlap() {
+    let mut options = SimOptions::new(11);
+    options.orders = 300;
+    options.threads = true;
+    options.claim = ClaimMode::None;
+    let r = run(&options);
+    assert_eq!(r.outbox.double_applied, 0);
+    assert_eq!(r.outbox.lost_events, 0);
+}
+
+#[test]
+fn one_precise_crash_loses_exactly_that_order_in_the_naive_run() {
+    let mut options = SimOptions::new(1);
+    options.orders = 50;
+    options.naive_order = NaiveOrder::CommitFirst;
+    options.crash = CrashPlan::Exact {
+        at: vec!["service-after-commit:17".parse::<CrashAt>().unwrap()],
+        rate: 0.0,
+    };
+    let r = run(&options);
+    assert_eq!(r.naive.lost_orders, vec![17]);
+    assert_eq!(r.naive.crashes, 1);
+    assert_eq!(r.outbox.lost_events, 0);
+    assert_eq!(r.outbox.committed_orders, 50);
+}
+
+#[test]
+fn a_publish_first_crash_before_commit_is_a_phantom_the_naive_consumer_charges() {
+    let mut options = SimOptions::new(2);
+    options.orders = 20;
+    options.naive_order = NaiveOrder::PublishFirst;
+    options.crash = CrashPlan::Exact {
+        at: vec!["service-before-commit:5".parse::<CrashAt>().unwrap()],
+        rate: 0.0,
+    };
+    let r = run(&options);
+    assert_eq!(r.naive.phantom_orders, vec![5]);
+    assert_eq!(r.naive.committed_orders, 19);
+    assert_eq!(r.naive.side_effects_applied, 20);
+    assert_eq!(r.outbox.phantom_events, 0);
+    assert_eq!(r.outbox.side_effects_applied, 19);
+}
+
+#[test]
+fn a_relay_crash_after_publish_is_republished_and_deduped() {
+    let mut options = SimOptions::new(3);
+    options.orders = 40;
+    options.crash = CrashPlan::Exact {
+        at: vec!["relay-after-publish:12".parse::<CrashAt>().unwrap()],
+        rate: 0.0,
+    };
+    let r = run(&options);
+    assert!(r.outbox.events_republished >= 1);
+    assert!(r.outbox.dedupe_skips >= 1);
+    assert_eq!(r.outbox.double_applied, 0);
+    assert_eq!(r.outbox.side_effects_applied, 40);
+    // The naive run has no relay: the point never strikes there.
+    assert_eq!(r.naive.crashes, 0);
+}
+
+#[test]
+fn without_crashes_nothing_is_lost_anywhere() {
+    let mut options = SimOptions::new(5);
+    options.orders = 200;
+    options.crash = CrashPlan::None;
+    let r = run(&options);
+    for p in [&r.naive, &r.outbox] {
+        assert_eq!(
+            (p.lost_events, p.phantom_events, p.double_applied, p.crashes),
+            (0, 0, 0, 0)
+        );
+        assert_eq!(p.side_effects_applied, 200);
+    }
+    assert!(!r.verdict.naive_broken);
+}
+
+#[test]
+fn a_lease_shorter_than_a_pass_lets_relays_overlap_and_the_fence_and_inbox_contain_it() {
+    let mut options = SimOptions::new(8);
+    options.orders = 300;
+    options.lease_ms = Some(1);
+    let r = run(&options);
+    assert!(r.outbox.overlapping_claims.unwrap_or(0) > 0);
+    assert!(r.outbox.relay.as_ref().unwrap().fenced_marks > 0);
+    assert_eq!(r.outbox.double_applied, 0);
+    assert_eq!(r.outbox.lost_events, 0);
+    assert!(
+        !r.verdict.outbox_holds,
+        "overlap under claims must fail the verdict"
+    );
+}
+
+mod configurations {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive_order() -> impl Strategy<Value = NaiveOrder> {
+        prop_oneof![
+            Just(NaiveOrder::CommitFirst),
+            Just(NaiveOrder::PublishFirst),
+            Just(NaiveOrder::Alternate)
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the shape of the run, the outbox loses nothing and applies nothing twice.
+        #[test]
+        fn the_outbox_holds_for_any_configuration(
+            seed in any::<u64>(),
+            orders in 1u32..250,
+            relays in 1u32..6,
+            batch in 1u32..25,
+            consumer_batch in 1u32..8,
+            rate in 0.0f64..0.3,
+            naive in naive_order(),
+        ) {
+            let mut options = SimOptions::new(seed);
+            options.orders = orders;
+            options.relays = relays;
+            options.batch = batch;
+            options.consumer_batch = consumer_batch;
+            options.naive_order = naive;
+            options.crash = CrashPlan::Default { rate };
+            let r = run(&options);
+            prop_assert_eq!(r.outbox.lost_events, 0);
+            prop_assert_eq!(r.outbox.phantom_events, 0);
+            prop_assert_eq!(r.outbox.double_applied, 0);
+            prop_assert_eq!(r.outbox.overlapping_claims, Some(0));
+            prop_assert_eq!(r.outbox.side_effects_applied, r.outbox.committed_orders);
+        }
+    }
+}

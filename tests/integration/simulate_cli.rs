@@ -1,0 +1,389 @@
+//! `msgwork simulate` and the CLI around it, driven through the real binary.
+
+use crate::harness::{Msgwork, path_str};
+
+const REQUIRED: [&str; 8] = [
+    "committed_orders",
+    "events_delivered",
+    "lost_events",
+    "phantom_events",
+    "duplicate_deliveries",
+    "side_effects_applied",
+    "double_applied",
+    "crashes",
+];
+
+#[test]
+fn json_report_has_the_stable_keys() {
+    let out = Msgwork::new(&[
+        "simulate", "--crash", "--seed", "9", "--orders", "300", "--json",
+    ])
+    .output();
+    out.success();
+    let v = out.json();
+    for key in ["schema_version", "seed", "orders", "relays", "timings"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["seed"], 9);
+    assert_eq!(v["orders"], 300);
+    assert_eq!(v["relays"], 3);
+    for side in ["naive", "outbox"] {
+        for key in REQUIRED {
+            assert!(v[side][key].is_u64(), "{side}.{key} missing");
+        }
+    }
+    assert!(v["outbox"]["overlapping_claims"].is_u64());
+    assert!(
+        out.stderr.is_empty(),
+        "json mode writes nothing else: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_same_seed_prints_the_same_json_twice_but_for_timings() {
+    let args = [
+        "simulate", "--crash", "--seed", "77", "--orders", "250", "--json",
+    ];
+    let strip = |mut v: serde_json::Value| {
+        assert!(v.as_object_mut().unwrap().remove("timings").is_some());
+        v
+    };
+    let a = strip(Msgwork::new(&args).output().json());
+    let b = strip(Msgwork::new(&args).output().json());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_random_seed_is_printed_so_it_can_be_replayed() {
+    let out = Msgwork::new(&["simulate", "--crash", "--orders", "100"]).output();
+    out.success();
+    let seed = out
+        .stdout
+        .split("--seed ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("a replay line with --seed");
+    assert!(seed.parse::<u64>().is_ok(), "{seed}");
+}
+
+#[test]
+fn human_output_shows_the_table_the_explanation_and_the_replay() {
+    let out = Msgwork::new(&["simulate", "--crash", "--seed", "3"]).output();
+    out.success();
+    for needle in [
+        "lost events",
+        "overlapping claims",
+        "The dual-write gap",
+        "One local transaction closes it",
+        "at-least-once",
+        "inbox",
+        "Replay: msgwork simulate --crash --seed 3",
+        "Recorded as run 1",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "missing '{needle}' in:\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        !out.stdout.contains('\u{1b}'),
+        "NO_COLOR output has escape codes"
+    );
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let out = Msgwork::new(&["simulate", "--orders", "20", "--color", "always"]).output();
+    assert!(out.success().stdout.contains('\u{1b}'));
+    // Not a terminal, no NO_COLOR: still plain.
+    let out = Msgwork::new(&["simulate", "--orders", "20"])
+        .env_remove("NO_COLOR")
+        .output();
+    assert!(!out.success().stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn without_crash_nothing_is_lost_and_the_output_says_why_that_is_a_trap() {
+    let out = Msgwork::new(&["simulate", "--orders", "100", "--json"]).output();
+    let v = out.success().json();
+    assert_eq!(v["naive"]["lost_events"], 0);
+    assert_eq!(v["crash"], false);
+    let human = Msgwork::new(&["simulate", "--orders", "100"]).output();
+    assert!(human.stdout.contains("Run with --crash"));
+}
+
+#[test]
+fn claim_none_shows_overlap_and_no_double_charge() {
+    let out = Msgwork::new(&[
+        "simulate", "--crash", "--claim", "none", "--seed", "1", "--json",
+    ])
+    .output();
+    let v = out.success().json();
+    assert!(v["outbox"]["overlapping_claims"].as_u64().unwrap() > 0);
+    assert_eq!(v["outbox"]["double_applied"], 0);
+    assert_eq!(v["claim"], "none");
+}
+
+#[test]
+fn check_exits_1_when_the_outbox_breaks_and_0_when_it_holds() {
+    Msgwork::new(&[
+        "simulate", "--crash", "--seed", "5", "--orders", "300", "--check",
+    ])
+    .output()
+    .success();
+    // A lease shorter than a relay pass: replicas overlap, which --check refuses.
+    let out = Msgwork::new(&[
+        "simulate", "--crash", "--seed", "5", "--orders", "300", "--lease", "1", "--check",
+    ])
+    .output();
+    out.expect_code(1);
+    assert!(
+        out.stdout.contains("overlapping relay claims"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn bad_options_are_one_clear_line_and_exit_2() {
+    Msgwork::new(&["simulate", "--orders", "0"])
+        .output()
+        .usage_error("--orders must be between 1");
+    Msgwork::new(&["simulate", "--relays", "0"])
+        .output()
+        .usage_error("--relays must be between 1");
+    Msgwork::new(&["simulate", "--batch", "0"])
+        .output()
+        .usage_error("--batch");
+    Msgwork::new(&["simulate", "--crash-rate", "2"])
+        .output()
+        .usage_error("--crash-rate");
+    Msgwork::new(&["simulate", "--crash-at", "service-after-commit:5000"])
+        .output()
+        .usage_error("past --orders");
+}
+
+#[test]
+fn unknown_crash_points_and_flags_are_usage_errors() {
+    let out = Msgwork::new(&["simulate", "--crash-at", "relay-after-lunch"]).output();
+    out.expect_code(2);
+    assert!(out.stderr.contains("--list-crash-points"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"));
+    Msgwork::new(&["simulate", "--no-such-flag"])
+        .output()
+        .expect_code(2);
+    Msgwork::new(&["simulate", "--orders", "-3"])
+        .output()
+        .expect_code(2);
+    Msgwork::new(&["frobnicate"]).output().expect_code(2);
+}
+
+#[test]
+fn an_unwritable_trace_path_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/trace.jsonl");
+    let (out, home) = Msgwork::new(&["simulate", "--crash", "--trace", &path_str(&missing)]).run();
+    out.usage_error("cannot write the trace file");
+    // Nothing was recorded: the run never started.
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    assert!(store.runs("simulate").unwrap().is_empty());
+    Msgwork::new(&["simulate", "--trace", &path_str(dir.path())])
+        .output()
+        .usage_error("cannot write the trace file");
+}
+
+#[test]
+fn an_unusable_data_dir_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    Msgwork::new(&["simulate", "--data-dir", &path_str(&file)])
+        .output()
+        .usage_error("it is a file, not a directory");
+    // Under a file, nothing can be created.
+    Msgwork::new(&["--data-dir", &path_str(&file.join("sub")), "simulate"])
+        .output()
+        .usage_error("cannot use data directory");
+}
+
+#[test]
+fn every_run_is_recorded_with_its_seed_options_and_results() {
+    let (out, home) = Msgwork::new(&[
+        "simulate", "--crash", "--seed", "12", "--orders", "200", "--json",
+    ])
+    .run();
+    out.success();
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    let runs = store.runs("simulate").unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].seed, Some(12));
+    assert_eq!(runs[0].options["orders"], 200);
+    assert_eq!(runs[0].options["crash"], true);
+    assert_eq!(runs[0].results["outbox"]["lost_events"], 0);
+    assert_eq!(runs[0].results["naive"], out.json()["naive"]);
+}
+
+#[test]
+fn the_data_dir_option_works_before_or_after_the_subcommand_and_beats_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = path_str(dir.path());
+    Msgwork::new(&["--data-dir", &d, "simulate", "--orders", "10"])
+        .output()
+        .success();
+    Msgwork::new(&["simulate", "--orders", "10", "--data-dir", &d])
+        .output()
+        .success();
+    let store = msgwork::store::Store::open(dir.path()).unwrap();
+    assert_eq!(store.runs("simulate").unwrap().len(), 2);
+}
+
+#[test]
+fn the_trace_names_every_step_and_finds_the_lost_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("steps.jsonl");
+    let out = Msgwork::new(&[
+        "simulate",
+        "--crash-at",
+        "service-after-commit:7",
+        "--naive-order",
+        "commit-first",
+        "--orders",
+        "30",
+        "--seed",
+        "1",
+        "--trace",
+        &path_str(&trace),
+        "--json",
+    ])
+    .output();
+    assert_eq!(
+        out.success().json()["naive"]["lost_orders"],
+        serde_json::json!([7])
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let naive_order_7 = |step: &str| {
+        lines
+            .iter()
+            .any(|l| l["run"] == "naive" && l["order"] == 7 && l["step"] == step)
+    };
+    assert!(naive_order_7("commit"));
+    assert!(naive_order_7("crash"));
+    assert!(
+        !naive_order_7("publish"),
+        "the lost order was never published"
+    );
+    for step in [
+        "claim",
+        "publish",
+        "deliver",
+        "apply",
+        "ack",
+        "mark-sent",
+        "restart",
+    ] {
+        assert!(lines.iter().any(|l| l["step"] == step), "no {step} step");
+    }
+    let seqs: Vec<u64> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "sequence numbers run on"
+    );
+}
+
+#[test]
+fn keep_db_leaves_the_databases_to_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    Msgwork::new(&[
+        "simulate",
+        "--crash",
+        "--orders",
+        "50",
+        "--keep-db",
+        &path_str(dir.path()),
+    ])
+    .output()
+    .success();
+    let conn = rusqlite::Connection::open(dir.path().join("outbox-orders.db")).unwrap();
+    let unsent: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unsent, 0);
+    assert!(dir.path().join("naive-billing.db").exists());
+    // A second run into the same directory starts from clean databases.
+    Msgwork::new(&[
+        "simulate",
+        "--orders",
+        "10",
+        "--keep-db",
+        &path_str(dir.path()),
+    ])
+    .output()
+    .success();
+    let orders: i64 = rusqlite::Connection::open(dir.path().join("outbox-orders.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(orders, 10);
+}
+
+#[test]
+fn crash_points_are_listed_with_a_sentence_each() {
+    let out = Msgwork::new(&["simulate", "--list-crash-points", "--json"]).output();
+    let v = out.success().json();
+    let points = v["crash_points"].as_array().unwrap();
+    assert_eq!(points.len(), 6);
+    for p in points {
+        assert!(p["description"].as_str().unwrap().len() > 40);
+    }
+    let human = Msgwork::new(&["simulate", "--list-crash-points"]).output();
+    assert!(human.success().stdout.contains("relay-after-publish"));
+}
+
+#[test]
+fn help_version_and_completions() {
+    let out = Msgwork::new(&["--help"]).output();
+    assert!(
+        out.success()
+            .stdout
+            .contains("Exit status: 0 success, 1 a check")
+    );
+    let out = Msgwork::new(&["simulate", "--help"]).output();
+    assert!(
+        out.success()
+            .stdout
+            .contains("msgwork simulate --crash --seed 42 --json")
+    );
+    let out = Msgwork::new(&["--version"]).output();
+    assert!(out.success().stdout.starts_with("msgwork "));
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = Msgwork::new(&["completions", shell]).output();
+        assert!(out.success().stdout.contains("simulate"), "{shell}");
+    }
+    Msgwork::new(&["completions", "tcsh"])
+        .output()
+        .expect_code(2);
+    Msgwork::new(&[]).output().expect_code(2);
+}
+
+#[test]
+fn the_human_report_reads_the_same_for_a_seed() {
+    let out = Msgwork::new(&["simulate", "--crash", "--seed", "1", "--orders", "400"]).output();
+    let text: String = out
+        .success()
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("Recorded as run"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!(text);
+}
