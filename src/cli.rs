@@ -48,6 +48,9 @@ pub enum Command {
     /// Run the outbox crash lab: a naive dual write and a transactional outbox, same crashes
     #[command(after_help = SIMULATE_EXAMPLES)]
     Simulate(SimulateArgs),
+    /// Measure the crash lab against its speed targets
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
     /// Print a shell completion script
     #[command(after_help = "Example:\n  msgwork completions zsh > ~/.zfunc/_msgwork")]
     Completions {
@@ -67,6 +70,12 @@ Examples:
   msgwork simulate --crash --threads               replicas on real OS threads
 
 The same seed replays the same crashes, interleaving and report (except --threads).";
+
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  msgwork bench              every measurement, about half a minute
+  msgwork bench --quick      smaller sizes, a few seconds
+  msgwork bench --json       figures for scripts";
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -131,6 +140,17 @@ pub struct SimulateArgs {
     pub check: bool,
 
     /// Print the report as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Smaller sizes: a quick look rather than the real figures
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Print the figures as one JSON object
     #[arg(long)]
     pub json: bool,
 }

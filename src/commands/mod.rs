@@ -1,5 +1,6 @@
 //! One module per subcommand: check the arguments, call the core, render the result.
 
+mod bench;
 mod simulate;
 
 use std::io::Write;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
     };
     match cli.command {
         Command::Simulate(args) => simulate::run(&args, &ctx),
+        Command::Bench(args) => bench::run(&args, &ctx),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

@@ -4,13 +4,16 @@
 //! consumer's position only moves when it acknowledges, so anything fetched but not acknowledged
 //! before a crash is delivered again.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::model::Envelope;
 
 #[derive(Default)]
 pub struct Broker {
     log: Mutex<Log>,
+    /// Signalled on every publish, for consumers that wait rather than poll.
+    arrived: Condvar,
 }
 
 #[derive(Default)]
@@ -41,13 +44,42 @@ impl Broker {
     pub fn publish(&self, event: Envelope) -> usize {
         let mut log = self.log();
         log.messages.push(Arc::new(event));
+        self.arrived.notify_all();
         log.messages.len() - 1
+    }
+
+    /// Appends a batch of events under one lock.
+    pub fn publish_all(&self, events: impl IntoIterator<Item = Envelope>) {
+        let mut log = self.log();
+        log.messages.extend(events.into_iter().map(Arc::new));
+        self.arrived.notify_all();
+    }
+
+    /// Like [`Broker::fetch`], but waits up to `timeout` for something to arrive.
+    pub fn fetch_wait(&self, max: usize, timeout: Duration) -> Vec<Delivery> {
+        let deadline = Instant::now() + timeout;
+        let mut log = self.log();
+        while log.cursor == log.messages.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Vec::new();
+            }
+            log = self
+                .arrived
+                .wait_timeout(log, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        Self::deliveries(&log, max)
     }
 
     /// Up to `max` messages from the committed offset on. Until they are acknowledged, the same
     /// messages come back on the next fetch: that is the redelivery.
     pub fn fetch(&self, max: usize) -> Vec<Delivery> {
-        let log = self.log();
+        Self::deliveries(&self.log(), max)
+    }
+
+    fn deliveries(log: &Log, max: usize) -> Vec<Delivery> {
         let end = (log.cursor + max).min(log.messages.len());
         (log.cursor..end)
             .map(|offset| Delivery {
@@ -99,5 +131,19 @@ mod tests {
         broker.ack(2);
         assert_eq!(broker.backlog(), 0);
         assert_eq!(broker.published(), 2);
+    }
+
+    #[test]
+    fn a_waiting_consumer_wakes_on_publish_and_times_out_on_silence() {
+        let broker = Broker::new();
+        assert!(broker.fetch_wait(1, Duration::from_millis(5)).is_empty());
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                broker.publish_all([event(1), event(2)]);
+            });
+            let got = broker.fetch_wait(10, Duration::from_secs(10));
+            assert!(!got.is_empty());
+        });
     }
 }

@@ -1,6 +1,7 @@
 //! The outbox crash lab: a naive dual write and a transactional outbox, run side by side under the
 //! same seeded crash schedule, with relay replicas, an in-process broker and a billing consumer.
 
+pub mod bench;
 pub mod broker;
 pub mod clock;
 pub mod db;
@@ -291,7 +292,7 @@ pub fn run(
 }
 
 /// Removes a database and its WAL companions from an earlier run kept in the same directory.
-fn remove_db(path: &Path) -> Result<(), SimError> {
+pub(crate) fn remove_db(path: &Path) -> Result<(), SimError> {
     for suffix in ["", "-wal", "-shm"] {
         let mut file = path.as_os_str().to_owned();
         file.push(suffix);

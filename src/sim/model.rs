@@ -99,7 +99,7 @@ impl Envelope {
             amount_cents: order.amount_cents,
         };
         Envelope {
-            event_id: event_id(seed ^ pipeline.salt(), order.number),
+            event_id: event_id(seed ^ pipeline.salt(), order.number, at_ms),
             event_type: ORDER_PLACED.to_string(),
             aggregate_id: order.reference(),
             occurred_at: timestamp(at_ms),
@@ -115,13 +115,15 @@ impl Envelope {
     }
 }
 
-/// A UUID-shaped event id derived from the seed, so a replay produces the same ids.
-fn event_id(stream: u64, number: u32) -> String {
-    let hi = mix(stream ^ mix(u64::from(number) << 1));
-    let lo = mix(hi ^ u64::from(number));
-    // Shape it as a version-4, variant-1 UUID so it looks like what real services emit.
-    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
-    let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+/// A UUIDv7-layout event id: the event's millisecond timestamp first, then the order number as a
+/// counter, then bits derived from the seed. Time-ordered ids append to the outbox's and the inbox's
+/// unique indexes instead of landing on random pages, and a replay produces the same ids.
+fn event_id(stream: u64, number: u32, at_ms: u64) -> String {
+    let unix_ms = (EPOCH_DAYS as u64 * 86_400_000 + EPOCH_MS_OF_DAY + at_ms) & 0xffff_ffff_ffff;
+    let n = u64::from(number);
+    let hi = (unix_ms << 16) | 0x7000 | ((n >> 20) & 0x0fff);
+    let noise = mix(stream ^ mix(n));
+    let lo = 0x8000_0000_0000_0000 | ((n & 0xf_ffff) << 42) | (noise & 0x3ff_ffff_ffff);
     format!(
         "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
         hi >> 32,
@@ -195,13 +197,23 @@ mod tests {
         assert_eq!(a.event_id, b.event_id);
         assert_ne!(a.event_id, naive.event_id);
         assert_eq!(a.event_id.len(), 36);
-        assert_eq!(&a.event_id[14..15], "4");
+        assert_eq!(&a.event_id[14..15], "7");
+        assert!(matches!(&a.event_id[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(a.order_number(), Some(3));
     }
 
     #[test]
-    fn event_ids_do_not_collide_across_many_orders() {
-        let ids: std::collections::HashSet<_> = (1..=50_000).map(|n| event_id(42, n)).collect();
-        assert_eq!(ids.len(), 50_000);
+    fn event_ids_are_unique_and_sort_in_time_then_order() {
+        let ids: Vec<String> = (1..=50_000).map(|n| event_id(42, n, 0)).collect();
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "same millisecond: order number decides"
+        );
+        assert!(
+            event_id(42, 9, 5) > event_id(42, 10, 4),
+            "a later millisecond sorts later"
+        );
     }
 }

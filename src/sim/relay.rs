@@ -9,12 +9,14 @@ pub struct Relay {
     name: String,
     link: Link,
     pass: Option<Pass>,
+    passes: u64,
 }
 
 /// The batch a relay is working through. Lives in memory only: a crash forgets it.
 struct Pass {
     id: u64,
-    owner: String,
+    /// The claim token written into the rows: relay, incarnation and pass, so the fence is exact.
+    token: String,
     rows: Vec<OutboxRow>,
     published: usize,
 }
@@ -25,12 +27,14 @@ impl Relay {
             name: format!("relay-{index}"),
             link: Link::service(),
             pass: None,
+            passes: 0,
         }
     }
 
-    /// The owner token written into claimed rows: a restarted replica is a new owner.
-    fn owner(&self) -> String {
-        format!("{}.{}", self.name, self.link.incarnation)
+    /// The token for the next claim: a restarted replica, and each of its passes, is a new owner.
+    fn next_token(&mut self) -> String {
+        self.passes += 1;
+        format!("{}.{}.{}", self.name, self.link.incarnation, self.passes)
     }
 
     fn crash(&mut self, world: &World<'_>, pass: u64, point: CrashPoint, order: u32) -> Poll {
@@ -42,13 +46,13 @@ impl Relay {
     }
 
     fn claim(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
-        let owner = self.owner();
+        let token = self.next_token();
         let now = world.now();
         let config = world.config;
         let conn = self.link.get(world, &self.name)?;
         let rows = match config.claim {
             ClaimMode::Lease => {
-                db::claim_batch(conn, &owner, now, now + config.lease_ms, config.batch)
+                db::claim_batch(conn, &token, now, now + config.lease_ms, config.batch)
                     .sql("claiming a batch")?
             }
             ClaimMode::None => {
@@ -72,7 +76,7 @@ impl Relay {
         }
         self.pass = Some(Pass {
             id: pass,
-            owner,
+            token,
             rows,
             published: 0,
         });
@@ -99,18 +103,16 @@ impl Actor for Relay {
             return Ok(Poll::Ready);
         }
         let ids: Vec<i64> = pass.rows.iter().map(|r| r.id).collect();
-        let fence = match world.config.claim {
-            ClaimMode::Lease => Some(pass.owner.as_str()),
-            ClaimMode::None => None,
-        };
         let now = world.now();
         let conn = self.link.get(world, &self.name)?;
-        let marked = db::mark_sent(conn, &ids, fence, now).sql("marking rows sent")?;
-        // Without claims nothing is fenced: a row another replica already marked is simply skipped.
-        let fenced = if fence.is_some() {
-            ids.len() - marked
-        } else {
-            0
+        let (marked, fenced) = match world.config.claim {
+            ClaimMode::Lease => {
+                let marked =
+                    db::mark_claimed_sent(conn, &pass.token, &ids, now).sql("marking rows sent")?;
+                (marked, ids.len() - marked)
+            }
+            // Without claims nothing is fenced: a row another replica marked first is skipped.
+            ClaimMode::None => (db::mark_sent(conn, &ids, now).sql("marking rows sent")?, 0),
         };
         world.obs.marked(&self.name, pass.id, marked, fenced);
         world.obs.pass_ended(pass.id);

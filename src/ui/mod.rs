@@ -123,6 +123,13 @@ impl Bar {
         }
     }
 
+    pub fn message_owned(&self, message: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+            bar.inc(1);
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();

@@ -1,5 +1,6 @@
 //! msgwork's integration tests: one binary, a small command builder, specifications by topic.
 
+mod bench_cli;
 mod harness;
 mod lab;
 mod simulate_cli;

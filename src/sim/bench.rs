@@ -1,0 +1,352 @@
+//! Speed measurements of the lab, each against the target it must meet. The statements measured
+//! are the lab's own (`db`), not tuned copies, so the figures describe what the lab runs.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::broker::Broker;
+use super::db::{self, Durability};
+use super::model::{Envelope, Order, OrderPlacedPayload, Pipeline};
+use super::observer::NoProgress;
+use super::world::SqlContext;
+use super::{SimError, SimOptions};
+
+/// One figure and the target it is held to.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    pub name: &'static str,
+    pub description: String,
+    pub value: f64,
+    pub unit: &'static str,
+    /// The target, in the same unit.
+    pub target: f64,
+    /// Whether smaller values are better (a time) or larger (a rate).
+    pub lower_is_better: bool,
+    pub meets: bool,
+}
+
+impl Measurement {
+    fn new(
+        name: &'static str,
+        description: String,
+        value: f64,
+        unit: &'static str,
+        target: f64,
+        lower: bool,
+    ) -> Self {
+        let meets = if lower {
+            value <= target
+        } else {
+            value >= target
+        };
+        Measurement {
+            name,
+            description,
+            value,
+            unit,
+            target,
+            lower_is_better: lower,
+            meets,
+        }
+    }
+}
+
+/// How big the measured workloads are.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    pub lab_orders: u32,
+    pub big_lab_orders: u32,
+    pub full_sync_orders: u32,
+    pub throughput_orders: u32,
+    pub backlog_rows: u32,
+}
+
+impl Sizes {
+    /// The sizes the targets are stated for.
+    pub const FULL: Sizes = Sizes {
+        lab_orders: 1000,
+        big_lab_orders: 10_000,
+        full_sync_orders: 2000,
+        throughput_orders: 50_000,
+        backlog_rows: 100_000,
+    };
+    /// A quick look, for smoke tests.
+    pub const QUICK: Sizes = Sizes {
+        lab_orders: 1000,
+        big_lab_orders: 2000,
+        full_sync_orders: 200,
+        throughput_orders: 5000,
+        backlog_rows: 10_000,
+    };
+}
+
+/// Runs every measurement; `step` is told the name of each before it starts.
+pub fn run(sizes: Sizes, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<Measurement>, SimError> {
+    let mut out = Vec::new();
+
+    step("default lab run");
+    let lab = |orders: u32| -> Result<Duration, SimError> {
+        let mut options = SimOptions::new(1);
+        options.orders = orders;
+        let started = Instant::now();
+        super::run(&options, None, &NoProgress)?;
+        Ok(started.elapsed())
+    };
+    let default = median(
+        (0..3)
+            .map(|_| lab(sizes.lab_orders))
+            .collect::<Result<_, _>>()?,
+    );
+    out.push(Measurement::new(
+        "lab_default_run",
+        format!(
+            "simulate --crash, {} orders, naive and outbox",
+            sizes.lab_orders
+        ),
+        default.as_secs_f64() * 1e3,
+        "ms",
+        1000.0 * f64::from(sizes.lab_orders) / 1000.0,
+        true,
+    ));
+
+    step("large lab run");
+    let big = lab(sizes.big_lab_orders)?;
+    out.push(Measurement::new(
+        "lab_large_run",
+        format!("simulate --crash, {} orders", sizes.big_lab_orders),
+        big.as_secs_f64() * 1e3,
+        "ms",
+        5000.0 * f64::from(sizes.big_lab_orders) / 10_000.0,
+        true,
+    ));
+
+    step("write path, synchronous=FULL");
+    let (naive, outbox) = write_path_full(dir, sizes.full_sync_orders)?;
+    out.push(Measurement::new(
+        "write_naive_full_us",
+        "naive write per order: INSERT, COMMIT (fsync), publish".to_string(),
+        naive,
+        "µs/order",
+        f64::INFINITY,
+        true,
+    ));
+    out.push(Measurement::new(
+        "write_outbox_full_us",
+        "outbox write per order: INSERT order + outbox row, COMMIT (fsync)".to_string(),
+        outbox,
+        "µs/order",
+        f64::INFINITY,
+        true,
+    ));
+    out.push(Measurement::new(
+        "outbox_cost_ratio_full",
+        "outbox write cost ÷ naive write cost, synchronous=FULL, same run".to_string(),
+        outbox / naive,
+        "×",
+        1.15,
+        true,
+    ));
+
+    step("outbox write throughput, WAL + NORMAL");
+    let rate = outbox_throughput(dir, sizes.throughput_orders)?;
+    out.push(Measurement::new(
+        "outbox_orders_per_s_normal",
+        format!(
+            "{} outbox writes, one order per transaction, WAL + synchronous=NORMAL",
+            sizes.throughput_orders
+        ),
+        rate,
+        "orders/s",
+        30_000.0,
+        false,
+    ));
+
+    step("backlog drain");
+    let rate = drain(dir, sizes.backlog_rows)?;
+    out.push(Measurement::new(
+        "backlog_drain_events_per_s",
+        format!(
+            "{} outbox rows: claim, publish, inbox dedupe + charge, mark sent",
+            sizes.backlog_rows
+        ),
+        rate,
+        "events/s",
+        250_000.0,
+        false,
+    ));
+    Ok(out)
+}
+
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort_unstable();
+    runs[runs.len() / 2]
+}
+
+fn fresh(
+    dir: &Path,
+    name: &str,
+    durability: Durability,
+    outbox: bool,
+) -> Result<rusqlite::Connection, SimError> {
+    let path = dir.join(name);
+    super::remove_db(&path)?;
+    let conn = db::open(&path, durability).sql("opening a bench database")?;
+    db::create_service_schema(&conn, outbox).sql("creating the bench schema")?;
+    Ok(conn)
+}
+
+fn naive_write(conn: &rusqlite::Connection, broker: &Broker, n: u32) -> Result<(), SimError> {
+    let order = Order::generate(7, n);
+    let event = Envelope::order_placed(7, Pipeline::Naive, &order, 0);
+    db::begin(conn).sql("BEGIN")?;
+    db::insert_order(conn, &order, 0).sql("inserting an order")?;
+    db::commit(conn).sql("COMMIT")?;
+    broker.publish(event);
+    Ok(())
+}
+
+fn outbox_write(conn: &rusqlite::Connection, n: u32) -> Result<(), SimError> {
+    let order = Order::generate(7, n);
+    let event = Envelope::order_placed(7, Pipeline::Outbox, &order, 0);
+    db::begin(conn).sql("BEGIN")?;
+    db::insert_order(conn, &order, 0).sql("inserting an order")?;
+    db::insert_outbox(conn, &event, 0).sql("inserting an outbox row")?;
+    db::commit(conn).sql("COMMIT")
+}
+
+/// Per-order cost of each write path with an fsync at every commit, interleaved in blocks so that
+/// both see the same disk at the same moments.
+fn write_path_full(dir: &Path, orders: u32) -> Result<(f64, f64), SimError> {
+    let naive = fresh(dir, "bench-naive-full.db", Durability::Full, false)?;
+    let outbox = fresh(dir, "bench-outbox-full.db", Durability::Full, true)?;
+    let broker = Broker::new();
+    let (mut naive_time, mut outbox_time) = (Duration::ZERO, Duration::ZERO);
+    let block = 50;
+    let mut n = 1;
+    while n <= orders {
+        let end = (n + block).min(orders + 1);
+        let started = Instant::now();
+        for i in n..end {
+            naive_write(&naive, &broker, i)?;
+        }
+        naive_time += started.elapsed();
+        let started = Instant::now();
+        for i in n..end {
+            outbox_write(&outbox, i)?;
+        }
+        outbox_time += started.elapsed();
+        n = end;
+    }
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(orders);
+    Ok((per(naive_time), per(outbox_time)))
+}
+
+fn outbox_throughput(dir: &Path, orders: u32) -> Result<f64, SimError> {
+    let conn = fresh(dir, "bench-outbox-normal.db", Durability::Normal, true)?;
+    let started = Instant::now();
+    for n in 1..=orders {
+        outbox_write(&conn, n)?;
+    }
+    Ok(f64::from(orders) / started.elapsed().as_secs_f64())
+}
+
+/// Fills the outbox with a backlog, then drains it end to end with the relay's and consumer's
+/// own statements, the relay and the consumer each on its own thread as they would run in
+/// production (they share nothing but the broker); returns events per second.
+fn drain(dir: &Path, rows: u32) -> Result<f64, SimError> {
+    let conn = fresh(dir, "bench-backlog.db", Durability::Normal, true)?;
+    db::begin(&conn).sql("BEGIN")?;
+    for n in 1..=rows {
+        let order = Order::generate(9, n);
+        db::insert_outbox(
+            &conn,
+            &Envelope::order_placed(9, Pipeline::Outbox, &order, 0),
+            0,
+        )
+        .sql("filling the backlog")?;
+    }
+    db::commit(&conn).sql("COMMIT")?;
+    let billing_path = dir.join("bench-billing.db");
+    super::remove_db(&billing_path)?;
+    let billing = db::open(&billing_path, Durability::Normal).sql("opening billing")?;
+    db::create_billing_schema(&billing).sql("creating billing")?;
+    let broker = Broker::new();
+    let batch = 1000;
+
+    let started = Instant::now();
+    let relay_failed = std::sync::atomic::AtomicBool::new(false);
+    let (relay, applied) = std::thread::scope(|scope| {
+        let (broker, relay_failed) = (&broker, &relay_failed);
+        // A connection belongs to one thread: the relay takes it and hands it back when done.
+        let relay = scope.spawn(move || {
+            let result = relay_drain(&conn, broker, batch);
+            if result.is_err() {
+                relay_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            result.map(|()| conn)
+        });
+        let mut applied = 0u64;
+        let consumed = (|| -> Result<(), SimError> {
+            while applied < u64::from(rows)
+                && !relay_failed.load(std::sync::atomic::Ordering::Relaxed)
+            {
+                let deliveries = broker.fetch_wait(batch as usize, Duration::from_millis(50));
+                let Some(last) = deliveries.last() else {
+                    continue;
+                };
+                db::begin(&billing).sql("billing BEGIN")?;
+                for d in &deliveries {
+                    if db::inbox_record(&billing, &d.event.event_id, 1).sql("inbox")? {
+                        let payload: OrderPlacedPayload = serde_json::from_str(&d.event.payload)
+                            .map_err(|err| SimError::Payload {
+                                event_id: d.event.event_id.clone(),
+                                err,
+                            })?;
+                        db::insert_charge(
+                            &billing,
+                            &payload.order_id,
+                            payload.amount_cents,
+                            &d.event.event_id,
+                            1,
+                        )
+                        .sql("charging")?;
+                        applied += 1;
+                    }
+                }
+                db::commit(&billing).sql("billing COMMIT")?;
+                broker.ack(last.offset + 1);
+            }
+            Ok(())
+        })();
+        let relay = relay
+            .join()
+            .map_err(|_| SimError::Internal("the relay thread panicked"));
+        let conn = relay.and_then(|r| r);
+        (conn.and_then(|conn| consumed.map(|()| conn)), applied)
+    });
+    let conn = relay?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if applied != u64::from(rows) || db::unsent_count(&conn).sql("counting")? != 0 {
+        return Err(SimError::Internal(
+            "the backlog drain did not apply every event exactly once",
+        ));
+    }
+    Ok(f64::from(rows) / elapsed)
+}
+
+/// The relay's side of the drain: claim a batch, publish it, mark it sent, until nothing is left.
+fn relay_drain(conn: &rusqlite::Connection, broker: &Broker, batch: u32) -> Result<(), SimError> {
+    for pass in 0.. {
+        let token = format!("bench.0.{pass}");
+        let claimed = db::claim_batch(conn, &token, 1, 1_000_000, batch).sql("claiming")?;
+        if claimed.is_empty() {
+            break;
+        }
+        let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+        broker.publish_all(claimed.into_iter().map(|row| row.event));
+        db::mark_claimed_sent(conn, &token, &ids, 2).sql("marking sent")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! `msgwork bench`: it runs and reports every figure with its target. Speed itself is never
+//! asserted here; the figures are for people (see the README).
+
+use crate::harness::Msgwork;
+
+#[test]
+fn quick_bench_reports_every_measurement_with_its_target() {
+    let out = Msgwork::new(&["bench", "--quick", "--json"]).output();
+    let v = out.success().json();
+    assert_eq!(v["schema_version"], 1);
+    let names: Vec<&str> = v["measurements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert!(m["value"].as_f64().unwrap() > 0.0, "{m}");
+            assert!(m["meets"].is_boolean());
+            m["name"].as_str().unwrap()
+        })
+        .collect();
+    for name in [
+        "lab_default_run",
+        "lab_large_run",
+        "outbox_cost_ratio_full",
+        "outbox_orders_per_s_normal",
+        "backlog_drain_events_per_s",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+}
