@@ -17,7 +17,7 @@ pub enum StoreError {
     )]
     Dir { path: PathBuf, reason: String },
     #[error(
-        "cannot open the progress store {}: {cause}; pass --data-dir DIR or set MSGWORK_HOME to a writable directory",
+        "cannot open the progress store {}: {cause}; if the file is damaged, move it aside, or pass --data-dir DIR to use another directory",
         path.display()
     )]
     Open {

@@ -209,6 +209,24 @@ fn an_unusable_data_dir_is_a_clear_error() {
 }
 
 #[test]
+fn a_damaged_progress_store_is_named_and_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("progress.db");
+    let junk = "this is not a database, and it is the learner's file ".repeat(40);
+    std::fs::write(&store, &junk).unwrap();
+    Msgwork::new(&[
+        "simulate",
+        "--orders",
+        "10",
+        "--data-dir",
+        &path_str(dir.path()),
+    ])
+    .output()
+    .usage_error("file is not a database; if the file is damaged, move it aside");
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), junk);
+}
+
+#[test]
 fn every_run_is_recorded_with_its_seed_options_and_results() {
     let (out, home) = Msgwork::new(&[
         "simulate", "--crash", "--seed", "12", "--orders", "200", "--json",
