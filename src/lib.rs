@@ -5,6 +5,8 @@
 
 pub mod cli;
 pub mod commands;
+pub mod content;
+pub mod grade;
 pub mod sim;
 pub mod store;
 pub mod ui;
