@@ -13,6 +13,7 @@ event rewrites and the evidence that you have mastered them.";
 
 const EXAMPLES: &str = "\
 Examples:
+  msgwork drill                         play the workshop's drills and get graded
   msgwork simulate --crash              watch a naive dual write lose events and the outbox lose none
   msgwork simulate --list-crash-points  every place the lab can crash a component
   msgwork completions bash > ~/.local/share/bash-completion/completions/msgwork
@@ -45,6 +46,12 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Play the workshop: scenario drills, retrieval prompts, comparisons, common mistakes
+    #[command(after_help = DRILL_EXAMPLES)]
+    Drill(DrillArgs),
+    /// Work with drill content packs
+    #[command(subcommand)]
+    Content(ContentCommand),
     /// Run the outbox crash lab: a naive dual write and a transactional outbox, same crashes
     #[command(after_help = SIMULATE_EXAMPLES)]
     Simulate(SimulateArgs),
@@ -58,6 +65,70 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+}
+
+const DRILL_EXAMPLES: &str = "\
+Examples:
+  msgwork drill --list                          every item, by section
+  msgwork drill --answers mine.json             grade a file of answers, no prompts
+  msgwork drill --answers mine.json --json --pass-mark 80
+  msgwork drill --answers mine.json --content ./my-pack
+
+The answers file is JSON; include only the items you want graded:
+  {\"scenarios\": {\"A\": {\"channel\": \"queue\", \"payload\": \"notification\",
+                     \"outbox\": false, \"reason\": \"...\"}},
+   \"retrieval\": {\"R3\": \"...\"}, \"compare\": {}, \"mistakes\": {}, \"concepts\": {}}
+Choices accept common names: work queue, point-to-point, pub/sub, fan-out, RPC,
+event-carried state transfer, yes/no or true/false.";
+
+#[derive(Debug, Subcommand)]
+pub enum ContentCommand {
+    /// Check a content pack and report every problem with file, line and fix
+    #[command(
+        after_help = "Examples:\n  msgwork content check              the built-in pack\n  msgwork content check ./my-pack     an instructor's pack (exit 1 if it has problems)"
+    )]
+    Check {
+        /// The pack's directory [default: the built-in pack]
+        dir: Option<PathBuf>,
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// Only these sections (repeatable)
+    #[arg(long, value_enum)]
+    pub section: Vec<crate::content::Section>,
+
+    /// Only these items, by id (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub only: Vec<String>,
+
+    /// List the items instead of playing them
+    #[arg(long)]
+    pub list: bool,
+
+    /// Grade the answers in this JSON file instead of asking (never prompts)
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+
+    /// With --answers: exit 1 when the score is below this percentage
+    #[arg(long, value_name = "PERCENT")]
+    pub pass_mark: Option<f64>,
+
+    /// Add an instructor's pack on top of the built-in one (repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub content: Vec<PathBuf>,
+
+    /// Play only the packs given with --content (they may still name built-in misconceptions)
+    #[arg(long, requires = "content")]
+    pub no_builtin: bool,
+
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 const SIMULATE_EXAMPLES: &str = "\

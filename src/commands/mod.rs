@@ -1,6 +1,8 @@
 //! One module per subcommand: check the arguments, call the core, render the result.
 
 mod bench;
+mod content;
+mod drill;
 mod simulate;
 
 use std::io::Write;
@@ -45,6 +47,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Simulate(args) => simulate::run(&args, &ctx),
         Command::Bench(args) => bench::run(&args, &ctx),
+        Command::Drill(args) => drill::run(&args, &ctx),
+        Command::Content(command) => content::run(&command, &ctx),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

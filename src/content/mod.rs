@@ -289,6 +289,17 @@ pub fn builtin() -> Result<Pack, PackError> {
     parse_pack(&sources)
 }
 
+/// One file of the built-in pack, by its path.
+pub fn builtin_source(name: &str) -> Option<Source<'static>> {
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(name, text)| Source {
+            name: format!("built-in {name}"),
+            text,
+        })
+}
+
 /// Reads every `.toml` file under `dir` (sorted, recursively) as one pack.
 pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, PackError> {
     let unreadable = |path: &Path, err: std::io::Error| PackError {
@@ -406,7 +417,7 @@ impl Checker {
         match table.get("format_version").map(|v| v.as_integer()) {
             None => {
                 self.problems.push(at.problem(
-                    0..0,
+                    0..1,
                     ProblemKind::FormatVersion,
                     "no format_version".to_string(),
                     format!("add `format_version = {FORMAT_VERSION}` as the first line"),
@@ -445,7 +456,7 @@ impl Checker {
             self.item(&at);
         } else {
             self.problems.push(at.problem(
-                0..0,
+                0..1,
                 ProblemKind::UnknownKind,
                 "cannot tell what kind of content this is".to_string(),
                 "a drill item has `prompt` and `section`, a scenario has `situation`, a catalogue has [[misconception]] entries",

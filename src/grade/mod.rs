@@ -5,6 +5,7 @@
 //! opposite (`contradicts`) or of a named misconception outweighs any number of right words,
 //! so an answer stuffed with the right vocabulary but saying the wrong thing does not pass.
 
+pub mod item;
 pub mod pattern;
 pub mod text;
 

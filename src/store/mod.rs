@@ -40,7 +40,8 @@ pub enum StoreError {
 }
 
 /// Each entry moves the schema one version on; never edit one that has shipped.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE runs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     kind        TEXT    NOT NULL,            -- 'simulate', later 'drill', 'rewrite', 'lab-…'
@@ -51,11 +52,48 @@ CREATE TABLE runs (
     version     TEXT    NOT NULL             -- the msgwork version that ran it
 );
 CREATE INDEX runs_by_kind ON runs (kind, id);
-"];
+",
+    "
+CREATE TABLE drill_sessions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at  TEXT    NOT NULL,
+    mode        TEXT    NOT NULL,            -- 'interactive' or 'answers-file'
+    plan        TEXT    NOT NULL,            -- JSON: the item ids, in order
+    finished_at TEXT
+);
+-- One row per graded answer, written the moment it is graded: nothing recorded is lost.
+CREATE TABLE drill_answers (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id   INTEGER NOT NULL REFERENCES drill_sessions (id),
+    item_id      TEXT    NOT NULL,
+    section      TEXT    NOT NULL,
+    answer       TEXT    NOT NULL,           -- JSON: what the learner gave
+    verdict      TEXT    NOT NULL,           -- the grader's
+    self_verdict TEXT,                       -- the learner's own, when they overruled
+    score        REAL    NOT NULL,
+    max          REAL    NOT NULL,
+    result       TEXT    NOT NULL,           -- JSON: the whole graded result
+    answered_at  TEXT    NOT NULL
+);
+CREATE INDEX drill_answers_by_item ON drill_answers (item_id, id);
+",
+];
 
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+}
+
+/// A graded answer to record.
+pub struct Answer<'a> {
+    pub item_id: &'a str,
+    pub section: &'a str,
+    pub given: &'a serde_json::Value,
+    pub verdict: &'a str,
+    pub self_verdict: Option<&'a str>,
+    pub score: f64,
+    pub max: f64,
+    pub result: &'a serde_json::Value,
 }
 
 /// One recorded run.
@@ -152,6 +190,56 @@ impl Store {
         Ok(self.conn.last_insert_rowid())
     }
 
+    /// Opens a drill session; returns its id.
+    pub fn start_session(&self, mode: &str, plan: &[String]) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO drill_sessions (started_at, mode, plan) VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1, ?2)",
+            params![mode, serde_json::to_string(plan)?],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn finish_session(&self, session: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE drill_sessions SET finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+            [session],
+        )?;
+        Ok(())
+    }
+
+    /// Records one graded answer at once, in its own transaction.
+    pub fn record_answer(&self, session: i64, answer: &Answer<'_>) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO drill_answers
+                 (session_id, item_id, section, answer, verdict, self_verdict, score, max, result, answered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            params![
+                session,
+                answer.item_id,
+                answer.section,
+                serde_json::to_string(answer.given)?,
+                answer.verdict,
+                answer.self_verdict,
+                answer.score,
+                answer.max,
+                serde_json::to_string(answer.result)?,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Every recorded answer to an item, oldest first: `(verdict, self verdict, answered at)`.
+    pub fn answers_to(
+        &self,
+        item_id: &str,
+    ) -> Result<Vec<(String, Option<String>, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT verdict, self_verdict, answered_at FROM drill_answers WHERE item_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every run of a kind, oldest first.
     pub fn runs(&self, kind: &str) -> Result<Vec<Run>, StoreError> {
         let mut stmt = self.conn.prepare(
@@ -222,6 +310,36 @@ mod tests {
         assert_eq!(runs[0].results["ok"], true);
         assert!(store.run(id).unwrap().is_some());
         assert!(store.run(id + 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn answers_are_kept_per_item() {
+        let store = Store::in_memory().unwrap();
+        let session = store
+            .start_session("answers-file", &["R3".to_string()])
+            .unwrap();
+        let given = serde_json::json!("two writes, no shared transaction");
+        let result = serde_json::json!({"verdict": "correct"});
+        store
+            .record_answer(
+                session,
+                &Answer {
+                    item_id: "R3",
+                    section: "retrieval",
+                    given: &given,
+                    verdict: "correct",
+                    self_verdict: None,
+                    score: 1.0,
+                    max: 1.0,
+                    result: &result,
+                },
+            )
+            .unwrap();
+        store.finish_session(session).unwrap();
+        let answers = store.answers_to("R3").unwrap();
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0].0, "correct");
+        assert!(store.answers_to("R4").unwrap().is_empty());
     }
 
     #[test]

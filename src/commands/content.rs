@@ -1,0 +1,115 @@
+//! `msgwork content check`: validate a content pack and say exactly what is wrong.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::{Context, emit, emit_json};
+use crate::Outcome;
+use crate::cli::ContentCommand;
+use crate::content::{self, Pack, PackError, Source};
+
+pub fn run(command: &ContentCommand, ctx: &Context) -> Result<Outcome> {
+    let ContentCommand::Check { dir, json } = command;
+    let (name, result) = match dir {
+        Some(dir) => (dir.display().to_string(), load_pack_dir(dir)),
+        None => ("the built-in pack".to_string(), content::builtin()),
+    };
+    let paint = ctx.paint;
+    match result {
+        Ok(pack) => {
+            if *json {
+                emit_json(&serde_json::json!({
+                    "schema_version": 1,
+                    "ok": true,
+                    "problems": [],
+                    "counts": counts(&pack),
+                }))?;
+            } else {
+                emit(&format!(
+                    "{} {name}: {} scenarios, {} drill items, {} misconceptions, no problems.\n",
+                    paint.good("ok"),
+                    pack.scenarios.len(),
+                    pack.items.len(),
+                    pack.misconceptions.len()
+                ))?;
+            }
+            Ok(Outcome::Success)
+        }
+        Err(PackError { problems }) => {
+            if problems
+                .iter()
+                .any(|p| p.kind == content::ProblemKind::Unreadable)
+                && problems.len() == 1
+            {
+                anyhow::bail!("{}", problems[0]);
+            }
+            if *json {
+                emit_json(&serde_json::json!({
+                    "schema_version": 1,
+                    "ok": false,
+                    "problems": problems,
+                }))?;
+            } else {
+                let mut text = String::new();
+                for p in &problems {
+                    let place = if p.line > 0 {
+                        format!("{}:{}:{}", p.file, p.line, p.column)
+                    } else {
+                        p.file.clone()
+                    };
+                    text.push_str(
+                        &format!(
+                            "{} {} [{}]\n    {}\n    fix: {}\n",
+                            paint.bold(&place),
+                            p.message,
+                            serde_json::to_value(p.kind)?.as_str().unwrap_or(""),
+                            "",
+                            p.fix
+                        )
+                        .replace("\n    \n", "\n"),
+                    );
+                }
+                let files: std::collections::BTreeSet<&str> =
+                    problems.iter().map(|p| p.file.as_str()).collect();
+                text.push_str(&format!(
+                    "{} {} problem(s) in {} file(s) of {name}.\n",
+                    paint.bad("failed:"),
+                    problems.len(),
+                    files.len()
+                ));
+                emit(&text)?;
+            }
+            Ok(Outcome::CheckFailed)
+        }
+    }
+}
+
+fn counts(pack: &Pack) -> serde_json::Value {
+    serde_json::json!({
+        "scenarios": pack.scenarios.len(),
+        "items": pack.items.len(),
+        "misconceptions": pack.misconceptions.len(),
+    })
+}
+
+/// Loads an instructor's pack. A pack without a misconception catalogue of its own may name the
+/// built-in misconceptions.
+pub fn load_pack_dir(dir: &Path) -> Result<Pack, PackError> {
+    let files = content::read_dir(dir)?;
+    let mut sources: Vec<Source<'_>> = files
+        .iter()
+        .map(|(name, text)| Source {
+            name: name.clone(),
+            text,
+        })
+        .collect();
+    let has_catalogue = files
+        .iter()
+        .any(|(_, text)| text.contains("[[misconception]]"));
+    if !has_catalogue && let Some(catalogue) = content::builtin_source("drills/misconceptions.toml")
+    {
+        sources.push(catalogue);
+    }
+    content::parse_pack(&sources)
+}

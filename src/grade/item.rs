@@ -1,0 +1,235 @@
+//! A whole item graded: verdict, score out of its marks, and feedback that says why.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{ChoiceGrade, TextGrade, Verdict, grade_choice, grade_text};
+use crate::content::{Item, Misconception, Question, Scenario, Section};
+
+/// A misconception named in feedback.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Named {
+    pub id: String,
+    pub name: String,
+    pub explain: String,
+}
+
+/// One graded item, as `drill --json` prints it and the progress store keeps it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Graded {
+    pub id: String,
+    pub section: Section,
+    pub title: String,
+    pub verdict: Verdict,
+    pub score: f64,
+    pub max: f64,
+    /// Why, in sentences.
+    pub feedback: String,
+    pub misconceptions: Vec<Named>,
+    /// The model answer, or the expected choices.
+    pub expected: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<ChoiceGrade>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextGrade>,
+}
+
+/// A learner's answer to a scenario drill.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ScenarioAnswer {
+    pub channel: Option<String>,
+    pub payload: Option<String>,
+    pub outbox: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Grades a free-text drill item.
+pub fn grade_item(
+    item: &Item,
+    catalogue: &BTreeMap<String, Misconception>,
+    answer: &str,
+) -> Graded {
+    let text = grade_text(&item.rubric, catalogue, answer);
+    let feedback = text_feedback(&text, answer);
+    Graded {
+        id: item.id.clone(),
+        section: item.section,
+        title: item.title.clone(),
+        verdict: text.verdict,
+        score: text.verdict.credit(),
+        max: 1.0,
+        feedback,
+        misconceptions: named(&text),
+        expected: item.model_answer.clone(),
+        choices: Vec::new(),
+        text: Some(text),
+    }
+}
+
+/// Grades a scenario drill: three choices, one mark each, and the defence, one mark.
+pub fn grade_scenario(
+    scenario: &Scenario,
+    catalogue: &BTreeMap<String, Misconception>,
+    answer: &ScenarioAnswer,
+) -> Graded {
+    let mut choices = Vec::new();
+    let mut misconceptions = Vec::new();
+    let mut lines = Vec::new();
+    for question in Question::ALL {
+        let given = match question {
+            Question::Channel => &answer.channel,
+            Question::Payload => &answer.payload,
+            Question::Outbox => &answer.outbox,
+        };
+        let choice = scenario.choice(question);
+        let graded = grade_choice(question, choice, given.as_deref().unwrap_or(""));
+        let line = if given.is_none() {
+            format!(
+                "{}: not answered; expected {}. {}",
+                question.name(),
+                graded.expected,
+                tidy(&choice.explanation)
+            )
+        } else if graded.credit >= 1.0 {
+            format!(
+                "{}: {} is right. {}",
+                question.name(),
+                graded.given,
+                tidy(&graded.why)
+            )
+        } else if graded.credit > 0.0 {
+            format!(
+                "{}: {} is defensible (half marks), {} is better. {}",
+                question.name(),
+                graded.given,
+                graded.expected,
+                tidy(&graded.why)
+            )
+        } else {
+            format!(
+                "{}: {} is wrong, expected {}. {}",
+                question.name(),
+                graded.given,
+                graded.expected,
+                tidy(&graded.why)
+            )
+        };
+        lines.push(line);
+        if let Some(m) = graded
+            .misconception
+            .as_ref()
+            .and_then(|id| catalogue.get(id))
+        {
+            lines.push(format!(
+                "  This is the '{}' misconception: {}",
+                m.name,
+                tidy(&m.explain)
+            ));
+            misconceptions.push(Named {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                explain: m.explain.clone(),
+            });
+        }
+        choices.push(graded);
+    }
+    let reason = answer.reason.as_deref().unwrap_or("");
+    let text = grade_text(&scenario.reason, catalogue, reason);
+    if reason.trim().is_empty() {
+        lines.push("reason: none given; defend your choices in a sentence or two.".to_string());
+    } else {
+        lines.push(format!(
+            "reason: {}. {}",
+            text.verdict.name(),
+            text_feedback(&text, reason)
+        ));
+    }
+    for m in named(&text) {
+        if !misconceptions.contains(&m) {
+            misconceptions.push(m);
+        }
+    }
+    let score = choices.iter().map(|c| c.credit).sum::<f64>() + text.verdict.credit();
+    let max = 4.0;
+    let verdict = if score >= max {
+        Verdict::Correct
+    } else if score >= max / 2.0 {
+        Verdict::Partial
+    } else {
+        Verdict::Incorrect
+    };
+    Graded {
+        id: scenario.id.clone(),
+        section: Section::Scenarios,
+        title: scenario.title.clone(),
+        verdict,
+        score,
+        max,
+        feedback: lines.join("\n"),
+        misconceptions,
+        expected: format!(
+            "{}, {}, outbox {}",
+            scenario.channel.expected, scenario.payload.expected, scenario.outbox.expected
+        ),
+        choices,
+        text: Some(text),
+    }
+}
+
+fn named(text: &TextGrade) -> Vec<Named> {
+    text.misconceptions
+        .iter()
+        .map(|m| Named {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            explain: m.explain.clone(),
+        })
+        .collect()
+}
+
+/// Collapses the line breaks of TOML multi-line strings.
+fn tidy(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What a free-text grade means, in sentences.
+fn text_feedback(text: &TextGrade, answer: &str) -> String {
+    if answer.trim().is_empty() {
+        return "No answer given.".to_string();
+    }
+    let mut out = Vec::new();
+    for m in &text.misconceptions {
+        out.push(format!(
+            "This is the '{}' misconception (you wrote \"{}\"): {}",
+            m.name,
+            m.words,
+            tidy(&m.explain)
+        ));
+    }
+    for gap in &text.contradicted {
+        out.push(format!(
+            "You stated the opposite of this (\"{}\"): {}",
+            gap.words.as_deref().unwrap_or(""),
+            tidy(&gap.says)
+        ));
+    }
+    let missing_required: Vec<_> = text.missing.iter().filter(|g| g.required).collect();
+    for gap in &missing_required {
+        out.push(format!("Missing: {}", tidy(&gap.says)));
+    }
+    if text.verdict == Verdict::Correct {
+        out.push("You covered what matters.".to_string());
+        for gap in text.missing.iter().filter(|g| !g.required) {
+            out.push(format!("To go further: {}", tidy(&gap.says)));
+        }
+    } else if missing_required.is_empty()
+        && text.misconceptions.is_empty()
+        && text.contradicted.is_empty()
+    {
+        for gap in &text.missing {
+            out.push(format!("Also worth saying: {}", tidy(&gap.says)));
+        }
+    }
+    out.join(" ")
+}
