@@ -52,6 +52,13 @@ pub enum Command {
     /// Work with drill content packs
     #[command(subcommand)]
     Content(ContentCommand),
+    /// Your mastery per section, and what is due for review
+    #[command(after_help = "Examples:\n  msgwork progress\n  msgwork progress --json")]
+    Progress {
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the outbox crash lab: a naive dual write and a transactional outbox, same crashes
     #[command(after_help = SIMULATE_EXAMPLES)]
     Simulate(SimulateArgs),
@@ -69,6 +76,10 @@ pub enum Command {
 
 const DRILL_EXAMPLES: &str = "\
 Examples:
+  msgwork drill                                 play every item, in a terminal
+  msgwork drill --section scenarios --only R3   just the scenarios and R3
+  msgwork drill --resume                        carry on after stopping (Esc or Ctrl-C)
+  msgwork drill --due                           the items spaced repetition says are due
   msgwork drill --list                          every item, by section
   msgwork drill --answers mine.json             grade a file of answers, no prompts
   msgwork drill --answers mine.json --json --pass-mark 80
@@ -109,6 +120,14 @@ pub struct DrillArgs {
     /// List the items instead of playing them
     #[arg(long)]
     pub list: bool,
+
+    /// Continue the last drill session you stopped
+    #[arg(long, conflicts_with_all = ["answers", "list"])]
+    pub resume: bool,
+
+    /// Only the items due for review now (spaced repetition)
+    #[arg(long, conflicts_with = "resume")]
+    pub due: bool,
 
     /// Grade the answers in this JSON file instead of asking (never prompts)
     #[arg(long, value_name = "FILE")]

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod content;
+pub mod drill;
 pub mod grade;
 pub mod sim;
 pub mod store;
@@ -25,6 +26,8 @@ pub enum Outcome {
     CheckFailed,
     /// Exit 2: the command line was wrong; clap has already said how.
     Usage,
+    /// Exit 130: the learner pressed Ctrl-C; what they answered is saved.
+    Interrupted,
 }
 
 impl Outcome {
@@ -33,6 +36,7 @@ impl Outcome {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::CheckFailed => ExitCode::from(1),
             Outcome::Usage => ExitCode::from(2),
+            Outcome::Interrupted => ExitCode::from(130),
         }
     }
 }

@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result};
 use super::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::BenchArgs;
-use crate::sim::bench::{self, Sizes};
+use crate::sim::bench::{self, Measurement, Sizes};
 use crate::ui::{Bar, Verdict};
 
 pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
@@ -23,8 +23,11 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
         bar.message_owned(name.to_string());
         crate::sim::observer::Progress::advance(&bar, 0);
     });
+    bar.message_owned("drill start-up".to_string());
+    let drill = drill_startup(dir.path());
     bar.finish();
-    let measurements = measurements?;
+    let mut measurements = measurements?;
+    measurements.extend(drill?);
     if args.json {
         emit_json(&serde_json::json!({
             "schema_version": 1,
@@ -72,6 +75,64 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     }
     emit(&text)?;
     Ok(Outcome::Success)
+}
+
+/// How long until `msgwork drill` can show its first question: in-process (built-in pack parsed
+/// and checked, progress store opened and migrated, session recorded, first item chosen), and as a
+/// whole process (`msgwork drill --list`, which does the same loading and prints every item).
+fn drill_startup(dir: &std::path::Path) -> Result<Vec<Measurement>> {
+    let home = dir.join("drill-home");
+    let mut in_process = Vec::new();
+    for _ in 0..15 {
+        let started = std::time::Instant::now();
+        let pack = crate::content::builtin()?;
+        let store = crate::store::Store::open(&home)?;
+        let entries = crate::drill::entries(&pack);
+        let plan: Vec<String> = entries.iter().map(|e| e.id().to_string()).collect();
+        store.start_session("bench", &plan)?;
+        std::hint::black_box(entries.first().map(|e| e.title()));
+        in_process.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let exe = std::env::current_exe().context("cannot find the msgwork executable to time")?;
+    let mut process = Vec::new();
+    for _ in 0..10 {
+        let started = std::time::Instant::now();
+        let status = std::process::Command::new(&exe)
+            .args(["--data-dir"])
+            .arg(&home)
+            .args(["drill", "--list", "--json"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .context("cannot run msgwork drill --list")?;
+        anyhow::ensure!(
+            status.success(),
+            "msgwork drill --list failed while being timed"
+        );
+        process.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok(vec![
+        Measurement::new(
+            "drill_first_question_ms",
+            "drill start-up to its first question: pack parsed, store opened, session recorded"
+                .to_string(),
+            median(in_process),
+            "ms",
+            100.0,
+            true,
+        ),
+        Measurement::new(
+            "drill_process_ms",
+            "whole process: msgwork drill --list (start, load, print every item, exit)".to_string(),
+            median(process),
+            "ms",
+            100.0,
+            true,
+        ),
+    ])
 }
 
 fn figure(value: f64, unit: &str) -> String {

@@ -13,6 +13,7 @@ use super::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::DrillArgs;
 use crate::content::{self, Pack, Section};
+use crate::drill;
 use crate::grade::Verdict;
 use crate::grade::item::{Graded, ScenarioAnswer, grade_item, grade_scenario};
 use crate::store::{Answer, Store};
@@ -28,17 +29,7 @@ pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
         return list(&pack, args, ctx);
     }
     let Some(path) = &args.answers else {
-        if !std::io::stdin().is_terminal() {
-            bail!(
-                "msgwork drill asks its questions in a terminal, and standard input is not one; \
-                 to grade without prompts, write your answers to a JSON file and run \
-                 `msgwork drill --answers FILE` (the format is in `msgwork drill --help`)"
-            );
-        }
-        bail!(
-            "interactive drills are not in this build yet; write your answers to a JSON file and run \
-             `msgwork drill --answers FILE` (the format is in `msgwork drill --help`)"
-        );
+        return interactive(&pack, args, ctx);
     };
     let answers = read_answers(path, &pack)?;
     let store = ctx.open_store()?;
@@ -75,7 +66,13 @@ pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
             "max": max,
         }))?;
     } else {
-        emit(&render(&graded, score, max, ctx, session, store.path()))?;
+        let mut text = render(&graded, ctx);
+        text.push_str(&scorecard(&graded, &[], ctx));
+        text.push_str(&ctx.paint.dim(&format!(
+            "Recorded as drill session {session} in {}\n",
+            store.path().display()
+        )));
+        emit(&text)?;
     }
     Ok(match args.pass_mark {
         Some(mark) if percent < mark => Outcome::CheckFailed,
@@ -301,6 +298,7 @@ fn record(store: &Store, session: i64, graded: &Graded, given: &Given) -> Result
             score: graded.score,
             max: graded.max,
             result: &serde_json::to_value(graded)?,
+            at: crate::drill::now(),
         },
     )?;
     Ok(())
@@ -339,14 +337,8 @@ fn list(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn render(
-    graded: &[Graded],
-    score: f64,
-    max: f64,
-    ctx: &Context,
-    session: i64,
-    store: &Path,
-) -> String {
+/// Each item's verdict and feedback.
+fn render(graded: &[Graded], ctx: &Context) -> String {
     let paint = ctx.paint;
     let mut out = String::new();
     for g in graded {
@@ -377,6 +369,15 @@ fn render(
         }
         let _ = writeln!(out);
     }
+    out
+}
+
+/// The table per section, the total, what to review and how to continue.
+fn scorecard(graded: &[Graded], skipped: &[String], ctx: &Context) -> String {
+    let paint = ctx.paint;
+    let mut out = String::new();
+    let score: f64 = graded.iter().map(|g| g.score).sum();
+    let max: f64 = graded.iter().map(|g| g.max).sum();
     let mut table = paint.table(&["section", "items", "score", "%"]);
     for section in Section::ALL {
         let in_section: Vec<&Graded> = graded.iter().filter(|g| g.section == section).collect();
@@ -392,38 +393,164 @@ fn render(
             format!("{:.0}", s / m * 100.0),
         ]);
     }
-    let _ = writeln!(out, "{table}");
-    let _ = writeln!(
-        out,
-        "{} {}/{} ({:.0}%)",
-        paint.bold("Total:"),
-        marks(score),
-        marks(max),
-        if max > 0.0 { score / max * 100.0 } else { 0.0 }
-    );
+    if !graded.is_empty() {
+        let _ = writeln!(out, "{table}");
+        let _ = writeln!(
+            out,
+            "{} {}/{} ({:.0}%)",
+            paint.bold("Total:"),
+            marks(score),
+            marks(max),
+            if max > 0.0 { score / max * 100.0 } else { 0.0 }
+        );
+    }
     let review: Vec<&str> = graded
         .iter()
         .filter(|g| g.verdict != Verdict::Correct)
         .map(|g| g.id.as_str())
+        .chain(skipped.iter().map(String::as_str))
         .collect();
     if !review.is_empty() {
         let only: String = review.iter().map(|id| format!(" --only {id}")).collect();
         let _ = writeln!(out, "{} {}", paint.bold("To review:"), review.join(", "));
+        let _ = writeln!(out, "{} msgwork drill{only}", paint.dim("Continue with:"));
+    } else if !graded.is_empty() {
         let _ = writeln!(
             out,
-            "{} msgwork drill --list{only}",
+            "{} msgwork drill --due, when spaced repetition brings them back",
             paint.dim("Continue with:")
         );
     }
-    let _ = writeln!(
-        out,
+    out
+}
+
+/// The interactive session: in a terminal, one item at a time, each answer saved as it is given.
+fn interactive(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
+    let terminal = std::io::stdin().is_terminal();
+    if !terminal && !args.due {
+        bail!(
+            "msgwork drill asks its questions in a terminal, and standard input is not one; \
+             to grade without prompts, write your answers to a JSON file and run \
+             `msgwork drill --answers FILE` (the format is in `msgwork drill --help`)"
+        );
+    }
+    let store = ctx.open_store()?;
+    let (session, entries) = if args.resume {
+        let Some((id, plan)) = store.unfinished_session()? else {
+            bail!("there is no stopped drill session to resume; start one with `msgwork drill`");
+        };
+        let answered = store.answered_in(id)?;
+        let entries: Vec<drill::Entry<'_>> = plan
+            .iter()
+            .filter(|id| !answered.contains(id))
+            .filter_map(|id| drill::find(pack, id))
+            .collect();
+        (id, entries)
+    } else {
+        let unknown: Vec<&String> = args
+            .only
+            .iter()
+            .filter(|id| drill::find(pack, id).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            bail!("no item {unknown:?}; `msgwork drill --list` shows them all");
+        }
+        let mut entries: Vec<drill::Entry<'_>> = drill::entries(pack)
+            .into_iter()
+            .filter(|e| selected_by(args, e.section(), e.id()))
+            .collect();
+        if args.due {
+            let cards = drill::cards(&store.history()?);
+            let now = drill::now();
+            entries.retain(|e| cards.get(e.id()).is_some_and(|c| c.due <= now));
+            if entries.is_empty() {
+                let text = match cards.iter().min_by_key(|(_, c)| c.due) {
+                    Some((id, card)) => format!(
+                        "Nothing is due for review yet; {id} is next, in {}.\n",
+                        humanize(card.due - now)
+                    ),
+                    None => "Nothing is due: you have not answered any drill yet. Start with `msgwork drill`.\n"
+                        .to_string(),
+                };
+                emit(&text)?;
+                return Ok(Outcome::Success);
+            }
+        }
+        if entries.is_empty() {
+            bail!("no items match --section/--only; `msgwork drill --list` shows them all");
+        }
+        if !terminal {
+            bail!(
+                "{} item(s) are due, and msgwork drill asks its questions in a terminal; \
+                 run it in one, or grade a JSON file with `msgwork drill --answers FILE`",
+                entries.len()
+            );
+        }
+        let plan: Vec<String> = entries.iter().map(|e| e.id().to_string()).collect();
+        (store.start_session("interactive", &plan)?, entries)
+    };
+    let stderr_paint = crate::ui::Paint::for_stderr(ctx.color);
+    // Ctrl-C: every answer given is already in the store; restore the terminal and say so.
+    let stopped = stderr_paint.bold("Stopped.");
+    let _ = ctrlc::set_handler(move || {
+        let term = console::Term::stderr();
+        let _ = term.show_cursor();
+        eprintln!(
+            "\n{stopped} Your answers so far are saved. Continue with: msgwork drill --resume"
+        );
+        std::process::exit(130);
+    });
+    eprintln!(
         "{}",
-        paint.dim(&format!(
-            "Recorded as drill session {session} in {}",
-            store.display()
+        stderr_paint.dim(&format!(
+            "msgwork drill: {} item(s). Esc or Ctrl-C stops; every answer is saved as you give it.",
+            entries.len()
         ))
     );
-    out
+    let mut prompter = crate::ui::prompt::TerminalPrompter::new(stderr_paint);
+    let played = drill::play(&entries, pack, &store, session, &mut prompter)?;
+    drop(prompter);
+    let graded: Vec<Graded> = played.graded.iter().map(|(g, _)| g.clone()).collect();
+    if args.json {
+        let score: f64 = graded.iter().map(|g| g.score).sum();
+        let max: f64 = graded.iter().map(|g| g.max).sum();
+        emit_json(&serde_json::json!({
+            "schema_version": 1,
+            "items": graded,
+            "score": score,
+            "max": max,
+        }))?;
+    } else {
+        let mut text = String::from("\n");
+        text.push_str(&scorecard(&graded, &played.skipped, ctx));
+        match played.stopped {
+            Some(drill::Stop::Asked) => text.push_str(&format!(
+                "{} {} answer(s) saved in this session. Continue with: msgwork drill --resume\n",
+                ctx.paint.bold("Stopped."),
+                store.answered_in(session)?.len()
+            )),
+            // The Ctrl-C handler says it and exits; this is the fallback if it has not yet.
+            Some(drill::Stop::Interrupted) => {
+                std::thread::sleep(std::time::Duration::from_millis(300))
+            }
+            None => {}
+        }
+        emit(&text)?;
+    }
+    Ok(match played.stopped {
+        Some(drill::Stop::Interrupted) => Outcome::Interrupted,
+        _ => Outcome::Success,
+    })
+}
+
+/// A duration in words: "3 hour(s)", "2 day(s)".
+pub fn humanize(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=3599 => format!("{} minute(s)", s / 60 + 1),
+        3600..=86_399 => format!("{} hour(s)", s / 3600),
+        _ => format!("{} day(s)", s / 86_400),
+    }
 }
 
 fn marks(value: f64) -> String {

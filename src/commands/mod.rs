@@ -3,6 +3,7 @@
 mod bench;
 mod content;
 mod drill;
+mod progress;
 mod simulate;
 
 use std::io::Write;
@@ -20,6 +21,7 @@ use crate::ui::Paint;
 pub struct Context {
     data_dir: Option<PathBuf>,
     pub paint: Paint,
+    pub color: crate::cli::ColorChoice,
 }
 
 impl Context {
@@ -43,12 +45,14 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
     let ctx = Context {
         data_dir: cli.data_dir,
         paint: Paint::new(cli.color),
+        color: cli.color,
     };
     match cli.command {
         Command::Simulate(args) => simulate::run(&args, &ctx),
         Command::Bench(args) => bench::run(&args, &ctx),
         Command::Drill(args) => drill::run(&args, &ctx),
         Command::Content(command) => content::run(&command, &ctx),
+        Command::Progress { json } => progress::run(json, &ctx),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

@@ -28,7 +28,7 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    fn new(
+    pub fn new(
         name: &'static str,
         description: String,
         value: f64,

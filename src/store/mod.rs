@@ -1,6 +1,7 @@
 //! The learner's progress store: one SQLite file in the data directory, opened once per process
 //! and migrated on open. Every recorded run lands here so `msgwork evidence` can verify it later.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -73,9 +74,18 @@ CREATE TABLE drill_answers (
     score        REAL    NOT NULL,
     max          REAL    NOT NULL,
     result       TEXT    NOT NULL,           -- JSON: the whole graded result
-    answered_at  TEXT    NOT NULL
+    answered_at  INTEGER NOT NULL            -- unix seconds
 );
 CREATE INDEX drill_answers_by_item ON drill_answers (item_id, id);
+-- Parts of an item answered before it could be graded (a scenario's choices), kept so that an
+-- interrupted session resumes mid-item.
+CREATE TABLE drill_drafts (
+    session_id INTEGER NOT NULL REFERENCES drill_sessions (id),
+    item_id    TEXT    NOT NULL,
+    field      TEXT    NOT NULL,
+    value      TEXT    NOT NULL,
+    PRIMARY KEY (session_id, item_id, field)
+) WITHOUT ROWID;
 ",
 ];
 
@@ -94,6 +104,18 @@ pub struct Answer<'a> {
     pub score: f64,
     pub max: f64,
     pub result: &'a serde_json::Value,
+    /// When it was answered, in unix seconds.
+    pub at: i64,
+}
+
+/// One past graded answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Past {
+    pub item_id: String,
+    pub section: String,
+    pub verdict: String,
+    pub self_verdict: Option<String>,
+    pub at: i64,
 }
 
 /// One recorded run.
@@ -207,12 +229,17 @@ impl Store {
         Ok(())
     }
 
-    /// Records one graded answer at once, in its own transaction.
+    /// Records one graded answer at once, in its own transaction, and drops its drafts.
     pub fn record_answer(&self, session: i64, answer: &Answer<'_>) -> Result<i64, StoreError> {
-        self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "DELETE FROM drill_drafts WHERE session_id = ?1 AND item_id = ?2",
+            params![session, answer.item_id],
+        )?;
+        tx.execute(
             "INSERT INTO drill_answers
                  (session_id, item_id, section, answer, verdict, self_verdict, score, max, result, answered_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 session,
                 answer.item_id,
@@ -223,16 +250,96 @@ impl Store {
                 answer.score,
                 answer.max,
                 serde_json::to_string(answer.result)?,
+                answer.at,
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
     }
 
-    /// Every recorded answer to an item, oldest first: `(verdict, self verdict, answered at)`.
+    /// The learner's own verdict on an answer, when they overrule the grader.
+    pub fn set_self_verdict(&self, answer: i64, verdict: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE drill_answers SET self_verdict = ?2 WHERE id = ?1",
+            params![answer, verdict],
+        )?;
+        Ok(())
+    }
+
+    /// Keeps one part of an item's answer until the item is graded.
+    pub fn save_draft(
+        &self,
+        session: i64,
+        item: &str,
+        field: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO drill_drafts (session_id, item_id, field, value) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (session_id, item_id, field) DO UPDATE SET value = excluded.value",
+            params![session, item, field, value],
+        )?;
+        Ok(())
+    }
+
+    /// The parts of an item already answered in a session.
+    pub fn drafts(&self, session: i64, item: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT field, value FROM drill_drafts WHERE session_id = ?1 AND item_id = ?2",
+        )?;
+        let rows = stmt.query_map(params![session, item], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest interactive session that was never finished: its id and planned item ids.
+    pub fn unfinished_session(&self) -> Result<Option<(i64, Vec<String>)>, StoreError> {
+        let found: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT id, plan FROM drill_sessions
+                  WHERE finished_at IS NULL AND mode = 'interactive' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match found {
+            Some((id, plan)) => Ok(Some((id, serde_json::from_str(&plan)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The items already graded in a session.
+    pub fn answered_in(&self, session: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT item_id FROM drill_answers WHERE session_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([session], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every graded answer, oldest first, for review scheduling and progress.
+    pub fn history(&self) -> Result<Vec<Past>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT item_id, section, verdict, self_verdict, answered_at FROM drill_answers ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Past {
+                item_id: r.get(0)?,
+                section: r.get(1)?,
+                verdict: r.get(2)?,
+                self_verdict: r.get(3)?,
+                at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every recorded answer to an item, oldest first: `(verdict, self verdict, unix seconds)`.
     pub fn answers_to(
         &self,
         item_id: &str,
-    ) -> Result<Vec<(String, Option<String>, String)>, StoreError> {
+    ) -> Result<Vec<(String, Option<String>, i64)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT verdict, self_verdict, answered_at FROM drill_answers WHERE item_id = ?1 ORDER BY id",
         )?;
@@ -332,6 +439,7 @@ mod tests {
                     score: 1.0,
                     max: 1.0,
                     result: &result,
+                    at: 1_700_000_000,
                 },
             )
             .unwrap();

@@ -1,6 +1,8 @@
 //! Terminal presentation: colour that respects NO_COLOR and pipes, tables, progress bars.
 //! Nothing here decides anything; it only shows what the core computed.
 
+pub mod prompt;
+
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -31,6 +33,17 @@ impl Paint {
             }
         };
         Paint { enabled }
+    }
+
+    /// The same decision for stderr, where interactive prompts go.
+    pub fn for_stderr(choice: ColorChoice) -> Self {
+        let mut paint = Paint::new(choice);
+        if choice == ColorChoice::Auto {
+            paint.enabled = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+        }
+        paint
     }
 
     pub fn enabled(self) -> bool {

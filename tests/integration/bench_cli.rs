@@ -24,6 +24,8 @@ fn quick_bench_reports_every_measurement_with_its_target() {
         "outbox_cost_ratio_full",
         "outbox_orders_per_s_normal",
         "backlog_drain_events_per_s",
+        "drill_first_question_ms",
+        "drill_process_ms",
     ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }

@@ -317,3 +317,75 @@ fn an_instructors_pack_is_checked_and_played_on_top_of_the_builtin_one() {
         .output()
         .usage_error("/no/such/pack");
 }
+
+#[test]
+fn progress_shows_mastery_and_spaced_repetition_brings_items_back() {
+    let home = tempfile::tempdir().unwrap();
+    let h = path_str(home.path());
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "p.json",
+        r#"{"retrieval": {"R3": "no idea", "R1": "x"}}"#,
+    );
+    let t0 = "1800000000";
+    Msgwork::new(&["--data-dir", &h, "drill", "--answers", &file])
+        .env("MSGWORK_NOW", t0)
+        .output()
+        .success();
+    let progress = |now: &str| {
+        Msgwork::new(&["--data-dir", &h, "progress", "--json"])
+            .env("MSGWORK_NOW", now)
+            .output()
+            .success()
+            .json()
+    };
+    let v = progress(t0);
+    let retrieval = v["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["section"] == "retrieval")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            retrieval["items"].as_u64(),
+            retrieval["answered"].as_u64(),
+            retrieval["mastered"].as_u64()
+        ),
+        (Some(5), Some(2), Some(0))
+    );
+    assert_eq!(
+        retrieval["due"], 0,
+        "a wrong answer comes back tomorrow, not now"
+    );
+    // A day later both wrong answers are due again.
+    let v = progress("1800090000");
+    let due: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["due"] == true)
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(due, ["R1", "R3"]);
+    let human = Msgwork::new(&["--data-dir", &h, "progress"])
+        .env("MSGWORK_NOW", "1800090000")
+        .output();
+    assert!(
+        human.success().stdout.contains("msgwork drill --due"),
+        "{}",
+        human.stdout
+    );
+    // Nothing is due yet right after answering: --due says when, without needing a terminal.
+    let early = Msgwork::new(&["--data-dir", &h, "drill", "--due"])
+        .env("MSGWORK_NOW", t0)
+        .output();
+    assert!(
+        early.stdout.contains("Nothing is due for review yet"),
+        "{}{}",
+        early.stdout,
+        early.stderr
+    );
+}

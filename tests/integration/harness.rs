@@ -27,6 +27,11 @@ impl Msgwork {
         Msgwork { cmd, home }
     }
 
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
     pub fn env_remove(mut self, key: &str) -> Self {
         self.cmd.env_remove(key);
         self

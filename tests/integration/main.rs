@@ -5,3 +5,4 @@ mod drill_cli;
 mod harness;
 mod lab;
 mod simulate_cli;
+mod terminal;
