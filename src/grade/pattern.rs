@@ -113,7 +113,7 @@ impl Pattern {
                         .map(|&i| sentence[i].word.as_str())
                         .collect::<Vec<_>>()
                         .join(" "),
-                    negated: negated(sentence, indexes[0]),
+                    negated: negated(sentence, indexes),
                 };
                 if hit.negated {
                     negated_hit.get_or_insert(hit);
@@ -168,12 +168,22 @@ impl Pattern {
     }
 }
 
-/// A negator within three words before `first`, in the same clause.
-fn negated(sentence: &[Token], first: usize) -> bool {
+/// How far before a match a negator still reaches: a negation scopes over its verb phrase
+/// ("it is not safe enough to just publish after commit").
+pub const NEGATION_REACH: usize = 5;
+
+/// A negator before the match in its clause, or in a gap between its terms ("consumers don't
+/// call back" does not assert "consumers call back").
+fn negated(sentence: &[Token], matched: &[usize]) -> bool {
+    let first = matched[0];
     let clause = sentence[first].clause;
-    sentence[first.saturating_sub(MAX_GAP)..first]
+    let before = sentence[first.saturating_sub(NEGATION_REACH)..first]
         .iter()
-        .any(|t| t.clause == clause && is_negator(&t.word))
+        .any(|t| t.clause == clause && is_negator(&t.word));
+    let within = (first..=*matched.last().unwrap_or(&first))
+        .filter(|i| !matched.contains(i))
+        .any(|i| is_negator(&sentence[i].word));
+    before || within
 }
 
 #[cfg(test)]
@@ -219,6 +229,19 @@ mod tests {
                 .negated
         );
         assert!(hit("atomic", "it cannot be atomic").unwrap().negated);
+        assert!(
+            hit("consumer* call* back", "ecst consumers do not call back")
+                .unwrap()
+                .negated
+        );
+        assert!(
+            hit(
+                "publish* after commit",
+                "it is not safe enough to just publish after commit"
+            )
+            .unwrap()
+            .negated
+        );
         // A later, un-negated occurrence wins.
         assert!(
             !hit("need* outbox", "not sure. you need an outbox")

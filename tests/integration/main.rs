@@ -2,6 +2,7 @@
 
 mod bench_cli;
 mod drill_cli;
+mod grading;
 mod harness;
 mod lab;
 mod simulate_cli;
