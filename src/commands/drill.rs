@@ -15,7 +15,7 @@ use crate::cli::DrillArgs;
 use crate::content::{self, Pack, Section};
 use crate::drill;
 use crate::grade::Verdict;
-use crate::grade::item::{Graded, ScenarioAnswer, grade_item, grade_scenario};
+use crate::grade::item::{Graded, ScenarioAnswer, grade_item, grade_scenario, tidy};
 use crate::store::{Answer, Store};
 
 pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
@@ -55,16 +55,10 @@ pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
     }
     store.finish_session(session)?;
 
-    let score: f64 = graded.iter().map(|g| g.score).sum();
-    let max: f64 = graded.iter().map(|g| g.max).sum();
+    let (score, max) = totals(&graded);
     let percent = if max > 0.0 { score / max * 100.0 } else { 0.0 };
     if args.json {
-        emit_json(&serde_json::json!({
-            "schema_version": 1,
-            "items": graded,
-            "score": score,
-            "max": max,
-        }))?;
+        emit_results(&graded)?;
     } else {
         let mut text = render(&graded, ctx);
         text.push_str(&scorecard(&graded, &[], ctx));
@@ -337,6 +331,25 @@ fn list(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Marks earned and marks available.
+fn totals(graded: &[Graded]) -> (f64, f64) {
+    (
+        graded.iter().map(|g| g.score).sum(),
+        graded.iter().map(|g| g.max).sum(),
+    )
+}
+
+/// The `--json` result of a drill, however it was played.
+fn emit_results(graded: &[Graded]) -> Result<()> {
+    let (score, max) = totals(graded);
+    emit_json(&serde_json::json!({
+        "schema_version": 1,
+        "items": graded,
+        "score": score,
+        "max": max,
+    }))
+}
+
 /// Each item's verdict and feedback.
 fn render(graded: &[Graded], ctx: &Context) -> String {
     let paint = ctx.paint;
@@ -376,8 +389,7 @@ fn render(graded: &[Graded], ctx: &Context) -> String {
 fn scorecard(graded: &[Graded], skipped: &[String], ctx: &Context) -> String {
     let paint = ctx.paint;
     let mut out = String::new();
-    let score: f64 = graded.iter().map(|g| g.score).sum();
-    let max: f64 = graded.iter().map(|g| g.max).sum();
+    let (score, max) = totals(graded);
     let mut table = paint.table(&["section", "items", "score", "%"]);
     for section in Section::ALL {
         let in_section: Vec<&Graded> = graded.iter().filter(|g| g.section == section).collect();
@@ -512,14 +524,7 @@ fn interactive(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> 
     drop(prompter);
     let graded: Vec<Graded> = played.graded.iter().map(|(g, _)| g.clone()).collect();
     if args.json {
-        let score: f64 = graded.iter().map(|g| g.score).sum();
-        let max: f64 = graded.iter().map(|g| g.max).sum();
-        emit_json(&serde_json::json!({
-            "schema_version": 1,
-            "items": graded,
-            "score": score,
-            "max": max,
-        }))?;
+        emit_results(&graded)?;
     } else {
         let mut text = String::from("\n");
         text.push_str(&scorecard(&graded, &played.skipped, ctx));
@@ -559,8 +564,4 @@ fn marks(value: f64) -> String {
     } else {
         format!("{value:.1}")
     }
-}
-
-fn tidy(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -189,7 +189,7 @@ fn named(text: &TextGrade) -> Vec<Named> {
 }
 
 /// Collapses the line breaks of TOML multi-line strings.
-fn tidy(text: &str) -> String {
+pub fn tidy(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

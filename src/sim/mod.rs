@@ -240,25 +240,10 @@ pub fn run(
     };
     let config = options.config();
     let started = Instant::now();
-    let naive = run_pipeline(
-        Pipeline::Naive,
-        options,
-        &config,
-        &schedule,
-        dir,
-        trace,
-        progress,
-    )?;
+    let run = |pipeline| run_pipeline(pipeline, options, &config, &schedule, dir, trace, progress);
+    let naive = run(Pipeline::Naive)?;
     let naive_ms = started.elapsed();
-    let outbox = run_pipeline(
-        Pipeline::Outbox,
-        options,
-        &config,
-        &schedule,
-        dir,
-        trace,
-        progress,
-    )?;
+    let outbox = run(Pipeline::Outbox)?;
     let total = started.elapsed();
     let verdict = Verdict::judge(&naive, &outbox, options.claim);
     let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
