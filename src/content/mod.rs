@@ -332,6 +332,15 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, PackError> {
         }
     }
     files.sort();
+    if files.is_empty() {
+        return Err(unreadable(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "it holds no .toml content files (a drill is one TOML file; see docs/content-format.md)",
+            ),
+        ));
+    }
     let mut out = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
