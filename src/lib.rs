@@ -8,6 +8,7 @@ pub mod commands;
 pub mod content;
 pub mod drill;
 pub mod grade;
+pub mod rewrite;
 pub mod sim;
 pub mod store;
 pub mod ui;

@@ -1,0 +1,339 @@
+//! Reading a JSON document a learner hands in, safely: size-capped, text only, duplicate keys and
+//! absurd nesting refused, every error placed by line and column, and no value ever echoed back
+//! (an event or record may hold a secret, and error messages end up in terminals and logs).
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+/// The largest event or record accepted: far beyond any real one, small enough to refuse a
+/// mistaken multi-gigabyte file at once.
+pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
+/// The deepest nesting accepted.
+pub const MAX_DEPTH: usize = 64;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InputError {
+    #[error("{name}: cannot read it ({reason}); check the path")]
+    Unreadable { name: String, reason: String },
+    #[error("{name} is a directory; give the path of a JSON file")]
+    Directory { name: String },
+    #[error("{name} is empty; it should hold one JSON object")]
+    Empty { name: String },
+    #[error("{name} is {size} bytes, over the {max}-byte limit for an event or record")]
+    TooLarge { name: String, size: u64, max: u64 },
+    #[error("{name} is not text (binary data at byte {offset}); give a JSON file")]
+    Binary { name: String, offset: usize },
+    #[error("{name}:{line}:{column}: {what}")]
+    Json {
+        name: String,
+        line: usize,
+        column: usize,
+        what: String,
+    },
+    #[error("{name}:{line}:{column}: the key \"{key}\" appears twice in one object; keep one")]
+    DuplicateKey {
+        name: String,
+        line: usize,
+        column: usize,
+        key: String,
+    },
+    #[error(
+        "{name}:{line}:{column}: nested deeper than {max} levels; events and records are flatter than that"
+    )]
+    TooDeep {
+        name: String,
+        line: usize,
+        column: usize,
+        max: usize,
+    },
+    #[error("{name}: expected a JSON object at the top level, found {found}")]
+    NotObject { name: String, found: &'static str },
+}
+
+/// Reads `path` (or standard input for `-`) as text, refusing what cannot be an event or record.
+pub fn read(path: &str) -> Result<(String, String), InputError> {
+    let name = if path == "-" {
+        "standard input".to_string()
+    } else {
+        path.to_string()
+    };
+    let mut bytes = Vec::new();
+    if path == "-" {
+        std::io::stdin()
+            .take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| InputError::Unreadable {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
+    } else {
+        let p = Path::new(path);
+        let meta = std::fs::metadata(p).map_err(|e| InputError::Unreadable {
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
+        if meta.is_dir() {
+            return Err(InputError::Directory { name });
+        }
+        if meta.len() > MAX_BYTES {
+            return Err(InputError::TooLarge {
+                name,
+                size: meta.len(),
+                max: MAX_BYTES,
+            });
+        }
+        std::fs::File::open(p)
+            .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| InputError::Unreadable {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
+    }
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(InputError::TooLarge {
+            name,
+            size: bytes.len() as u64,
+            max: MAX_BYTES,
+        });
+    }
+    if let Some(offset) = bytes.iter().position(|b| *b == 0) {
+        return Err(InputError::Binary { name, offset });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| InputError::Binary {
+        name: name.clone(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    Ok((name, text))
+}
+
+/// Parses `text` as one JSON object.
+pub fn parse_object(name: &str, text: &str) -> Result<Map<String, Value>, InputError> {
+    if text.trim().is_empty() {
+        return Err(InputError::Empty {
+            name: name.to_string(),
+        });
+    }
+    // Structure first, without recursion: a million nested brackets is refused quickly and
+    // duplicate keys (which JSON parsers silently collapse) are found with their position.
+    scan(name, text)?;
+    let value: Value = serde_json::from_str(text).map_err(|err| {
+        let message = err.to_string();
+        let what = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        InputError::Json {
+            name: name.to_string(),
+            line: err.line(),
+            column: err.column(),
+            what,
+        }
+    })?;
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(InputError::NotObject {
+            name: name.to_string(),
+            found: kind(&other),
+        }),
+    }
+}
+
+/// What a JSON value is, in words, without its content.
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Walks the text's brackets and keys with an explicit stack. Tolerant of invalid JSON: what it
+/// cannot make sense of is left for the parser to report.
+fn scan(name: &str, text: &str) -> Result<(), InputError> {
+    enum Frame {
+        Object {
+            keys: std::collections::HashSet<String>,
+            expect_key: bool,
+        },
+        Array,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let (mut line, mut column) = (1usize, 0usize);
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        column += 1;
+        match c {
+            '\n' => {
+                line += 1;
+                column = 0;
+            }
+            '{' | '[' => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(InputError::TooDeep {
+                        name: name.to_string(),
+                        line,
+                        column,
+                        max: MAX_DEPTH,
+                    });
+                }
+                stack.push(if c == '{' {
+                    Frame::Object {
+                        keys: Default::default(),
+                        expect_key: true,
+                    }
+                } else {
+                    Frame::Array
+                });
+            }
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => {
+                if let Some(Frame::Object { expect_key, .. }) = stack.last_mut() {
+                    *expect_key = true;
+                }
+            }
+            '"' => {
+                let (key_line, key_column) = (line, column);
+                let mut end = start + 1;
+                let mut escaped = false;
+                for (i, s) in chars.by_ref() {
+                    column += 1;
+                    end = i + s.len_utf8();
+                    if escaped {
+                        escaped = false;
+                    } else if s == '\\' {
+                        escaped = true;
+                    } else if s == '"' {
+                        break;
+                    } else if s == '\n' {
+                        // Not valid JSON; the parser will say so.
+                        line += 1;
+                        column = 0;
+                    }
+                }
+                if let Some(Frame::Object { keys, expect_key }) = stack.last_mut()
+                    && *expect_key
+                {
+                    *expect_key = false;
+                    let raw = &text[start..end];
+                    let key: String = serde_json::from_str(raw).unwrap_or_else(|_| raw.to_string());
+                    if !keys.insert(key.clone()) {
+                        return Err(InputError::DuplicateKey {
+                            name: name.to_string(),
+                            line: key_line,
+                            column: key_column,
+                            key,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Map<String, Value>, InputError> {
+        parse_object("e.json", text)
+    }
+
+    #[test]
+    fn a_good_object_parses() {
+        let map =
+            parse(r#"{"event_type": "OrderPlaced", "nested": {"a": [1, {"b": "}"}]}}"#).unwrap();
+        assert_eq!(map["event_type"], "OrderPlaced");
+    }
+
+    #[test]
+    fn malformed_json_is_placed_by_line_and_column_without_its_values() {
+        let err = parse("{\n  \"password\": \"hunter2\",\n  \"x\": }\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("e.json:3:"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_where_they_stand() {
+        let err = parse("{\"a\": 1,\n \"b\": {\"c\": 1, \"c\": 2}}").unwrap_err();
+        assert_eq!(
+            err,
+            InputError::DuplicateKey {
+                name: "e.json".into(),
+                line: 2,
+                column: 16,
+                key: "c".into()
+            }
+        );
+        // The same key in two different objects is fine.
+        assert!(parse(r#"{"a": {"id": 1}, "b": {"id": 2}}"#).is_ok());
+        // An escaped spelling of the same key is still the same key.
+        assert!(matches!(
+            parse(r#"{"a": 1, "\u0061": 2}"#),
+            Err(InputError::DuplicateKey { .. })
+        ));
+    }
+
+    #[test]
+    fn absurd_nesting_is_refused_quickly() {
+        let deep = "[".repeat(1_000_000);
+        assert!(matches!(
+            parse(&format!("{{\"a\": {deep}")),
+            Err(InputError::TooDeep { .. })
+        ));
+        let ok = format!("{{\"a\": {}{}}}", "[".repeat(20), "]".repeat(20));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn empty_and_non_object_documents_are_named() {
+        assert!(matches!(parse("  \n"), Err(InputError::Empty { .. })));
+        assert_eq!(
+            parse("[1, 2]").unwrap_err(),
+            InputError::NotObject {
+                name: "e.json".into(),
+                found: "an array"
+            }
+        );
+    }
+
+    #[test]
+    fn files_that_cannot_be_events_are_refused_before_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+        assert!(matches!(
+            read(&path("missing.json")),
+            Err(InputError::Unreadable { .. })
+        ));
+        assert!(matches!(
+            read(&dir.path().to_string_lossy()),
+            Err(InputError::Directory { .. })
+        ));
+        std::fs::write(path("bin"), [0x7b, 0x00, 0xff]).unwrap();
+        assert!(matches!(
+            read(&path("bin")),
+            Err(InputError::Binary { offset: 1, .. })
+        ));
+        std::fs::write(path("latin1"), [0x7b, 0x22, 0xe9, 0x22]).unwrap();
+        assert!(matches!(
+            read(&path("latin1")),
+            Err(InputError::Binary { offset: 2, .. })
+        ));
+        let big = std::fs::File::create(path("big")).unwrap();
+        big.set_len(MAX_BYTES + 1).unwrap();
+        assert!(matches!(
+            read(&path("big")),
+            Err(InputError::TooLarge { .. })
+        ));
+    }
+}
