@@ -1,6 +1,8 @@
-//! The grader against a labelled set of learner answers (tests/grading/answers.toml): right
-//! paraphrases, wrong answers, keyword-stuffed wrong answers and negations. A quarter of the set
-//! is held out: rubrics are never tuned against it.
+//! The grader against labelled learner answers: right paraphrases, wrong answers, keyword-stuffed
+//! wrong answers and negations. tests/grading/answers.toml is the tuning set (its quarter once held
+//! out has since been used for tuning too). tests/grading/fresh.toml was written later by someone
+//! who saw neither the rubrics nor the first set, and is never used for tuning: it is the honest
+//! measure of how the grader does on answers it has not seen.
 
 use msgwork::content::{self, Pack, Rubric};
 use msgwork::grade::{self, Verdict};
@@ -143,9 +145,9 @@ fn the_grader_on_answers_it_was_never_tuned_on() {
     );
 }
 
-/// The floor under the fresh set's agreement: what it measured, less a little, so a rubric edit
-/// that makes grading worse fails here. The goal is 90%.
-const FRESH_FLOOR: f64 = 0.83;
+/// The floor under the fresh set's agreement: what it measured (89%), less a little, so a rubric
+/// edit that makes grading worse fails here. The goal is 90%.
+const FRESH_FLOOR: f64 = 0.86;
 
 /// While tuning: the disagreements on the training part only (never the held-out quarter).
 #[test]
