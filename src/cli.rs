@@ -16,6 +16,7 @@ Examples:
   msgwork drill                         play the workshop's drills and get graded
   msgwork simulate --crash              watch a naive dual write lose events and the outbox lose none
   msgwork simulate --list-crash-points  every place the lab can crash a component
+  msgwork rewrite-event fixtures/events/order-placed.json   notification vs ECST, secrets kept off
   msgwork completions bash > ~/.local/share/bash-completion/completions/msgwork
 
 Exit status: 0 success, 1 a check you asked for failed, 2 bad input or usage.
@@ -52,6 +53,9 @@ pub enum Command {
     /// Work with drill content packs
     #[command(subcommand)]
     Content(ContentCommand),
+    /// Rewrite a thin event as notification and ECST, and see what stays off the wire
+    #[command(name = "rewrite-event", after_help = REWRITE_EXAMPLES)]
+    RewriteEvent(RewriteArgs),
     /// Your mastery per section, and what is due for review
     #[command(after_help = "Examples:\n  msgwork progress\n  msgwork progress --json")]
     Progress {
@@ -144,6 +148,34 @@ pub struct DrillArgs {
     /// Play only the packs given with --content (they may still name built-in misconceptions)
     #[arg(long, requires = "content")]
     pub no_builtin: bool,
+
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+const REWRITE_EXAMPLES: &str = "\
+Examples:
+  msgwork rewrite-event fixtures/events/order-placed.json
+  msgwork rewrite-event event.json --source order-record.json --json
+  echo '{\"event_type\": \"OrderPlaced\", \"order_id\": \"ord_9f2a\"}' | msgwork rewrite-event -
+  msgwork rewrite-event event.json --check my-ecst.json     grade your own rewrite (exit 1 if it fails)
+
+Without --source, the entity is looked up in msgwork's sample records, and the output says so.";
+
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    /// The thin event: a JSON file, or - for standard input
+    #[arg(value_name = "EVENT.json")]
+    pub event: String,
+
+    /// The full record of the entity the event names [default: msgwork's sample records]
+    #[arg(long, value_name = "RECORD.json")]
+    pub source: Option<String>,
+
+    /// Grade your own notification or ECST payload for this event instead
+    #[arg(long, value_name = "MINE.json")]
+    pub check: Option<String>,
 
     /// Print the result as one JSON object
     #[arg(long)]

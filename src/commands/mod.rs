@@ -4,6 +4,7 @@ mod bench;
 mod content;
 mod drill;
 mod progress;
+mod rewrite;
 mod simulate;
 
 use std::io::Write;
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Drill(args) => drill::run(&args, &ctx),
         Command::Content(command) => content::run(&command, &ctx),
         Command::Progress { json } => progress::run(json, &ctx),
+        Command::RewriteEvent(args) => rewrite::run(&args, &ctx),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

@@ -161,6 +161,19 @@ pub fn timestamp(ms: u64) -> String {
     )
 }
 
+/// RFC 3339 UTC timestamp, second precision, for a unix time.
+pub fn rfc3339_utc(unix_seconds: i64) -> String {
+    let days = unix_seconds.div_euclid(86_400);
+    let secs = unix_seconds.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -184,6 +197,12 @@ mod tests {
         assert_eq!(timestamp(0), "2026-01-05T09:00:00.000Z");
         assert_eq!(timestamp(1_234), "2026-01-05T09:00:01.234Z");
         assert_eq!(timestamp(15 * 3_600_000), "2026-01-06T00:00:00.000Z");
+    }
+
+    #[test]
+    fn unix_times_format_as_rfc3339() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_773_480_413), "2026-03-14T09:26:53Z");
     }
 
     #[test]

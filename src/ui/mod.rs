@@ -84,7 +84,8 @@ impl Paint {
         if self.enabled {
             table.enforce_styling();
         } else {
-            table.force_no_tty();
+            // No terminal to measure: wrap long cells at a width that reads well anywhere.
+            table.force_no_tty().set_width(100);
         }
         table
     }

@@ -5,5 +5,6 @@ mod drill_cli;
 mod grading;
 mod harness;
 mod lab;
+mod rewrite_cli;
 mod simulate_cli;
 mod terminal;

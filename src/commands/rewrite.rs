@@ -1,0 +1,256 @@
+//! `msgwork rewrite-event`: a thin event as notification and ECST, and the practice checker.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use serde_json::{Map, Value};
+
+use super::{Context, emit, emit_json};
+use crate::Outcome;
+use crate::cli::RewriteArgs;
+use crate::rewrite::catalogue::Form;
+use crate::rewrite::check::{Checked, Severity, check};
+use crate::rewrite::classify::Class;
+use crate::rewrite::{Rewrite, input, rewrite};
+use crate::ui::{Paint, Verdict};
+
+fn load(path: &str) -> Result<(String, Map<String, Value>)> {
+    let (name, text) = input::read(path)?;
+    let map = input::parse_object(&name, &text)?;
+    Ok((name, map))
+}
+
+pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
+    if args.event == "-" && args.source.as_deref() == Some("-") {
+        anyhow::bail!(
+            "the event and --source cannot both come from standard input; write one to a file"
+        );
+    }
+    let (event_name, event) = load(&args.event)?;
+    if let Some(mine) = &args.check {
+        let (_, payload) = load(mine)?;
+        let thin_type = ["event_type", "type", "eventType"]
+            .iter()
+            .find_map(|k| event.get(*k).and_then(Value::as_str));
+        let checked = check(&payload, thin_type);
+        let store = ctx.open_store()?;
+        let run = store.record(
+            "rewrite-check",
+            None,
+            &serde_json::json!({"event": event_name, "payload": mine, "event_type": thin_type}),
+            &checked,
+        )?;
+        if args.json {
+            emit_json(&checked)?;
+        } else {
+            emit(&render_check(&checked, ctx.paint, run))?;
+        }
+        return Ok(if checked.passed {
+            Outcome::Success
+        } else {
+            Outcome::CheckFailed
+        });
+    }
+    let record = match &args.source {
+        Some(path) => Some(load(path).map(|(name, map)| (format!("--source {name}"), map))?),
+        None => None,
+    };
+    let rewritten = rewrite(&event_name, &event, record)?;
+    if args.json {
+        emit_json(&rewritten)?;
+    } else {
+        emit(&render(&rewritten, ctx.paint))?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn form_name(form: Form) -> &'static str {
+    match form {
+        Form::Notification => "notification",
+        Form::Ecst => "ECST",
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn render(r: &Rewrite, paint: Paint) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  (state from: {})\n",
+        paint.bold(&r.event_type),
+        r.record_source
+    );
+
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.bold("Who consumes it, and which form each would rather have")
+    );
+    let mut table = paint.table(&["consumer", "prefers", "why"]);
+    for c in &r.consumers {
+        table.add_row(vec![
+            c.name.clone(),
+            form_name(c.prefers).to_string(),
+            c.reason.clone(),
+        ]);
+    }
+    let _ = writeln!(out, "{table}\n");
+
+    let _ = writeln!(
+        out,
+        "{} ({} bytes): identifiers only; consumers that need more call the source back.",
+        paint.bold("Notification"),
+        r.metrics.notification_bytes
+    );
+    let _ = writeln!(out, "{}\n", pretty(&r.notification));
+    match (&r.ecst, r.metrics.ecst_bytes) {
+        (Some(ecst), Some(bytes)) => {
+            let wanting = r
+                .consumers
+                .iter()
+                .filter(|c| c.prefers == Form::Ecst)
+                .count();
+            let _ = writeln!(
+                out,
+                "{} ({bytes} bytes): {wanting} of {} consumers prefer it; it carries the state they act on.",
+                paint.bold("Event-carried state transfer"),
+                r.consumers.len()
+            );
+            let _ = writeln!(out, "{}\n", pretty(ecst));
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "{} none: fewer than two consumers want the state on the event.\n",
+                paint.bold("ECST:")
+            );
+        }
+    }
+
+    let _ = writeln!(out, "{}", paint.bold("Kept off the event"));
+    if r.excluded_fields.is_empty() {
+        let _ = writeln!(out, "  nothing sensitive in the record\n");
+    } else {
+        let mut table = paint.table(&["field", "class", "why"]);
+        for e in &r.excluded_fields {
+            let class = match e.class {
+                Class::Secret => paint.bad("secret"),
+                Class::Pii => "personal".to_string(),
+                Class::Ordinary => "ordinary".to_string(),
+            };
+            table.add_row(vec![e.path.clone(), class, e.reason.clone()]);
+        }
+        let _ = writeln!(out, "{table}\n");
+    }
+    for f in &r.flagged_pii {
+        let _ = writeln!(
+            out,
+            "{} {} travels ({}), because {} needs it.",
+            paint.bold("Flagged:"),
+            f.path,
+            f.reason,
+            f.needed_by.join(" and ")
+        );
+    }
+    if !r.flagged_pii.is_empty() {
+        let _ = writeln!(out);
+    }
+
+    let _ = writeln!(out, "{}", paint.bold("The trade-off"));
+    let mut table = paint.table(&["consumer", "call-backs per event: notification", "ECST"]);
+    for c in &r.metrics.callbacks {
+        table.add_row(vec![
+            comfy_table::Cell::new(&c.consumer),
+            paint.number(
+                u64::from(c.notification),
+                if c.notification == 0 {
+                    Verdict::Good
+                } else {
+                    Verdict::Plain
+                },
+            ),
+            paint.number(
+                u64::from(c.ecst),
+                if c.ecst == 0 {
+                    Verdict::Good
+                } else {
+                    Verdict::Bad
+                },
+            ),
+        ]);
+    }
+    let _ = writeln!(out, "{table}");
+    if let Some(bytes) = r.metrics.ecst_bytes {
+        let _ = writeln!(
+            out,
+            "Size: {} bytes as a notification, {bytes} as ECST ({:.1}x).",
+            r.metrics.notification_bytes,
+            bytes as f64 / r.metrics.notification_bytes.max(1) as f64
+        );
+    }
+    if !r.metrics.stale_fields.is_empty() {
+        let _ = writeln!(
+            out,
+            "Can go stale at the consumers: {} (copies, fixed as of {}).",
+            r.metrics.stale_fields.join(", "),
+            r.notification
+                .get("occurred_at")
+                .and_then(Value::as_str)
+                .unwrap_or("the event")
+        );
+    }
+    for note in &r.notes {
+        let _ = writeln!(out, "{} {note}", paint.dim("Note:"));
+    }
+    out
+}
+
+fn render_check(c: &Checked, paint: Paint, run: i64) -> String {
+    let mut out = String::new();
+    let reads_as = if c.command {
+        "a command, not an event".to_string()
+    } else {
+        let form = match c.form {
+            Form::Notification => "a notification",
+            Form::Ecst => "an event-carried state transfer",
+        };
+        let of = c
+            .event_type
+            .as_deref()
+            .map(|t| format!(" of {t}"))
+            .unwrap_or_default();
+        format!("{form}{of}")
+    };
+    let _ = writeln!(
+        out,
+        "{} your payload reads as {reads_as}.\n",
+        paint.bold("Checked:")
+    );
+    for f in &c.findings {
+        let label = match f.severity {
+            Severity::Fail => paint.bad("fail"),
+            Severity::Warn => paint.bold("warn"),
+            Severity::Ok => paint.good("ok"),
+        };
+        let path = f
+            .path
+            .as_deref()
+            .map(|p| format!("{p}: "))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {label}  {path}{}", f.message);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} {}",
+        if c.passed {
+            paint.good("Passed.")
+        } else {
+            paint.bad("Failed.")
+        },
+        paint.dim(&format!("Recorded as run {run}."))
+    );
+    out
+}

@@ -1,0 +1,355 @@
+//! `msgwork rewrite-event`: the rewrite, the practice checker, and bad input.
+
+use crate::harness::{Msgwork, path_str};
+
+fn fixture(name: &str) -> String {
+    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path_str(&path)
+}
+
+#[test]
+fn the_workshops_thin_order_placed_event_gets_three_consumers_and_both_forms() {
+    let out = Msgwork::new(&[
+        "rewrite-event",
+        &fixture("events/order-placed.json"),
+        "--json",
+    ])
+    .output();
+    let v = out.success().json();
+    assert_eq!(v["schema_version"], 1);
+    let consumers = v["consumers"].as_array().unwrap();
+    assert_eq!(consumers.len(), 3);
+    assert!(consumers.iter().filter(|c| c["prefers"] == "ecst").count() >= 2);
+    for c in consumers {
+        assert!(c["name"].is_string() && c["reason"].as_str().unwrap().len() > 20);
+    }
+    let n = &v["notification"];
+    for key in [
+        "event_id",
+        "type",
+        "occurred_at",
+        "source",
+        "schema_version",
+        "correlation_id",
+    ] {
+        assert!(!n[key].is_null(), "notification lacks {key}");
+    }
+    assert_eq!(n["data"], serde_json::json!({"order_id": "ord_9f2a"}));
+    let ecst = &v["ecst"];
+    assert_eq!(ecst["event_id"], n["event_id"]);
+    assert!(
+        ecst["data"].as_object().unwrap().len() > 1,
+        "ECST carries state"
+    );
+    let excluded = v["excluded_fields"].as_array().unwrap();
+    assert!(
+        excluded.iter().any(|e| e["class"] == "secret"),
+        "{excluded:?}"
+    );
+    for e in excluded {
+        assert!(e["path"].is_string() && e["reason"].is_string());
+    }
+    assert!(
+        v["metrics"]["notification_bytes"].as_u64().unwrap()
+            < v["metrics"]["ecst_bytes"].as_u64().unwrap()
+    );
+    let human = Msgwork::new(&["rewrite-event", &fixture("events/order-placed.json")]).output();
+    let text = &human.success().stdout;
+    for needle in [
+        "Kept off the event",
+        "Event-carried state transfer",
+        "The trade-off",
+        "sample records",
+    ] {
+        assert!(text.contains(needle), "missing {needle}:\n{text}");
+    }
+}
+
+/// Secrets of every kind, under innocent and telling names, at every depth.
+fn secrets() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "password_hash",
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+        ),
+        (
+            "pwd",
+            "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+        ),
+        ("ref", "4111111111111111"),
+        ("cardNumber", "5500 0055 5555 5559"),
+        (
+            "note",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlc2lnbmF0dXJl",
+        ),
+        ("apiKey", "sk_live_51HxYzAbCdEfGhIjKlMnOp"),
+        ("aws", "AKIAIOSFODNN7EXAMPLE"),
+        ("cvv", "737"),
+        ("accessToken", "tok_9a8b7c6d5e4f3a2b1c0d"),
+    ]
+}
+
+#[test]
+fn no_secret_value_from_the_record_appears_anywhere_in_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = write(
+        dir.path(),
+        "e.json",
+        r#"{"event_type": "OrderPlaced", "order_id": "ord_x1", "occurred_at": "2026-01-01T00:00:00Z"}"#,
+    );
+    let unknown = write(
+        dir.path(),
+        "u.json",
+        r#"{"event_type": "InvoiceOverdue", "invoice_id": "inv_7"}"#,
+    );
+    let mut record = serde_json::json!({
+        "order_id": "ord_x1", "customer_id": "cus_1", "total_cents": 1999, "currency": "EUR",
+        "items": [{"sku": "A-1", "qty": 1}], "customer": {"email": "a@example.com"},
+    });
+    for (i, (name, value)) in secrets().into_iter().enumerate() {
+        record[name] = serde_json::json!(value);
+        record["customer"][name] = serde_json::json!(value);
+        record["items"][0][format!("{name}_{i}")] = serde_json::json!(value);
+        record["payment"]["details"][name] = serde_json::json!({"inner": [value]});
+    }
+    let source = write(dir.path(), "r.json", &record.to_string());
+    for ev in [&event, &unknown] {
+        for json in [true, false] {
+            let mut args = vec!["rewrite-event", ev.as_str(), "--source", source.as_str()];
+            if json {
+                args.push("--json");
+            }
+            let out = Msgwork::new(&args).output();
+            out.success();
+            for (name, value) in secrets() {
+                assert!(
+                    !out.stdout.contains(value) && !out.stderr.contains(value),
+                    "the {name} value leaked (json: {json}):\n{}",
+                    out.stdout
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn check_passes_a_good_payload_and_fails_bad_ones_for_the_right_reason() {
+    let event = fixture("events/order-placed.json");
+    let check = |payload: &str| {
+        Msgwork::new(&[
+            "rewrite-event",
+            &event,
+            "--check",
+            &fixture(payload),
+            "--json",
+        ])
+        .output()
+    };
+    for good in ["payloads/good-ecst.json", "payloads/good-notification.json"] {
+        let out = check(good);
+        assert_eq!(
+            out.expect_code(0).json()["passed"],
+            true,
+            "{good}: {}",
+            out.stdout
+        );
+    }
+    for (bad, finding) in [
+        ("payloads/leaks-password-hash.json", "secret"),
+        ("payloads/leaks-card.json", "secret"),
+        ("payloads/no-event-id.json", "envelope"),
+        ("payloads/command-in-disguise.json", "command-in-disguise"),
+    ] {
+        let out = check(bad);
+        let v = out.expect_code(1).json();
+        assert_eq!(v["passed"], false);
+        let failed: Vec<&str> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "fail")
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            failed.contains(&finding),
+            "{bad}: wanted a {finding} failure, got {failed:?}"
+        );
+    }
+    let out = check("payloads/needless-pii.json");
+    let v = out.json();
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "needless-pii" && f["severity"] == "warn"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_check_is_recorded_and_the_human_report_says_why() {
+    let (out, home) = Msgwork::new(&[
+        "rewrite-event",
+        &fixture("events/order-placed.json"),
+        "--check",
+        &fixture("payloads/leaks-password-hash.json"),
+    ])
+    .run();
+    assert!(
+        out.expect_code(1).stdout.contains("password"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Failed."));
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    let runs = store.runs("rewrite-check").unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].results["passed"], false);
+}
+
+#[test]
+fn an_unknown_event_type_gets_reasoned_consumers_and_says_so() {
+    let v = Msgwork::new(&[
+        "rewrite-event",
+        &fixture("events/unknown-type.json"),
+        "--json",
+    ])
+    .output()
+    .success()
+    .json();
+    assert_eq!(v["consumers_reasoned"], true);
+    assert_eq!(v["consumers"].as_array().unwrap().len(), 3);
+    assert!(
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("reasoned"))
+    );
+}
+
+#[test]
+fn the_event_can_come_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "e.json",
+        r#"{"event_type": "OrderPlaced", "order_id": "ord_9f2a"}"#,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"))
+        .args([
+            "--data-dir",
+            &path_str(dir.path()),
+            "rewrite-event",
+            "-",
+            "--json",
+        ])
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_bad_input_is_one_clear_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            write(
+                d,
+                "malformed.json",
+                "{\n  \"event_type\": \"OrderPlaced\",\n  \"password\": \"hunter2\" \"x\"\n}",
+            ),
+            "malformed.json:3:",
+        ),
+        (write(d, "empty.json", ""), "is empty"),
+        (write(d, "blank.json", "  \n "), "is empty"),
+        (
+            write(d, "array.json", "[1, 2, 3]"),
+            "expected a JSON object",
+        ),
+        (
+            write(d, "string.json", "\"OrderPlaced\""),
+            "expected a JSON object",
+        ),
+        (
+            write(
+                d,
+                "wrong-type.json",
+                r#"{"event_type": ["OrderPlaced"], "order_id": "o1"}"#,
+            ),
+            "event_type must be a string (found an array)",
+        ),
+        (
+            write(
+                d,
+                "wrong-id.json",
+                r#"{"event_type": "OrderPlaced", "order_id": {"x": 1}}"#,
+            ),
+            "order_id must be a string",
+        ),
+        (
+            write(d, "no-type.json", r#"{"order_id": "o1"}"#),
+            "no event_type",
+        ),
+        (
+            write(
+                d,
+                "dupe.json",
+                "{\"event_type\": \"A\",\n \"event_type\": \"B\", \"order_id\": \"o1\"}",
+            ),
+            "dupe.json:2:2: the key \"event_type\" appears twice",
+        ),
+        (
+            write(
+                d,
+                "deep.json",
+                &format!("{{\"a\": {}}}", "[".repeat(100_000)),
+            ),
+            "nested deeper than",
+        ),
+        (path_str(&d.join("missing.json")), "cannot read it"),
+        (path_str(d), "is a directory"),
+    ];
+    for (path, wanted) in &cases {
+        let out = Msgwork::new(&["rewrite-event", path]).output();
+        out.usage_error(wanted);
+        assert!(
+            !out.stderr.contains("hunter2"),
+            "a value was echoed: {}",
+            out.stderr
+        );
+    }
+    let binary = d.join("binary.json");
+    std::fs::write(&binary, [0x7b, 0x22, 0x00, 0x01, 0xfe, 0xff]).unwrap();
+    Msgwork::new(&["rewrite-event", &path_str(&binary)])
+        .output()
+        .usage_error("is not text");
+    let huge = d.join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(300 * 1024 * 1024)
+        .unwrap();
+    Msgwork::new(&["rewrite-event", &path_str(&huge)])
+        .output()
+        .usage_error("over the");
+    // Bad input to --source and --check is caught the same way.
+    let good = fixture("events/order-placed.json");
+    Msgwork::new(&["rewrite-event", &good, "--source", &cases[0].0])
+        .output()
+        .usage_error("malformed.json:3:");
+    Msgwork::new(&["rewrite-event", &good, "--check", &cases[3].0])
+        .output()
+        .usage_error("expected a JSON object");
+}
