@@ -160,6 +160,7 @@ Examples:
   msgwork rewrite-event event.json --source order-record.json --json
   echo '{\"event_type\": \"OrderPlaced\", \"order_id\": \"ord_9f2a\"}' | msgwork rewrite-event -
   msgwork rewrite-event event.json --check my-ecst.json     grade your own rewrite (exit 1 if it fails)
+  msgwork rewrite-event fixtures/events/order-placed.json --practice   the workshop exercise, step by step
 
 Without --source, the entity is looked up in msgwork's sample records, and the output says so.";
 
@@ -174,8 +175,12 @@ pub struct RewriteArgs {
     pub source: Option<String>,
 
     /// Grade your own notification or ECST payload for this event instead
-    #[arg(long, value_name = "MINE.json")]
+    #[arg(long, value_name = "MINE.json", conflicts_with = "practice")]
     pub check: Option<String>,
+
+    /// Do the exercise yourself first, step by step in a terminal, then see the model rewrite
+    #[arg(long)]
+    pub practice: bool,
 
     /// Print the result as one JSON object
     #[arg(long)]

@@ -55,7 +55,42 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         Some(path) => Some(load(path).map(|(name, map)| (format!("--source {name}"), map))?),
         None => None,
     };
+    let record_for_practice = record.as_ref().map(|(_, r)| r.clone());
     let rewritten = rewrite(&event_name, &event, record)?;
+    if args.practice {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!(
+                "--practice asks its questions in a terminal, and standard input is not one; \
+                 write your payload to a file and grade it with --check MINE.json"
+            );
+        }
+        let record = record_for_practice
+            .or_else(|| {
+                let entity =
+                    crate::rewrite::catalogue::find(&rewritten.event_type).map(|s| s.entity)?;
+                let id = rewritten
+                    .notification
+                    .get("data")?
+                    .as_object()?
+                    .values()
+                    .next()?
+                    .as_str()?
+                    .to_string();
+                crate::rewrite::catalogue::sample_record(&entity, &id)
+            })
+            .unwrap_or_default();
+        let stderr_paint = crate::ui::Paint::for_stderr(ctx.color);
+        let practice = crate::ui::practice::run(&rewritten, &record, stderr_paint)?;
+        let store = ctx.open_store()?;
+        store.record(
+            "rewrite-practice",
+            None,
+            &serde_json::json!({"event": event_name, "event_type": rewritten.event_type}),
+            &practice,
+        )?;
+        eprintln!("{}", stderr_paint.bold("The model rewrite:"));
+    }
     if args.json {
         emit_json(&rewritten)?;
     } else {

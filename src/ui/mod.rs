@@ -1,6 +1,7 @@
 //! Terminal presentation: colour that respects NO_COLOR and pipes, tables, progress bars.
 //! Nothing here decides anything; it only shows what the core computed.
 
+pub mod practice;
 pub mod prompt;
 
 use std::io::IsTerminal;

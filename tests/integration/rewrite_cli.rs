@@ -235,6 +235,17 @@ fn an_unknown_event_type_gets_reasoned_consumers_and_says_so() {
 }
 
 #[test]
+fn practice_needs_a_terminal_and_says_how_to_practise_without_one() {
+    Msgwork::new(&[
+        "rewrite-event",
+        &fixture("events/order-placed.json"),
+        "--practice",
+    ])
+    .output()
+    .usage_error("grade it with --check MINE.json");
+}
+
+#[test]
 fn the_event_can_come_from_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(

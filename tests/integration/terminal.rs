@@ -60,3 +60,36 @@ fn a_drill_in_a_real_terminal_survives_ctrl_c_and_resumes() {
     assert_eq!(store.answers_to("R3").unwrap().len(), 1);
     assert!(store.unfinished_session().unwrap().is_none());
 }
+
+#[test]
+fn the_rewrite_exercise_walks_through_each_step_then_shows_the_model() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"));
+    cmd.args(["--data-dir", &path_str(home.path()), "rewrite-event"])
+        .arg(format!(
+            "{}/fixtures/events/order-placed.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg("--practice")
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm");
+    let mut p = spawn_command(cmd, Some(15_000)).expect("msgwork starts in a pty");
+    p.exp_string("billing: which form?").unwrap();
+    keys(&mut p, "\x1b[B\r"); // ECST
+    p.exp_string("inventory: which form?").unwrap();
+    keys(&mut p, "\x1b[B\r"); // ECST
+    p.exp_string("fraud-review: which form?").unwrap();
+    keys(&mut p, "\r"); // notification
+    p.exp_string("space to mark").unwrap();
+    keys(&mut p, "\r"); // mark nothing
+    p.exp_string("missed payment.card_number").unwrap();
+    p.exp_string("Write it now?").unwrap();
+    keys(&mut p, "\x1b[B\r"); // skip to the model rewrite
+    p.exp_string("Kept off the event").unwrap();
+    p.exp_eof().unwrap();
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    let runs = store.runs("rewrite-practice").unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].results["forms_right"], 3);
+    assert_eq!(runs[0].results["sensitive_found"], 0);
+}
