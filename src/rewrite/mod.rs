@@ -294,14 +294,7 @@ fn derived_id(parts: &[&str]) -> String {
     let lo = crate::sim::model::mix(hi ^ h);
     let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x4000;
     let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xffff,
-        hi & 0xffff,
-        lo >> 48,
-        lo & 0xffff_ffff_ffff
-    )
+    crate::sim::model::uuid_text(hi, lo)
 }
 
 fn envelope(thin: &Thin, entity: &str, data: Map<String, Value>) -> Value {

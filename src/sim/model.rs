@@ -124,6 +124,11 @@ fn event_id(stream: u64, number: u32, at_ms: u64) -> String {
     let hi = (unix_ms << 16) | 0x7000 | ((n >> 20) & 0x0fff);
     let noise = mix(stream ^ mix(n));
     let lo = 0x8000_0000_0000_0000 | ((n & 0xf_ffff) << 42) | (noise & 0x3ff_ffff_ffff);
+    uuid_text(hi, lo)
+}
+
+/// 128 bits written the way UUIDs are: 8-4-4-4-12 hex digits.
+pub fn uuid_text(hi: u64, lo: u64) -> String {
     format!(
         "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
         hi >> 32,
