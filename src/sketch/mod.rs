@@ -8,10 +8,12 @@
 //! tokens where there is not. What statements do (insert into, update, claim, delete) is read
 //! from tokens, so parsed SQL and half-SQL are judged alike.
 //!
-//! The DDL and the write transaction then run in an in-memory SQLite database whose authorizer
-//! refuses ATTACH, DETACH, `load_extension`, virtual tables and all but a few pragmas, which may
-//! attach no database, and whose progress handler stops it after a fixed number of VM steps or
-//! one second, whichever comes first.
+//! The DDL and the write transaction then run in an in-memory SQLite database. Its authorizer
+//! refuses ATTACH, DETACH, `load_extension`, virtual tables and all but a few pragmas; it may
+//! attach no database, keeps temporary data in memory and cannot grow past 64 MiB; and its
+//! progress handler stops it after two million VM steps (a sketch needs a few thousand) or half
+//! a second, whichever comes first. SQLite only ever sees statements rebuilt from the checker's
+//! own tokens, one at a time, so it cannot read a statement differently from the checker.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -106,6 +108,8 @@ pub fn check(sql: &str) -> SketchReport {
 const MAX_SOURCE_BYTES: usize = 1 << 20;
 /// A statement that fails to parse is searched for SQL inside it only up to this size.
 const MAX_RECOVERY_BYTES: usize = 64 * 1024;
+/// Statements given to the parser; a sketch has a few dozen, the rest are read from tokens.
+const MAX_PARSED_STATEMENTS: usize = 2_000;
 /// Parse problems listed one by one; past this they are summed up.
 const MAX_PARSE_PROBLEMS: usize = 100;
 /// Write transactions searched for a publish call.
@@ -1495,7 +1499,8 @@ struct Unit {
     toks: Vec<Tok>,
     start: usize,
     end: usize,
-    ast: Option<Statement>,
+    /// Boxed: a parse tree is kilobytes and most units are small.
+    ast: Option<Box<Statement>>,
     in_body: bool,
     routine: Option<String>,
     head: Head,
@@ -1504,7 +1509,7 @@ struct Unit {
 }
 
 impl Unit {
-    fn new(toks: Vec<Tok>, ast: Option<Statement>, in_body: bool) -> Unit {
+    fn new(toks: Vec<Tok>, ast: Option<Box<Statement>>, in_body: bool) -> Unit {
         let start = toks.first().map_or(0, |t| t.start);
         let end = toks.last().map_or(start, |t| t.end);
         let head = head_of(&toks, ast.is_some());
@@ -1574,11 +1579,11 @@ fn read_segment(
         (Ok(st), lite) => {
             counts.pg += 1;
             counts.lite += usize::from(lite.is_ok());
-            out.push(Unit::new(seg, Some(st), false));
+            out.push(Unit::new(seg, Some(Box::new(st)), false));
         }
         (Err(_), Ok(st)) => {
             counts.lite += 1;
-            out.push(Unit::new(seg, Some(st), false));
+            out.push(Unit::new(seg, Some(Box::new(st)), false));
         }
         (Err(pg), Err(lite)) => {
             if !parser_gap(&seg) {
@@ -1620,7 +1625,7 @@ fn recover(src: &str, seg: Vec<Tok>, out: &mut Vec<Unit>, counts: &mut Counts) {
         .map(|(i, _)| i)
         .chain(std::iter::once(n))
         .collect();
-    let mut pieces: Vec<(usize, usize, Option<Statement>)> = Vec::new();
+    let mut pieces: Vec<(usize, usize, Option<Box<Statement>>)> = Vec::new();
     let mut pos = 0;
     let mut attempts = 0;
     'starts: for &s in &starts {
@@ -1655,7 +1660,7 @@ fn recover(src: &str, seg: Vec<Tok>, out: &mut Vec<Unit>, counts: &mut Counts) {
                 if pos < s {
                     pieces.push((pos, s, None));
                 }
-                pieces.push((s, e, Some(st)));
+                pieces.push((s, e, Some(Box::new(st))));
                 pos = e;
                 break;
             }
@@ -1699,9 +1704,26 @@ impl Model {
         let mut top = Vec::new();
         let mut failures = Vec::new();
         let mut counts = Counts::default();
-        for seg in split(toks) {
-            read_segment(src, seg, &mut top, &mut failures, &mut counts);
+        let mut unread: Option<usize> = None;
+        for (n, seg) in split(toks).into_iter().enumerate() {
+            if n < MAX_PARSED_STATEMENTS {
+                read_segment(src, seg, &mut top, &mut failures, &mut counts);
+            } else {
+                unread.get_or_insert(seg.first().map_or(0, |t| t.start));
+                top.push(Unit::new(seg, None, false));
+            }
         }
+        let unread_problem = unread.map(|at| {
+            let (line, column) = lines.pos(src, at);
+            ParseProblem {
+                line,
+                column,
+                message: format!(
+                    "the sketch has more than {MAX_PARSED_STATEMENTS} statements; from here on \
+                     they were read token by token, without the parser"
+                ),
+            }
+        });
         let flavor = if counts.lite > counts.pg {
             Flavor::Sqlite
         } else {
@@ -1712,6 +1734,7 @@ impl Model {
             .take(MAX_PARSE_PROBLEMS)
             .map(|f| problem(src, &lines, f, flavor))
             .collect();
+        problems.extend(unread_problem);
         if failures.len() > MAX_PARSE_PROBLEMS
             && let Some(last) = failures.get(MAX_PARSE_PROBLEMS)
         {
@@ -1798,7 +1821,7 @@ impl Model {
         for u in units.iter().filter(|u| !u.in_body) {
             match u.head {
                 Head::CreateTable => {
-                    let t = match &u.ast {
+                    let t = match u.ast.as_deref() {
                         Some(Statement::CreateTable(ct)) => {
                             schemas.extend(
                                 ct.name
@@ -1818,7 +1841,7 @@ impl Model {
                     }
                 }
                 Head::CreateIndex => {
-                    let i = match &u.ast {
+                    let i = match u.ast.as_deref() {
                         Some(Statement::CreateIndex(ci)) => Some(index_from_ast(ci, u.start)),
                         _ => index_from_tokens(&u.toks),
                     };
@@ -2037,6 +2060,15 @@ const SENT_STEMS: &[&str] = &[
 
 fn marker_kind(c: &Column) -> Option<Marker> {
     let n = c.name.as_str();
+    // Claims, leases and retry bookkeeping are not the sent marker.
+    if [
+        "claim", "lock", "lease", "start", "attempt", "retry", "next", "until", "expire",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
+    {
+        return None;
+    }
     if matches!(n, "status" | "state") || n.ends_with("_status") || n.ends_with("_state") {
         return Some(Marker::Status);
     }
@@ -2218,6 +2250,9 @@ fn defers_publish(text: &str) -> bool {
             "outbox",
             "async",
             "afterwards",
+            "will",
+            "eventually",
+            "via",
         ]
         .contains(&w.as_str())
     })
@@ -3733,20 +3768,14 @@ impl<'m> Judge<'m> {
                 .units
                 .iter()
                 .any(|u| u.facts.deletes.iter().any(|d| d.table == ob));
-            let instead = if deletes {
-                " The relay deletes rows instead, which loses the record of what was sent."
+            let what = if deletes {
+                "The relay deletes each row after publishing instead of marking it sent, so \
+                 nothing records what the broker already has."
             } else {
-                ""
+                "No UPDATE sets the sent marker after publishing, so the relay cannot tell what \
+                 the broker already has."
             };
-            return item(
-                id,
-                Status::Missing,
-                true,
-                format!(
-                    "No UPDATE sets the sent marker after publishing.{instead} Without it the \
-                     relay cannot tell what the broker already has. {AT_LEAST_ONCE}"
-                ),
-            );
+            return item(id, Status::Missing, true, format!("{what} {AT_LEAST_ONCE}"));
         };
         let col = mark
             .facts
@@ -3764,8 +3793,18 @@ impl<'m> Judge<'m> {
         let after = mentions
             .iter()
             .find(|&&p| p > mark.start && p > claim_start);
-        let mark_group_end = self.m.group(mark).map_or(mark.end, |g| g.end);
-        if !between && let Some(&p) = after.filter(|&&p| p <= mark_group_end.max(mark.end + 1)) {
+        // The publish that follows the mark: inside the mark's transaction, or, for a mark that
+        // commits on its own, before the next statement.
+        let window_end = match self.m.group(mark) {
+            Some(g) if g.kind != GroupKind::Single => g.end,
+            _ => self
+                .m
+                .units
+                .iter()
+                .find(|u| !u.in_body && u.start > mark.end)
+                .map_or(usize::MAX, |u| u.start),
+        };
+        if !between && let Some(&p) = after.filter(|&&p| p <= window_end) {
             return item(
                 id,
                 Status::Wrong,
@@ -3981,10 +4020,10 @@ impl<'m> Judge<'m> {
             };
             if let Some(at) = at {
                 found.push(format!(
-                    "line {} publishes inside the write transaction. The broker hears about a \
-                     booking that may still roll back, and if the commit fails after the send \
-                     consumers act on an event that never happened; leave publishing to the \
-                     relay, after commit.",
+                    "line {} publishes inside the write transaction: the broker hears about \
+                     the booking before it is committed, so if the transaction rolls back or \
+                     the commit fails, consumers act on a booking that never existed. Leave \
+                     publishing to the relay, after commit.",
                     self.line(at)
                 ));
                 break;
@@ -4250,7 +4289,7 @@ fn open_sandbox(log: Refusals) -> Result<Connection, SandboxError> {
     };
     for (limit, value) in [
         (Limit::SQLITE_LIMIT_ATTACHED, 0),
-        (Limit::SQLITE_LIMIT_LENGTH, 16 * 1024),
+        (Limit::SQLITE_LIMIT_LENGTH, 32 * 1024),
         (Limit::SQLITE_LIMIT_SQL_LENGTH, 200_000),
         (Limit::SQLITE_LIMIT_EXPR_DEPTH, 200),
         (Limit::SQLITE_LIMIT_COMPOUND_SELECT, 50),
@@ -4781,7 +4820,7 @@ fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxRun {
         if sent >= SANDBOX_MAX_STATEMENTS || started.elapsed() > SANDBOX_DEADLINE {
             run.stopped = Some(format!(
                 "stopped at line {line}: the sandbox runs at most {SANDBOX_MAX_STATEMENTS} \
-                 statements and one second"
+                 statements and half a second"
             ));
             break;
         }
@@ -4828,8 +4867,8 @@ fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxRun {
                 }
                 Some(ErrorCode::OperationInterrupted) => {
                     run.stopped = Some(format!(
-                        "line {line} was stopped after the sandbox's budget of VM steps; a \
-                         sketch's statements should finish at once"
+                        "line {line} was stopped when it ran past the sandbox's budget (two \
+                         million VM steps or half a second); a sketch's statements finish at once"
                     ));
                     break;
                 }
