@@ -59,6 +59,9 @@ pub enum Command {
     /// Work with drill content packs
     #[command(subcommand)]
     Content(ContentCommand),
+    /// The stretch labs: one pattern at a time, measured
+    #[command(subcommand)]
+    Lab(LabCommand),
     /// Check your outbox design (DDL, write transaction, relay, consumer dedupe)
     #[command(subcommand)]
     Sketch(SketchCommand),
@@ -128,6 +131,28 @@ The answers file is JSON; include only the items you want graded:
    \"retrieval\": {\"R3\": \"...\"}, \"compare\": {}, \"mistakes\": {}, \"concepts\": {}}
 Choices accept common names: work queue, point-to-point, pub/sub, fan-out, RPC,
 event-carried state transfer, yes/no or true/false.";
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Queue versus topic: three services on one queue, then a subscription each
+    #[command(
+        after_help = "Examples:\n  msgwork lab fanout\n  msgwork lab fanout --orders 9000 --instances 3 --seed 7 --json"
+    )]
+    Fanout {
+        /// Orders published
+        #[arg(long, value_name = "N", default_value_t = 3000)]
+        orders: u32,
+        /// Instances of each service behind its topic subscription
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        instances: u32,
+        /// Seed for which worker fetches next [default: random, printed]
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 #[derive(Debug, Subcommand)]
 pub enum SketchCommand {

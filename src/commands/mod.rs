@@ -4,6 +4,7 @@ mod bench;
 mod content;
 mod drill;
 mod evidence;
+mod lab;
 mod progress;
 mod rewrite;
 mod simulate;
@@ -59,6 +60,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Evidence { writeup, json } => evidence::run(writeup.as_deref(), json, &ctx),
         Command::Report { format, output } => evidence::report(format, output.as_deref(), &ctx),
         Command::RewriteEvent(args) => rewrite::run(&args, &ctx),
+        Command::Lab(command) => lab::run(command, &ctx),
         Command::Sketch(crate::cli::SketchCommand::Check { file, json }) => {
             sketch::check(&file, json, &ctx)
         }

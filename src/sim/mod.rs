@@ -5,6 +5,7 @@ pub mod bench;
 pub mod broker;
 pub mod clock;
 pub mod db;
+pub mod fanout;
 pub mod model;
 pub mod observer;
 pub mod report;

@@ -6,6 +6,7 @@ mod evidence_cli;
 mod grading;
 mod harness;
 mod lab;
+mod lab_cli;
 mod rewrite_cli;
 mod simulate_cli;
 mod sketch_cli;
