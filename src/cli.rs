@@ -152,6 +152,36 @@ pub enum LabCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Retries with exponential backoff, then a dead-letter queue: nothing lost
+    #[command(
+        after_help = "Examples:\n  msgwork lab dlq\n  msgwork lab dlq --max-attempts 3 --backoff 1s,10s --poison-rate 0.05 --json"
+    )]
+    Dlq(DlqArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    /// Messages consumed
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub messages: u32,
+    /// Attempts in all, the first included, before a message is dead-lettered
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_attempts: u32,
+    /// Delays before each retry, on the simulated clock
+    #[arg(long, value_name = "LIST", default_value = "1s,5s,30s,5m")]
+    pub backoff: String,
+    /// Share of messages no retry can save (poison)
+    #[arg(long, value_name = "RATE", default_value_t = 0.02)]
+    pub poison_rate: f64,
+    /// Share of messages that fail a few times, then succeed
+    #[arg(long, value_name = "RATE", default_value_t = 0.10)]
+    pub transient_rate: f64,
+    /// Seed for which messages fail and how often [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod broker;
 pub mod clock;
 pub mod db;
+pub mod dlq;
 pub mod fanout;
 pub mod model;
 pub mod observer;

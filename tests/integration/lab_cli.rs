@@ -42,3 +42,50 @@ fn fanout_refuses_nonsense_sizes() {
         .output()
         .usage_error("--instances");
 }
+
+#[test]
+fn dlq_accounts_for_every_message_and_refuses_bad_settings() {
+    let (out, home) =
+        Msgwork::new(&["lab", "dlq", "--seed", "2", "--messages", "500", "--json"]).run();
+    let v = out.success().json();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["lost"], 0);
+    assert_eq!(
+        v["applied"].as_u64().unwrap() + v["dead_lettered"].as_u64().unwrap(),
+        500
+    );
+    assert!(
+        v["dead_letters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["reason"].is_string())
+    );
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    assert_eq!(store.runs("lab-dlq").unwrap().len(), 1);
+    let human = Msgwork::new(&["lab", "dlq", "--seed", "2", "--messages", "500"]).output();
+    assert!(
+        human.success().stdout.contains("nothing was lost"),
+        "{}",
+        human.stdout
+    );
+    Msgwork::new(&["lab", "dlq", "--backoff", "1s,soon"])
+        .output()
+        .usage_error("--backoff");
+    Msgwork::new(&["lab", "dlq", "--backoff", "5y"])
+        .output()
+        .usage_error("unknown unit");
+    Msgwork::new(&["lab", "dlq", "--max-attempts", "0"])
+        .output()
+        .usage_error("--max-attempts");
+    Msgwork::new(&[
+        "lab",
+        "dlq",
+        "--poison-rate",
+        "0.9",
+        "--transient-rate",
+        "0.5",
+    ])
+    .output()
+    .usage_error("add up to more than 1");
+}
