@@ -152,6 +152,27 @@ pub enum LabCommand {
         #[arg(long)]
         json: bool,
     },
+    /// How long the inbox must remember event ids: late duplicates against table size
+    #[command(
+        after_help = "Examples:\n  msgwork lab retention\n  msgwork lab retention --hours 1,6,24,72 --duplicate-rate 0.2 --json"
+    )]
+    Retention {
+        /// Events consumed over 72 simulated hours
+        #[arg(long, value_name = "N", default_value_t = 20000)]
+        events: u32,
+        /// Share of events that arrive a second time, late
+        #[arg(long, value_name = "RATE", default_value_t = 0.1)]
+        duplicate_rate: f64,
+        /// Retention windows to compare, in hours
+        #[arg(long, value_name = "LIST", default_value = "1,2,4,8,12,24,48,96")]
+        hours: String,
+        /// Seed for which events come back, and when [default: random, printed]
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Retries with exponential backoff, then a dead-letter queue: nothing lost
     #[command(
         after_help = "Examples:\n  msgwork lab dlq\n  msgwork lab dlq --max-attempts 3 --backoff 1s,10s --poison-rate 0.05 --json"

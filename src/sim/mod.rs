@@ -10,6 +10,7 @@ pub mod fanout;
 pub mod model;
 pub mod observer;
 pub mod report;
+pub mod retention;
 pub mod schedule;
 
 mod consumer;

@@ -89,3 +89,40 @@ fn dlq_accounts_for_every_message_and_refuses_bad_settings() {
     .output()
     .usage_error("add up to more than 1");
 }
+
+#[test]
+fn retention_shows_the_trade_off_and_fills_the_evidence_item() {
+    let (out, home) = Msgwork::new(&[
+        "lab",
+        "retention",
+        "--seed",
+        "4",
+        "--events",
+        "3000",
+        "--hours",
+        "1,8,120",
+        "--json",
+    ])
+    .run();
+    let v = out.success().json();
+    let w = v["windows"].as_array().unwrap();
+    assert_eq!(w.len(), 3);
+    assert!(w[0]["reapplied"].as_u64().unwrap() > w[2]["reapplied"].as_u64().unwrap());
+    assert!(w[0]["max_inbox_rows"].as_u64().unwrap() < w[2]["max_inbox_rows"].as_u64().unwrap());
+    let ev = Msgwork::new(&[
+        "--data-dir",
+        &crate::harness::path_str(home.path()),
+        "evidence",
+        "--json",
+    ])
+    .output();
+    let items = ev.json()["items"].as_array().unwrap().clone();
+    let stretch = items
+        .iter()
+        .find(|i| i["id"] == "stretch-retention")
+        .unwrap();
+    assert_eq!(stretch["done"], true, "{stretch}");
+    Msgwork::new(&["lab", "retention", "--hours", "1,two"])
+        .output()
+        .usage_error("--hours");
+}
