@@ -152,6 +152,24 @@ pub enum LabCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Per-aggregate order across partitions: keyed by aggregate id, then scattered
+    #[command(
+        after_help = "Examples:\n  msgwork lab ordering\n  msgwork lab ordering --partitions 8 --orders 5000 --seed 3 --json"
+    )]
+    Ordering {
+        /// Orders, each emitting Placed, Paid, Shipped, Delivered
+        #[arg(long, value_name = "N", default_value_t = 2000)]
+        orders: u32,
+        /// Partitions, each with one relay and one consumer worker
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        partitions: u32,
+        /// Seed for the interleaving and the crashes [default: random, printed]
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// How long the inbox must remember event ids: late duplicates against table size
     #[command(
         after_help = "Examples:\n  msgwork lab retention\n  msgwork lab retention --hours 1,6,24,72 --duplicate-rate 0.2 --json"

@@ -9,6 +9,7 @@ pub mod dlq;
 pub mod fanout;
 pub mod model;
 pub mod observer;
+pub mod ordering;
 pub mod report;
 pub mod retention;
 pub mod schedule;

@@ -126,3 +126,33 @@ fn retention_shows_the_trade_off_and_fills_the_evidence_item() {
         .output()
         .usage_error("--hours");
 }
+
+#[test]
+fn ordering_holds_when_keyed_breaks_when_not_and_fills_the_evidence_item() {
+    let (out, home) = Msgwork::new(&[
+        "lab", "ordering", "--seed", "6", "--orders", "400", "--json",
+    ])
+    .run();
+    let v = out.success().json();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["keyed"]["violations"], 0);
+    assert!(v["unkeyed"]["violations"].as_u64().unwrap() > 0);
+    let ev = Msgwork::new(&[
+        "--data-dir",
+        &crate::harness::path_str(home.path()),
+        "evidence",
+        "--json",
+    ])
+    .output();
+    let items = ev.json()["items"].as_array().unwrap().clone();
+    assert_eq!(
+        items
+            .iter()
+            .find(|i| i["id"] == "stretch-ordering")
+            .unwrap()["done"],
+        true
+    );
+    Msgwork::new(&["lab", "ordering", "--partitions", "0"])
+        .output()
+        .usage_error("--partitions");
+}
