@@ -25,10 +25,9 @@ pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcom
         if body.trim().is_empty() {
             anyhow::bail!("{name} is empty; write up the lab in a few paragraphs");
         }
-        let graded = evidence::grade_writeup(&body)
+        let (item, pack) = evidence::writeup_rubric()
             .map_err(|e| anyhow::anyhow!("the write-up rubric is broken: {e}"))?;
-        let (item, _) = evidence::writeup_rubric()
-            .map_err(|e| anyhow::anyhow!("the write-up rubric is broken: {e}"))?;
+        let graded = crate::grade::grade_text(&item.rubric, &pack.misconceptions, &body);
         writeup_passed = graded.verdict == Verdict::Correct;
         let results = json!({
             "verdict": graded.verdict.name(),

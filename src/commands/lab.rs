@@ -12,6 +12,32 @@ use crate::sim::{dlq, fanout, ordering, retention};
 
 const SERVICES: [&str; 3] = ["billing", "inventory", "email"];
 
+/// A bad value for a lab option is bad input: one line, exit 2.
+fn within<T: PartialOrd + std::fmt::Display>(flag: &str, value: T, lo: T, hi: T) -> Result<()> {
+    if value < lo || value > hi {
+        bail!("{flag} must be between {lo} and {hi} (got {value})");
+    }
+    Ok(())
+}
+
+/// Records a lab run. With `--json` it also prints the result and returns `None`: the caller is
+/// done. Otherwise it returns the run id for the human report to cite.
+fn record(
+    store: &crate::store::Store,
+    kind: &str,
+    seed: u64,
+    options: &impl serde::Serialize,
+    result: &impl serde::Serialize,
+    json: bool,
+) -> Result<Option<i64>> {
+    let run = store.record(kind, Some(seed), options, result)?;
+    if json {
+        emit_json(result)?;
+        return Ok(None);
+    }
+    Ok(Some(run))
+}
+
 pub fn run(command: LabCommand, ctx: &Context) -> Result<Outcome> {
     match command {
         LabCommand::Fanout {
@@ -44,25 +70,22 @@ fn fanout_lab(
     json: bool,
     ctx: &Context,
 ) -> Result<Outcome> {
-    if !(1..=1_000_000).contains(&orders) {
-        bail!("--orders must be between 1 and 1000000 (got {orders})");
-    }
-    if !(1..=64).contains(&instances) {
-        bail!("--instances must be between 1 and 64 (got {instances})");
-    }
+    within("--orders", orders, 1, 1_000_000)?;
+    within("--instances", instances, 1, 64)?;
     let store = ctx.open_store()?;
-    let seed = seed.unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let seed = seed.unwrap_or_else(crate::sim::random_seed);
     let result = fanout::run(seed, orders, &SERVICES, instances);
-    let run = store.record(
+    let Some(run) = record(
+        &store,
         "lab-fanout",
-        Some(seed),
+        seed,
         &json!({"orders": orders, "instances": instances}),
         &result,
-    )?;
-    if json {
-        emit_json(&result)?;
+        json,
+    )?
+    else {
         return Ok(Outcome::Success);
-    }
+    };
     let paint = ctx.paint;
     let mut out = format!(
         "{}  seed {seed} · {orders} OrderPlaced events · 3 services\n\n",
@@ -178,46 +201,29 @@ fn duration(ms: u64) -> String {
 }
 
 fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
-    if !(1..=1_000_000).contains(&args.messages) {
-        bail!(
-            "--messages must be between 1 and 1000000 (got {})",
-            args.messages
-        );
-    }
-    if !(1..=20).contains(&args.max_attempts) {
-        bail!(
-            "--max-attempts must be between 1 and 20 (got {})",
-            args.max_attempts
-        );
-    }
+    within("--messages", args.messages, 1, 1_000_000)?;
+    within("--max-attempts", args.max_attempts, 1, 20)?;
     for (name, rate) in [
         ("--poison-rate", args.poison_rate),
         ("--transient-rate", args.transient_rate),
     ] {
-        if !(0.0..=1.0).contains(&rate) {
-            bail!("{name} must be between 0 and 1 (got {rate})");
-        }
+        within(name, rate, 0.0, 1.0)?;
     }
     if args.poison_rate + args.transient_rate > 1.0 {
         bail!("--poison-rate and --transient-rate add up to more than 1");
     }
     let backoff = parse_backoff(&args.backoff)?;
     let store = ctx.open_store()?;
-    let mut options = dlq::DlqOptions::new(
-        args.seed
-            .unwrap_or_else(|| u64::from(rand::random::<u32>())),
-    );
+    let mut options = dlq::DlqOptions::new(args.seed.unwrap_or_else(crate::sim::random_seed));
     options.messages = args.messages;
     options.max_attempts = args.max_attempts;
     options.backoff_ms = backoff;
     options.poison_rate = args.poison_rate;
     options.transient_rate = args.transient_rate;
     let r = dlq::run(&options);
-    let run = store.record("lab-dlq", Some(options.seed), &options, &r)?;
-    if args.json {
-        emit_json(&r)?;
+    let Some(run) = record(&store, "lab-dlq", options.seed, &options, &r, args.json)? else {
         return Ok(Outcome::Success);
-    }
+    };
     let paint = ctx.paint;
     let mut out = format!(
         "{}  seed {} · {} messages · {} attempts at most · backoff {}\n\n",
@@ -339,12 +345,8 @@ fn retention_lab(
     json: bool,
     ctx: &Context,
 ) -> Result<Outcome> {
-    if !(1..=1_000_000).contains(&events) {
-        bail!("--events must be between 1 and 1000000 (got {events})");
-    }
-    if !(0.0..=1.0).contains(&rate) {
-        bail!("--duplicate-rate must be between 0 and 1 (got {rate})");
-    }
+    within("--events", events, 1, 1_000_000)?;
+    within("--duplicate-rate", rate, 0.0, 1.0)?;
     let windows: Vec<u32> = hours
         .split(',')
         .map(|h| {
@@ -358,18 +360,19 @@ fn retention_lab(
             anyhow::anyhow!("--hours takes whole numbers of hours, like 1,4,24 (got '{hours}')")
         })?;
     let store = ctx.open_store()?;
-    let seed = seed.unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let seed = seed.unwrap_or_else(crate::sim::random_seed);
     let r = retention::run(seed, events, rate, &windows)?;
-    let run = store.record(
+    let Some(run) = record(
+        &store,
         "lab-retention",
-        Some(seed),
+        seed,
         &json!({"events": events, "duplicate_rate": rate, "hours": windows}),
         &r,
-    )?;
-    if json {
-        emit_json(&r)?;
+        json,
+    )?
+    else {
         return Ok(Outcome::Success);
-    }
+    };
     let paint = ctx.paint;
     let mut out = format!(
         "{}  seed {seed} · {events} events over 72 h · {} late duplicates\n\n",
@@ -457,25 +460,22 @@ fn ordering_lab(
     json: bool,
     ctx: &Context,
 ) -> Result<Outcome> {
-    if !(1..=1_000_000).contains(&orders) {
-        bail!("--orders must be between 1 and 1000000 (got {orders})");
-    }
-    if !(1..=256).contains(&partitions) {
-        bail!("--partitions must be between 1 and 256 (got {partitions})");
-    }
+    within("--orders", orders, 1, 1_000_000)?;
+    within("--partitions", partitions, 1, 256)?;
     let store = ctx.open_store()?;
-    let seed = seed.unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let seed = seed.unwrap_or_else(crate::sim::random_seed);
     let r = ordering::run(seed, orders, partitions);
-    let run = store.record(
+    let Some(run) = record(
+        &store,
         "lab-ordering",
-        Some(seed),
+        seed,
         &json!({"orders": orders, "partitions": partitions}),
         &r,
-    )?;
-    if json {
-        emit_json(&r)?;
+        json,
+    )?
+    else {
         return Ok(Outcome::Success);
-    }
+    };
     let paint = ctx.paint;
     let mut out = format!(
         "{}  seed {seed} · {orders} orders × 4 events · {partitions} partitions, a worker each\n\n",

@@ -29,9 +29,7 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
     let (event_name, event) = load(&args.event)?;
     if let Some(mine) = &args.check {
         let (_, payload) = load(mine)?;
-        let thin_type = ["event_type", "type", "eventType"]
-            .iter()
-            .find_map(|k| event.get(*k).and_then(Value::as_str));
+        let thin_type = crate::rewrite::event_type_of(&event);
         let checked = check(&payload, thin_type);
         let store = ctx.open_store()?;
         let run = store.record(

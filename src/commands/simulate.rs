@@ -66,9 +66,7 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
 
 /// Raw arguments to checked options (the numbers are range-checked by [`SimOptions::validate`]).
 fn options(args: &SimulateArgs) -> SimOptions {
-    let seed = args
-        .seed
-        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let seed = args.seed.unwrap_or_else(sim::random_seed);
     let mut options = SimOptions::new(seed);
     let rate = args.crash_rate;
     options.crash = if !args.crash_at.is_empty() {

@@ -5,7 +5,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::content::{self, Item, Pack, Source};
-use crate::grade;
 use crate::store::{Store, StoreError};
 
 /// Bumped when a key of the `--json` output changes meaning or disappears.
@@ -330,12 +329,6 @@ pub fn assess(store: &Store) -> Result<Vec<Evidence>, StoreError> {
         items.push(stretch);
     }
     Ok(items)
-}
-
-/// Grades a write-up against the rubric.
-pub fn grade_writeup(text: &str) -> Result<grade::TextGrade, content::PackError> {
-    let (item, pack) = writeup_rubric()?;
-    Ok(grade::grade_text(&item.rubric, &pack.misconceptions, text))
 }
 
 /// Whether every required item is shown.

@@ -116,13 +116,23 @@ fn string_field(
     }
 }
 
+/// The fields a thin event may name its type with, in the order they are read.
+const EVENT_TYPE_KEYS: [&str; 3] = ["event_type", "type", "eventType"];
+
+/// The event's type, when one of the type fields holds a string.
+pub fn event_type_of(event: &Map<String, Value>) -> Option<&str> {
+    EVENT_TYPE_KEYS
+        .iter()
+        .find_map(|k| event.get(*k).and_then(Value::as_str))
+}
+
 fn read_thin(
     file: &str,
     event: &Map<String, Value>,
     spec: Option<&EventSpec>,
 ) -> Result<Thin, FieldError> {
     let mut event_type = None;
-    for key in ["event_type", "type", "eventType"] {
+    for key in EVENT_TYPE_KEYS {
         if let Some(t) = string_field(file, event, key)? {
             event_type = Some(t);
             break;
@@ -316,16 +326,7 @@ pub fn rewrite(
     event: &Map<String, Value>,
     record: Option<(String, Map<String, Value>)>,
 ) -> Result<Rewrite, FieldError> {
-    let spec = {
-        let mut event_type = None;
-        for key in ["event_type", "type", "eventType"] {
-            if let Some(Value::String(t)) = event.get(key) {
-                event_type = Some(t.clone());
-                break;
-            }
-        }
-        event_type.and_then(|t| catalogue::find(&t))
-    };
+    let spec = event_type_of(event).and_then(catalogue::find);
     let thin = read_thin(file, event, spec.as_ref())?;
     let entity = spec.as_ref().map_or_else(
         || {

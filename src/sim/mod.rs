@@ -102,6 +102,11 @@ pub struct SimOptions {
     pub keep_dir: Option<PathBuf>,
 }
 
+/// A seed for a run the user did not seed: small enough to retype when replaying it.
+pub fn random_seed() -> u64 {
+    u64::from(rand::random::<u32>())
+}
+
 /// The default crash rate: random extra crashes per order, on top of the guaranteed ones.
 pub const DEFAULT_CRASH_RATE: f64 = 0.005;
 pub const MAX_ORDERS: u32 = 5_000_000;

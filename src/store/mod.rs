@@ -371,11 +371,11 @@ impl Store {
         &self,
         item_id: &str,
     ) -> Result<Vec<(String, Option<String>, i64)>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT verdict, self_verdict, answered_at FROM drill_answers WHERE item_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([item_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self
+            .answers_with_given(item_id)?
+            .into_iter()
+            .map(|a| (a.verdict, a.self_verdict, a.at))
+            .collect())
     }
 
     /// Every run of a kind, oldest first.
