@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod broker;
+pub mod cdc;
 pub mod clock;
 pub mod db;
 pub mod dlq;
@@ -13,6 +14,7 @@ pub mod ordering;
 pub mod report;
 pub mod retention;
 pub mod schedule;
+pub mod stats;
 
 mod consumer;
 mod relay;
