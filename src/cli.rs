@@ -191,11 +191,47 @@ pub enum LabCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change data capture against polling: commit-to-applied latency, under crashes
+    #[command(
+        after_help = "Examples:\n  msgwork lab cdc\n  msgwork lab cdc --rate 1000 --seconds 10 --interval 200ms\n  msgwork lab cdc --rate 10000 --json --check\n\nThe CDC relay is woken by a change feed built from SQLite's commit hooks and reads forward\nfrom a position it saves after each batch; the polling relay claims unsent rows every interval.\nBoth see the same seeded arrivals and the same crashes. With --check, exit 1 if either lost or\ndouble-applied an event."
+    )]
+    Cdc(CdcArgs),
     /// Retries with exponential backoff, then a dead-letter queue: nothing lost
     #[command(
         after_help = "Examples:\n  msgwork lab dlq\n  msgwork lab dlq --max-attempts 3 --backoff 1s,10s --poison-rate 0.05 --json"
     )]
     Dlq(DlqArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CdcArgs {
+    /// Open-loop arrival rates to measure at, in orders per second
+    #[arg(long, value_name = "LIST", default_value = "1000,10000")]
+    pub rate: String,
+    /// Seconds of orders at each rate
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub seconds: f64,
+    /// How often the polling relay polls
+    #[arg(long, value_name = "DURATION", default_value = "500ms")]
+    pub interval: String,
+    /// Relay crashes, and as many service crashes, injected into each run
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub crashes: u32,
+    /// Rows a relay reads or claims at a time
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch: u32,
+    /// Seed for the arrivals and the crashes [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Keep the lab's SQLite databases in DIR to inspect them afterwards
+    #[arg(long, value_name = "DIR")]
+    pub keep_db: Option<PathBuf>,
+    /// Exit 1 if either relay lost or double-applied an event
+    #[arg(long)]
+    pub check: bool,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -236,7 +236,11 @@ pub fn claim_batch(
 /// Reads up to `limit` outbox rows after `position`, in id order: a change feed's catch-up read.
 /// Ids are never reused and SQLite commits one writer at a time, so a row below an id already
 /// visible can never appear later: the last id read is a log position that skips nothing.
-pub fn outbox_after(conn: &Connection, position: i64, limit: u32) -> rusqlite::Result<Vec<OutboxRow>> {
+pub fn outbox_after(
+    conn: &Connection,
+    position: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<OutboxRow>> {
     conn.prepare_cached(
         "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at
            FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2",

@@ -52,7 +52,10 @@ mod tests {
     fn percentiles_are_measured_values() {
         let mut samples: Vec<f64> = (1..=100).rev().map(f64::from).collect();
         let s = Summary::of(&mut samples);
-        assert_eq!((s.count, s.p50, s.p95, s.p99, s.max), (100, 50.0, 95.0, 99.0, 100.0));
+        assert_eq!(
+            (s.count, s.p50, s.p95, s.p99, s.max),
+            (100, 50.0, 95.0, 99.0, 100.0)
+        );
         assert!((s.mean - 50.5).abs() < 1e-9);
     }
 

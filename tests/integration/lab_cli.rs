@@ -156,3 +156,83 @@ fn ordering_holds_when_keyed_breaks_when_not_and_fills_the_evidence_item() {
         .output()
         .usage_error("--partitions");
 }
+
+#[test]
+fn cdc_loses_nothing_under_crashes_and_fills_the_evidence_item() {
+    let (out, home) = Msgwork::new(&[
+        "lab",
+        "cdc",
+        "--seed",
+        "5",
+        "--rate",
+        "400",
+        "--seconds",
+        "0.5",
+        "--interval",
+        "100ms",
+        "--check",
+        "--json",
+    ])
+    .run();
+    let v = out.success().json();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(
+        (v["lost"].as_u64(), v["double_applied"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let run = &v["runs"][0];
+    assert_eq!(run["rate"], 400);
+    for relay in ["cdc", "polling"] {
+        let r = &run[relay];
+        assert_eq!(r["relay"], relay);
+        assert_eq!(r["lost"], 0, "{relay}: {r}");
+        assert_eq!(r["phantom"], 0, "{relay}: {r}");
+        assert!(r["relay_crashes"].as_u64().unwrap() > 0, "{relay}: {r}");
+        assert_eq!(r["service_crashes"], 3, "{relay}: {r}");
+        assert_eq!(r["applied"], r["committed"]);
+        let l = &r["latency_ms"];
+        assert_eq!(l["count"], r["committed"], "one sample per committed order");
+        for key in ["p50", "p95", "p99", "max"] {
+            assert!(l[key].as_f64().is_some(), "{relay} latency lacks {key}");
+        }
+        assert!(l["p50"].as_f64() <= l["p99"].as_f64());
+    }
+    assert_eq!(
+        run["cdc"]["committed"], run["polling"]["committed"],
+        "both relays face the same workload"
+    );
+    let ids: Vec<&str> = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["polling-p50-half-interval", "zero-lost"]);
+    let ev = Msgwork::new(&[
+        "--data-dir",
+        &crate::harness::path_str(home.path()),
+        "evidence",
+        "--json",
+    ])
+    .output();
+    let items = ev.json()["items"].as_array().unwrap().clone();
+    let cdc = items.iter().find(|i| i["id"] == "stretch-cdc").unwrap();
+    assert_eq!(cdc["done"], true, "{cdc}");
+}
+
+#[test]
+fn cdc_refuses_bad_settings() {
+    for (args, mentions) in [
+        (&["--rate", "0"][..], "--rate"),
+        (&["--rate", "1000,fast"], "--rate"),
+        (&["--interval", "5y"], "unknown unit"),
+        (&["--interval", "0ms"], "--interval"),
+        (&["--seconds", "0"], "--seconds"),
+        (&["--batch", "0"], "--batch"),
+        (&["--rate", "50000", "--seconds", "600"], "under 2,000,000"),
+    ] {
+        let mut all = vec!["lab", "cdc"];
+        all.extend_from_slice(args);
+        Msgwork::new(&all).output().usage_error(mentions);
+    }
+}

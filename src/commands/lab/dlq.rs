@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use super::{record, within};
+use super::{parse_duration_ms, record, within};
 use crate::Outcome;
 use crate::cli::DlqArgs;
 use crate::commands::{Context, emit};
@@ -13,24 +13,7 @@ use crate::sim::dlq;
 /// `1s,5s,30s,5m` to milliseconds.
 fn parse_backoff(list: &str) -> Result<Vec<u64>> {
     list.split(',')
-        .map(|part| {
-            let part = part.trim();
-            let (number, unit) = part.split_at(
-                part.find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(part.len()),
-            );
-            let n: u64 = number.parse().map_err(|_| {
-                anyhow::anyhow!("--backoff: '{part}' is not a duration like 5s or 2m")
-            })?;
-            let factor = match unit {
-                "ms" => 1,
-                "s" | "" => 1_000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                other => bail!("--backoff: unknown unit '{other}' in '{part}'; use ms, s, m or h"),
-            };
-            Ok(n * factor)
-        })
+        .map(|part| parse_duration_ms("--backoff", part))
         .collect()
 }
 

@@ -1,5 +1,6 @@
 //! `msgwork lab`: the stretch labs.
 
+mod cdc;
 mod dlq;
 mod fanout;
 mod ordering;
@@ -22,6 +23,27 @@ pub(super) fn within<T: PartialOrd + std::fmt::Display>(
         bail!("{flag} must be between {lo} and {hi} (got {value})");
     }
     Ok(())
+}
+
+/// A duration such as `500ms`, `5s`, `2m` or `1h` (a bare number is seconds), in milliseconds.
+pub(super) fn parse_duration_ms(flag: &str, text: &str) -> Result<u64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{flag}: '{text}' is not a duration like 500ms, 5s or 2m"))?;
+    let factor = match unit {
+        "ms" => 1,
+        "s" | "" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        other => bail!("{flag}: unknown unit '{other}' in '{text}'; use ms, s, m or h"),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| anyhow::anyhow!("{flag}: '{text}' is too long a duration"))
 }
 
 /// Records a lab run. With `--json` it also prints the result and returns `None`: the caller is
@@ -50,6 +72,7 @@ pub fn run(command: LabCommand, ctx: &Context) -> Result<Outcome> {
             seed,
             json,
         } => fanout::fanout_lab(orders, instances, seed, json, ctx),
+        LabCommand::Cdc(args) => cdc::cdc_lab(&args, ctx),
         LabCommand::Dlq(args) => dlq::dlq_lab(&args, ctx),
         LabCommand::Ordering {
             orders,
