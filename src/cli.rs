@@ -105,6 +105,18 @@ pub enum Command {
     /// Measure the crash lab against its speed targets
     #[command(after_help = BENCH_EXAMPLES)]
     Bench(BenchArgs),
+    /// Check this machine, and a PostgreSQL server if you name one, for running the labs
+    #[command(
+        after_help = "Examples:\n  msgwork doctor\n  msgwork doctor --db postgres://msgwork@127.0.0.1:5432/msgwork\n  MSGWORK_DB=postgres://… msgwork doctor --json\n\nExit status 1 when a check fails; each failed check says what to change."
+    )]
+    Doctor {
+        /// The PostgreSQL server to check [env: MSGWORK_DB]
+        #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
+        db: Option<String>,
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script
     #[command(after_help = "Example:\n  msgwork completions zsh > ~/.zfunc/_msgwork")]
     Completions {

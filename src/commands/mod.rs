@@ -2,6 +2,7 @@
 
 mod bench;
 mod content;
+mod doctor;
 mod drill;
 mod evidence;
 mod lab;
@@ -64,6 +65,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Sketch(crate::cli::SketchCommand::Check { file, json }) => {
             sketch::check(&file, json, &ctx)
         }
+        Command::Doctor { db, json } => doctor::run(db.as_deref(), json, &ctx),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

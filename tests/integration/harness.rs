@@ -95,3 +95,21 @@ impl Output {
 pub fn path_str(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
+
+/// The PostgreSQL server for the PostgreSQL tests, from `MSGWORK_TEST_DB`. Without one the test
+/// says why it is skipped and returns `None`: `cargo test` works on a laptop with no server.
+pub fn postgres(test: &str) -> Option<String> {
+    match std::env::var("MSGWORK_TEST_DB") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            // Straight to stderr, not through eprintln!, which the test harness would swallow.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped {test}: no PostgreSQL server configured. Start one with \
+                 `eval \"$(bash .ci/postgres)\"`, which sets MSGWORK_TEST_DB."
+            );
+            None
+        }
+    }
+}
