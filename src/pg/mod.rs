@@ -3,6 +3,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod store;
+
 use postgres::{Client, Config, NoTls};
 use serde::Serialize;
 

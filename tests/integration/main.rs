@@ -8,6 +8,7 @@ mod grading;
 mod harness;
 mod lab;
 mod lab_cli;
+mod postgres;
 mod rewrite_cli;
 mod simulate_cli;
 mod sketch_cli;

@@ -1,0 +1,328 @@
+//! The lab's tables and transactions on PostgreSQL: the same ideas as the SQLite lab's, in the
+//! server's own terms. Claims are row locks taken with `FOR UPDATE SKIP LOCKED` and held by the
+//! relay's open transaction, so a relay that dies releases them the moment the server notices;
+//! no lease, no fence token.
+
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+use postgres::{Client, Statement};
+
+use super::{PgContext, PgError, config};
+use crate::sim::db::OutboxRow;
+use crate::sim::model::{Envelope, Order};
+
+const SERVICE_SCHEMA: &str = "
+CREATE TABLE orders (
+    id           integer PRIMARY KEY,   -- the order number from the client's request
+    customer_id  text    NOT NULL,
+    amount_cents bigint  NOT NULL,
+    placed_at    bigint  NOT NULL
+);
+CREATE TABLE outbox (
+    id             bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id       uuid    NOT NULL UNIQUE,
+    aggregate_type text    NOT NULL,
+    aggregate_id   text    NOT NULL,
+    event_type     text    NOT NULL,
+    version        integer NOT NULL,
+    payload        jsonb   NOT NULL,
+    occurred_at    text    NOT NULL,
+    created_at     bigint  NOT NULL,
+    claimed_by     text,
+    lease_until    bigint,
+    sent_at        bigint                 -- NULL until a relay has published and marked it
+);
+-- The relay's poll walks only unsent rows, however large the table grows.
+CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;";
+
+const BILLING_SCHEMA: &str = "
+CREATE TABLE charges (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id     text   NOT NULL,
+    amount_cents bigint NOT NULL,
+    event_id     text   NOT NULL,
+    charged_at   bigint NOT NULL
+);
+-- The idempotent consumer's memory: one row per event it has applied.
+CREATE TABLE inbox (
+    event_id     text   PRIMARY KEY,
+    processed_at bigint NOT NULL
+);";
+
+/// The schemas one lab run works in, dropped when the run is over unless it asked to keep them.
+pub struct LabSchemas {
+    url: String,
+    names: Vec<String>,
+    keep: bool,
+}
+
+impl LabSchemas {
+    /// Creates a fresh schema per name, `msgwork_<tag>_<name>`, replacing any left by an earlier
+    /// run with the same tag.
+    pub fn create(url: &str, tag: &str, names: &[&str], keep: bool) -> Result<Self, PgError> {
+        let mut client = super::connect(url)?;
+        let names: Vec<String> = names.iter().map(|n| format!("msgwork_{tag}_{n}")).collect();
+        for name in &names {
+            client
+                .batch_execute(&format!(
+                    "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name};"
+                ))
+                .pg("creating the lab's schema")?;
+        }
+        Ok(LabSchemas {
+            url: url.to_string(),
+            names,
+            keep,
+        })
+    }
+
+    /// The schema made for `name`.
+    pub fn schema(&self, name: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|s| s.ends_with(&format!("_{name}")))
+            .map(String::as_str)
+    }
+}
+
+impl Drop for LabSchemas {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        if let Ok(mut client) = super::connect(&self.url) {
+            for name in &self.names {
+                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
+            }
+        }
+    }
+}
+
+/// One component's connection, working in its schema, with its statements prepared once.
+pub struct PgConn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+    pid: i32,
+}
+
+impl PgConn {
+    /// Connects with `search_path` set to `schema`.
+    pub fn open(url: &str, schema: &str) -> Result<Self, PgError> {
+        let mut config = config(url)?;
+        config.options(&format!("-c search_path={schema}"));
+        let mut client = config
+            .connect(postgres::NoTls)
+            .pg("connecting to the lab's database")?;
+        let pid = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .pg("asking for the backend's pid")?
+            .get(0);
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+            pid,
+        })
+    }
+
+    /// The server process serving this connection: what `pg_terminate_backend` kills.
+    pub fn backend_pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.execute(&s, params)
+    }
+
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.query(&s, params)
+    }
+
+    pub fn create_service_schema(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute(SERVICE_SCHEMA)
+    }
+
+    pub fn create_billing_schema(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute(BILLING_SCHEMA)
+    }
+
+    pub fn begin(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute("BEGIN")
+    }
+
+    pub fn commit(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute("COMMIT")
+    }
+
+    pub fn rollback(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute("ROLLBACK")
+    }
+
+    pub fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES ($1, $2, $3, $4)",
+            &[
+                &(order.number as i32),
+                &order.customer_id,
+                &order.amount_cents,
+                &(now as i64),
+            ],
+        )
+        .map(drop)
+    }
+
+    pub fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at)
+             VALUES ($1::text::uuid, 'order', $2, $3, $4, $5::text::jsonb, $6, $7)",
+            &[
+                &event.event_id,
+                &event.aggregate_id,
+                &event.event_type,
+                &(event.version as i32),
+                &event.payload,
+                &event.occurred_at,
+                &(now as i64),
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Opens the relay's transaction and locks up to `limit` unsent rows no other relay holds.
+    /// The transaction stays open while the rows are published; [`PgConn::mark_claimed_sent`]
+    /// ends it.
+    pub fn claim_batch(&mut self, limit: u32) -> Result<Vec<OutboxRow>, postgres::Error> {
+        self.begin()?;
+        let rows = self.query(
+            "SELECT id, event_id::text, aggregate_id, event_type, version, payload::text, occurred_at
+               FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1
+                FOR UPDATE SKIP LOCKED",
+            &[&i64::from(limit)],
+        );
+        match rows {
+            Ok(rows) => Ok(rows.iter().map(outbox_row).collect()),
+            Err(err) => {
+                let _ = self.rollback();
+                Err(err)
+            }
+        }
+    }
+
+    /// Marks the claimed rows sent and commits, which releases their locks.
+    pub fn mark_claimed_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, postgres::Error> {
+        let marked = self.execute(
+            "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2) AND sent_at IS NULL",
+            &[&(now as i64), &ids],
+        )?;
+        self.commit()?;
+        Ok(marked as usize)
+    }
+
+    /// Reads unsent rows without locking them: two relays doing this read the same rows.
+    pub fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, postgres::Error> {
+        Ok(self
+            .query(
+                "SELECT id, event_id::text, aggregate_id, event_type, version, payload::text, occurred_at
+                   FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+                &[&i64::from(limit)],
+            )?
+            .iter()
+            .map(outbox_row)
+            .collect())
+    }
+
+    /// Marks rows sent without any claim: a row another relay marked first is skipped.
+    pub fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, postgres::Error> {
+        self.execute(
+            "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2) AND sent_at IS NULL",
+            &[&(now as i64), &ids],
+        )
+        .map(|n| n as usize)
+    }
+
+    pub fn unsent_count(&mut self) -> Result<u64, postgres::Error> {
+        let row = self
+            .query("SELECT count(*) FROM outbox WHERE sent_at IS NULL", &[])?
+            .pop();
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    pub fn committed_orders(&mut self) -> Result<Vec<u32>, postgres::Error> {
+        Ok(self
+            .query("SELECT id FROM orders ORDER BY id", &[])?
+            .iter()
+            .map(|r| r.get::<_, i32>(0) as u32)
+            .collect())
+    }
+
+    /// Records `event_id` in the inbox; false when it was already there.
+    pub fn inbox_record(&mut self, event_id: &str, now: u64) -> Result<bool, postgres::Error> {
+        self.execute(
+            "INSERT INTO inbox (event_id, processed_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+            &[&event_id, &(now as i64)],
+        )
+        .map(|n| n == 1)
+    }
+
+    pub fn insert_charge(
+        &mut self,
+        order_id: &str,
+        amount_cents: i64,
+        event_id: &str,
+        now: u64,
+    ) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO charges (order_id, amount_cents, event_id, charged_at) VALUES ($1, $2, $3, $4)",
+            &[&order_id, &amount_cents, &event_id, &(now as i64)],
+        )
+        .map(drop)
+    }
+
+    pub fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, postgres::Error> {
+        Ok(self
+            .query(
+                "SELECT order_id, count(*) FROM charges GROUP BY order_id ORDER BY order_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect())
+    }
+}
+
+fn outbox_row(row: &postgres::Row) -> OutboxRow {
+    OutboxRow {
+        id: row.get(0),
+        event: Envelope {
+            event_id: row.get(1),
+            aggregate_id: row.get(2),
+            event_type: row.get(3),
+            version: row.get::<_, i32>(4) as u32,
+            payload: row.get(5),
+            occurred_at: row.get(6),
+        },
+    }
+}

@@ -1,0 +1,116 @@
+//! The lab's storage on a real PostgreSQL server (skipped, saying why, when none is configured).
+
+use msgwork::pg::store::{LabSchemas, PgConn};
+use msgwork::sim::model::{Envelope, Order, Pipeline};
+
+use crate::harness::postgres;
+
+/// A fresh schema of outbox tables, with `orders` committed rows in it.
+fn outbox_with(url: &str, tag: &str, orders: u32) -> (LabSchemas, String) {
+    let schemas = LabSchemas::create(url, tag, &["orders"], false).unwrap();
+    let schema = schemas.schema("orders").unwrap().to_string();
+    let mut conn = PgConn::open(url, &schema).unwrap();
+    conn.create_service_schema().unwrap();
+    for n in 1..=orders {
+        let order = Order::generate(7, n);
+        conn.begin().unwrap();
+        conn.insert_order(&order, 0).unwrap();
+        conn.insert_outbox(&Envelope::order_placed(7, Pipeline::Outbox, &order, 0), 0)
+            .unwrap();
+        conn.commit().unwrap();
+    }
+    (schemas, schema)
+}
+
+#[test]
+fn skip_locked_hands_concurrent_relays_disjoint_batches() {
+    let Some(url) = postgres("SKIP LOCKED claims") else {
+        return;
+    };
+    let tag = format!("claims{}", std::process::id());
+    let (_schemas, schema) = outbox_with(&url, &tag, 30);
+    let mut relays: Vec<PgConn> = (0..3)
+        .map(|_| PgConn::open(&url, &schema).unwrap())
+        .collect();
+    // Each relay claims while the others still hold their locks: no row is handed out twice.
+    let batches: Vec<Vec<i64>> = relays
+        .iter_mut()
+        .map(|r| {
+            r.claim_batch(10)
+                .unwrap()
+                .iter()
+                .map(|row| row.id)
+                .collect()
+        })
+        .collect();
+    let mut all: Vec<i64> = batches.concat();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 30, "three disjoint batches of ten: {batches:?}");
+    // A relay that dies mid-batch releases its rows to the next claimer.
+    let dead = relays.remove(0);
+    drop(dead);
+    let mut survivor = PgConn::open(&url, &schema).unwrap();
+    let mut reclaimed = Vec::new();
+    for _ in 0..100 {
+        // The server notices the closed connection a moment later; until then the rows are skipped.
+        reclaimed = survivor
+            .claim_batch(10)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        if !reclaimed.is_empty() {
+            break;
+        }
+        survivor.rollback().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(reclaimed, batches[0], "the dead relay's rows come back");
+    for (relay, batch) in relays.iter_mut().zip(&batches[1..]) {
+        assert_eq!(relay.mark_claimed_sent(batch, 5).unwrap(), 10);
+    }
+    assert_eq!(survivor.mark_claimed_sent(&reclaimed, 5).unwrap(), 10);
+    assert_eq!(survivor.unsent_count().unwrap(), 0);
+}
+
+#[test]
+fn a_service_that_dies_before_commit_leaves_neither_row() {
+    let Some(url) = postgres("the outbox write's atomicity") else {
+        return;
+    };
+    let tag = format!("atomic{}", std::process::id());
+    let (_schemas, schema) = outbox_with(&url, &tag, 2);
+    let mut service = PgConn::open(&url, &schema).unwrap();
+    let order = Order::generate(7, 3);
+    service.begin().unwrap();
+    service.insert_order(&order, 1).unwrap();
+    service
+        .insert_outbox(&Envelope::order_placed(7, Pipeline::Outbox, &order, 1), 1)
+        .unwrap();
+    drop(service);
+    let mut checker = PgConn::open(&url, &schema).unwrap();
+    assert_eq!(checker.committed_orders().unwrap(), [1, 2]);
+    assert_eq!(checker.unsent_count().unwrap(), 2);
+}
+
+#[test]
+fn the_inbox_applies_an_event_once() {
+    let Some(url) = postgres("the inbox") else {
+        return;
+    };
+    let tag = format!("inbox{}", std::process::id());
+    let schemas = LabSchemas::create(&url, &tag, &["billing"], false).unwrap();
+    let mut billing = PgConn::open(&url, schemas.schema("billing").unwrap()).unwrap();
+    billing.create_billing_schema().unwrap();
+    assert!(billing.inbox_record("e-1", 0).unwrap());
+    assert!(
+        !billing.inbox_record("e-1", 1).unwrap(),
+        "a duplicate is recognised"
+    );
+    billing.insert_charge("ord_000001", 500, "e-1", 0).unwrap();
+    assert_eq!(
+        billing.charges_per_order().unwrap(),
+        [("ord_000001".to_string(), 1)]
+    );
+}
