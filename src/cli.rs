@@ -232,6 +232,9 @@ pub struct CdcArgs {
     /// Rows a relay reads or claims at a time
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub batch: u32,
+    /// Run on this PostgreSQL server instead of SQLite files (check it with msgwork doctor) [env: MSGWORK_DB]
+    #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
+    pub db: Option<String>,
     /// Seed for the arrivals and the crashes [default: random, printed]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

@@ -3,6 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod feed;
 pub mod store;
 
 use postgres::{Client, Config, NoTls};

@@ -9,16 +9,20 @@ use postgres::types::ToSql;
 use postgres::{Client, Statement};
 
 use super::{PgContext, PgError, config};
+use crate::sim::SimError;
 use crate::sim::db::OutboxRow;
 use crate::sim::model::{Envelope, Order};
+use crate::sim::storage::Storage;
 
-const SERVICE_SCHEMA: &str = "
+const ORDERS: &str = "
 CREATE TABLE orders (
     id           integer PRIMARY KEY,   -- the order number from the client's request
     customer_id  text    NOT NULL,
     amount_cents bigint  NOT NULL,
     placed_at    bigint  NOT NULL
-);
+);";
+
+const OUTBOX: &str = "
 CREATE TABLE outbox (
     id             bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_id       uuid    NOT NULL UNIQUE,
@@ -110,7 +114,9 @@ impl PgConn {
     /// Connects with `search_path` set to `schema`.
     pub fn open(url: &str, schema: &str) -> Result<Self, PgError> {
         let mut config = config(url)?;
-        config.options(&format!("-c search_path={schema}"));
+        // synchronous_commit on, whatever the server says: logical decoding reads only WAL that is
+        // flushed, so a lazily flushed commit would reach the CDC relay up to a WAL-writer delay late.
+        config.options(&format!("-c search_path={schema} -c synchronous_commit=on"));
         let mut client = config
             .connect(postgres::NoTls)
             .pg("connecting to the lab's database")?;
@@ -161,8 +167,13 @@ impl PgConn {
         self.client.query(&s, params)
     }
 
-    pub fn create_service_schema(&mut self) -> Result<(), postgres::Error> {
-        self.client.batch_execute(SERVICE_SCHEMA)
+    /// Creates the order service's tables; the outbox only when the pipeline has one.
+    pub fn create_service_schema(&mut self, with_outbox: bool) -> Result<(), postgres::Error> {
+        self.client.batch_execute(ORDERS)?;
+        if with_outbox {
+            self.client.batch_execute(OUTBOX)?;
+        }
+        Ok(())
     }
 
     pub fn create_billing_schema(&mut self) -> Result<(), postgres::Error> {
@@ -223,6 +234,10 @@ impl PgConn {
             &[&i64::from(limit)],
         );
         match rows {
+            Ok(rows) if rows.is_empty() => {
+                self.commit()?;
+                Ok(Vec::new())
+            }
             Ok(rows) => Ok(rows.iter().map(outbox_row).collect()),
             Err(err) => {
                 let _ = self.rollback();
@@ -324,5 +339,86 @@ fn outbox_row(row: &postgres::Row) -> OutboxRow {
             payload: row.get(5),
             occurred_at: row.get(6),
         },
+    }
+}
+
+/// The lab's components see PostgreSQL through the same trait as SQLite.
+impl Storage for PgConn {
+    fn begin(&mut self) -> Result<(), SimError> {
+        Ok(PgConn::begin(self).pg("BEGIN")?)
+    }
+
+    fn commit(&mut self) -> Result<(), SimError> {
+        Ok(PgConn::commit(self).pg("COMMIT")?)
+    }
+
+    fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), SimError> {
+        Ok(PgConn::insert_order(self, order, now).pg("inserting the order")?)
+    }
+
+    fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), SimError> {
+        Ok(PgConn::insert_outbox(self, event, now).pg("inserting the outbox row")?)
+    }
+
+    /// Row locks, not a lease: `owner` and `lease_until` have no part in it.
+    fn claim_batch(
+        &mut self,
+        _owner: &str,
+        _now: u64,
+        _lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        Ok(PgConn::claim_batch(self, limit).pg("claiming a batch with SKIP LOCKED")?)
+    }
+
+    fn mark_claimed_sent(
+        &mut self,
+        _owner: &str,
+        ids: &[i64],
+        now: u64,
+    ) -> Result<usize, SimError> {
+        Ok(PgConn::mark_claimed_sent(self, ids, now).pg("marking rows sent")?)
+    }
+
+    /// Nothing to give back: a dead relay's locks ended with its transaction.
+    fn release_claims(&mut self, _prefix: &str) -> Result<(), SimError> {
+        Ok(())
+    }
+
+    fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+        Ok(PgConn::select_unsent(self, limit).pg("selecting unsent rows")?)
+    }
+
+    fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError> {
+        Ok(PgConn::mark_sent(self, ids, now).pg("marking rows sent")?)
+    }
+
+    fn unsent_count(&mut self) -> Result<u64, SimError> {
+        Ok(PgConn::unsent_count(self).pg("counting unsent rows")?)
+    }
+
+    fn committed_orders(&mut self) -> Result<Vec<u32>, SimError> {
+        Ok(PgConn::committed_orders(self).pg("reading committed orders")?)
+    }
+
+    fn inbox_record(&mut self, event_id: &str, now: u64) -> Result<bool, SimError> {
+        Ok(PgConn::inbox_record(self, event_id, now).pg("recording the event id")?)
+    }
+
+    fn insert_charge(
+        &mut self,
+        order_id: &str,
+        amount_cents: i64,
+        event_id: &str,
+        now: u64,
+    ) -> Result<(), SimError> {
+        Ok(
+            PgConn::insert_charge(self, order_id, amount_cents, event_id, now)
+                .pg("inserting the charge")?,
+        )
+    }
+
+    fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError> {
+        Ok(PgConn::charges_per_order(self).pg("reading charges")?)
     }
 }

@@ -15,6 +15,7 @@ pub mod report;
 pub mod retention;
 pub mod schedule;
 pub mod stats;
+pub mod storage;
 
 mod consumer;
 mod relay;
@@ -80,6 +81,8 @@ pub enum SimError {
         "the run did not settle after {steps} steps; this is a bug in msgwork, please report it with the seed"
     )]
     Stuck { steps: u64 },
+    #[error(transparent)]
+    Postgres(#[from] crate::pg::PgError),
     #[error("internal error: {0}")]
     Internal(&'static str),
 }

@@ -10,7 +10,7 @@ fn outbox_with(url: &str, tag: &str, orders: u32) -> (LabSchemas, String) {
     let schemas = LabSchemas::create(url, tag, &["orders"], false).unwrap();
     let schema = schemas.schema("orders").unwrap().to_string();
     let mut conn = PgConn::open(url, &schema).unwrap();
-    conn.create_service_schema().unwrap();
+    conn.create_service_schema(true).unwrap();
     for n in 1..=orders {
         let order = Order::generate(7, n);
         conn.begin().unwrap();
@@ -113,4 +113,52 @@ fn the_inbox_applies_an_event_once() {
         billing.charges_per_order().unwrap(),
         [("ord_000001".to_string(), 1)]
     );
+}
+
+#[test]
+fn lab_cdc_on_postgres_loses_nothing_across_relay_crashes_and_cleans_up() {
+    let Some(url) = postgres("lab cdc on PostgreSQL") else {
+        return;
+    };
+    let out = crate::harness::Msgwork::new(&[
+        "lab",
+        "cdc",
+        "--db",
+        &url,
+        "--seed",
+        "11",
+        "--rate",
+        "300",
+        "--seconds",
+        "1",
+        "--interval",
+        "100ms",
+        "--check",
+        "--json",
+    ])
+    .output();
+    let v = out.success().json();
+    assert_eq!(v["backend"], "postgres");
+    assert_eq!(
+        (v["lost"].as_u64(), v["double_applied"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let run = &v["runs"][0];
+    for relay in ["cdc", "polling"] {
+        assert!(run[relay]["relay_crashes"].as_u64().unwrap() > 0, "{relay}");
+        assert_eq!(run[relay]["applied"], run[relay]["committed"], "{relay}");
+    }
+    assert!(
+        run["cdc"]["redelivered"].as_u64().unwrap() > 0,
+        "a crash after publishing replays from the slot's confirmed position"
+    );
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'msgwork_cdc%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the run's replication slot is dropped");
 }

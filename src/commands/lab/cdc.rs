@@ -62,6 +62,10 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     options.crashes = args.crashes;
     options.batch = args.batch;
     options.keep_dir = args.keep_db.clone();
+    if let Some(url) = &args.db {
+        crate::pg::config(url)?;
+        options.db = Some(url.clone());
+    }
     let offered: u64 = options
         .rates
         .iter()
@@ -100,8 +104,12 @@ fn render(lab: &cdc::CdcLab, options: &CdcOptions, run: i64, ctx: &Context) -> S
             .join(" and ")
     };
     let mut out = format!(
-        "{}  seed {} · {} s of orders at {} · polling every {} ms · {} relay and {} service crashes per run\n\n",
+        "{}  {} · seed {} · {} s of orders at {} · polling every {} ms · {} relay and {} service crashes per run\n\n",
         paint.bold("msgwork lab cdc"),
+        match &options.db {
+            Some(url) => format!("PostgreSQL {}", crate::pg::redact(url)),
+            None => "SQLite".to_string(),
+        },
         lab.seed,
         lab.seconds,
         list(&options.rates),
@@ -185,16 +193,24 @@ fn render(lab: &cdc::CdcLab, options: &CdcOptions, run: i64, ctx: &Context) -> S
             ratio(r.p50_ratio)
         );
     }
+    let redelivered: u64 = lab
+        .runs
+        .iter()
+        .map(|r| r.cdc.redelivered + r.polling.redelivered)
+        .sum();
+    let how = if lab.backend == "postgres" {
+        "The CDC relay reads PostgreSQL's own log through a logical replication slot (test_decoding), \
+         woken by a NOTIFY that the server delivers only on commit, and advances the slot only after \
+         publishing. The slot keeps the position on the server"
+    } else {
+        "The CDC relay is woken by SQLite's WAL hook, which fires only once a commit is in the log, \
+         and reads forward from the last outbox id it saved"
+    };
     let _ = writeln!(
         out,
-        "  • The CDC relay is woken by SQLite's WAL hook, which fires only once a commit is in the log, and \
-         reads forward from the last outbox id it saved. A rolled-back order never reaches the feed; a \
-         relay that crashes restarts from its saved position and publishes again what it had not saved, \
-         which billing's inbox skipped ({} redeliveries in all).",
-        lab.runs
-            .iter()
-            .map(|r| r.cdc.redelivered + r.polling.redelivered)
-            .sum::<u64>()
+        "  • {how}. A rolled-back order never reaches the feed; a relay that crashes restarts from the \
+         confirmed position and publishes again what it had not confirmed, which billing's inbox \
+         skipped ({redelivered} redeliveries in all)."
     );
     let _ = writeln!(
         out,
