@@ -184,7 +184,7 @@ pub enum LabCommand {
     },
     /// How long the inbox must remember event ids: late duplicates against table size
     #[command(
-        after_help = "Examples:\n  msgwork lab retention\n  msgwork lab retention --hours 1,6,24,72 --duplicate-rate 0.2 --json"
+        after_help = "Examples:\n  msgwork lab retention\n  msgwork lab retention --hours 1,6,24,72 --duplicate-rate 0.2 --json\n  msgwork lab retention --plot retention.svg"
     )]
     Retention {
         /// Events consumed over 72 simulated hours
@@ -199,6 +199,9 @@ pub enum LabCommand {
         /// Seed for which events come back, and when [default: random, printed]
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+        /// Also draw the trade-off (duplicates re-applied, inbox size) to an SVG file
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,
@@ -210,7 +213,7 @@ pub enum LabCommand {
     Cdc(CdcArgs),
     /// Retries with exponential backoff, then a dead-letter queue: nothing lost
     #[command(
-        after_help = "Examples:\n  msgwork lab dlq\n  msgwork lab dlq --max-attempts 3 --backoff 1s,10s --poison-rate 0.05 --json"
+        after_help = "Examples:\n  msgwork lab dlq\n  msgwork lab dlq --max-attempts 3 --backoff 1s,10s --poison-rate 0.05 --json\n  msgwork lab dlq --plot depth.svg"
     )]
     Dlq(DlqArgs),
 }
@@ -269,6 +272,9 @@ pub struct DlqArgs {
     /// Seed for which messages fail and how often [default: random, printed]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Also draw the retry-queue and dead-letter depth over time to an SVG file
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,

@@ -1,6 +1,8 @@
-//! Terminal presentation: colour that respects NO_COLOR and pipes, tables, progress bars.
+//! Terminal presentation: colour that respects NO_COLOR and pipes, tables, progress bars, and
+//! charts (SVG files and their terminal versions).
 //! Nothing here decides anything; it only shows what the core computed.
 
+pub mod plot;
 pub mod practice;
 pub mod prompt;
 

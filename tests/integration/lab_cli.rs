@@ -1,6 +1,6 @@
 //! `msgwork lab`: the stretch labs through the real binary.
 
-use crate::harness::Msgwork;
+use crate::harness::{Msgwork, path_str};
 
 #[test]
 fn fanout_shows_a_queue_splitting_and_a_topic_copying() {
@@ -235,4 +235,128 @@ fn cdc_refuses_bad_settings() {
         all.extend_from_slice(args);
         Msgwork::new(&all).output().usage_error(mentions);
     }
+}
+
+#[test]
+fn dlq_draws_queue_depth_to_an_svg_and_a_terminal_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("depth.svg");
+    let plot = path_str(&svg);
+    let args = ["lab", "dlq", "--seed", "2", "--messages", "500"];
+    let human = Msgwork::new(&[&args[..], &["--plot", &plot]].concat()).output();
+    let stdout = &human.success().stdout;
+    assert!(
+        stdout.contains(&format!("Chart written to {plot}\n")),
+        "{stdout}"
+    );
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg"), "{chart}");
+    for wanted in [
+        "retry queue",
+        "dead letters",
+        "simulated time (",
+        "messages",
+    ] {
+        assert!(chart.contains(wanted), "{wanted} not in the SVG");
+    }
+    assert!(chart.contains("<polyline"));
+    // The terminal version: a band per queue, its peak at the left.
+    let band = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains('┤'))
+            .unwrap_or_else(|| panic!("no {name} band in:\n{stdout}"))
+    };
+    band("retry queue");
+    band("dead letters");
+    assert!(!stdout.contains('\u{1b}'), "NO_COLOR: no escapes");
+
+    std::fs::remove_file(&svg).unwrap();
+    let json = Msgwork::new(&[&args[..], &["--plot", &plot, "--json"]].concat()).output();
+    let v = json.success().json();
+    assert_eq!(v["plot"], plot.as_str());
+    assert_eq!(
+        (v["schema_version"].as_u64(), v["lost"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert!(svg.exists(), "--json writes the chart too");
+    let without = Msgwork::new(&[&args[..], &["--json"]].concat()).output();
+    assert!(without.success().json()["plot"].is_null());
+}
+
+#[test]
+fn retention_draws_the_trade_off_to_an_svg_and_a_terminal_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("retention.svg");
+    let plot = path_str(&svg);
+    let args = [
+        "lab",
+        "retention",
+        "--seed",
+        "4",
+        "--events",
+        "3000",
+        "--hours",
+        "1,8,120",
+    ];
+    let human = Msgwork::new(&[&args[..], &["--plot", &plot]].concat()).output();
+    let stdout = &human.success().stdout;
+    assert!(
+        stdout.contains(&format!("Chart written to {plot}\n")),
+        "{stdout}"
+    );
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg"));
+    for wanted in [
+        "duplicates re-applied",
+        "inbox rows at most",
+        "ids kept for (hours), log scale",
+    ] {
+        assert!(chart.contains(wanted), "{wanted} not in the SVG");
+    }
+    assert!(
+        stdout.contains("ids kept for (hours), log scale"),
+        "{stdout}"
+    );
+    let json = Msgwork::new(&[&args[..], &["--plot", &plot, "--json"]].concat()).output();
+    let v = json.success().json();
+    assert_eq!(v["plot"], plot.as_str());
+    assert_eq!(v["windows"].as_array().unwrap().len(), 3);
+}
+
+/// A run that stopped on bad input left nothing in the learner's store.
+#[track_caller]
+fn assert_nothing_recorded(home: &std::path::Path) {
+    let store = msgwork::store::Store::open(home).unwrap();
+    for kind in ["lab-dlq", "lab-retention"] {
+        assert!(store.runs(kind).unwrap().is_empty(), "{kind} recorded");
+    }
+}
+
+#[test]
+fn plot_refuses_other_formats_and_paths_it_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = path_str(&dir.path().join("out.png"));
+    let missing = path_str(&dir.path().join("no-such-dir").join("out.svg"));
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under_a_file = path_str(&file.join("out.svg"));
+    for lab in [
+        &["lab", "dlq", "--messages", "200"][..],
+        &["lab", "retention", "--events", "500"],
+    ] {
+        let (out, home) = Msgwork::new(&[lab, &["--plot", &png]].concat()).run();
+        out.usage_error("give a file name ending in .svg")
+            .usage_error(&png);
+        assert_nothing_recorded(home.path());
+        for path in [&missing, &under_a_file] {
+            let (out, home) = Msgwork::new(&[lab, &["--plot", path, "--json"]].concat()).run();
+            out.usage_error(&format!("cannot write chart to {path}: "));
+            assert_eq!(out.stdout, "", "no JSON for a run that failed");
+            assert_nothing_recorded(home.path());
+        }
+    }
+    assert!(!dir.path().join("out.png").exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "nothing but the file we made");
 }

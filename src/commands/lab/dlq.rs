@@ -4,11 +4,12 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use super::{parse_duration_ms, record, within};
+use super::{parse_duration_ms, record_charted, within};
 use crate::Outcome;
 use crate::cli::DlqArgs;
 use crate::commands::{Context, emit};
 use crate::sim::dlq;
+use crate::ui::plot::{self, LineChart};
 
 /// `1s,5s,30s,5m` to milliseconds.
 fn parse_backoff(list: &str) -> Result<Vec<u64>> {
@@ -17,26 +18,41 @@ fn parse_backoff(list: &str) -> Result<Vec<u64>> {
         .collect()
 }
 
-/// A one-line chart of a series, at most 60 columns (each the peak of its stretch), eight levels.
-fn sparkline(values: &[usize]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let columns: Vec<usize> = values
-        .chunks(values.len().div_ceil(60).max(1))
-        .map(|c| c.iter().copied().max().unwrap_or(0))
-        .collect();
-    let max = columns.iter().copied().max().unwrap_or(0).max(1);
-    columns
-        .iter()
-        .map(|v| BARS[(v * 7).div_ceil(max).min(7)])
-        .collect()
+/// The unit a span of simulated time reads best in, and its length in ms.
+fn unit(ms: u64) -> (&'static str, f64) {
+    match ms {
+        0..=59_999 => ("s", 1_000.0),
+        60_000..=3_599_999 => ("min", 60_000.0),
+        _ => ("h", 3_600_000.0),
+    }
 }
 
 fn duration(ms: u64) -> String {
-    match ms {
-        0..=59_999 => format!("{:.1} s", ms as f64 / 1000.0),
-        60_000..=3_599_999 => format!("{:.1} min", ms as f64 / 60_000.0),
-        _ => format!("{:.1} h", ms as f64 / 3_600_000.0),
-    }
+    let (name, length) = unit(ms);
+    format!("{:.1} {name}", ms as f64 / length)
+}
+
+/// Retry-queue and dead-letter depth against simulated time, in the unit the run's length reads
+/// best in.
+fn depth_chart(r: &dlq::DlqReport) -> LineChart {
+    let (name, length) = unit(r.finished_at_ms);
+    let at = |d: &dlq::Depth| d.t_ms as f64 / length;
+    LineChart::new(
+        &format!(
+            "Queue depth over {} of simulated time",
+            duration(r.finished_at_ms)
+        ),
+        &format!("simulated time ({name})"),
+        "messages",
+    )
+    .series(
+        "retry queue",
+        r.timeline.iter().map(|d| (at(d), d.retry as f64)),
+    )
+    .series(
+        "dead letters",
+        r.timeline.iter().map(|d| (at(d), d.dead as f64)),
+    )
 }
 
 pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
@@ -52,6 +68,9 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
         bail!("--poison-rate and --transient-rate add up to more than 1");
     }
     let backoff = parse_backoff(&args.backoff)?;
+    if let Some(path) = &args.plot {
+        plot::check_svg_path(path)?;
+    }
     let store = ctx.open_store()?;
     let mut options = dlq::DlqOptions::new(args.seed.unwrap_or_else(crate::sim::random_seed));
     options.messages = args.messages;
@@ -60,7 +79,27 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
     options.poison_rate = args.poison_rate;
     options.transient_rate = args.transient_rate;
     let r = dlq::run(&options);
-    let Some(run) = record(&store, "lab-dlq", options.seed, &options, &r, args.json)? else {
+    let chart = depth_chart(&r);
+    if let Some(path) = &args.plot {
+        LineChart {
+            title: format!(
+                "lab dlq, seed {}: retries with backoff {} and at most {} attempts",
+                options.seed, args.backoff, options.max_attempts
+            ),
+            ..chart.clone()
+        }
+        .save(path)?;
+    }
+    let Some(run) = record_charted(
+        &store,
+        "lab-dlq",
+        options.seed,
+        &options,
+        &r,
+        args.plot.as_deref(),
+        args.json,
+    )?
+    else {
         return Ok(Outcome::Success);
     };
     let paint = ctx.paint;
@@ -98,26 +137,17 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
         ]);
     }
     let _ = writeln!(out, "{table}\n");
-    let retry: Vec<usize> = r.timeline.iter().map(|d| d.retry).collect();
-    let dead: Vec<usize> = r.timeline.iter().map(|d| d.dead).collect();
+    let _ = writeln!(out, "{}", chart.terminal(paint));
+    // The chart samples the queues once a simulated second; the peak is exact.
     let _ = writeln!(
         out,
-        "{} over {} of simulated time",
-        paint.bold("Depth"),
-        duration(r.finished_at_ms)
+        "Peak retry-queue depth {} · {} dead letters at the end",
+        r.max_retry_depth, r.dead_lettered
     );
-    let _ = writeln!(
-        out,
-        "  retry queue  {}  (peak {})",
-        sparkline(&retry),
-        r.max_retry_depth
-    );
-    let _ = writeln!(
-        out,
-        "  dead letters {}  ({} at the end)\n",
-        sparkline(&dead),
-        r.dead_lettered
-    );
+    if let Some(path) = &args.plot {
+        let _ = writeln!(out, "Chart written to {}", path.display());
+    }
+    out.push('\n');
     if !r.dead_letters.is_empty() {
         let mut t = paint.table(&["message", "attempts", "why it is in the dead-letter queue"]);
         for d in r.dead_letters.iter().take(8) {

@@ -6,6 +6,8 @@ mod fanout;
 mod ordering;
 mod retention;
 
+use std::path::Path;
+
 use anyhow::{Result, bail};
 
 use super::{Context, emit_json};
@@ -64,6 +66,37 @@ pub(super) fn record(
     Ok(Some(run))
 }
 
+/// A lab result as `--json` prints it when the lab can draw a chart: every key of the result,
+/// then `"plot"`, the SVG file written or `null`.
+#[derive(serde::Serialize)]
+struct Charted<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    result: &'a T,
+    plot: Option<String>,
+}
+
+/// [`record`] for a lab with `--plot`: the store keeps the result alone, and `--json` says
+/// where the chart went.
+pub(super) fn record_charted(
+    store: &crate::store::Store,
+    kind: &str,
+    seed: u64,
+    options: &impl serde::Serialize,
+    result: &impl serde::Serialize,
+    plot: Option<&Path>,
+    json: bool,
+) -> Result<Option<i64>> {
+    let run = store.record(kind, Some(seed), options, result)?;
+    if json {
+        emit_json(&Charted {
+            result,
+            plot: plot.map(|p| p.display().to_string()),
+        })?;
+        return Ok(None);
+    }
+    Ok(Some(run))
+}
+
 pub fn run(command: LabCommand, ctx: &Context) -> Result<Outcome> {
     match command {
         LabCommand::Fanout {
@@ -85,7 +118,16 @@ pub fn run(command: LabCommand, ctx: &Context) -> Result<Outcome> {
             duplicate_rate,
             hours,
             seed,
+            plot,
             json,
-        } => retention::retention_lab(events, duplicate_rate, &hours, seed, json, ctx),
+        } => retention::retention_lab(
+            events,
+            duplicate_rate,
+            &hours,
+            seed,
+            plot.as_deref(),
+            json,
+            ctx,
+        ),
     }
 }

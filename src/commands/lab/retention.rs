@@ -1,20 +1,44 @@
 //! `msgwork lab retention`: the inbox retention window.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use anyhow::Result;
 use serde_json::json;
 
-use super::{record, within};
+use super::{record_charted, within};
 use crate::Outcome;
 use crate::commands::{Context, emit};
 use crate::sim::retention;
+use crate::ui::plot::{self, Figure, LineChart};
+
+/// The trade-off against the window: duplicates that got through, and what the inbox grew to.
+fn trade_off(r: &retention::RetentionReport) -> Figure {
+    let x = "ids kept for (hours)";
+    let points = |f: fn(&retention::Window) -> u64| {
+        r.windows
+            .iter()
+            .map(move |w| (f64::from(w.hours), f(w) as f64))
+    };
+    Figure::new("Retention window: duplicates re-applied against inbox size")
+        .panel(
+            LineChart::new("Duplicates applied a second time", x, "duplicates")
+                .log_x()
+                .series("duplicates re-applied", points(|w| w.reapplied)),
+        )
+        .panel(
+            LineChart::new("What the inbox grows to", x, "rows")
+                .log_x()
+                .series("inbox rows at most", points(|w| w.max_inbox_rows)),
+        )
+}
 
 pub(super) fn retention_lab(
     events: u32,
     rate: f64,
     hours: &str,
     seed: Option<u64>,
+    plot: Option<&Path>,
     json: bool,
     ctx: &Context,
 ) -> Result<Outcome> {
@@ -32,15 +56,30 @@ pub(super) fn retention_lab(
         .ok_or_else(|| {
             anyhow::anyhow!("--hours takes whole numbers of hours, like 1,4,24 (got '{hours}')")
         })?;
+    if let Some(path) = plot {
+        plot::check_svg_path(path)?;
+    }
     let store = ctx.open_store()?;
     let seed = seed.unwrap_or_else(crate::sim::random_seed);
     let r = retention::run(seed, events, rate, &windows)?;
-    let Some(run) = record(
+    let chart = trade_off(&r);
+    if let Some(path) = plot {
+        Figure {
+            title: format!(
+                "lab retention, seed {seed}: {events} events, {} late duplicates",
+                r.duplicates
+            ),
+            ..chart.clone()
+        }
+        .save(path)?;
+    }
+    let Some(run) = record_charted(
         &store,
         "lab-retention",
         seed,
         &json!({"events": events, "duplicate_rate": rate, "hours": windows}),
         &r,
+        plot,
         json,
     )?
     else {
@@ -52,22 +91,13 @@ pub(super) fn retention_lab(
         paint.bold("msgwork lab retention"),
         r.duplicates
     );
-    let biggest = r
-        .windows
-        .iter()
-        .map(|w| w.max_inbox_rows)
-        .max()
-        .unwrap_or(1)
-        .max(1);
     let mut table = paint.table(&[
         "keep ids for",
         "duplicates re-applied",
         "skipped",
         "inbox rows at most",
-        "",
     ]);
     for w in &r.windows {
-        let bar = "█".repeat(((w.max_inbox_rows * 24).div_ceil(biggest)) as usize);
         table.add_row(vec![
             comfy_table::Cell::new(format!("{} h", w.hours)),
             paint.number(
@@ -80,10 +110,13 @@ pub(super) fn retention_lab(
             ),
             paint.number(w.skipped, crate::ui::Verdict::Plain),
             paint.number(w.max_inbox_rows, crate::ui::Verdict::Plain),
-            comfy_table::Cell::new(bar),
         ]);
     }
     let _ = writeln!(out, "{table}\n");
+    let _ = writeln!(out, "{}", chart.terminal(paint));
+    if let Some(path) = plot {
+        let _ = writeln!(out, "Chart written to {}\n", path.display());
+    }
     let first_safe = r.windows.iter().find(|w| w.reapplied == 0);
     let _ = writeln!(out, "{}", paint.bold("What this shows"));
     let _ = writeln!(
