@@ -36,7 +36,7 @@ use schedule::{CrashPlan, NaiveOrder, Schedule, Trigger};
 use world::{Actor, Config, SqlContext, World};
 
 /// How relay replicas avoid publishing the same rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimMode {
     /// Claim a batch with a lease under BEGIN IMMEDIATE: SQLite's SKIP LOCKED.
