@@ -1,5 +1,6 @@
 //! One module per subcommand: check the arguments, call the core, render the result.
 
+mod actor;
 mod bench;
 mod content;
 mod drill;
@@ -64,6 +65,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Sketch(crate::cli::SketchCommand::Check { file, json }) => {
             sketch::check(&file, json, &ctx)
         }
+        Command::Actor { name } => actor::run(&name),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

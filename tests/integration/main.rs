@@ -9,5 +9,6 @@ mod lab;
 mod lab_cli;
 mod rewrite_cli;
 mod simulate_cli;
+mod simulate_process;
 mod sketch_cli;
 mod terminal;
