@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-use crate::sim::ClaimMode;
 use crate::sim::schedule::{CrashAt, NaiveOrder};
+use crate::sim::{ClaimMode, CrashMode};
 
 const ABOUT: &str = "Learn messaging patterns by doing them: graded drills, an outbox crash lab, \
 event rewrites and the evidence that you have mastered them.";
@@ -123,6 +123,12 @@ pub enum Command {
         /// The shell to complete for
         #[arg(value_enum)]
         shell: Shell,
+    },
+    /// One actor of `simulate --crash-mode process`, started by the lab with its orders on stdin
+    #[command(name = "__actor", hide = true)]
+    Actor {
+        /// The actor's name, for `ps` to show
+        name: String,
     },
 }
 
@@ -395,8 +401,10 @@ Examples:
   msgwork simulate --crash-at service-after-commit:17 --trace steps.jsonl
                                                    one precise crash, every step written down
   msgwork simulate --crash --threads               replicas on real OS threads
+  msgwork simulate --crash --crash-mode process    service and relays as processes, killed by SIGKILL
 
-The same seed replays the same crashes, interleaving and report (except --threads).";
+The same seed replays the same crashes, interleaving and report (except in real time: --threads,
+--crash-mode process).";
 
 const BENCH_EXAMPLES: &str = "\
 Examples:
@@ -441,6 +449,11 @@ pub struct SimulateArgs {
     /// Run the service, relays and consumer on real OS threads (counts vary; invariants hold)
     #[arg(long)]
     pub threads: bool,
+
+    /// Where crashes happen: in-process, or real SIGKILLs of the service and relays run as child
+    /// processes (in real time; counts vary, invariants hold)
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = CrashMode::InProcess)]
+    pub crash_mode: CrashMode,
 
     /// Which way round the naive handler does its dual write
     #[arg(long, value_enum, value_name = "ORDER", default_value_t = NaiveOrder::Alternate)]

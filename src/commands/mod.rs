@@ -1,5 +1,6 @@
 //! One module per subcommand: check the arguments, call the core, render the result.
 
+mod actor;
 mod bench;
 mod content;
 mod doctor;
@@ -66,6 +67,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
             sketch::check(&file, json, &ctx)
         }
         Command::Doctor { db, json } => doctor::run(db.as_deref(), json, &ctx),
+        Command::Actor { name } => actor::run(&name),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

@@ -13,7 +13,7 @@ use crate::cli::SimulateArgs;
 use crate::sim::observer::TraceSink;
 use crate::sim::report::{PipelineReport, Report};
 use crate::sim::schedule::{CrashPlan, CrashPoint, per_point};
-use crate::sim::{self, ClaimMode, DEFAULT_CRASH_RATE, SimOptions};
+use crate::sim::{self, ClaimMode, CrashMode, DEFAULT_CRASH_RATE, SimOptions};
 use crate::ui::{Bar, Paint, Verdict};
 
 pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
@@ -85,6 +85,7 @@ fn options(args: &SimulateArgs) -> SimOptions {
     options.relays = args.relays;
     options.claim = args.claim;
     options.threads = args.threads;
+    options.crash_mode = args.crash_mode;
     options.naive_order = args.naive_order;
     options.batch = args.batch;
     options.lease_ms = args.lease;
@@ -102,6 +103,7 @@ struct Recorded {
     relays: u32,
     claim: ClaimMode,
     threads: bool,
+    crash_mode: CrashMode,
     batch: u32,
     lease_ms: Option<u64>,
 }
@@ -123,6 +125,7 @@ impl Recorded {
             relays: options.relays,
             claim: options.claim,
             threads: options.threads,
+            crash_mode: options.crash_mode,
             batch: options.batch,
             lease_ms: options.lease_ms,
         }
@@ -321,6 +324,9 @@ fn replay_command(report: &Report, args: &SimulateArgs) -> String {
     if args.threads {
         cmd.push_str(" --threads");
     }
+    if args.crash_mode == CrashMode::Process {
+        cmd.push_str(" --crash-mode process");
+    }
     cmd
 }
 
@@ -348,6 +354,19 @@ fn explain(report: &Report) -> Vec<String> {
              a process dies at the wrong moment. Run with --crash to make it die."
                 .to_string(),
         );
+    }
+    let processes = [&naive.processes, &outbox.processes];
+    if processes.iter().any(|p| p.is_some()) {
+        let (spawned, killed) = processes
+            .iter()
+            .filter_map(|p| p.as_ref())
+            .fold((0, 0), |(s, k), p| (s + p.spawned, k + p.killed));
+        lines.push(format!(
+            "The crashes were real: the order service and the relays ran as child processes of \
+             msgwork, and {killed} of the {spawned} started were killed with SIGKILL at a crash \
+             point; each new process found only what SQLite had committed. The billing consumer \
+             ran inside msgwork and crashed in-process."
+        ));
     }
     if naive.lost_events > 0 {
         lines.push(format!(

@@ -34,7 +34,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::model::{Envelope, Order};
 
 /// How hard a connection flushes at commit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Durability {
     /// WAL with `synchronous=NORMAL`: durable against process crashes, fsync at checkpoints.
     Normal,

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod broker;
 pub mod cdc;
+pub mod child;
 pub mod clock;
 pub mod db;
 pub mod dlq;
@@ -16,8 +17,10 @@ pub mod retention;
 pub mod schedule;
 pub mod stats;
 pub mod storage;
+pub mod wire;
 
 mod consumer;
+mod fleet;
 mod relay;
 mod runner;
 mod service;
@@ -30,7 +33,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use broker::Broker;
-use clock::{Clock, SimClock, WallClock};
+use clock::{Clock, EpochClock, SimClock, WallClock};
 use db::Durability;
 use model::Pipeline;
 use observer::{Observer, Progress, TraceSink};
@@ -39,7 +42,7 @@ use schedule::{CrashPlan, NaiveOrder, Schedule, Trigger};
 use world::{Actor, Config, SqlContext, World};
 
 /// How relay replicas avoid publishing the same rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimMode {
     /// Claim a batch with a lease under BEGIN IMMEDIATE: SQLite's SKIP LOCKED.
@@ -56,6 +59,16 @@ impl ClaimMode {
             ClaimMode::None => "none",
         }
     }
+}
+
+/// Where the service and the relays crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashMode {
+    /// In this process: the crashing actor drops its SQLite connection mid-transaction.
+    InProcess,
+    /// As child processes of msgwork, killed with SIGKILL at their crash points (Unix only).
+    Process,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +98,21 @@ pub enum SimError {
     Postgres(#[from] crate::pg::PgError),
     #[error("internal error: {0}")]
     Internal(&'static str),
+    /// A child process of `--crash-mode process` misbehaved, as the parent saw it.
+    #[error("{actor}, a child process of the lab, {problem}")]
+    Child { actor: String, problem: String },
+    /// What a child process saw go wrong on its pipe to the parent.
+    #[error("the pipe to the parent process failed: {0}")]
+    Pipe(wire::WireError),
+    /// A child process's parent closed the pipe: the run is over, one way or another.
+    #[error("the parent process closed the pipe")]
+    ParentGone,
+}
+
+impl From<wire::WireError> for SimError {
+    fn from(err: wire::WireError) -> Self {
+        SimError::Pipe(err)
+    }
 }
 
 /// A checked set of options for one experiment.
@@ -97,6 +125,8 @@ pub struct SimOptions {
     pub claim: ClaimMode,
     /// Run the actors on OS threads with the wall clock instead of the seeded scheduler.
     pub threads: bool,
+    /// Run the service and relays as child processes killed at their crash points (wall clock).
+    pub crash_mode: CrashMode,
     pub naive_order: NaiveOrder,
     pub batch: u32,
     pub consumer_batch: u32,
@@ -116,6 +146,8 @@ pub fn random_seed() -> u64 {
 pub const DEFAULT_CRASH_RATE: f64 = 0.005;
 pub const MAX_ORDERS: u32 = 5_000_000;
 pub const MAX_RELAYS: u32 = 64;
+/// How long a real-time run may take to drain before it is called stuck.
+const REAL_TIME_LIMIT: Duration = Duration::from_secs(600);
 
 impl SimOptions {
     /// The lab's defaults, with crashes on.
@@ -129,6 +161,7 @@ impl SimOptions {
             },
             claim: ClaimMode::Lease,
             threads: false,
+            crash_mode: CrashMode::InProcess,
             naive_order: NaiveOrder::Alternate,
             batch: 10,
             consumer_batch: 1,
@@ -183,6 +216,29 @@ impl SimOptions {
         if !(0.0..=1.0).contains(&rate) {
             problems.push(format!("--crash-rate must be between 0 and 1 (got {rate})"));
         }
+        if self.crash_mode == CrashMode::Process {
+            if !cfg!(unix) {
+                problems.push(
+                    "--crash-mode process needs a Unix system, where a crash is a SIGKILL; use \
+                     --crash-mode in-process"
+                        .to_string(),
+                );
+            }
+            if self.threads {
+                problems.push(
+                    "--threads and --crash-mode process cannot be combined: in process mode the \
+                     service and relays run as child processes, already in real time"
+                        .to_string(),
+                );
+            }
+            if matches!(self.crash, CrashPlan::None) {
+                problems.push(
+                    "--crash-mode process kills processes at crash points, and none are \
+                     scheduled: add --crash, --crash-at or --crash-rate"
+                        .to_string(),
+                );
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -190,9 +246,14 @@ impl SimOptions {
         }
     }
 
+    /// Whether the run goes by the wall clock rather than the seeded scheduler.
+    fn real_time(&self) -> bool {
+        self.threads || self.crash_mode == CrashMode::Process
+    }
+
     fn config(&self) -> Config {
         // Simulated milliseconds are scheduler ticks; real ones pass slowly, so keep waits short.
-        let (lease, poll, restart) = if self.threads {
+        let (lease, poll, restart) = if self.real_time() {
             (1000, 2, 5)
         } else {
             (1000, 50, 100)
@@ -266,7 +327,9 @@ pub fn run(
         seed: options.seed,
         orders: options.orders,
         relays: options.relays,
-        mode: if options.threads {
+        mode: if options.crash_mode == CrashMode::Process {
+            "process"
+        } else if options.threads {
             "threads"
         } else {
             "deterministic"
@@ -330,7 +393,11 @@ fn run_pipeline(
 
     let sim_clock = SimClock::default();
     let wall_clock;
-    let clock: &dyn Clock = if options.threads {
+    // The one clock every child process reads too.
+    let epoch_clock = EpochClock::start();
+    let clock: &dyn Clock = if options.crash_mode == CrashMode::Process {
+        &epoch_clock
+    } else if options.threads {
         wall_clock = WallClock::start();
         &wall_clock
     } else {
@@ -349,13 +416,7 @@ fn run_pipeline(
         service_db: &service_db,
         billing_db: &billing_db,
     };
-    let mut actors: Vec<Box<dyn Actor>> = vec![Box::new(service::Service::new())];
-    if with_relays {
-        for i in 1..=options.relays {
-            actors.push(Box::new(relay::Relay::new(i)));
-        }
-    }
-    actors.push(Box::new(consumer::Consumer::new()));
+    let relays = if with_relays { options.relays } else { 0 };
 
     let checker = Mutex::new(checker);
     let settled = || -> Result<bool, SimError> {
@@ -369,14 +430,34 @@ fn run_pipeline(
         }
         Ok(broker.backlog() == 0)
     };
-    let steps = if options.threads {
-        runner::run_threads(actors, &world, &settled, Duration::from_secs(600))?
+    let mut processes = None;
+    let steps = if options.crash_mode == CrashMode::Process {
+        let launcher = fleet::Launcher::this_binary()?;
+        let mut fleet = fleet::Fleet::new(
+            &world,
+            &launcher,
+            schedule,
+            relays,
+            epoch_clock.unix_us(),
+            trace.is_some(),
+        );
+        let consumer = Box::new(consumer::Consumer::new());
+        let steps = fleet::run(&mut fleet, consumer, &settled, REAL_TIME_LIMIT)?;
+        processes = Some(fleet.stats().clone());
+        steps
     } else {
-        let salt = match pipeline {
-            Pipeline::Naive => 0x6e61,
-            Pipeline::Outbox => 0x6f62,
-        };
-        runner::run_deterministic(actors, &world, &sim_clock, options.seed ^ salt, &settled)?
+        let mut actors: Vec<Box<dyn Actor>> = vec![Box::new(service::Service::new())];
+        actors.extend((1..=relays).map(|i| Box::new(relay::Relay::new(i)) as Box<dyn Actor>));
+        actors.push(Box::new(consumer::Consumer::new()));
+        if options.threads {
+            runner::run_threads(actors, &world, &settled, REAL_TIME_LIMIT)?
+        } else {
+            let salt = match pipeline {
+                Pipeline::Naive => 0x6e61,
+                Pipeline::Outbox => 0x6f62,
+            };
+            runner::run_deterministic(actors, &world, &sim_clock, options.seed ^ salt, &settled)?
+        }
     };
 
     let checker = checker.into_inner().unwrap_or_else(PoisonError::into_inner);
@@ -384,10 +465,7 @@ fn run_pipeline(
         committed: db::committed_orders(&checker).sql("reading committed orders")?,
         charges: db::charges_per_order(&billing).sql("reading charges")?,
     };
-    Ok(PipelineReport::check(
-        &obs.into_observed(),
-        &end,
-        with_relays,
-        steps,
-    ))
+    let mut report = PipelineReport::check(&obs.into_observed(), &end, with_relays, steps);
+    report.processes = processes;
+    Ok(report)
 }

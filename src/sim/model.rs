@@ -8,7 +8,7 @@ pub const ORDER_PLACED: &str = "OrderPlaced";
 pub const ORDER_PLACED_VERSION: u32 = 1;
 
 /// One of the two pipelines the lab runs side by side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Pipeline {
     /// Commit the order, then publish to the broker: the dual write.

@@ -93,7 +93,7 @@ struct TraceLine<'a> {
     run: &'static str,
     t_ms: u64,
     actor: &'a str,
-    step: &'static str,
+    step: &'a str,
     #[serde(flatten)]
     detail: Detail<'a>,
 }
@@ -154,7 +154,7 @@ impl<'a> Observer<'a> {
     }
 
     /// Writes one trace line, when tracing.
-    pub fn trace(&self, actor: &str, step: &'static str, detail: Detail<'_>) {
+    pub fn trace(&self, actor: &str, step: &str, detail: Detail<'_>) {
         if let Some(sink) = self.trace {
             sink.write(&TraceLine {
                 seq: sink.seq.fetch_add(1, Ordering::Relaxed),

@@ -2,7 +2,7 @@
 
 use super::db::{self, OutboxRow};
 use super::schedule::CrashPoint;
-use super::world::{Actor, Link, Poll, SqlContext, World};
+use super::world::{Actor, Db, Link, Outside, Poll, SqlContext, World};
 use super::{ClaimMode, SimError};
 
 pub struct Relay {
@@ -23,9 +23,14 @@ struct Pass {
 
 impl Relay {
     pub fn new(index: u32) -> Self {
+        Relay::reborn(index, 0)
+    }
+
+    /// Replica `index` started after `incarnation` deaths: a new owner for every claim it makes.
+    pub fn reborn(index: u32, incarnation: u32) -> Self {
         Relay {
             name: format!("relay-{index}"),
-            link: Link::service(),
+            link: Link::reborn(Db::Service, incarnation),
             pass: None,
             passes: 0,
         }
@@ -37,18 +42,18 @@ impl Relay {
         format!("{}.{}.{}", self.name, self.link.incarnation, self.passes)
     }
 
-    fn crash(&mut self, world: &World<'_>, pass: u64, point: CrashPoint, order: u32) -> Poll {
-        world.obs.pass_ended(pass);
+    /// Dies holding `pass` (the crash is already recorded).
+    fn crash(&mut self, world: &impl Outside, pass: u64) -> Poll {
+        world.pass_ended(pass);
         self.pass = None;
         self.link.crash();
-        world.obs.crashed(&self.name, point, order);
-        Poll::Crashed(world.now() + world.config.restart_ms)
+        Poll::Crashed(world.now() + world.config().restart_ms)
     }
 
-    fn claim(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
+    fn claim(&mut self, world: &impl Outside) -> Result<Poll, SimError> {
         let token = self.next_token();
         let now = world.now();
-        let config = world.config;
+        let config = world.config();
         let conn = self.link.get(world, &self.name)?;
         let rows = match config.claim {
             ClaimMode::Lease => {
@@ -63,16 +68,11 @@ impl Relay {
             return Ok(Poll::Sleep(now + config.poll_ms));
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let pass = world.obs.pass_started(&self.name, &ids);
-        let struck = rows.iter().find_map(|r| {
-            let order = r.event.order_number()?;
-            world
-                .trigger
-                .fires(CrashPoint::RelayAfterClaim, order)
-                .then_some(order)
-        });
-        if let Some(order) = struck {
-            return Ok(self.crash(world, pass, CrashPoint::RelayAfterClaim, order));
+        let pass = world.pass_started(&self.name, &ids)?;
+        for order in rows.iter().filter_map(|r| r.event.order_number()) {
+            if world.crash_here(&self.name, CrashPoint::RelayAfterClaim, order)? {
+                return Ok(self.crash(world, pass));
+            }
         }
         self.pass = Some(Pass {
             id: pass,
@@ -82,30 +82,29 @@ impl Relay {
         });
         Ok(Poll::Ready)
     }
-}
 
-impl Actor for Relay {
-    fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
+    /// Publishes the pass's next row, or marks the whole pass sent.
+    pub fn step_in(&mut self, world: &impl Outside) -> Result<Poll, SimError> {
         let Some(mut pass) = self.pass.take() else {
             return self.claim(world);
         };
         if let Some(row) = pass.rows.get(pass.published) {
             let order = row.event.order_number();
-            world.obs.published(&self.name, &row.event.event_id, order);
-            world.broker.publish(row.event.clone());
+            world.publish(&self.name, row.event.clone(), order);
             pass.published += 1;
-            if let Some(order) =
-                order.filter(|n| world.trigger.fires(CrashPoint::RelayAfterPublish, *n))
+            if let Some(order) = order
+                && world.crash_here(&self.name, CrashPoint::RelayAfterPublish, order)?
             {
-                return Ok(self.crash(world, pass.id, CrashPoint::RelayAfterPublish, order));
+                return Ok(self.crash(world, pass.id));
             }
             self.pass = Some(pass);
             return Ok(Poll::Ready);
         }
         let ids: Vec<i64> = pass.rows.iter().map(|r| r.id).collect();
         let now = world.now();
+        let claim = world.config().claim;
         let conn = self.link.get(world, &self.name)?;
-        let (marked, fenced) = match world.config.claim {
+        let (marked, fenced) = match claim {
             ClaimMode::Lease => {
                 let marked =
                     db::mark_claimed_sent(conn, &pass.token, &ids, now).sql("marking rows sent")?;
@@ -114,8 +113,14 @@ impl Actor for Relay {
             // Without claims nothing is fenced: a row another replica marked first is skipped.
             ClaimMode::None => (db::mark_sent(conn, &ids, now).sql("marking rows sent")?, 0),
         };
-        world.obs.marked(&self.name, pass.id, marked, fenced);
-        world.obs.pass_ended(pass.id);
+        world.marked(&self.name, pass.id, marked, fenced);
+        world.pass_ended(pass.id);
         Ok(Poll::Ready)
+    }
+}
+
+impl Actor for Relay {
+    fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
+        self.step_in(world)
     }
 }

@@ -47,6 +47,21 @@ pub struct PipelineReport {
     pub double_applied_orders: Vec<u32>,
     /// Scheduler steps (deterministic runs replay the same count).
     pub steps: u64,
+    /// The child processes the service and relays ran in (`--crash-mode process` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processes: Option<ProcessStats>,
+}
+
+/// What happened to the child processes of one pipeline's run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProcessStats {
+    /// Child processes started: one per actor, then one per restart.
+    pub spawned: u64,
+    /// Children killed with SIGKILL at a crash point.
+    pub killed: u64,
+    pub killed_by_point: BTreeMap<CrashPoint, u64>,
+    /// Every child's process id, to check that none outlived the run.
+    pub pids: Vec<u32>,
 }
 
 /// The claim log, summarised.
@@ -116,6 +131,7 @@ impl PipelineReport {
             phantom_orders,
             double_applied_orders,
             steps,
+            processes: None,
         }
     }
 }

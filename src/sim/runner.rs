@@ -74,6 +74,29 @@ pub fn run_deterministic(
     }
 }
 
+/// Steps one actor on the calling thread until it is done or `stop` is set, sleeping through its
+/// waits in real time. Returns the steps it took and whether it finished.
+pub fn drive(
+    actor: &mut dyn Actor,
+    world: &World<'_>,
+    stop: &AtomicBool,
+) -> Result<(u64, bool), SimError> {
+    let mut steps = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let poll = actor.step(world)?;
+        steps += 1;
+        match poll {
+            Poll::Ready => {}
+            Poll::Sleep(until) | Poll::Crashed(until) => {
+                let wait = until.saturating_sub(world.now()).max(1);
+                std::thread::sleep(Duration::from_millis(wait));
+            }
+            Poll::Done => return Ok((steps, true)),
+        }
+    }
+    Ok((steps, false))
+}
+
 /// Runs every actor on its own OS thread against the same database files, for true parallelism.
 /// The first actor is the service: when it is done and the pipeline has drained, the rest stop.
 pub fn run_threads(
@@ -93,34 +116,13 @@ pub fn run_threads(
                 let stop = &stop;
                 let service_done = &service_done;
                 scope.spawn(move || -> Result<u64, SimError> {
-                    let mut steps = 0u64;
-                    let result = loop {
-                        if stop.load(Ordering::Relaxed) {
-                            break Ok(steps);
-                        }
-                        let poll = match actor.step(world) {
-                            Ok(poll) => poll,
-                            Err(err) => break Err(err),
-                        };
-                        steps += 1;
-                        match poll {
-                            Poll::Ready => {}
-                            Poll::Sleep(until) | Poll::Crashed(until) => {
-                                let wait = until.saturating_sub(world.now()).max(1);
-                                std::thread::sleep(Duration::from_millis(wait));
-                            }
-                            Poll::Done => {
-                                if i == 0 {
-                                    service_done.store(true, Ordering::Release);
-                                }
-                                break Ok(steps);
-                            }
-                        }
-                    };
-                    if result.is_err() {
-                        stop.store(true, Ordering::Relaxed);
+                    let result = drive(actor.as_mut(), world, stop);
+                    match &result {
+                        Ok((_, true)) if i == 0 => service_done.store(true, Ordering::Release),
+                        Ok(_) => {}
+                        Err(_) => stop.store(true, Ordering::Relaxed),
                     }
-                    result
+                    result.map(|(steps, _)| steps)
                 })
             })
             .collect();

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::Pipeline;
 
@@ -35,7 +35,7 @@ impl Component {
 }
 
 /// A place where a component can die.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CrashPoint {
     ServiceBeforeCommit,
@@ -164,7 +164,7 @@ impl FromStr for CrashAt {
 }
 
 /// Which way round the naive handler does its dual write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum NaiveOrder {
     /// Commit the order, then publish: a crash in between loses the event.
@@ -205,7 +205,7 @@ pub enum CrashPlan {
 }
 
 /// One crash in the schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduledCrash {
     pub order: u32,
     pub point: CrashPoint,

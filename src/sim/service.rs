@@ -5,7 +5,9 @@ use super::db;
 use super::model::{Envelope, Order, Pipeline};
 use super::observer::Detail;
 use super::schedule::CrashPoint;
-use super::world::{Actor, Link, Poll, SqlContext, World};
+use super::world::{Actor, Db, Link, Outside, Poll, SqlContext, World};
+
+const NAME: &str = "service";
 
 pub struct Service {
     next: u32,
@@ -14,41 +16,49 @@ pub struct Service {
 
 impl Service {
     pub fn new() -> Self {
+        Service::resume(1, 0)
+    }
+
+    /// A service process started after `incarnation` deaths, taking requests from order `next` on.
+    pub fn resume(next: u32, incarnation: u32) -> Self {
         Service {
-            next: 1,
-            link: Link::service(),
+            next,
+            link: Link::reborn(Db::Service, incarnation),
         }
+    }
+
+    /// Handles the next order request.
+    pub fn step_in(&mut self, world: &impl Outside) -> Result<Poll, SimError> {
+        if self.next > world.config().orders {
+            return Ok(Poll::Done);
+        }
+        let order = Order::generate(world.config().seed, self.next);
+        // The client moves on whatever happens: a request that died is not retried.
+        self.next += 1;
+        let conn = self.link.get(world, NAME)?;
+        let crash = match world.pipeline() {
+            Pipeline::Naive => naive_write(world, conn, &order)?,
+            Pipeline::Outbox => outbox_write(world, conn, &order)?,
+        };
+        world.order_handled();
+        Ok(if crash {
+            self.link.crash();
+            Poll::Crashed(world.now() + world.config().restart_ms)
+        } else {
+            Poll::Ready
+        })
     }
 }
 
 impl Actor for Service {
     fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
-        if self.next > world.config.orders {
-            return Ok(Poll::Done);
-        }
-        let order = Order::generate(world.config.seed, self.next);
-        // The client moves on whatever happens: a request that died is not retried.
-        self.next += 1;
-        let conn = self.link.get(world, "service")?;
-        let crash = match world.pipeline {
-            Pipeline::Naive => naive_write(world, conn, &order)?,
-            Pipeline::Outbox => outbox_write(world, conn, &order)?,
-        };
-        world.obs.order_handled();
-        Ok(match crash {
-            Some(point) => {
-                self.link.crash();
-                world.obs.crashed("service", point, order.number);
-                Poll::Crashed(world.now() + world.config.restart_ms)
-            }
-            None => Poll::Ready,
-        })
+        self.step_in(world)
     }
 }
 
-fn committed(world: &World<'_>, order: &Order) {
-    world.obs.trace(
-        "service",
+fn committed(world: &impl Outside, order: &Order) {
+    world.trace(
+        NAME,
         "commit",
         Detail {
             order: Some(order.number),
@@ -57,20 +67,15 @@ fn committed(world: &World<'_>, order: &Order) {
     );
 }
 
-fn publish(world: &World<'_>, event: Envelope, order: u32) {
-    world.obs.published("service", &event.event_id, Some(order));
-    world.broker.publish(event);
-}
-
-/// Commit the order and publish the event as two separate steps. Returns the crash that struck.
+/// Commit the order and publish the event as two separate steps. Returns whether a crash struck.
 fn naive_write(
-    world: &World<'_>,
+    world: &impl Outside,
     conn: &rusqlite::Connection,
     order: &Order,
-) -> Result<Option<CrashPoint>, SimError> {
+) -> Result<bool, SimError> {
     let n = order.number;
-    let event = Envelope::order_placed(world.config.seed, Pipeline::Naive, order, world.now());
-    let publish_first = world.config.naive_order.publishes_first(n);
+    let event = Envelope::order_placed(world.config().seed, Pipeline::Naive, order, world.now());
+    let publish_first = world.config().naive_order.publishes_first(n);
     db::begin(conn).sql("service BEGIN")?;
     db::insert_order(conn, order, world.now()).sql("inserting the order")?;
     let (early, late) = if publish_first {
@@ -79,41 +84,38 @@ fn naive_write(
         (None, Some(event))
     };
     if let Some(event) = early {
-        publish(world, event, n);
+        world.publish(NAME, event, Some(n));
     }
-    if world.trigger.fires(CrashPoint::ServiceBeforeCommit, n) {
-        return Ok(Some(CrashPoint::ServiceBeforeCommit));
+    if world.crash_here(NAME, CrashPoint::ServiceBeforeCommit, n)? {
+        return Ok(true);
     }
     db::commit(conn).sql("service COMMIT")?;
     committed(world, order);
-    if world.trigger.fires(CrashPoint::ServiceAfterCommit, n) {
-        return Ok(Some(CrashPoint::ServiceAfterCommit));
+    if world.crash_here(NAME, CrashPoint::ServiceAfterCommit, n)? {
+        return Ok(true);
     }
     if let Some(event) = late {
-        publish(world, event, n);
+        world.publish(NAME, event, Some(n));
     }
-    Ok(None)
+    Ok(false)
 }
 
-/// Write the order and its outbox row in one local transaction. Returns the crash that struck.
+/// Write the order and its outbox row in one local transaction. Returns whether a crash struck.
 fn outbox_write(
-    world: &World<'_>,
+    world: &impl Outside,
     conn: &rusqlite::Connection,
     order: &Order,
-) -> Result<Option<CrashPoint>, SimError> {
+) -> Result<bool, SimError> {
     let n = order.number;
     let now = world.now();
-    let event = Envelope::order_placed(world.config.seed, Pipeline::Outbox, order, now);
+    let event = Envelope::order_placed(world.config().seed, Pipeline::Outbox, order, now);
     db::begin(conn).sql("service BEGIN")?;
     db::insert_order(conn, order, now).sql("inserting the order")?;
     db::insert_outbox(conn, &event, now).sql("inserting the outbox row")?;
-    if world.trigger.fires(CrashPoint::ServiceBeforeCommit, n) {
-        return Ok(Some(CrashPoint::ServiceBeforeCommit));
+    if world.crash_here(NAME, CrashPoint::ServiceBeforeCommit, n)? {
+        return Ok(true);
     }
     db::commit(conn).sql("service COMMIT")?;
     committed(world, order);
-    if world.trigger.fires(CrashPoint::ServiceAfterCommit, n) {
-        return Ok(Some(CrashPoint::ServiceAfterCommit));
-    }
-    Ok(None)
+    world.crash_here(NAME, CrashPoint::ServiceAfterCommit, n)
 }

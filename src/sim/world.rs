@@ -3,17 +3,19 @@
 use std::path::Path;
 
 use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
 
 use super::broker::Broker;
 use super::clock::Clock;
 use super::db::{self, Durability};
-use super::model::Pipeline;
-use super::observer::Observer;
-use super::schedule::{NaiveOrder, Trigger};
+use super::model::{Envelope, Pipeline};
+use super::observer::{Detail, Observer};
+use super::schedule::{CrashPoint, NaiveOrder, Trigger};
 use super::{ClaimMode, SimError};
 
 /// The knobs a run's actors read.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     pub seed: u64,
     pub orders: u32,
@@ -44,6 +46,94 @@ impl World<'_> {
     }
 }
 
+/// One of a run's two databases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    /// The order service's: orders and the outbox.
+    Service,
+    /// The billing consumer's: charges and the inbox.
+    Billing,
+}
+
+/// Everything the order service and the relays reach beyond their own database connection: the
+/// configuration and clock, the broker they publish to, the crash schedule they die by, and the
+/// checker they report to. In one process that is the run's [`World`]; in a child process
+/// (`--crash-mode process`) it is the pipe to the parent, which owns all of them.
+///
+/// Only the two calls that need an answer can fail; a failed one-way report surfaces when the
+/// caller's step ends.
+pub trait Outside {
+    fn config(&self) -> &Config;
+    fn pipeline(&self) -> Pipeline;
+    fn now(&self) -> u64;
+    fn db(&self, which: Db) -> &Path;
+    /// True when the crash scheduled for `order` at `point` strikes here: it is recorded against
+    /// `actor`, which must die at once. A child process never sees true: it is killed instead.
+    fn crash_here(&self, actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError>;
+    /// Hands an event to the broker, and tells the checker who published it.
+    fn publish(&self, actor: &str, event: Envelope, order: Option<u32>);
+    /// A relay pass began holding `rows`; returns the pass id for [`Outside::pass_ended`].
+    fn pass_started(&self, actor: &str, rows: &[i64]) -> Result<u64, SimError>;
+    fn pass_ended(&self, pass: u64);
+    fn marked(&self, actor: &str, pass: u64, marked: usize, fenced: usize);
+    fn trace(&self, actor: &str, step: &str, detail: Detail<'_>);
+    fn order_handled(&self);
+}
+
+impl Outside for World<'_> {
+    fn config(&self) -> &Config {
+        self.config
+    }
+
+    fn pipeline(&self) -> Pipeline {
+        self.pipeline
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    fn db(&self, which: Db) -> &Path {
+        match which {
+            Db::Service => self.service_db,
+            Db::Billing => self.billing_db,
+        }
+    }
+
+    fn crash_here(&self, actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError> {
+        let fires = self.trigger.fires(point, order);
+        if fires {
+            self.obs.crashed(actor, point, order);
+        }
+        Ok(fires)
+    }
+
+    fn publish(&self, actor: &str, event: Envelope, order: Option<u32>) {
+        self.obs.published(actor, &event.event_id, order);
+        self.broker.publish(event);
+    }
+
+    fn pass_started(&self, actor: &str, rows: &[i64]) -> Result<u64, SimError> {
+        Ok(self.obs.pass_started(actor, rows))
+    }
+
+    fn pass_ended(&self, pass: u64) {
+        self.obs.pass_ended(pass);
+    }
+
+    fn marked(&self, actor: &str, pass: u64, marked: usize, fenced: usize) {
+        self.obs.marked(actor, pass, marked, fenced);
+    }
+
+    fn trace(&self, actor: &str, step: &str, detail: Detail<'_>) {
+        self.obs.trace(actor, step, detail);
+    }
+
+    fn order_handled(&self) {
+        self.obs.order_handled();
+    }
+}
+
 /// What an actor wants after a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Poll {
@@ -64,40 +154,33 @@ pub trait Actor: Send {
 
 /// A component's own database connection, dropped on a crash and reopened on restart.
 pub struct Link {
-    path_is_billing: bool,
+    db: Db,
     conn: Option<Connection>,
     /// How many times the component has restarted; part of a relay's owner token.
     pub incarnation: u32,
 }
 
 impl Link {
-    pub fn service() -> Self {
-        Link {
-            path_is_billing: false,
-            conn: None,
-            incarnation: 0,
-        }
+    pub fn billing() -> Self {
+        Link::reborn(Db::Billing, 0)
     }
 
-    pub fn billing() -> Self {
+    /// The link of a component that has already died `incarnation` times, in an earlier process.
+    pub fn reborn(db: Db, incarnation: u32) -> Self {
         Link {
-            path_is_billing: true,
+            db,
             conn: None,
-            incarnation: 0,
+            incarnation,
         }
     }
 
     /// The live connection, opened (a restart, after a crash) when there is none.
-    pub fn get(&mut self, world: &World<'_>, actor: &str) -> Result<&Connection, SimError> {
+    pub fn get(&mut self, world: &impl Outside, actor: &str) -> Result<&Connection, SimError> {
         if self.conn.is_none() {
-            let path = if self.path_is_billing {
-                world.billing_db
-            } else {
-                world.service_db
-            };
-            let conn = db::open(path, world.config.durability).sql("opening a connection")?;
+            let conn = db::open(world.db(self.db), world.config().durability)
+                .sql("opening a connection")?;
             if self.incarnation > 0 {
-                world.obs.trace(actor, "restart", Default::default());
+                world.trace(actor, "restart", Default::default());
             }
             self.conn = Some(conn);
         }

@@ -55,6 +55,18 @@ impl Msgwork {
     pub fn output(self) -> Output {
         self.run().0
     }
+
+    /// Starts it without waiting, output discarded, keeping the data directory alive.
+    pub fn spawn(mut self) -> (std::process::Child, tempfile::TempDir) {
+        let child = self
+            .cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("msgwork starts");
+        (child, self.home)
+    }
 }
 
 impl Output {

@@ -11,5 +11,6 @@ mod lab_cli;
 mod postgres;
 mod rewrite_cli;
 mod simulate_cli;
+mod simulate_process;
 mod sketch_cli;
 mod terminal;
