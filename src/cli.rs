@@ -214,7 +214,7 @@ pub enum LabCommand {
     },
     /// Change data capture against polling: commit-to-applied latency, under crashes
     #[command(
-        after_help = "Examples:\n  msgwork lab cdc\n  msgwork lab cdc --rate 1000 --seconds 10 --interval 200ms\n  msgwork lab cdc --rate 10000 --json --check\n\nThe CDC relay is woken by a change feed built from SQLite's commit hooks and reads forward\nfrom a position it saves after each batch; the polling relay claims unsent rows every interval.\nBoth see the same seeded arrivals and the same crashes. With --check, exit 1 if either lost or\ndouble-applied an event."
+        after_help = "Examples:\n  msgwork lab cdc\n  msgwork lab cdc --rate 1000 --seconds 10 --interval 200ms\n  msgwork lab cdc --rate 10000 --json --check\n  msgwork lab cdc --plot latency.svg\n\nThe CDC relay is woken by a change feed built from SQLite's commit hooks and reads forward\nfrom a position it saves after each batch; the polling relay claims unsent rows every interval.\nBoth see the same seeded arrivals and the same crashes. With --check, exit 1 if either lost or\ndouble-applied an event."
     )]
     Cdc(CdcArgs),
     /// Retries with exponential backoff, then a dead-letter queue: nothing lost
@@ -250,6 +250,9 @@ pub struct CdcArgs {
     /// Keep the lab's SQLite databases in DIR to inspect them afterwards
     #[arg(long, value_name = "DIR")]
     pub keep_db: Option<PathBuf>,
+    /// Draw the latency distributions, CDC against polling, to an SVG file
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Exit 1 if either relay lost or double-applied an event
     #[arg(long)]
     pub check: bool,

@@ -316,15 +316,17 @@ pub fn assess(store: &Store) -> Result<Vec<Evidence>, StoreError> {
         ),
     ] {
         let mut stretch = item(id, "lab", false, title);
-        let kind = format!("lab-{}", id.trim_start_matches("stretch-"));
-        match store.runs(&kind)?.last() {
+        let lab = id.trim_start_matches("stretch-");
+        // A CDC run counts only if it lost nothing: that is the relay's whole claim.
+        let held = |r: &&crate::store::Run| {
+            lab != "cdc" || (r.results["lost"] == 0 && r.results["double_applied"] == 0)
+        };
+        match store.runs(&format!("lab-{lab}"))?.iter().rev().find(held) {
             Some(r) => {
                 stretch.done = true;
                 stretch.proof = Some(format!("run {} on {}", r.id, when(&r.recorded_at)));
             }
-            None => {
-                stretch.next = Some("arrives with the stretch labs in a later msgwork".to_string())
-            }
+            None => stretch.next = Some(format!("msgwork lab {lab}")),
         }
         items.push(stretch);
     }

@@ -159,6 +159,8 @@ fn ordering_holds_when_keyed_breaks_when_not_and_fills_the_evidence_item() {
 
 #[test]
 fn cdc_loses_nothing_under_crashes_and_fills_the_evidence_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = path_str(&dir.path().join("latency.svg"));
     let (out, home) = Msgwork::new(&[
         "lab",
         "cdc",
@@ -171,11 +173,17 @@ fn cdc_loses_nothing_under_crashes_and_fills_the_evidence_item() {
         "--interval",
         "100ms",
         "--check",
+        "--plot",
+        &svg,
         "--json",
     ])
     .run();
     let v = out.success().json();
     assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["backend"], "sqlite");
+    assert_eq!(v["plot"], svg);
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.starts_with("<svg") && drawn.contains("CDC") && drawn.contains("polling"));
     assert_eq!(
         (v["lost"].as_u64(), v["double_applied"].as_u64()),
         (Some(0), Some(0))
@@ -230,6 +238,8 @@ fn cdc_refuses_bad_settings() {
         (&["--seconds", "0"], "--seconds"),
         (&["--batch", "0"], "--batch"),
         (&["--rate", "50000", "--seconds", "600"], "under 2,000,000"),
+        (&["--plot", "latency.png"], ".svg"),
+        (&["--db", "mysql://root@localhost/shop"], "postgres://"),
     ] {
         let mut all = vec!["lab", "cdc"];
         all.extend_from_slice(args);

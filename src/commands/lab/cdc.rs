@@ -5,12 +5,29 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use comfy_table::{Cell, CellAlignment};
 
-use super::{parse_duration_ms, record, within};
+use super::{parse_duration_ms, record_charted, within};
 use crate::Outcome;
 use crate::cli::CdcArgs;
 use crate::commands::{Context, emit};
 use crate::sim::cdc::{self, CdcOptions};
+use crate::ui::plot::{self, Distribution, Figure};
 use crate::ui::{Bar, Verdict};
+
+/// Commit-to-applied latency, CDC against polling, a panel per rate.
+fn latencies(lab: &cdc::CdcLab) -> Figure {
+    let mut figure = Figure::new(&format!(
+        "lab cdc, seed {}: commit to applied, CDC against polling every {} ms ({})",
+        lab.seed, lab.interval_ms, lab.backend
+    ));
+    for r in &lab.runs {
+        figure = figure.panel(
+            Distribution::new(&format!("At {} orders/s", r.rate), "commit → applied (ms)")
+                .sample("CDC", r.cdc.samples_ms.iter().copied())
+                .sample("polling", r.polling.samples_ms.iter().copied()),
+        );
+    }
+    figure
+}
 
 /// Milliseconds as a bare figure: to the microsecond below ten, coarser above.
 fn figure(x: f64) -> String {
@@ -50,6 +67,9 @@ fn rates(list: &str) -> Result<Vec<u32>> {
 
 pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     let rates = rates(&args.rate)?;
+    if let Some(path) = &args.plot {
+        plot::check_svg_path(path)?;
+    }
     within("--seconds", args.seconds, 0.05, 600.0)?;
     let interval_ms = parse_duration_ms("--interval", &args.interval)?;
     within("--interval", interval_ms, 1, 60_000)?;
@@ -88,14 +108,37 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     } else {
         Outcome::Success
     };
-    let Some(run) = record(&store, "lab-cdc", options.seed, &options, &lab, args.json)? else {
+    let chart = latencies(&lab);
+    if let Some(path) = &args.plot {
+        chart.save(path)?;
+    }
+    let Some(run) = record_charted(
+        &store,
+        "lab-cdc",
+        options.seed,
+        &options,
+        &lab,
+        args.plot.as_deref(),
+        args.json,
+    )?
+    else {
         return Ok(outcome);
     };
-    emit(&render(&lab, &options, run, ctx))?;
+    let mut out = render(&lab, &options, &chart.terminal(ctx.paint), run, ctx);
+    if let Some(path) = &args.plot {
+        out.push_str(&format!("Chart written to {}\n", path.display()));
+    }
+    emit(&out)?;
     Ok(outcome)
 }
 
-fn render(lab: &cdc::CdcLab, options: &CdcOptions, run: i64, ctx: &Context) -> String {
+fn render(
+    lab: &cdc::CdcLab,
+    options: &CdcOptions,
+    picture: &str,
+    run: i64,
+    ctx: &Context,
+) -> String {
     let paint = ctx.paint;
     let list = |v: &[u32]| {
         v.iter()
@@ -160,6 +203,7 @@ fn render(lab: &cdc::CdcLab, options: &CdcOptions, run: i64, ctx: &Context) -> S
             committed.join(", ")
         ))
     );
+    let _ = writeln!(out, "{picture}");
     let mut targets = paint.table(&["target", "measured", ""]);
     for t in &lab.targets {
         let measured = if t.id == "zero-lost" {
