@@ -474,9 +474,15 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
-    /// Keep the lab's SQLite databases in DIR to inspect them afterwards
+    /// Keep the lab's SQLite databases in DIR to inspect them afterwards (on PostgreSQL: keep
+    /// the run's schemas)
     #[arg(long, value_name = "DIR")]
     pub keep_db: Option<PathBuf>,
+
+    /// Run on this PostgreSQL server instead of SQLite files: claims become FOR UPDATE SKIP
+    /// LOCKED row locks (check the server with msgwork doctor) [env: MSGWORK_DB]
+    #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
+    pub db: Option<String>,
 
     /// Exit 1 unless the outbox held: no lost, phantom or double-applied event, no overlapping claim
     #[arg(long)]

@@ -90,6 +90,7 @@ fn options(args: &SimulateArgs) -> SimOptions {
     options.batch = args.batch;
     options.lease_ms = args.lease;
     options.keep_dir = args.keep_db.clone();
+    options.db = args.db.clone();
     options
 }
 
@@ -192,12 +193,16 @@ fn render(
     };
     let _ = writeln!(
         out,
-        "{}  seed {} · {} orders · {} relays ({} claims) · {} · {}\n",
+        "{}  {} · seed {} · {} orders · {} relays ({} claims) · {} · {}\n",
         paint.bold("msgwork crash lab"),
+        database(report),
         report.seed,
         report.orders,
         report.relays,
-        report.claim.name(),
+        match (report.backend, report.claim) {
+            ("postgres", ClaimMode::Lease) => "SKIP LOCKED",
+            (_, claim) => claim.name(),
+        },
         crashes,
         report.mode,
     );
@@ -296,6 +301,14 @@ fn render(
     out
 }
 
+/// The database, as the report's sentences name it.
+fn database(report: &Report) -> &'static str {
+    match report.backend {
+        "postgres" => "PostgreSQL",
+        _ => "SQLite",
+    }
+}
+
 /// The command that replays this run exactly.
 fn replay_command(report: &Report, args: &SimulateArgs) -> String {
     let mut cmd = String::from("msgwork simulate");
@@ -309,6 +322,9 @@ fn replay_command(report: &Report, args: &SimulateArgs) -> String {
         }
     }
     let _ = write!(cmd, " --seed {}", report.seed);
+    if let Some(url) = &args.db {
+        let _ = write!(cmd, " --db {}", crate::pg::redact(url));
+    }
     if report.orders != 1000 {
         let _ = write!(cmd, " --orders {}", report.orders);
     }
@@ -364,8 +380,9 @@ fn explain(report: &Report) -> Vec<String> {
         lines.push(format!(
             "The crashes were real: the order service and the relays ran as child processes of \
              msgwork, and {killed} of the {spawned} started were killed with SIGKILL at a crash \
-             point; each new process found only what SQLite had committed. The billing consumer \
-             ran inside msgwork and crashed in-process."
+             point; each new process found only what {} had committed. The billing consumer \
+             ran inside msgwork and crashed in-process.",
+            database(report)
         ));
     }
     if naive.lost_events > 0 {
@@ -388,8 +405,9 @@ fn explain(report: &Report) -> Vec<String> {
     if report.crash && outbox.lost_events == 0 && outbox.phantom_events == 0 {
         lines.push(format!(
             "One local transaction closes it: the outbox service wrote each order and its OrderPlaced \
-             row in the same SQLite transaction, so each of its {} crashes kept both or neither: \
+             row in the same {} transaction, so each of its {} crashes kept both or neither: \
              0 lost, 0 phantom.",
+            database(report),
             outbox.crashes_by_point.get(&CrashPoint::ServiceBeforeCommit).unwrap_or(&0)
                 + outbox.crashes_by_point.get(&CrashPoint::ServiceAfterCommit).unwrap_or(&0)
         ));
@@ -416,12 +434,18 @@ fn explain(report: &Report) -> Vec<String> {
     let passes = outbox.relay.as_ref().map_or(0, |r| r.passes);
     match report.claim {
         ClaimMode::Lease => lines.push(format!(
-            "Replicas claim disjoint batches: {} relays made {} with {} overlapping claims, because each \
-             claim is one UPDATE … RETURNING under BEGIN IMMEDIATE that leases the rows. Try --claim \
-             none to see what the claim prevents.",
+            "Replicas claim disjoint batches: {} relays made {} with {} overlapping claims, because {}. \
+             Try --claim none to see what the claim prevents.",
             report.relays,
             plural(passes, "pass", "passes"),
-            overlaps
+            overlaps,
+            if report.backend == "postgres" {
+                "each claim is a SELECT … FOR UPDATE SKIP LOCKED in the relay's own transaction: \
+                 a row another relay has locked is skipped, not waited for, and a relay that dies \
+                 releases its locks with its transaction"
+            } else {
+                "each claim is one UPDATE … RETURNING under BEGIN IMMEDIATE that leases the rows"
+            }
         )),
         ClaimMode::None => lines.push(format!(
             "Without claims, replicas read the same unsent rows: {} across {}, each a duplicate publish, \

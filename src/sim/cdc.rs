@@ -34,7 +34,7 @@ use super::db::Durability;
 use super::model::{Envelope, Order, OrderPlacedPayload, Pipeline, mix};
 use super::observer::Progress;
 use super::stats::{Summary, round3};
-use super::storage::{Backend, Part, Storage};
+use super::storage::{Backend, Db, Storage};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -418,11 +418,14 @@ fn run_relay(
         RelayKind::Cdc => "cdc",
         RelayKind::Polling => "polling",
     };
-    let backend = backend(options, dir, tag)?;
+    let mut backend = backend(options, dir, tag)?;
     backend.create(true)?;
+    if kind == RelayKind::Cdc {
+        backend.create_feed()?;
+    }
     // The checker's connections, opened before the run so that a failure shows at once.
-    let mut orders = backend.connect(Part::Orders)?;
-    let mut billing = backend.connect(Part::Billing)?;
+    let mut orders = backend.connect(Db::Service)?;
+    let mut billing = backend.connect(Db::Billing)?;
 
     let n = workload.orders() as usize;
     let shared = Shared {
@@ -538,7 +541,7 @@ fn lease_ms(options: &CdcOptions) -> u64 {
 fn service_connection(shared: &Shared<'_>) -> Result<Box<dyn Storage>, SimError> {
     match shared.kind {
         RelayKind::Cdc => shared.backend.connect_followed(),
-        RelayKind::Polling => shared.backend.connect(Part::Orders),
+        RelayKind::Polling => shared.backend.connect(Db::Service),
     }
 }
 
@@ -654,7 +657,7 @@ fn polling_relay(shared: &Shared<'_>) -> Result<(), SimError> {
     let mut next_poll = shared.started + interval;
     'incarnation: while !shared.stopping() {
         incarnation += 1;
-        let mut conn = shared.backend.connect(Part::Orders)?;
+        let mut conn = shared.backend.connect(Db::Service)?;
         if incarnation > 1 {
             // The relay has a stable name, so a restart knows that the claims its earlier
             // incarnations hold are dead and takes them back now. Rows claimed by some other
@@ -704,7 +707,7 @@ fn polling_relay(shared: &Shared<'_>) -> Result<(), SimError> {
 
 /// The billing consumer: applies each event once, recording when each order was first applied.
 fn consumer(shared: &Shared<'_>) -> Result<(), SimError> {
-    let mut conn = shared.backend.connect(Part::Billing)?;
+    let mut conn = shared.backend.connect(Db::Billing)?;
     let mut fresh = Vec::new();
     while !shared.stopping() {
         let batch = shared.broker.fetch_wait(512, Duration::from_millis(20));

@@ -5,7 +5,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufWriter, Write};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -18,8 +17,9 @@ use super::observer::Detail;
 use super::relay::Relay;
 use super::schedule::CrashPoint;
 use super::service::Service;
+use super::storage::Location;
 use super::wire::{self, Down, Role, Spec, TraceDetail, Up, WireError};
-use super::world::{Config, Db, Outside, Poll};
+use super::world::{Config, Outside, Poll};
 
 /// Runs the actor the parent's first line names. Returns quietly when the parent goes away: an
 /// orphan has nothing left to do.
@@ -174,11 +174,8 @@ impl<W: Write> Outside for Pipe<W> {
         self.clock.now()
     }
 
-    fn db(&self, which: Db) -> &Path {
-        match which {
-            Db::Service => &self.spec.service_db,
-            Db::Billing => &self.spec.billing_db,
-        }
+    fn location(&self) -> &Location {
+        &self.spec.location
     }
 
     fn crash_here(&self, _actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError> {

@@ -1,11 +1,10 @@
 //! The billing consumer: turns `OrderPlaced` into a charge, with or without an inbox.
 
 use super::SimError;
-use super::db;
 use super::model::{OrderPlacedPayload, Pipeline};
 use super::observer::Detail;
 use super::schedule::CrashPoint;
-use super::world::{Actor, Link, Poll, SqlContext, World};
+use super::world::{Actor, Link, Poll, World};
 
 pub struct Consumer {
     link: Link,
@@ -32,15 +31,13 @@ impl Actor for Consumer {
         let idempotent = world.pipeline == Pipeline::Outbox;
         let now = world.now();
         let conn = self.link.get(world, NAME)?;
-        db::begin(conn).sql("billing BEGIN")?;
+        conn.begin()?;
         let mut struck = None;
         for delivery in &batch {
             let event = &delivery.event;
             let order = event.order_number();
             world.obs.delivered(NAME, &event.event_id, order);
-            if idempotent
-                && !db::inbox_record(conn, &event.event_id, now).sql("recording the event id")?
-            {
+            if idempotent && !conn.inbox_record(&event.event_id, now)? {
                 world.obs.dedupe_skipped(NAME, &event.event_id, order);
             } else {
                 let payload: OrderPlacedPayload =
@@ -48,14 +45,12 @@ impl Actor for Consumer {
                         event_id: event.event_id.clone(),
                         err,
                     })?;
-                db::insert_charge(
-                    conn,
+                conn.insert_charge(
                     &payload.order_id,
                     payload.amount_cents,
                     &event.event_id,
                     now,
-                )
-                .sql("inserting the charge")?;
+                )?;
                 world.obs.trace(
                     NAME,
                     "apply",
@@ -74,7 +69,7 @@ impl Actor for Consumer {
         if let Some(order) = struck {
             return Ok(self.crash(world, CrashPoint::ConsumerBeforeCommit, order));
         }
-        db::commit(conn).sql("billing COMMIT")?;
+        conn.commit()?;
         let struck = batch.iter().find_map(|d| {
             d.event
                 .order_number()

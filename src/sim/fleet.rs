@@ -285,8 +285,7 @@ impl<'a> Fleet<'a> {
             incarnation: slot.incarnation,
             pipeline: world.pipeline,
             config: world.config.clone(),
-            service_db: world.service_db.to_path_buf(),
-            billing_db: world.billing_db.to_path_buf(),
+            location: world.location.clone(),
             epoch_us: self.epoch_us,
             crashes: match slot.role {
                 Role::Service { .. } => self.service_crashes.clone(),
@@ -636,10 +635,11 @@ mod tests {
     use crate::sim::broker::Broker;
     use crate::sim::clock::EpochClock;
     use crate::sim::consumer::Consumer;
-    use crate::sim::db::{self, Durability};
+    use crate::sim::db::Durability;
     use crate::sim::model::Pipeline;
     use crate::sim::observer::{NoProgress, Observer};
     use crate::sim::schedule::{CrashPlan, NaiveOrder, Trigger};
+    use crate::sim::storage::Backend;
     use crate::sim::world::Config;
     use crate::sim::{ClaimMode, SimError};
 
@@ -652,12 +652,8 @@ mod tests {
     /// name), against a schedule that crashes the service after committing order 5.
     fn run_script(script: &str, settles: bool) -> Ran {
         let dir = tempfile::tempdir().unwrap();
-        let service_db = dir.path().join("orders.db");
-        let billing_db = dir.path().join("billing.db");
-        let conn = db::open(&service_db, Durability::Off).unwrap();
-        db::create_service_schema(&conn, true).unwrap();
-        let billing = db::open(&billing_db, Durability::Off).unwrap();
-        db::create_billing_schema(&billing).unwrap();
+        let backend = Backend::sqlite(dir.path(), "outbox", Durability::Off);
+        backend.create(true).unwrap();
         let config = Config {
             seed: 1,
             orders: 20,
@@ -668,7 +664,6 @@ mod tests {
             lease_ms: 1000,
             poll_ms: 2,
             restart_ms: 5,
-            durability: Durability::Off,
         };
         let plan = CrashPlan::Exact {
             at: vec!["service-after-commit:5".parse().unwrap()],
@@ -686,8 +681,7 @@ mod tests {
             broker: &broker,
             trigger: &trigger,
             obs: &obs,
-            service_db: &service_db,
-            billing_db: &billing_db,
+            location: backend.location(),
         };
         let launcher = Launcher::new("sh", &["-c", script]);
         let mut fleet = Fleet::new(&world, &launcher, &schedule, 1, clock.unix_us(), false);

@@ -39,7 +39,8 @@ use model::Pipeline;
 use observer::{Observer, Progress, TraceSink};
 use report::{Final, PipelineReport, Report, Timings, Verdict};
 use schedule::{CrashPlan, NaiveOrder, Schedule, Trigger};
-use world::{Actor, Config, SqlContext, World};
+use storage::{Backend, Db};
+use world::{Actor, Config, World};
 
 /// How relay replicas avoid publishing the same rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -133,6 +134,8 @@ pub struct SimOptions {
     /// Relay lease; `None` picks a default that suits the mode.
     pub lease_ms: Option<u64>,
     pub durability: Durability,
+    /// A PostgreSQL server to run on instead of SQLite files.
+    pub db: Option<String>,
     /// Keep the lab's SQLite files here instead of a temporary directory.
     pub keep_dir: Option<PathBuf>,
 }
@@ -167,6 +170,7 @@ impl SimOptions {
             consumer_batch: 1,
             lease_ms: None,
             durability: Durability::Off,
+            db: None,
             keep_dir: None,
         }
     }
@@ -239,6 +243,9 @@ impl SimOptions {
                 );
             }
         }
+        if let Some(Err(err)) = self.db.as_deref().map(crate::pg::config) {
+            problems.push(err.to_string());
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -268,7 +275,6 @@ impl SimOptions {
             lease_ms: self.lease_ms.unwrap_or(lease),
             poll_ms: poll,
             restart_ms: restart,
-            durability: self.durability,
         }
     }
 
@@ -324,6 +330,11 @@ pub fn run(
     let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     Ok(Report {
         schema_version: report::SCHEMA_VERSION,
+        backend: if options.db.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         seed: options.seed,
         orders: options.orders,
         relays: options.relays,
@@ -381,15 +392,19 @@ fn run_pipeline(
     trace: Option<&TraceSink>,
     progress: &dyn Progress,
 ) -> Result<PipelineReport, SimError> {
-    let service_db = dir.join(format!("{}-orders.db", pipeline.name()));
-    let billing_db = dir.join(format!("{}-billing.db", pipeline.name()));
-    remove_db(&service_db)?;
-    remove_db(&billing_db)?;
+    let backend = match &options.db {
+        Some(url) => Backend::postgres(
+            url,
+            &format!("sim{}", std::process::id()),
+            pipeline.name(),
+            options.keep_dir.is_some(),
+        )?,
+        None => Backend::sqlite(dir, pipeline.name(), options.durability),
+    };
     let with_relays = pipeline == Pipeline::Outbox;
-    let checker = db::open(&service_db, config.durability).sql("creating the order database")?;
-    db::create_service_schema(&checker, with_relays).sql("creating the order schema")?;
-    let billing = db::open(&billing_db, config.durability).sql("creating the billing database")?;
-    db::create_billing_schema(&billing).sql("creating the billing schema")?;
+    backend.create(with_relays)?;
+    let checker = backend.connect(Db::Service)?;
+    let mut billing = backend.connect(Db::Billing)?;
 
     let sim_clock = SimClock::default();
     let wall_clock;
@@ -413,8 +428,7 @@ fn run_pipeline(
         broker: &broker,
         trigger: &trigger,
         obs: &obs,
-        service_db: &service_db,
-        billing_db: &billing_db,
+        location: backend.location(),
     };
     let relays = if with_relays { options.relays } else { 0 };
 
@@ -423,8 +437,8 @@ fn run_pipeline(
         // Unsent first, then the backlog: an empty outbox means every row was published before
         // the backlog is read, so an empty backlog then means every publish was consumed.
         if with_relays {
-            let conn = checker.lock().unwrap_or_else(PoisonError::into_inner);
-            if db::unsent_count(&conn).sql("counting unsent rows")? > 0 {
+            let mut conn = checker.lock().unwrap_or_else(PoisonError::into_inner);
+            if conn.unsent_count()? > 0 {
                 return Ok(false);
             }
         }
@@ -460,10 +474,10 @@ fn run_pipeline(
         }
     };
 
-    let checker = checker.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let mut checker = checker.into_inner().unwrap_or_else(PoisonError::into_inner);
     let end = Final {
-        committed: db::committed_orders(&checker).sql("reading committed orders")?,
-        charges: db::charges_per_order(&billing).sql("reading charges")?,
+        committed: checker.committed_orders()?,
+        charges: billing.charges_per_order()?,
     };
     let mut report = PipelineReport::check(&obs.into_observed(), &end, with_relays, steps);
     report.processes = processes;

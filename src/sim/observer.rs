@@ -109,6 +109,8 @@ pub struct Observed {
     pub published: HashMap<String, u32>,
     pub crashes: BTreeMap<CrashPoint, u64>,
     pub passes: u64,
+    /// Passes per relay: every replica took part.
+    pub passes_by_relay: BTreeMap<String, u64>,
     pub rows_claimed: u64,
     /// Row claims made while another live pass held the same row.
     pub overlapping_claims: u64,
@@ -243,6 +245,12 @@ impl<'a> Observer<'a> {
             let state = &mut *guard;
             state.passes += 1;
             let pass = state.passes;
+            match state.passes_by_relay.get_mut(actor) {
+                Some(n) => *n += 1,
+                None => {
+                    state.passes_by_relay.insert(actor.to_string(), 1);
+                }
+            }
             state.rows_claimed += rows.len() as u64;
             for row in rows {
                 let holders = state.live.entry(*row).or_default();

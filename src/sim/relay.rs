@@ -1,8 +1,8 @@
 //! A relay replica: claim a batch of unsent outbox rows, publish each, mark them sent.
 
-use super::db::{self, OutboxRow};
+use super::db::OutboxRow;
 use super::schedule::CrashPoint;
-use super::world::{Actor, Db, Link, Outside, Poll, SqlContext, World};
+use super::world::{Actor, Db, Link, Outside, Poll, World};
 use super::{ClaimMode, SimError};
 
 pub struct Relay {
@@ -57,12 +57,9 @@ impl Relay {
         let conn = self.link.get(world, &self.name)?;
         let rows = match config.claim {
             ClaimMode::Lease => {
-                db::claim_batch(conn, &token, now, now + config.lease_ms, config.batch)
-                    .sql("claiming a batch")?
+                conn.claim_batch(&token, now, now + config.lease_ms, config.batch)?
             }
-            ClaimMode::None => {
-                db::select_unsent(conn, config.batch).sql("selecting unsent rows")?
-            }
+            ClaimMode::None => conn.select_unsent(config.batch)?,
         };
         if rows.is_empty() {
             return Ok(Poll::Sleep(now + config.poll_ms));
@@ -106,12 +103,11 @@ impl Relay {
         let conn = self.link.get(world, &self.name)?;
         let (marked, fenced) = match claim {
             ClaimMode::Lease => {
-                let marked =
-                    db::mark_claimed_sent(conn, &pass.token, &ids, now).sql("marking rows sent")?;
+                let marked = conn.mark_claimed_sent(&pass.token, &ids, now)?;
                 (marked, ids.len() - marked)
             }
             // Without claims nothing is fenced: a row another replica marked first is skipped.
-            ClaimMode::None => (db::mark_sent(conn, &ids, now).sql("marking rows sent")?, 0),
+            ClaimMode::None => (conn.mark_sent(&ids, now)?, 0),
         };
         world.marked(&self.name, pass.id, marked, fenced);
         world.pass_ended(pass.id);

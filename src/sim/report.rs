@@ -68,6 +68,8 @@ pub struct ProcessStats {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RelayStats {
     pub passes: u64,
+    /// Passes per relay replica.
+    pub passes_by_relay: BTreeMap<String, u64>,
     pub rows_claimed: u64,
     /// Published rows a relay could not mark because its lease had been taken over.
     pub fenced_marks: u64,
@@ -124,6 +126,7 @@ impl PipelineReport {
             overlapping_claims: with_relays.then_some(observed.overlapping_claims),
             relay: with_relays.then_some(RelayStats {
                 passes: observed.passes,
+                passes_by_relay: observed.passes_by_relay.clone(),
                 rows_claimed: observed.rows_claimed,
                 fenced_marks: observed.fenced,
             }),
@@ -159,6 +162,8 @@ pub struct Verdict {
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub schema_version: u32,
+    /// `sqlite` or `postgres`: which database the run used.
+    pub backend: &'static str,
     pub seed: u64,
     pub orders: u32,
     pub relays: u32,

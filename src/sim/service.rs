@@ -1,11 +1,11 @@
 //! The order service: the naive dual write and the transactional outbox write.
 
 use super::SimError;
-use super::db;
 use super::model::{Envelope, Order, Pipeline};
 use super::observer::Detail;
 use super::schedule::CrashPoint;
-use super::world::{Actor, Db, Link, Outside, Poll, SqlContext, World};
+use super::storage::Storage;
+use super::world::{Actor, Db, Link, Outside, Poll, World};
 
 const NAME: &str = "service";
 
@@ -70,14 +70,14 @@ fn committed(world: &impl Outside, order: &Order) {
 /// Commit the order and publish the event as two separate steps. Returns whether a crash struck.
 fn naive_write(
     world: &impl Outside,
-    conn: &rusqlite::Connection,
+    conn: &mut dyn Storage,
     order: &Order,
 ) -> Result<bool, SimError> {
     let n = order.number;
     let event = Envelope::order_placed(world.config().seed, Pipeline::Naive, order, world.now());
     let publish_first = world.config().naive_order.publishes_first(n);
-    db::begin(conn).sql("service BEGIN")?;
-    db::insert_order(conn, order, world.now()).sql("inserting the order")?;
+    conn.begin()?;
+    conn.insert_order(order, world.now())?;
     let (early, late) = if publish_first {
         (Some(event), None)
     } else {
@@ -89,7 +89,7 @@ fn naive_write(
     if world.crash_here(NAME, CrashPoint::ServiceBeforeCommit, n)? {
         return Ok(true);
     }
-    db::commit(conn).sql("service COMMIT")?;
+    conn.commit()?;
     committed(world, order);
     if world.crash_here(NAME, CrashPoint::ServiceAfterCommit, n)? {
         return Ok(true);
@@ -103,19 +103,19 @@ fn naive_write(
 /// Write the order and its outbox row in one local transaction. Returns whether a crash struck.
 fn outbox_write(
     world: &impl Outside,
-    conn: &rusqlite::Connection,
+    conn: &mut dyn Storage,
     order: &Order,
 ) -> Result<bool, SimError> {
     let n = order.number;
     let now = world.now();
     let event = Envelope::order_placed(world.config().seed, Pipeline::Outbox, order, now);
-    db::begin(conn).sql("service BEGIN")?;
-    db::insert_order(conn, order, now).sql("inserting the order")?;
-    db::insert_outbox(conn, &event, now).sql("inserting the outbox row")?;
+    conn.begin()?;
+    conn.insert_order(order, now)?;
+    conn.insert_outbox(&event, now)?;
     if world.crash_here(NAME, CrashPoint::ServiceBeforeCommit, n)? {
         return Ok(true);
     }
-    db::commit(conn).sql("service COMMIT")?;
+    conn.commit()?;
     committed(world, order);
     world.crash_here(NAME, CrashPoint::ServiceAfterCommit, n)
 }

@@ -17,6 +17,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
 
 use super::db::{self, Durability, OutboxRow};
 use super::model::{Envelope, Order};
@@ -82,46 +83,92 @@ pub trait ChangeFeed: Send {
     fn confirm(&mut self, position: u64) -> Result<(), SimError>;
 }
 
-/// Which part of the lab's data a connection works on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
-    /// The order service's database: orders and, with an outbox, the outbox.
-    Orders,
-    /// The billing consumer's database: charges and the inbox.
+/// One of a run's two databases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Db {
+    /// The order service's: orders and, with an outbox, the outbox.
+    Service,
+    /// The billing consumer's: charges and the inbox.
     Billing,
 }
 
-/// The database a lab runs on.
-pub struct Backend {
-    place: Place,
-    /// Wakes the CDC relay on SQLite; PostgreSQL wakes it with NOTIFY instead.
-    feed: Arc<Feed>,
-}
-
-enum Place {
+/// Where a run's data lives, in a form a child process can be handed to open it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Location {
     Sqlite {
-        orders: PathBuf,
+        service: PathBuf,
         billing: PathBuf,
+        /// The CDC relay's own database, where it saves its position.
         relay: PathBuf,
         durability: Durability,
     },
     Postgres {
         url: String,
-        schemas: LabSchemas,
+        service: String,
+        billing: String,
+        /// The CDC relay's replication slot.
         slot: String,
     },
 }
 
+impl Location {
+    /// A new connection to `db`: a component (re)starting.
+    pub fn connect(&self, db: Db) -> Result<Box<dyn Storage>, SimError> {
+        match self {
+            Location::Sqlite {
+                service,
+                billing,
+                durability,
+                ..
+            } => {
+                let path = match db {
+                    Db::Service => service,
+                    Db::Billing => billing,
+                };
+                let conn = db::open(path, *durability).sql("opening a connection")?;
+                Ok(Box::new(Sqlite::Plain(conn)))
+            }
+            Location::Postgres {
+                url,
+                service,
+                billing,
+                ..
+            } => {
+                let schema = match db {
+                    Db::Service => service,
+                    Db::Billing => billing,
+                };
+                Ok(Box::new(PgConn::open(url, schema)?))
+            }
+        }
+    }
+}
+
+/// The database a lab runs on: where its data lives, and the duty to clean up after it.
+pub struct Backend {
+    location: Location,
+    /// The PostgreSQL schemas, dropped with the backend unless kept.
+    _schemas: Option<LabSchemas>,
+    /// Whether this run made a replication slot, which must be dropped whatever happens.
+    slot_made: bool,
+    /// Wakes the CDC relay on SQLite; PostgreSQL wakes it with NOTIFY instead.
+    feed: Arc<Feed>,
+}
+
 impl Backend {
-    /// SQLite files `<tag>-orders.db`, `<tag>-billing.db` and `<tag>-relay.db` in `dir`.
+    /// SQLite files `<tag>-orders.db` and `<tag>-billing.db` in `dir` (and `<tag>-relay.db` for
+    /// a CDC relay's position).
     pub fn sqlite(dir: &Path, tag: &str, durability: Durability) -> Backend {
         Backend {
-            place: Place::Sqlite {
-                orders: dir.join(format!("{tag}-orders.db")),
+            location: Location::Sqlite {
+                service: dir.join(format!("{tag}-orders.db")),
                 billing: dir.join(format!("{tag}-billing.db")),
                 relay: dir.join(format!("{tag}-relay.db")),
                 durability,
             },
+            _schemas: None,
+            slot_made: false,
             feed: Arc::new(Feed::default()),
         }
     }
@@ -131,126 +178,128 @@ impl Backend {
     pub fn postgres(url: &str, run: &str, tag: &str, keep: bool) -> Result<Backend, SimError> {
         let prefix = format!("{run}_{tag}");
         let schemas = LabSchemas::create(url, &prefix, &["orders", "billing"], keep)?;
+        let schema = |name| schemas.schema(name).unwrap_or_default().to_string();
         Ok(Backend {
-            place: Place::Postgres {
+            location: Location::Postgres {
                 url: url.to_string(),
-                schemas,
+                service: schema("orders"),
+                billing: schema("billing"),
                 slot: format!("msgwork_{prefix}"),
             },
+            _schemas: Some(schemas),
+            slot_made: false,
             feed: Arc::new(Feed::default()),
         })
     }
 
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
     /// `sqlite` or `postgres`, for reports.
     pub fn name(&self) -> &'static str {
-        match self.place {
-            Place::Sqlite { .. } => "sqlite",
-            Place::Postgres { .. } => "postgres",
+        match self.location {
+            Location::Sqlite { .. } => "sqlite",
+            Location::Postgres { .. } => "postgres",
         }
     }
 
     /// Creates the lab's tables, empty; the outbox only when asked for.
     pub fn create(&self, with_outbox: bool) -> Result<(), SimError> {
-        match &self.place {
-            Place::Sqlite {
-                orders,
+        match &self.location {
+            Location::Sqlite {
+                service,
                 billing,
                 relay,
                 durability,
             } => {
-                for path in [orders, billing, relay] {
+                for path in [service, billing, relay] {
                     remove_db(path)?;
                 }
-                let conn = db::open(orders, *durability).sql("creating the order database")?;
+                let conn = db::open(service, *durability).sql("creating the order database")?;
                 db::create_service_schema(&conn, with_outbox).sql("creating the order schema")?;
                 let conn = db::open(billing, *durability).sql("creating the billing database")?;
                 db::create_billing_schema(&conn).sql("creating the billing schema")?;
-                let conn = db::open(relay, *durability).sql("creating the relay database")?;
-                conn.execute_batch(RELAY_SCHEMA)
-                    .sql("creating the relay's position table")?;
             }
-            Place::Postgres { url, schemas, slot } => {
-                let schema = |part| schemas.schema(part).unwrap_or_default().to_string();
-                let mut orders = PgConn::open(url, &schema("orders"))?;
-                orders
+            Location::Postgres {
+                url,
+                service,
+                billing,
+                ..
+            } => {
+                PgConn::open(url, service)?
                     .create_service_schema(with_outbox)
                     .pg("creating the order schema")?;
-                let mut billing = PgConn::open(url, &schema("billing"))?;
-                billing
+                PgConn::open(url, billing)?
                     .create_billing_schema()
                     .pg("creating the billing schema")?;
-                if with_outbox {
-                    PgFeed::create_slot(&mut orders, slot)?;
-                }
             }
         }
         Ok(())
     }
 
-    /// A new connection to `part`: a component (re)starting.
-    pub fn connect(&self, part: Part) -> Result<Box<dyn Storage>, SimError> {
-        match &self.place {
-            Place::Sqlite {
-                orders,
-                billing,
-                durability,
-                ..
+    /// Prepares the change feed a CDC relay follows: the relay's position table on SQLite, a
+    /// replication slot and the outbox's commit notification on PostgreSQL.
+    pub fn create_feed(&mut self) -> Result<(), SimError> {
+        match &self.location {
+            Location::Sqlite {
+                relay, durability, ..
             } => {
-                let path = match part {
-                    Part::Orders => orders,
-                    Part::Billing => billing,
-                };
-                let conn = db::open(path, *durability).sql("opening a connection")?;
-                Ok(Box::new(Sqlite::Plain(conn)))
+                let conn = db::open(relay, *durability).sql("creating the relay database")?;
+                conn.execute_batch(RELAY_SCHEMA)
+                    .sql("creating the relay's position table")?;
             }
-            Place::Postgres { url, schemas, .. } => {
-                let name = match part {
-                    Part::Orders => "orders",
-                    Part::Billing => "billing",
-                };
-                Ok(Box::new(PgConn::open(
-                    url,
-                    schemas.schema(name).unwrap_or_default(),
-                )?))
+            Location::Postgres {
+                url, service, slot, ..
+            } => {
+                let mut conn = PgConn::open(url, service)?;
+                self.slot_made = true;
+                PgFeed::create_slot(&mut conn, slot)?;
             }
         }
+        Ok(())
+    }
+
+    /// A new connection to `db`.
+    pub fn connect(&self, db: Db) -> Result<Box<dyn Storage>, SimError> {
+        self.location.connect(db)
     }
 
     /// A connection for a service whose commits a CDC relay follows. On SQLite it carries the
     /// feed's hooks; on PostgreSQL the server's log needs nothing from the writer.
     pub fn connect_followed(&self) -> Result<Box<dyn Storage>, SimError> {
-        match &self.place {
-            Place::Sqlite {
-                orders, durability, ..
+        match &self.location {
+            Location::Sqlite {
+                service,
+                durability,
+                ..
             } => {
-                let conn = db::open(orders, *durability).sql("opening the service")?;
+                let conn = db::open(service, *durability).sql("opening the service")?;
                 let fed = FeedConnection::new(conn, Arc::clone(&self.feed))
                     .sql("installing the change feed")?;
                 Ok(Box::new(Sqlite::Fed(fed)))
             }
-            Place::Postgres { .. } => self.connect(Part::Orders),
+            Location::Postgres { .. } => self.connect(Db::Service),
         }
     }
 
     /// A CDC relay's change feed, reading on from the durable position.
     pub fn change_feed(&self) -> Result<Box<dyn ChangeFeed>, SimError> {
-        match &self.place {
-            Place::Sqlite {
-                orders,
+        match &self.location {
+            Location::Sqlite {
+                service,
                 relay,
                 durability,
                 ..
             } => Ok(Box::new(SqliteFeed::open(
-                orders,
+                service,
                 relay,
                 *durability,
                 Arc::clone(&self.feed),
             )?)),
-            Place::Postgres { url, schemas, slot } => Ok(Box::new(PgFeed::open(
-                url,
-                schemas.schema("orders").unwrap_or_default(),
-                slot,
-            )?)),
+            Location::Postgres {
+                url, service, slot, ..
+            } => Ok(Box::new(PgFeed::open(url, service, slot)?)),
         }
     }
 
@@ -264,9 +313,11 @@ impl Drop for Backend {
     /// Drops a PostgreSQL run's replication slot, kept tables or not: a slot nobody reads keeps
     /// the server's WAL forever.
     fn drop(&mut self) {
-        if let Place::Postgres { url, schemas, slot } = &self.place
-            && let Some(schema) = schemas.schema("orders")
-            && let Ok(mut conn) = PgConn::open(url, schema)
+        if let Location::Postgres {
+            url, service, slot, ..
+        } = &self.location
+            && self.slot_made
+            && let Ok(mut conn) = PgConn::open(url, service)
         {
             let _ = PgFeed::drop_slot(&mut conn, slot);
         }

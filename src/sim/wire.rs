@@ -6,10 +6,11 @@
 //! one of these messages is an error that names the line, never a panic.
 
 use std::io::{self, BufRead, Read, Write};
-use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use super::storage::Location;
 
 use super::model::{Envelope, Pipeline};
 use super::observer::Detail;
@@ -41,8 +42,8 @@ pub struct Spec {
     pub incarnation: u32,
     pub pipeline: Pipeline,
     pub config: Config,
-    pub service_db: PathBuf,
-    pub billing_db: PathBuf,
+    /// Where the run's databases are.
+    pub location: Location,
     /// The run's clock, shared by every process: see [`super::clock::EpochClock`].
     pub epoch_us: u64,
     /// The crashes scheduled at this actor's crash points. The child asks about these only; the
@@ -261,10 +262,13 @@ mod tests {
                 lease_ms: 1000,
                 poll_ms: 2,
                 restart_ms: 5,
+            },
+            location: Location::Sqlite {
+                service: "/tmp/a dir/outbox-orders.db".into(),
+                billing: "/tmp/a dir/outbox-billing.db".into(),
+                relay: "/tmp/a dir/outbox-relay.db".into(),
                 durability: Durability::Off,
             },
-            service_db: PathBuf::from("/tmp/a dir/outbox-orders.db"),
-            billing_db: PathBuf::from("/tmp/a dir/outbox-billing.db"),
             epoch_us: 1_767_603_600_000_000,
             crashes: vec![ScheduledCrash {
                 order: 17,

@@ -1,16 +1,13 @@
 //! What every actor steps against: the run's configuration, clock, broker, crash trigger and observer.
 
-use std::path::Path;
-
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::broker::Broker;
 use super::clock::Clock;
-use super::db::{self, Durability};
 use super::model::{Envelope, Pipeline};
 use super::observer::{Detail, Observer};
 use super::schedule::{CrashPoint, NaiveOrder, Trigger};
+use super::storage::{Location, Storage};
 use super::{ClaimMode, SimError};
 
 /// The knobs a run's actors read.
@@ -26,7 +23,6 @@ pub struct Config {
     pub lease_ms: u64,
     pub poll_ms: u64,
     pub restart_ms: u64,
-    pub durability: Durability,
 }
 
 pub struct World<'a> {
@@ -36,8 +32,7 @@ pub struct World<'a> {
     pub broker: &'a Broker,
     pub trigger: &'a Trigger<'a>,
     pub obs: &'a Observer<'a>,
-    pub service_db: &'a Path,
-    pub billing_db: &'a Path,
+    pub location: &'a Location,
 }
 
 impl World<'_> {
@@ -46,14 +41,7 @@ impl World<'_> {
     }
 }
 
-/// One of a run's two databases.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Db {
-    /// The order service's: orders and the outbox.
-    Service,
-    /// The billing consumer's: charges and the inbox.
-    Billing,
-}
+pub use super::storage::Db;
 
 /// Everything the order service and the relays reach beyond their own database connection: the
 /// configuration and clock, the broker they publish to, the crash schedule they die by, and the
@@ -66,7 +54,8 @@ pub trait Outside {
     fn config(&self) -> &Config;
     fn pipeline(&self) -> Pipeline;
     fn now(&self) -> u64;
-    fn db(&self, which: Db) -> &Path;
+    /// Where the run's databases are, to open a connection to one.
+    fn location(&self) -> &Location;
     /// True when the crash scheduled for `order` at `point` strikes here: it is recorded against
     /// `actor`, which must die at once. A child process never sees true: it is killed instead.
     fn crash_here(&self, actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError>;
@@ -93,11 +82,8 @@ impl Outside for World<'_> {
         self.clock.now()
     }
 
-    fn db(&self, which: Db) -> &Path {
-        match which {
-            Db::Service => self.service_db,
-            Db::Billing => self.billing_db,
-        }
+    fn location(&self) -> &Location {
+        self.location
     }
 
     fn crash_here(&self, actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError> {
@@ -155,7 +141,7 @@ pub trait Actor: Send {
 /// A component's own database connection, dropped on a crash and reopened on restart.
 pub struct Link {
     db: Db,
-    conn: Option<Connection>,
+    conn: Option<Box<dyn Storage>>,
     /// How many times the component has restarted; part of a relay's owner token.
     pub incarnation: u32,
 }
@@ -175,10 +161,13 @@ impl Link {
     }
 
     /// The live connection, opened (a restart, after a crash) when there is none.
-    pub fn get(&mut self, world: &impl Outside, actor: &str) -> Result<&Connection, SimError> {
+    pub fn get(
+        &mut self,
+        world: &impl Outside,
+        actor: &str,
+    ) -> Result<&mut (dyn Storage + 'static), SimError> {
         if self.conn.is_none() {
-            let conn = db::open(world.db(self.db), world.config().durability)
-                .sql("opening a connection")?;
+            let conn = world.location().connect(self.db)?;
             if self.incarnation > 0 {
                 world.trace(actor, "restart", Default::default());
             }
@@ -186,11 +175,12 @@ impl Link {
         }
         // Just filled above.
         self.conn
-            .as_ref()
+            .as_deref_mut()
             .ok_or(SimError::Internal("connection vanished"))
     }
 
-    /// Dies: the connection is dropped without COMMIT, so SQLite rolls back whatever was open.
+    /// Dies: the connection is dropped without COMMIT, so the database rolls back whatever was
+    /// open (and, on PostgreSQL, releases the row locks the transaction held).
     pub fn crash(&mut self) {
         self.conn = None;
         self.incarnation += 1;
