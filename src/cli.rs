@@ -413,7 +413,9 @@ const BENCH_EXAMPLES: &str = "\
 Examples:
   msgwork bench              every measurement, about half a minute
   msgwork bench --quick      smaller sizes, a few seconds
-  msgwork bench --json       figures for scripts";
+  msgwork bench --json       figures for scripts
+  msgwork bench --db postgres://msgwork@127.0.0.1:5432/msgwork
+                             SQLite against PostgreSQL, same sizes, same run";
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -498,6 +500,10 @@ pub struct BenchArgs {
     /// Smaller sizes: a quick look rather than the real figures
     #[arg(long)]
     pub quick: bool,
+    /// Also measure outbox writes and the relay's drain on this PostgreSQL server, beside SQLite
+    /// at the same sizes [env: MSGWORK_DB]
+    #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
+    pub db: Option<String>,
 
     /// Print the figures as one JSON object
     #[arg(long)]

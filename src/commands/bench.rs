@@ -18,8 +18,12 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
         .prefix("msgwork-bench-")
         .tempdir()
         .context("cannot create a temporary directory for the benchmark databases")?;
-    let bar = Bar::new(5, "measurements", !args.json);
-    let measurements = bench::run(sizes, dir.path(), &|name| {
+    if let Some(url) = &args.db {
+        crate::pg::config(url)?;
+    }
+    let steps = if args.db.is_some() { 9 } else { 5 };
+    let bar = Bar::new(steps, "measurements", !args.json);
+    let measurements = bench::run(sizes, dir.path(), args.db.as_deref(), &|name| {
         bar.message_owned(name.to_string());
         crate::sim::observer::Progress::advance(&bar, 0);
     });

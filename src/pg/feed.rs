@@ -45,7 +45,7 @@ impl PgFeed {
             .pg("creating the replication slot (msgwork doctor --db URL says why it cannot)")?;
         client
             .batch_execute(
-                "CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+                "CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
                  BEGIN
                      PERFORM pg_notify(TG_TABLE_SCHEMA, '');
                      RETURN NULL;

@@ -25,7 +25,7 @@ pub enum PgError {
         why: String,
         hint: &'static str,
     },
-    #[error("PostgreSQL failed while {doing}: {cause}")]
+    #[error("PostgreSQL failed while {doing}: {}", describe(.cause))]
     Sql {
         doing: &'static str,
         cause: postgres::Error,

@@ -168,7 +168,10 @@ impl PgConn {
     }
 
     /// Creates the order service's tables; the outbox only when the pipeline has one.
+    /// Replaces tables an earlier run in the same schema left.
     pub fn create_service_schema(&mut self, with_outbox: bool) -> Result<(), postgres::Error> {
+        self.client
+            .batch_execute("DROP TABLE IF EXISTS outbox, orders CASCADE")?;
         self.client.batch_execute(ORDERS)?;
         if with_outbox {
             self.client.batch_execute(OUTBOX)?;
@@ -177,6 +180,8 @@ impl PgConn {
     }
 
     pub fn create_billing_schema(&mut self) -> Result<(), postgres::Error> {
+        self.client
+            .batch_execute("DROP TABLE IF EXISTS charges, inbox CASCADE")?;
         self.client.batch_execute(BILLING_SCHEMA)
     }
 

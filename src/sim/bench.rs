@@ -10,6 +10,7 @@ use super::broker::Broker;
 use super::db::{self, Durability};
 use super::model::{Envelope, Order, OrderPlacedPayload, Pipeline};
 use super::observer::NoProgress;
+use super::storage::{Backend, Db, Storage};
 use super::world::SqlContext;
 use super::{SimError, SimOptions};
 
@@ -61,6 +62,9 @@ pub struct Sizes {
     pub full_sync_orders: u32,
     pub throughput_orders: u32,
     pub backlog_rows: u32,
+    /// Sizes for the SQLite-against-PostgreSQL comparison (`bench --db`).
+    pub compare_orders: u32,
+    pub compare_rows: u32,
 }
 
 impl Sizes {
@@ -71,6 +75,8 @@ impl Sizes {
         full_sync_orders: 2000,
         throughput_orders: 50_000,
         backlog_rows: 100_000,
+        compare_orders: 10_000,
+        compare_rows: 50_000,
     };
     /// A quick look, for smoke tests.
     pub const QUICK: Sizes = Sizes {
@@ -79,11 +85,18 @@ impl Sizes {
         full_sync_orders: 200,
         throughput_orders: 5000,
         backlog_rows: 10_000,
+        compare_orders: 1000,
+        compare_rows: 5000,
     };
 }
 
 /// Runs every measurement; `step` is told the name of each before it starts.
-pub fn run(sizes: Sizes, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<Measurement>, SimError> {
+pub fn run(
+    sizes: Sizes,
+    dir: &Path,
+    db: Option<&str>,
+    step: &dyn Fn(&str),
+) -> Result<Vec<Measurement>, SimError> {
     let mut out = Vec::new();
 
     step("default lab run");
@@ -161,7 +174,8 @@ pub fn run(sizes: Sizes, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<Measurem
     ));
 
     step("outbox write throughput, WAL + NORMAL");
-    let rate = median_of_3(|| outbox_throughput(dir, sizes.throughput_orders))?;
+    let sqlite = Backend::sqlite(dir, "bench-outbox-normal", Durability::Normal);
+    let rate = median_of_3(|| outbox_throughput(&sqlite, sizes.throughput_orders))?;
     out.push(Measurement::new(
         "outbox_orders_per_s_normal",
         format!(
@@ -175,7 +189,8 @@ pub fn run(sizes: Sizes, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<Measurem
     ));
 
     step("backlog drain");
-    let rate = median_of_3(|| drain(dir, sizes.backlog_rows))?;
+    let sqlite = Backend::sqlite(dir, "bench-backlog", Durability::Normal);
+    let rate = median_of_3(|| drain(&sqlite, sizes.backlog_rows))?;
     out.push(Measurement::new(
         "backlog_drain_events_per_s",
         format!(
@@ -187,6 +202,57 @@ pub fn run(sizes: Sizes, dir: &Path, step: &dyn Fn(&str)) -> Result<Vec<Measurem
         250_000.0,
         false,
     ));
+    if let Some(url) = db {
+        out.extend(compare(sizes, dir, url, step)?);
+    }
+    Ok(out)
+}
+
+/// The same two measurements on SQLite and on a PostgreSQL server, at the same sizes, in the same
+/// run: what moving the outbox to a server costs the write path and the relay.
+fn compare(
+    sizes: Sizes,
+    dir: &Path,
+    url: &str,
+    step: &dyn Fn(&str),
+) -> Result<Vec<Measurement>, SimError> {
+    let run = format!("bench{}", std::process::id());
+    let sqlite = Backend::sqlite(dir, "bench-compare", Durability::Normal);
+    let postgres = Backend::postgres(url, &run, "compare", false)?;
+    let (writes, rows) = (sizes.compare_orders, sizes.compare_rows);
+    let mut out = Vec::new();
+    let rate = |name, description: String, value, unit| {
+        // No target: these figures compare two databases, they do not pass or fail.
+        Measurement::new(name, description, value, unit, f64::NEG_INFINITY, false)
+    };
+    for (name, backend) in [("sqlite", &sqlite), ("postgres", &postgres)] {
+        step(&format!("{name}: outbox writes"));
+        out.push(rate(
+            if name == "sqlite" {
+                "compare_outbox_writes_sqlite"
+            } else {
+                "compare_outbox_writes_postgres"
+            },
+            format!("{name}: {writes} outbox writes, one order per transaction (median of 3)"),
+            median_of_3(|| outbox_throughput(backend, writes))?,
+            "orders/s",
+        ));
+    }
+    for (name, backend) in [("sqlite", &sqlite), ("postgres", &postgres)] {
+        step(&format!("{name}: backlog drain"));
+        out.push(rate(
+            if name == "sqlite" {
+                "compare_drain_sqlite"
+            } else {
+                "compare_drain_postgres"
+            },
+            format!(
+                "{name}: {rows}-row backlog, claim, publish, inbox + charge, mark (median of 3)"
+            ),
+            median_of_3(|| drain(backend, rows))?,
+            "events/s",
+        ));
+    }
     Ok(out)
 }
 
@@ -327,35 +393,35 @@ fn median_f64(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn outbox_throughput(dir: &Path, orders: u32) -> Result<f64, SimError> {
-    let conn = fresh(dir, "bench-outbox-normal.db", Durability::Normal, true)?;
+/// Outbox writes per second, one order and its outbox row per transaction, through the lab's
+/// storage layer.
+fn outbox_throughput(backend: &Backend, orders: u32) -> Result<f64, SimError> {
+    backend.create(true)?;
+    let mut conn = backend.connect(Db::Service)?;
     let started = Instant::now();
     for n in 1..=orders {
-        outbox_write(&conn, n)?;
+        let order = Order::generate(7, n);
+        conn.begin()?;
+        conn.insert_order(&order, 0)?;
+        conn.insert_outbox(&Envelope::order_placed(7, Pipeline::Outbox, &order, 0), 0)?;
+        conn.commit()?;
     }
     Ok(f64::from(orders) / started.elapsed().as_secs_f64())
 }
 
 /// Fills the outbox with a backlog, then drains it end to end with the relay's and consumer's
-/// own statements, the relay and the consumer each on its own thread as they would run in
-/// production (they share nothing but the broker); returns events per second.
-fn drain(dir: &Path, rows: u32) -> Result<f64, SimError> {
-    let conn = fresh(dir, "bench-backlog.db", Durability::Normal, true)?;
-    db::begin(&conn).sql("BEGIN")?;
+/// own statements, the relay and the consumer each on its own thread and connection as they
+/// would run in production (they share nothing but the broker); returns events per second.
+fn drain(backend: &Backend, rows: u32) -> Result<f64, SimError> {
+    backend.create(true)?;
+    let mut conn = backend.connect(Db::Service)?;
+    conn.begin()?;
     for n in 1..=rows {
         let order = Order::generate(9, n);
-        db::insert_outbox(
-            &conn,
-            &Envelope::order_placed(9, Pipeline::Outbox, &order, 0),
-            0,
-        )
-        .sql("filling the backlog")?;
+        conn.insert_outbox(&Envelope::order_placed(9, Pipeline::Outbox, &order, 0), 0)?;
     }
-    db::commit(&conn).sql("COMMIT")?;
-    let billing_path = dir.join("bench-billing.db");
-    super::remove_db(&billing_path)?;
-    let billing = db::open(&billing_path, Durability::Normal).sql("opening billing")?;
-    db::create_billing_schema(&billing).sql("creating billing")?;
+    conn.commit()?;
+    let mut billing = backend.connect(Db::Billing)?;
     let broker = Broker::new();
     let batch = 1000;
 
@@ -365,7 +431,7 @@ fn drain(dir: &Path, rows: u32) -> Result<f64, SimError> {
         let (broker, relay_failed) = (&broker, &relay_failed);
         // A connection belongs to one thread: the relay takes it and hands it back when done.
         let relay = scope.spawn(move || {
-            let result = relay_drain(&conn, broker, batch);
+            let result = relay_drain(conn.as_mut(), broker, batch);
             if result.is_err() {
                 relay_failed.store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -380,26 +446,24 @@ fn drain(dir: &Path, rows: u32) -> Result<f64, SimError> {
                 let Some(last) = deliveries.last() else {
                     continue;
                 };
-                db::begin(&billing).sql("billing BEGIN")?;
+                billing.begin()?;
                 for d in &deliveries {
-                    if db::inbox_record(&billing, &d.event.event_id, 1).sql("inbox")? {
+                    if billing.inbox_record(&d.event.event_id, 1)? {
                         let payload: OrderPlacedPayload = serde_json::from_str(&d.event.payload)
                             .map_err(|err| SimError::Payload {
                                 event_id: d.event.event_id.clone(),
                                 err,
                             })?;
-                        db::insert_charge(
-                            &billing,
+                        billing.insert_charge(
                             &payload.order_id,
                             payload.amount_cents,
                             &d.event.event_id,
                             1,
-                        )
-                        .sql("charging")?;
+                        )?;
                         applied += 1;
                     }
                 }
-                db::commit(&billing).sql("billing COMMIT")?;
+                billing.commit()?;
                 broker.ack(last.offset + 1);
             }
             Ok(())
@@ -410,9 +474,9 @@ fn drain(dir: &Path, rows: u32) -> Result<f64, SimError> {
         let conn = relay.and_then(|r| r);
         (conn.and_then(|conn| consumed.map(|()| conn)), applied)
     });
-    let conn = relay?;
+    let mut conn = relay?;
     let elapsed = started.elapsed().as_secs_f64();
-    if applied != u64::from(rows) || db::unsent_count(&conn).sql("counting")? != 0 {
+    if applied != u64::from(rows) || conn.unsent_count()? != 0 {
         return Err(SimError::Internal(
             "the backlog drain did not apply every event exactly once",
         ));
@@ -421,16 +485,16 @@ fn drain(dir: &Path, rows: u32) -> Result<f64, SimError> {
 }
 
 /// The relay's side of the drain: claim a batch, publish it, mark it sent, until nothing is left.
-fn relay_drain(conn: &rusqlite::Connection, broker: &Broker, batch: u32) -> Result<(), SimError> {
+fn relay_drain(conn: &mut dyn Storage, broker: &Broker, batch: u32) -> Result<(), SimError> {
     for pass in 0.. {
         let token = format!("bench.0.{pass}");
-        let claimed = db::claim_batch(conn, &token, 1, 1_000_000, batch).sql("claiming")?;
+        let claimed = conn.claim_batch(&token, 1, 1_000_000, batch)?;
         if claimed.is_empty() {
             break;
         }
         let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
         broker.publish_all(claimed.into_iter().map(|row| row.event));
-        db::mark_claimed_sent(conn, &token, &ids, 2).sql("marking sent")?;
+        conn.mark_claimed_sent(&token, &ids, 2)?;
     }
     Ok(())
 }

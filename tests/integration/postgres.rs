@@ -239,3 +239,24 @@ fn the_crash_lab_on_postgres_replays_its_schedule_and_kills_real_processes() {
     assert_eq!(v["verdict"]["naive_broken"], true);
     assert!(v["outbox"]["processes"]["killed"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn bench_sets_postgres_beside_sqlite_at_the_same_sizes() {
+    let Some(url) = postgres("bench --db") else {
+        return;
+    };
+    let v = crate::harness::Msgwork::new(&["bench", "--quick", "--db", &url, "--json"])
+        .output()
+        .success()
+        .json();
+    let figures = v["measurements"].as_array().unwrap();
+    for name in [
+        "compare_outbox_writes_sqlite",
+        "compare_outbox_writes_postgres",
+        "compare_drain_sqlite",
+        "compare_drain_postgres",
+    ] {
+        let m = figures.iter().find(|m| m["name"] == name).unwrap();
+        assert!(m["value"].as_f64().unwrap() > 0.0, "{m}");
+    }
+}
