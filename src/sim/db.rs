@@ -86,8 +86,9 @@ CREATE TABLE IF NOT EXISTS orders (
     placed_at    INTEGER NOT NULL
 );";
 
+/// The outbox table and its unsent-row index. `{table}` is `outbox`, or a daily partition's name.
 const OUTBOX: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
+CREATE TABLE IF NOT EXISTS {table} (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: id order is commit order
     event_id       TEXT    NOT NULL UNIQUE,
     aggregate_type TEXT    NOT NULL,
@@ -102,7 +103,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at        INTEGER              -- NULL until a relay has published and marked it
 );
 -- The relay's poll walks only unsent rows, in id order, however large the table grows.
-CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL;";
+CREATE INDEX IF NOT EXISTS {table}_unsent ON {table} (id) WHERE sent_at IS NULL;";
 
 const BILLING: &str = "
 CREATE TABLE IF NOT EXISTS charges (
@@ -122,9 +123,15 @@ CREATE TABLE IF NOT EXISTS inbox (
 pub fn create_service_schema(conn: &Connection, with_outbox: bool) -> rusqlite::Result<()> {
     conn.execute_batch(ORDERS)?;
     if with_outbox {
-        conn.execute_batch(OUTBOX)?;
+        create_outbox_table(conn, "outbox")?;
     }
     Ok(())
+}
+
+/// Creates an outbox table with the lab's shape under `table`, a name the caller controls (a
+/// daily partition such as `outbox_2026_01_06`): the same columns, the same unsent-row index.
+pub fn create_outbox_table(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    conn.execute_batch(&OUTBOX.replace("{table}", table))
 }
 
 /// Creates the billing consumer's tables.
@@ -233,15 +240,16 @@ pub fn claim_batch(
     }
 }
 
+/// The relay's poll: the oldest unsent rows, in commit order.
+pub const POLL_UNSENT: &str = "SELECT id, event_id, aggregate_id, event_type, version, payload, \
+                               occurred_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1";
+
 /// Reads up to `limit` unsent rows without claiming them: what a relay does before it learns why
 /// claims exist (`--claim none`). Two replicas polling at once read the same rows.
 pub fn select_unsent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<OutboxRow>> {
-    conn.prepare_cached(
-        "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at
-           FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1",
-    )?
-    .query_map([limit], outbox_row)?
-    .collect()
+    conn.prepare_cached(POLL_UNSENT)?
+        .query_map([limit], outbox_row)?
+        .collect()
 }
 
 /// Marks the rows a claim pass published as sent, fenced by the pass's claim token: only rows the
