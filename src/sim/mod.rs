@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod broker;
+pub mod cleanup;
 pub mod clock;
 pub mod db;
 pub mod dlq;
