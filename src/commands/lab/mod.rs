@@ -1,5 +1,6 @@
 //! `msgwork lab`: the stretch labs.
 
+mod cleanup;
 mod dlq;
 mod fanout;
 mod ordering;
@@ -51,6 +52,7 @@ pub fn run(command: LabCommand, ctx: &Context) -> Result<Outcome> {
             json,
         } => fanout::fanout_lab(orders, instances, seed, json, ctx),
         LabCommand::Dlq(args) => dlq::dlq_lab(&args, ctx),
+        LabCommand::Cleanup(args) => cleanup::cleanup_lab(&args, ctx),
         LabCommand::Ordering {
             orders,
             partitions,
