@@ -296,23 +296,27 @@ pub fn assess(store: &Store) -> Result<Vec<Evidence>, StoreError> {
     }
     items.push(writeup);
 
-    // The stretch labs: optional, filled in by later labs.
-    for (id, title) in [
+    // The stretch labs: optional, each proven by a run of its lab (`None`: not built yet).
+    for (id, title, command) in [
         (
             "stretch-cdc",
             "Stretch: a change-data-capture relay, with its latency measured against polling",
+            None,
         ),
         (
             "stretch-cleanup",
             "Stretch: outbox cleanup that keeps the unsent-row poll fast as the table grows",
+            Some("msgwork lab cleanup"),
         ),
         (
             "stretch-ordering",
             "Stretch: per-aggregate ordering held with several relays",
+            Some("msgwork lab ordering"),
         ),
         (
             "stretch-retention",
             "Stretch: the inbox retention window, and its trade-off",
+            Some("msgwork lab retention"),
         ),
     ] {
         let mut stretch = item(id, "lab", false, title);
@@ -323,7 +327,11 @@ pub fn assess(store: &Store) -> Result<Vec<Evidence>, StoreError> {
                 stretch.proof = Some(format!("run {} on {}", r.id, when(&r.recorded_at)));
             }
             None => {
-                stretch.next = Some("arrives with the stretch labs in a later msgwork".to_string())
+                stretch.next = Some(
+                    command
+                        .unwrap_or("arrives with the stretch labs in a later msgwork")
+                        .to_string(),
+                )
             }
         }
         items.push(stretch);
