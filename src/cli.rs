@@ -203,9 +203,10 @@ pub enum LabCommand {
 
 const CLEANUP_EXAMPLES: &str = "\
 Examples:
-  msgwork lab cleanup                          a million rows, about 20 s in a release build
-  msgwork lab cleanup --rows 200k --batch 2k   a smaller table, smaller delete batches
+  msgwork lab cleanup                          a million rows, about 15 s in a release build
+  msgwork lab cleanup --rows 200k --batch 10k  a smaller table, bigger delete batches
   msgwork lab cleanup --sizes 10k,50k,250k --rows 1m --json
+  msgwork lab cleanup --page-size 4096         bigger pages: faster deletes, more bytes a commit
   msgwork lab cleanup --keep-db ./cleanup-dbs  keep the SQLite files to look inside
 
 Counts take a k or m suffix, and _ or , between digits. The timings are this machine's: run a
@@ -220,8 +221,11 @@ pub struct CleanupArgs {
     #[arg(long, value_name = "LIST")]
     pub sizes: Option<String>,
     /// Rows each delete transaction removes
-    #[arg(long, value_name = "N", default_value = "5000")]
+    #[arg(long, value_name = "N", default_value = "2000")]
     pub batch: String,
+    /// Page size of the lab's databases: the crash lab's 1 KiB, or larger to see what it costs
+    #[arg(long, value_name = "BYTES", default_value = "1024")]
+    pub page_size: String,
     /// Keep the lab's SQLite files in DIR instead of a temporary directory
     #[arg(long, value_name = "DIR")]
     pub keep_db: Option<PathBuf>,

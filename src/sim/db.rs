@@ -59,6 +59,16 @@ pub const PAGE_SIZE: u32 = 1024;
 
 /// Opens a component's own connection to a lab database.
 pub fn open(path: &Path, durability: Durability) -> rusqlite::Result<Connection> {
+    open_with_page_size(path, durability, PAGE_SIZE)
+}
+
+/// As [`open`], with another page size should the database be new: the cleanup lab weighs what
+/// small pages save every commit against what they cost a delete.
+pub fn open_with_page_size(
+    path: &Path,
+    durability: Durability,
+    page_size: u32,
+) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     // The outbox is a write-heavy table of small rows: a commit dirties about six pages and the
@@ -66,7 +76,7 @@ pub fn open(path: &Path, durability: Durability) -> rusqlite::Result<Connection>
     // (`msgwork bench`: 48k rather than 29k outbox writes/s). A service whose events carry
     // kilobytes of state would pick larger pages, or its payloads spill into overflow pages.
     // Only a new database takes it, and it must precede the switch to WAL.
-    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    conn.pragma_update(None, "page_size", page_size)?;
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", durability.pragma())?;
     // 32 MiB of page cache: the default 2 MiB spills pages mid-transaction once the outbox grows.

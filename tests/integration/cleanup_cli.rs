@@ -18,7 +18,9 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
         "--rows",
         "20k",
         "--batch",
-        "2000",
+        "3000",
+        "--page-size",
+        "4096",
         "--seed",
         "5",
         "--keep-db",
@@ -33,7 +35,8 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
         (Some(5), Some(20_000))
     );
     assert_eq!(v["sizes"], serde_json::json!([10_000, 20_000]));
-    assert_eq!(v["delete_batch"], 2000);
+    assert_eq!(v["delete_batch"], 3000);
+    assert_eq!(v["page_size"], 4096);
     for (check, ok) in v["checks"].as_object().unwrap() {
         assert_eq!(ok, true, "check {check} failed: {}", v["checks"]);
     }
@@ -107,6 +110,7 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
 
     // The kept outbox: every unsent row there, stuck ones included; no old sent row left.
     let outbox = Connection::open(dbs.path().join("cleanup-outbox.db")).unwrap();
+    assert_eq!(count(&outbox, "PRAGMA page_size"), 4096);
     let unsent = v["unsent_rows"].as_i64().unwrap();
     assert_eq!(unsent, 260);
     assert_eq!(
@@ -198,7 +202,7 @@ fn cleanup_tells_a_person_what_it_measured_and_what_it_means() {
     .output();
     let text = &out.success().stdout;
     for part in [
-        "msgwork lab cleanup  seed 8 · 20,000 rows",
+        "msgwork lab cleanup  seed 8 · 20,000 rows on 1 KiB pages",
         "by table size",
         "four ways to keep the outbox",
         "Against the targets",
@@ -247,6 +251,14 @@ fn cleanup_refuses_bad_input_in_one_line() {
         (
             &["--sizes", "5k"],
             "--sizes must each be at least 10000 rows",
+        ),
+        (
+            &["--page-size", "3000"],
+            "--page-size must be a power of two from 512 to 65536, like 4096 (got 3000)",
+        ),
+        (
+            &["--page-size", "big"],
+            "--page-size must be a power of two from 512 to 65536, like 4096 (got 'big')",
         ),
     ] {
         let home = tempfile::tempdir().unwrap();

@@ -32,8 +32,13 @@ pub(super) struct Batch {
 }
 
 impl Cleaner {
-    pub(super) fn open(path: &Path, cutoff: i64, batch: u32) -> Result<Self, SimError> {
-        let conn = lab_connection(path)?;
+    pub(super) fn open(
+        path: &Path,
+        page_size: u32,
+        cutoff: i64,
+        batch: u32,
+    ) -> Result<Self, SimError> {
+        let conn = lab_connection(path, page_size)?;
         // The cleaner checkpoints the WAL it writes itself, after each batch and outside the
         // write lock, instead of leaving that to whichever commit crosses the threshold.
         conn.pragma_update(None, "wal_autocheckpoint", 0)

@@ -34,7 +34,9 @@ pub use partition::{Partition, day_table};
 /// Bumped when a key of the `--json` output changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
 pub const DEFAULT_ROWS: u32 = 1_000_000;
-pub const DEFAULT_BATCH: u32 = 5_000;
+/// Rows per delete transaction. Measured here, 2,000 deletes as many rows a second as 5,000 or
+/// 10,000 do, while holding the write lock a third or a fifth as long.
+pub const DEFAULT_BATCH: u32 = 2_000;
 /// Sizes measured on the way to `--rows` when `--sizes` is not given.
 pub const DEFAULT_SIZES: [u32; 2] = [10_000, 100_000];
 pub const MIN_ROWS: u32 = 20_000;
@@ -57,9 +59,11 @@ pub const MMAP_SIZE: i64 = 2_000_000_000;
 /// step with it, so the table stops growing.
 pub const CLEANER_PACE: f64 = 1.0;
 
-const POLLS: usize = 600;
+/// Polls and service writes timed per size and index, in rounds that take turns so that a burst
+/// of other work on the machine lands on a round, not on a whole measurement.
+const ROUNDS: usize = 5;
+const POLLS: usize = 120;
 const WARM_UP: usize = 200;
-/// Service writes timed per size and index.
 const INSERTS: u32 = 1_000;
 /// Rows per transaction while growing the table.
 const GROW_CHUNK: i64 = 50_000;
@@ -88,6 +92,8 @@ pub struct CleanupOptions {
     pub sizes: Vec<u32>,
     /// Rows per delete transaction.
     pub batch: u32,
+    /// Page size of the lab's new databases: the crash lab's `db::PAGE_SIZE` unless asked.
+    pub page_size: u32,
     /// Keep the lab's SQLite files here instead of a temporary directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keep_dir: Option<PathBuf>,
@@ -100,6 +106,7 @@ impl CleanupOptions {
             rows: DEFAULT_ROWS,
             sizes: default_sizes(DEFAULT_ROWS),
             batch: DEFAULT_BATCH,
+            page_size: db::PAGE_SIZE,
             keep_dir: None,
         }
     }
@@ -117,6 +124,12 @@ impl CleanupOptions {
             return invalid(format!(
                 "--batch must be between {MIN_BATCH} and {MAX_BATCH} (got {})",
                 self.batch
+            ));
+        }
+        if !self.page_size.is_power_of_two() || !(512..=65_536).contains(&self.page_size) {
+            return invalid(format!(
+                "--page-size must be a power of two from 512 to 65536, like 4096 (got {})",
+                self.page_size
             ));
         }
         if self.sizes.len() < 2 || self.sizes.last() != Some(&self.rows) {
@@ -376,8 +389,9 @@ fn round3(x: f64) -> f64 {
 }
 
 /// A connection to a lab database: the crash lab's settings, plus memory-mapped reads.
-fn lab_connection(path: &Path) -> Result<Connection, SimError> {
-    let conn = db::open(path, Durability::Off).sql("opening a cleanup lab database")?;
+fn lab_connection(path: &Path, page_size: u32) -> Result<Connection, SimError> {
+    let conn = db::open_with_page_size(path, Durability::Off, page_size)
+        .sql("opening a cleanup lab database")?;
     conn.pragma_update(None, "mmap_size", MMAP_SIZE)
         .sql("mapping the database into memory")?;
     Ok(conn)
@@ -513,20 +527,31 @@ fn poll_ids(conn: &Connection) -> Result<Vec<i64>, SimError> {
         .collect())
 }
 
-/// Times the relay's poll `POLLS` times, after `WARM_UP` untimed ones. Also returns the rows it
-/// found, and whether every poll found exactly those.
-fn measure_polls(conn: &Connection) -> Result<(Spread, Vec<i64>, bool), SimError> {
-    for _ in 0..WARM_UP {
-        db::select_unsent(conn, POLL_BATCH).sql("polling")?;
-    }
+/// Times the relay's poll `POLLS` times into `times`. Returns the rows the first poll found, and
+/// whether every poll found exactly those.
+fn time_polls(conn: &Connection, times: &mut Vec<f64>) -> Result<(Vec<i64>, bool), SimError> {
     let first = poll_ids(conn)?;
-    let mut times = Vec::with_capacity(POLLS);
     let mut steady = true;
     for _ in 0..POLLS {
         let started = Instant::now();
         let rows = db::select_unsent(conn, POLL_BATCH).sql("polling")?;
         times.push(us(started.elapsed()));
         steady &= rows.len() == first.len() && rows.iter().zip(&first).all(|(r, id)| r.id == *id);
+    }
+    Ok((first, steady))
+}
+
+/// The poll timed in `ROUNDS` rounds after `WARM_UP` untimed polls, for a table nothing else
+/// writes to. Returns the spread, the rows found, and whether every poll found the same rows.
+fn measure_polls(conn: &Connection) -> Result<(Spread, Vec<i64>, bool), SimError> {
+    for _ in 0..WARM_UP {
+        db::select_unsent(conn, POLL_BATCH).sql("polling")?;
+    }
+    let mut times = Vec::with_capacity(POLLS * ROUNDS);
+    let (first, mut steady) = time_polls(conn, &mut times)?;
+    for _ in 1..ROUNDS {
+        let (rows, same) = time_polls(conn, &mut times)?;
+        steady &= same && rows == first;
     }
     Ok((Spread::of(times), first, steady))
 }
@@ -547,18 +572,18 @@ fn index_pages(conn: &Connection, name: &str) -> Result<u64, SimError> {
     count(conn, "SELECT count(*) FROM dbstat WHERE name = ?1", [name])
 }
 
-/// Times `INSERTS` of the service's writes; the relay then marks them sent. Returns their
-/// spread in µs and writes per second of write time.
-fn measure_writes(
+/// Times `count` of the service's writes into `times`; the relay then marks them sent.
+fn time_writes(
     service: &mut Service<'_>,
+    count: u32,
+    times: &mut Vec<f64>,
     progress: &dyn Progress,
-) -> Result<(Spread, f64), SimError> {
+) -> Result<(), SimError> {
     let first = service.next_id;
-    let mut times = Vec::with_capacity(INSERTS as usize);
-    for _ in 0..INSERTS {
+    for _ in 0..count {
         times.push(us(service.write()?));
     }
-    progress.advance(u64::from(INSERTS));
+    progress.advance(u64::from(count));
     let last: Option<i64> = service
         .conn
         .query_row(&format!("SELECT max(id) FROM {}", service.table), [], |r| {
@@ -570,30 +595,63 @@ fn measure_writes(
             "the outbox assigned an id the lab did not expect",
         ));
     }
-    mark_sent_from(service.conn, &service.table, first)?;
-    let per_s = f64::from(INSERTS) / (times.iter().sum::<f64>() / 1e6);
-    Ok((Spread::of(times), round3(per_s)))
+    mark_sent_from(service.conn, &service.table, first)
 }
 
-/// The poll, then the writes, with whichever index the table has now.
+/// What the poll and the service's write measured through one index.
+struct Measured {
+    poll_us: Spread,
+    insert_us: Spread,
+    /// Writes per second of write time.
+    inserts_per_s: f64,
+    /// The rows the poll found, and whether every poll found the same.
+    polled: Vec<i64>,
+    steady: bool,
+}
+
+/// The poll and the service's write, taking turns in `ROUNDS` rounds, through whatever index
+/// the table has.
+fn measure_both(service: &mut Service<'_>, progress: &dyn Progress) -> Result<Measured, SimError> {
+    for _ in 0..WARM_UP {
+        db::select_unsent(service.conn, POLL_BATCH).sql("polling")?;
+    }
+    let (mut polls, mut writes) = (Vec::new(), Vec::new());
+    let mut polled: Option<Vec<i64>> = None;
+    let mut steady = true;
+    for _ in 0..ROUNDS {
+        let (rows, same) = time_polls(service.conn, &mut polls)?;
+        steady &= same && polled.as_ref().is_none_or(|p| *p == rows);
+        polled.get_or_insert(rows);
+        time_writes(service, INSERTS / ROUNDS as u32, &mut writes, progress)?;
+    }
+    let inserts_per_s = writes.len() as f64 / (writes.iter().sum::<f64>() / 1e6);
+    Ok(Measured {
+        poll_us: Spread::of(polls),
+        insert_us: Spread::of(writes),
+        inserts_per_s: round3(inserts_per_s),
+        polled: polled.unwrap_or_default(),
+        steady,
+    })
+}
+
+/// The poll and the writes with whichever index the table has now.
 fn measure_index(
     service: &mut Service<'_>,
     index: &'static str,
     index_name: &'static str,
     progress: &dyn Progress,
 ) -> Result<(IndexRun, Vec<i64>, bool), SimError> {
-    let (poll_us, ids, steady) = measure_polls(service.conn)?;
-    let (insert_us, inserts_per_s) = measure_writes(service, progress)?;
+    let m = measure_both(service, progress)?;
     let run = IndexRun {
         index,
         index_name,
         index_pages: index_pages(service.conn, index_name)?,
         plan: poll_plan(service.conn)?,
-        poll_us,
-        insert_us,
-        inserts_per_s,
+        poll_us: m.poll_us,
+        insert_us: m.insert_us,
+        inserts_per_s: m.inserts_per_s,
     };
-    Ok((run, ids, steady))
+    Ok((run, m.polled, m.steady))
 }
 
 /// Swaps the schema's partial index for a plain index on `sent_at`.
@@ -646,7 +704,7 @@ pub fn run(
 
     let path = dir.join("cleanup-outbox.db");
     remove_db(&path)?;
-    let conn = lab_connection(&path)?;
+    let conn = lab_connection(&path, options.page_size)?;
     db::create_service_schema(&conn, true).sql("creating the outbox schema")?;
     let timeline = Timeline {
         start: 0,
@@ -737,7 +795,7 @@ pub fn run(
     )?;
     let rows_before = count(&conn, "SELECT count(*) FROM outbox", [])?;
     let expected_poll = poll_ids(&conn)?;
-    let mut cleaner = Cleaner::open(&path, cutoff, batch)?;
+    let mut cleaner = Cleaner::open(&path, options.page_size, cutoff, batch)?;
     let mut windows = Windows {
         steady: true,
         ..Windows::default()
@@ -886,8 +944,7 @@ pub fn run(
 
     phase("building and dropping a day's partition");
     let partition_started = Instant::now();
-    let (partition, partition_checks) =
-        partition::run(&dir, seed, options.rows, &mut rng, progress)?;
+    let (partition, partition_checks) = partition::run(&dir, options, &mut rng, progress)?;
     timings.partition_ms = ms(partition_started.elapsed());
     let partition = Partition {
         delete_same_rows_ms: round3(
@@ -958,7 +1015,7 @@ pub fn run(
         poll_batch: POLL_BATCH,
         unsent_rows: STUCK + BACKLOG,
         stuck_ids: stuck,
-        page_size: db::PAGE_SIZE,
+        page_size: options.page_size,
         synchronous: "OFF",
         mmap_size: MMAP_SIZE,
         machine: Machine::now(),
@@ -1048,7 +1105,7 @@ mod tests {
     /// A small outbox the lab's way: `rows` sent rows over eight days, `stuck` among them
     /// unsent, then a backlog of `BACKLOG` unsent rows.
     fn small_outbox(dir: &Path, rows: i64, stuck: &[i64]) -> (Connection, Timeline) {
-        let conn = lab_connection(&dir.join("outbox.db")).unwrap();
+        let conn = lab_connection(&dir.join("outbox.db"), db::PAGE_SIZE).unwrap();
         db::create_service_schema(&conn, true).unwrap();
         let timeline = Timeline {
             start: 0,
@@ -1084,6 +1141,8 @@ mod tests {
         };
         assert!(problem(|o| o.rows = 10).starts_with("--rows must be between"));
         assert!(problem(|o| o.batch = 0).starts_with("--batch must be between"));
+        assert!(problem(|o| o.page_size = 3000).starts_with("--page-size must be a power of two"));
+        assert!(problem(|o| o.page_size = 256).starts_with("--page-size"));
         assert!(problem(|o| o.sizes = vec![5_000, 1_000_000]).contains("at least 10000"));
         assert!(problem(|o| o.sizes = vec![10_000, 12_000, 1_000_000]).contains("rise by"));
         assert!(problem(|o| o.sizes = vec![10_000]).contains("one size below --rows"));
@@ -1130,7 +1189,8 @@ mod tests {
         .unwrap();
         let unsent_before = unsent_ids(&conn);
         let newer = count_where(&format!("WHERE sent_at >= {cutoff}"));
-        let mut cleaner = Cleaner::open(&dir.path().join("outbox.db"), cutoff, 300).unwrap();
+        let path = dir.path().join("outbox.db");
+        let mut cleaner = Cleaner::open(&path, db::PAGE_SIZE, cutoff, 300).unwrap();
         let (mut deleted, mut batches) = (0, 0);
         while let Some(b) = cleaner.step().unwrap() {
             deleted += b.rows;
@@ -1167,8 +1227,12 @@ mod tests {
     fn dropping_a_day_moves_its_unsent_rows_first_and_removes_exactly_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
+        let small = CleanupOptions {
+            rows: 12_000,
+            ..CleanupOptions::new(3)
+        };
         let (partition, checks) =
-            partition::run(dir.path(), 3, 12_000, &mut rng, &NoProgress).unwrap();
+            partition::run(dir.path(), &small, &mut rng, &NoProgress).unwrap();
         assert!(checks.exact && checks.adds_up);
         assert_eq!(partition.table, "outbox_2026_01_06");
         assert_eq!(partition.today, "outbox_2026_01_07");

@@ -8,8 +8,8 @@ use std::time::Instant;
 use rusqlite::Connection;
 
 use super::{
-    BACKLOG, DAY_MS, INSERTS, STUCK, Service, Timeline, count, grow, lab_connection, measure_polls,
-    measure_writes, ms, pick_stuck, poll_plan, round3,
+    BACKLOG, CleanupOptions, DAY_MS, INSERTS, STUCK, Service, Timeline, count, grow,
+    lab_connection, measure_both, measure_polls, ms, pick_stuck, poll_plan, round3,
 };
 use crate::sim::bench::Spread;
 use crate::sim::model::timestamp;
@@ -54,14 +54,14 @@ pub fn day_table(at_ms: i64) -> String {
 /// Yesterday's partition holds `rows` rows, a few of them stuck unsent; today's holds the backlog.
 pub(super) fn run(
     dir: &Path,
-    seed: u64,
-    rows: u32,
+    options: &CleanupOptions,
     rng: &mut rand::rngs::ChaCha8Rng,
     progress: &dyn Progress,
 ) -> Result<(Partition, PartitionChecks), SimError> {
+    let (seed, rows) = (options.seed, options.rows);
     let path = dir.join("cleanup-partitions.db");
     remove_db(&path)?;
-    let conn = lab_connection(&path)?;
+    let conn = lab_connection(&path, options.page_size)?;
     db::create_service_schema(&conn, false).sql("creating the orders table")?;
     // The lab's clock starts at 09:00 on its first day; yesterday is the next whole day.
     let yesterday = Timeline {
@@ -105,7 +105,6 @@ pub(super) fn run(
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .sql("checkpointing the partitions")?;
 
-    let (poll_us, polled, steady) = measure_polls(&conn)?;
     let plan = poll_plan(&conn)?;
     let mut service = Service {
         conn: &conn,
@@ -114,7 +113,7 @@ pub(super) fn run(
         next_id: rows + backlog + 1,
         table: new.clone(),
     };
-    let (insert_us, inserts_per_s) = measure_writes(&mut service, progress)?;
+    let measured = measure_both(&mut service, progress)?;
 
     let count_in = |table: &str, filter: &str| {
         count(&conn, &format!("SELECT count(*) FROM {table} {filter}"), [])
@@ -155,9 +154,9 @@ pub(super) fn run(
         exact: gone
             && moved == u64::from(STUCK)
             && unsent_after == unsent_before
-            && steady
+            && measured.steady
             && steady_after
-            && polled == polled_after,
+            && measured.polled == polled_after,
         adds_up: old_rows == rows as u64
             && new_rows == u64::from(BACKLOG + INSERTS)
             && left == new_rows + moved,
@@ -168,9 +167,9 @@ pub(super) fn run(
             today: new,
             rows: old_rows,
             plan,
-            poll_us,
-            insert_us,
-            inserts_per_s,
+            poll_us: measured.poll_us,
+            insert_us: measured.insert_us,
+            inserts_per_s: measured.inserts_per_s,
             unsent_moved: moved,
             move_ms: round3(move_ms),
             drop_ms: round3(drop_ms),
