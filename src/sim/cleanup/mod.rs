@@ -63,7 +63,9 @@ pub const CLEANER_PACE: f64 = 1.0;
 /// of other work on the machine lands on a round, not on a whole measurement.
 const ROUNDS: usize = 5;
 const POLLS: usize = 120;
+/// Untimed polls before each measurement: at least this many, for at least this long.
 const WARM_UP: usize = 200;
+const WARM_UP_TIME: Duration = Duration::from_millis(100);
 const INSERTS: u32 = 1_000;
 /// Rows per transaction while growing the table.
 const GROW_CHUNK: i64 = 50_000;
@@ -527,6 +529,17 @@ fn poll_ids(conn: &Connection) -> Result<Vec<i64>, SimError> {
         .collect())
 }
 
+/// Polls untimed until the caches are warm and the process has settled.
+fn warm_up(conn: &Connection) -> Result<(), SimError> {
+    let started = Instant::now();
+    let mut polls = 0;
+    while polls < WARM_UP || started.elapsed() < WARM_UP_TIME {
+        db::select_unsent(conn, POLL_BATCH).sql("polling")?;
+        polls += 1;
+    }
+    Ok(())
+}
+
 /// Times the relay's poll `POLLS` times into `times`. Returns the rows the first poll found, and
 /// whether every poll found exactly those.
 fn time_polls(conn: &Connection, times: &mut Vec<f64>) -> Result<(Vec<i64>, bool), SimError> {
@@ -544,9 +557,7 @@ fn time_polls(conn: &Connection, times: &mut Vec<f64>) -> Result<(Vec<i64>, bool
 /// The poll timed in `ROUNDS` rounds after `WARM_UP` untimed polls, for a table nothing else
 /// writes to. Returns the spread, the rows found, and whether every poll found the same rows.
 fn measure_polls(conn: &Connection) -> Result<(Spread, Vec<i64>, bool), SimError> {
-    for _ in 0..WARM_UP {
-        db::select_unsent(conn, POLL_BATCH).sql("polling")?;
-    }
+    warm_up(conn)?;
     let mut times = Vec::with_capacity(POLLS * ROUNDS);
     let (first, mut steady) = time_polls(conn, &mut times)?;
     for _ in 1..ROUNDS {
@@ -612,9 +623,7 @@ struct Measured {
 /// The poll and the service's write, taking turns in `ROUNDS` rounds, through whatever index
 /// the table has.
 fn measure_both(service: &mut Service<'_>, progress: &dyn Progress) -> Result<Measured, SimError> {
-    for _ in 0..WARM_UP {
-        db::select_unsent(service.conn, POLL_BATCH).sql("polling")?;
-    }
+    warm_up(service.conn)?;
     let (mut polls, mut writes) = (Vec::new(), Vec::new());
     let mut polled: Option<Vec<i64>> = None;
     let mut steady = true;
