@@ -176,13 +176,11 @@ fn render(
 ) -> String {
     let rows = grouped(u64::from(r.rows));
     let mut out = format!(
-        "{}  seed {} · {rows} rows on {} pages · {} unsent ({} fresh, {} stuck among the old) · \
-         deletes of {} rows\n\n",
+        "{}  seed {} · {rows} rows on {} pages · {} unsent, {} of them stuck · deletes of {}\n\n",
         paint.bold("msgwork lab cleanup"),
         r.seed,
         page_size(r.page_size),
         r.unsent_rows,
-        cleanup::BACKLOG,
         cleanup::STUCK,
         grouped(u64::from(r.delete_batch)),
     );
