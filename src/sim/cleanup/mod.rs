@@ -3,7 +3,8 @@
 //! write are timed with a plain index on `sent_at` and with the schema's partial index on unsent
 //! rows. Then old sent rows are deleted in short batches, alone and while the service keeps
 //! writing, and a day's partition table is dropped whole. Every figure comes from real SQLite
-//! files, with the crash lab's schema, statements and connection settings.
+//! files, with the crash lab's schema, statements and connection settings, plus memory-mapped
+//! reads.
 //!
 //! The table always holds the same unsent rows in two places: a fresh backlog at the tail (the
 //! relay a few hundred rows behind) and a few stuck rows deep among the old ones (publishes an
