@@ -222,6 +222,45 @@ pub enum LabCommand {
         after_help = "Examples:\n  msgwork lab dlq\n  msgwork lab dlq --max-attempts 3 --backoff 1s,10s --poison-rate 0.05 --json\n  msgwork lab dlq --plot depth.svg"
     )]
     Dlq(DlqArgs),
+    /// Outbox cleanup that spares the write path: partial index, batched deletes, partitions
+    #[command(after_help = CLEANUP_EXAMPLES)]
+    Cleanup(CleanupArgs),
+}
+
+const CLEANUP_EXAMPLES: &str = "\
+Examples:
+  msgwork lab cleanup                          a million rows, about 15 s in a release build
+  msgwork lab cleanup --rows 200k --batch 10k  a smaller table, bigger delete batches
+  msgwork lab cleanup --sizes 10k,50k,250k --rows 1m --json
+  msgwork lab cleanup --page-size 4096         bigger pages: faster deletes, more bytes a commit
+  msgwork lab cleanup --keep-db ./cleanup-dbs  keep the SQLite files to look inside
+
+Counts take a k or m suffix, and _ or , between digits. The timings are this machine's: run a
+release build (cargo run --release -- lab cleanup) on a quiet machine for figures to compare.";
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Rows the outbox grows to; the deletes and the partition drop run at this size
+    #[arg(long, value_name = "N", default_value = "1000000")]
+    pub rows: String,
+    /// Smaller sizes to measure on the way to --rows [default: 10k,100k, those below --rows]
+    #[arg(long, value_name = "LIST")]
+    pub sizes: Option<String>,
+    /// Rows each delete transaction removes
+    #[arg(long, value_name = "N", default_value = "2000")]
+    pub batch: String,
+    /// Page size of the lab's databases: the crash lab's 1 KiB, or larger to see what it costs
+    #[arg(long, value_name = "BYTES", default_value = "1024")]
+    pub page_size: String,
+    /// Keep the lab's SQLite files in DIR instead of a temporary directory
+    #[arg(long, value_name = "DIR")]
+    pub keep_db: Option<PathBuf>,
+    /// Seed for the rows' contents and which ones are stuck unsent [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -139,7 +139,8 @@ fn drill_startup(dir: &std::path::Path) -> Result<Vec<Measurement>> {
     ])
 }
 
-fn figure(value: f64, unit: &str) -> String {
+/// A figure with as many decimals as its size deserves, and its unit.
+pub(crate) fn figure(value: f64, unit: &str) -> String {
     if value >= 1000.0 {
         format!("{:.0} {unit}", value)
     } else if value >= 10.0 {

@@ -296,7 +296,7 @@ pub fn assess(store: &Store) -> Result<Vec<Evidence>, StoreError> {
     }
     items.push(writeup);
 
-    // The stretch labs: optional, filled in by later labs.
+    // The stretch labs: optional, each proven by a run of its lab.
     for (id, title) in [
         (
             "stretch-cdc",

@@ -60,6 +60,16 @@ pub const PAGE_SIZE: u32 = 1024;
 
 /// Opens a component's own connection to a lab database.
 pub fn open(path: &Path, durability: Durability) -> rusqlite::Result<Connection> {
+    open_with_page_size(path, durability, PAGE_SIZE)
+}
+
+/// As [`open`], with another page size should the database be new: the cleanup lab weighs what
+/// small pages save every commit against what they cost a delete.
+pub fn open_with_page_size(
+    path: &Path,
+    durability: Durability,
+    page_size: u32,
+) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     // The outbox is a write-heavy table of small rows: a commit dirties about six pages and the
@@ -67,7 +77,7 @@ pub fn open(path: &Path, durability: Durability) -> rusqlite::Result<Connection>
     // (`msgwork bench`: 48k rather than 29k outbox writes/s). A service whose events carry
     // kilobytes of state would pick larger pages, or its payloads spill into overflow pages.
     // Only a new database takes it, and it must precede the switch to WAL.
-    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    conn.pragma_update(None, "page_size", page_size)?;
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", durability.pragma())?;
     // 32 MiB of page cache: the default 2 MiB spills pages mid-transaction once the outbox grows.
@@ -87,8 +97,9 @@ CREATE TABLE IF NOT EXISTS orders (
     placed_at    INTEGER NOT NULL
 );";
 
+/// The outbox table and its unsent-row index. `{table}` is `outbox`, or a daily partition's name.
 const OUTBOX: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
+CREATE TABLE IF NOT EXISTS {table} (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: id order is commit order
     event_id       TEXT    NOT NULL UNIQUE,
     aggregate_type TEXT    NOT NULL,
@@ -103,7 +114,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at        INTEGER              -- NULL until a relay has published and marked it
 );
 -- The relay's poll walks only unsent rows, in id order, however large the table grows.
-CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL;";
+CREATE INDEX IF NOT EXISTS {table}_unsent ON {table} (id) WHERE sent_at IS NULL;";
 
 const BILLING: &str = "
 CREATE TABLE IF NOT EXISTS charges (
@@ -123,9 +134,15 @@ CREATE TABLE IF NOT EXISTS inbox (
 pub fn create_service_schema(conn: &Connection, with_outbox: bool) -> rusqlite::Result<()> {
     conn.execute_batch(ORDERS)?;
     if with_outbox {
-        conn.execute_batch(OUTBOX)?;
+        create_outbox_table(conn, "outbox")?;
     }
     Ok(())
+}
+
+/// Creates an outbox table with the lab's shape under `table`, a name the caller controls (a
+/// daily partition such as `outbox_2026_01_06`): the same columns, the same unsent-row index.
+pub fn create_outbox_table(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    conn.execute_batch(&OUTBOX.replace("{table}", table))
 }
 
 /// Creates the billing consumer's tables.
@@ -250,15 +267,16 @@ pub fn outbox_after(
     .collect()
 }
 
+/// The relay's poll: the oldest unsent rows, in commit order.
+pub const POLL_UNSENT: &str = "SELECT id, event_id, aggregate_id, event_type, version, payload, \
+                               occurred_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1";
+
 /// Reads up to `limit` unsent rows without claiming them: what a relay does before it learns why
 /// claims exist (`--claim none`). Two replicas polling at once read the same rows.
 pub fn select_unsent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<OutboxRow>> {
-    conn.prepare_cached(
-        "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at
-           FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1",
-    )?
-    .query_map([limit], outbox_row)?
-    .collect()
+    conn.prepare_cached(POLL_UNSENT)?
+        .query_map([limit], outbox_row)?
+        .collect()
 }
 
 /// Marks the rows a claim pass published as sent, fenced by the pass's claim token: only rows the

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod broker;
 pub mod cdc;
 pub mod child;
+pub mod cleanup;
 pub mod clock;
 pub mod db;
 pub mod dlq;
@@ -299,26 +300,8 @@ pub fn run(
         options.naive_order,
         options.seed,
     );
-    let temp;
-    let dir = match &options.keep_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|cause| SimError::Dir {
-                path: dir.clone(),
-                cause,
-            })?;
-            dir.as_path()
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("msgwork-lab-")
-                .tempdir()
-                .map_err(|cause| SimError::Dir {
-                    path: std::env::temp_dir(),
-                    cause,
-                })?;
-            temp.path()
-        }
-    };
+    let (_temp, dir) = lab_dir(options.keep_dir.as_deref())?;
+    let dir = dir.as_path();
     let config = options.config();
     let started = Instant::now();
     let run = |pipeline| run_pipeline(pipeline, options, &config, &schedule, dir, trace, progress);
@@ -362,6 +345,33 @@ pub fn run(
             total_ms: ms(total),
         },
     })
+}
+
+/// Where a lab keeps its SQLite files: `keep` when the user asked for it (created if need be),
+/// otherwise a temporary directory that lives as long as the returned guard.
+pub(crate) fn lab_dir(
+    keep: Option<&Path>,
+) -> Result<(Option<tempfile::TempDir>, PathBuf), SimError> {
+    match keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|cause| SimError::Dir {
+                path: dir.to_path_buf(),
+                cause,
+            })?;
+            Ok((None, dir.to_path_buf()))
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("msgwork-lab-")
+                .tempdir()
+                .map_err(|cause| SimError::Dir {
+                    path: std::env::temp_dir(),
+                    cause,
+                })?;
+            let path = temp.path().to_path_buf();
+            Ok((Some(temp), path))
+        }
+    }
 }
 
 /// Removes a database and its WAL companions from an earlier run kept in the same directory.

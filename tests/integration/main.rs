@@ -1,6 +1,7 @@
 //! msgwork's integration tests: one binary, a small command builder, specifications by topic.
 
 mod bench_cli;
+mod cleanup_cli;
 mod doctor_cli;
 mod drill_cli;
 mod evidence_cli;

@@ -1,6 +1,7 @@
 //! `msgwork lab`: the stretch labs.
 
 mod cdc;
+mod cleanup;
 mod dlq;
 mod fanout;
 mod ordering;
@@ -107,6 +108,7 @@ pub fn run(command: LabCommand, ctx: &Context) -> Result<Outcome> {
         } => fanout::fanout_lab(orders, instances, seed, json, ctx),
         LabCommand::Cdc(args) => cdc::cdc_lab(&args, ctx),
         LabCommand::Dlq(args) => dlq::dlq_lab(&args, ctx),
+        LabCommand::Cleanup(args) => cleanup::cleanup_lab(&args, ctx),
         LabCommand::Ordering {
             orders,
             partitions,
