@@ -388,43 +388,10 @@ fn fsync_probe(dir: &Path, rounds: usize) -> Result<f64, SimError> {
     Ok(median_f64(six) / median_f64(one))
 }
 
+/// The median, the upper one of an even count; 0 for none.
 fn median_f64(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    percentile(&values, 50.0)
-}
-
-/// The value at percentile `p` (0 to 100) of `sorted`, an ascending slice, by nearest rank:
-/// index `p% × (n − 1)`, rounded, so the 50th of an even count is the upper median. 0 when empty.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let Some(last) = sorted.len().checked_sub(1) else {
-        return 0.0;
-    };
-    let rank = (p.clamp(0.0, 100.0) / 100.0 * last as f64).round() as usize;
-    sorted[rank.min(last)]
-}
-
-/// How a set of timings spreads: what a typical call costs and what the slow ones do.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Spread {
-    pub samples: usize,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-impl Spread {
-    /// Percentiles of `values`, in whatever unit they are in.
-    pub fn of(mut values: Vec<f64>) -> Spread {
-        values.sort_by(f64::total_cmp);
-        Spread {
-            samples: values.len(),
-            p50: percentile(&values, 50.0),
-            p95: percentile(&values, 95.0),
-            p99: percentile(&values, 99.0),
-            max: values.last().copied().unwrap_or(0.0),
-        }
-    }
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Outbox writes per second, one order and its outbox row per transaction, through the lab's
@@ -538,27 +505,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_by_nearest_rank() {
-        let values: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&values, 50.0), 51.0);
-        assert_eq!(percentile(&values, 99.0), 99.0);
-        assert_eq!(percentile(&values, 100.0), 100.0);
-        assert_eq!(percentile(&values, 0.0), 1.0);
-        assert_eq!(percentile(&[], 50.0), 0.0);
-        assert_eq!(percentile(&[7.0], 99.0), 7.0);
-    }
-
-    #[test]
     fn the_median_is_the_upper_one_as_before() {
         for n in 1..=9 {
             let values: Vec<f64> = (0..n).map(f64::from).rev().collect();
             assert_eq!(median_f64(values), f64::from(n / 2), "{n} values");
         }
-    }
-
-    #[test]
-    fn a_spread_sorts_what_it_is_given() {
-        let s = Spread::of(vec![5.0, 1.0, 3.0, 2.0, 4.0]);
-        assert_eq!((s.samples, s.p50, s.max), (5, 3.0, 5.0));
     }
 }

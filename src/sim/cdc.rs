@@ -33,7 +33,7 @@ use super::broker::Broker;
 use super::db::Durability;
 use super::model::{Envelope, Order, OrderPlacedPayload, Pipeline, mix};
 use super::observer::Progress;
-use super::stats::{Summary, round3};
+use super::stats::{Spread, round3};
 use super::storage::{Backend, Db, Storage};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -116,7 +116,7 @@ pub struct RelayRun {
     /// Orders committed per second, as achieved.
     pub achieved_rate: f64,
     /// Commit to applied, in milliseconds.
-    pub latency_ms: Summary,
+    pub latency_ms: Spread,
     /// Every latency sample, for charts.
     #[serde(skip)]
     pub samples_ms: Vec<f64>,
@@ -476,7 +476,7 @@ fn run_relay(
         .iter()
         .filter_map(|(order, _)| super::model::parse_order_ref(order))
         .collect();
-    let mut samples_ms: Vec<f64> = committed
+    let samples_ms: Vec<f64> = committed
         .iter()
         .filter_map(|&order| {
             let done = shared.applied_at[order as usize].load(Ordering::Relaxed);
@@ -484,16 +484,7 @@ fn run_relay(
             (done > 0 && start > 0).then(|| done.saturating_sub(start) as f64 / 1e6)
         })
         .collect();
-    let mut latency_ms = Summary::of(&mut samples_ms);
-    for x in [
-        &mut latency_ms.p50,
-        &mut latency_ms.p95,
-        &mut latency_ms.p99,
-        &mut latency_ms.max,
-        &mut latency_ms.mean,
-    ] {
-        *x = round3(*x);
-    }
+    let latency_ms = Spread::of(samples_ms.clone()).rounded();
     let last_arrival_s = workload.arrivals_ns.last().copied().unwrap_or(0) as f64 / 1e9;
     Ok(RelayRun {
         relay: kind,
@@ -790,7 +781,7 @@ mod tests {
                 assert_eq!(relay.phantom, 0, "seed {seed} {:?}", relay.relay);
                 assert_eq!(relay.committed, relay.applied);
                 assert!(relay.relay_crashes > 0 && relay.service_crashes > 0);
-                assert_eq!(relay.latency_ms.count as u64, relay.committed);
+                assert_eq!(relay.latency_ms.samples as u64, relay.committed);
             }
             // Both relays saw the same workload and the same dead transactions.
             assert_eq!(r.cdc.committed, r.polling.committed, "seed {seed}");

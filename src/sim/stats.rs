@@ -1,11 +1,12 @@
-//! Summaries of measured samples: the percentiles the labs report.
+//! Summaries of measured samples: the percentiles the labs and the benchmark report.
 
 use serde::Serialize;
 
-/// A distribution in a few numbers, in the samples' own unit.
+/// How a set of measurements spreads: what a typical one is and what the slow ones do, in the
+/// samples' own unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct Summary {
-    pub count: usize,
+pub struct Spread {
+    pub samples: usize,
     pub p50: f64,
     pub p95: f64,
     pub p99: f64,
@@ -13,33 +14,50 @@ pub struct Summary {
     pub mean: f64,
 }
 
-impl Summary {
-    /// Summarises `samples` (sorting them in place). Percentiles are nearest-rank: each is a value
-    /// that was really measured. No samples, all zeros.
-    pub fn of(samples: &mut [f64]) -> Summary {
-        if samples.is_empty() {
-            return Summary::default();
+impl Spread {
+    /// Percentiles of `values`. Each is a value that was really measured (nearest rank). No
+    /// values, all zeros.
+    pub fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_unstable_by(f64::total_cmp);
+        let samples = values.len();
+        Spread {
+            samples,
+            p50: percentile(&values, 50.0),
+            p95: percentile(&values, 95.0),
+            p99: percentile(&values, 99.0),
+            max: values.last().copied().unwrap_or(0.0),
+            mean: if samples == 0 {
+                0.0
+            } else {
+                values.iter().sum::<f64>() / samples as f64
+            },
         }
-        samples.sort_unstable_by(f64::total_cmp);
-        let count = samples.len();
-        Summary {
-            count,
-            p50: nearest_rank(samples, 50.0),
-            p95: nearest_rank(samples, 95.0),
-            p99: nearest_rank(samples, 99.0),
-            max: samples[count - 1],
-            mean: samples.iter().sum::<f64>() / count as f64,
+    }
+
+    /// The same figures rounded to three decimals: a microsecond when the unit is milliseconds.
+    pub fn rounded(self) -> Spread {
+        Spread {
+            p50: round3(self.p50),
+            p95: round3(self.p95),
+            p99: round3(self.p99),
+            max: round3(self.max),
+            mean: round3(self.mean),
+            ..self
         }
     }
 }
 
-/// The `pct`th percentile of sorted, non-empty samples, by the nearest-rank method.
-pub fn nearest_rank(sorted: &[f64], pct: f64) -> f64 {
-    let rank = (pct / 100.0 * sorted.len() as f64).ceil() as usize;
+/// The `pct`th percentile of ascending `sorted` samples by the nearest-rank method: the smallest
+/// sample with at least `pct`% of them at or below it. 0 when there are none.
+pub fn percentile(sorted: &[f64], pct: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (pct.clamp(0.0, 100.0) / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// Rounds for reports: three decimals is a microsecond when the unit is milliseconds.
+/// Rounds for reports: three decimals.
 pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -50,10 +68,9 @@ mod tests {
 
     #[test]
     fn percentiles_are_measured_values() {
-        let mut samples: Vec<f64> = (1..=100).rev().map(f64::from).collect();
-        let s = Summary::of(&mut samples);
+        let s = Spread::of((1..=100).rev().map(f64::from).collect());
         assert_eq!(
-            (s.count, s.p50, s.p95, s.p99, s.max),
+            (s.samples, s.p50, s.p95, s.p99, s.max),
             (100, 50.0, 95.0, 99.0, 100.0)
         );
         assert!((s.mean - 50.5).abs() < 1e-9);
@@ -61,8 +78,11 @@ mod tests {
 
     #[test]
     fn one_sample_is_every_percentile_and_none_is_zero() {
-        let s = Summary::of(&mut [7.5]);
+        let s = Spread::of(vec![7.5]);
         assert_eq!((s.p50, s.p99, s.max), (7.5, 7.5, 7.5));
-        assert_eq!(Summary::of(&mut []), Summary::default());
+        assert_eq!(Spread::of(Vec::new()), Spread::default());
+        assert_eq!(percentile(&[], 50.0), 0.0);
+        assert_eq!(percentile(&[1.0, 2.0], 0.0), 1.0);
+        assert_eq!(percentile(&[1.0, 2.0], 100.0), 2.0);
     }
 }

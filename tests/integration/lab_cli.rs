@@ -199,7 +199,10 @@ fn cdc_loses_nothing_under_crashes_and_fills_the_evidence_item() {
         assert_eq!(r["service_crashes"], 3, "{relay}: {r}");
         assert_eq!(r["applied"], r["committed"]);
         let l = &r["latency_ms"];
-        assert_eq!(l["count"], r["committed"], "one sample per committed order");
+        assert_eq!(
+            l["samples"], r["committed"],
+            "one sample per committed order"
+        );
         for key in ["p50", "p95", "p99", "max"] {
             assert!(l[key].as_f64().is_some(), "{relay} latency lacks {key}");
         }

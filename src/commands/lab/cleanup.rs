@@ -10,8 +10,8 @@ use crate::Outcome;
 use crate::cli::CleanupArgs;
 use crate::commands::bench::figure;
 use crate::commands::{Context, emit};
-use crate::sim::bench::Spread;
 use crate::sim::cleanup::{self, CleanupOptions, CleanupReport};
+use crate::sim::stats::Spread;
 use crate::ui::{Bar, Paint};
 
 /// A count as people write it: `1000000`, `1_000_000`, `1,000,000`, `250k`, `1m`.

@@ -23,10 +23,11 @@ use rand::{RngExt, SeedableRng};
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use super::bench::{Measurement, Spread};
+use super::bench::Measurement;
 use super::db::{self, Durability};
 use super::model::{Envelope, Order, Pipeline, timestamp};
 use super::observer::Progress;
+use super::stats::{Spread, round3};
 use super::world::SqlContext;
 use super::{SimError, lab_dir, remove_db};
 use cleaner::{Cleaner, PAUSED, PacedRun, RUNNING, STOP, run_paced, write_window};
@@ -384,11 +385,6 @@ fn ms(d: Duration) -> f64 {
 
 fn us(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1e3
-}
-
-/// A derived figure to three decimals, so the JSON carries no float noise.
-fn round3(x: f64) -> f64 {
-    (x * 1e3).round() / 1e3
 }
 
 /// A connection to a lab database: the crash lab's settings, plus memory-mapped reads.

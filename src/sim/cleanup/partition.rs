@@ -11,9 +11,9 @@ use super::{
     BACKLOG, CleanupOptions, DAY_MS, INSERTS, STUCK, Service, Timeline, count, grow,
     lab_connection, measure_both, measure_polls, ms, pick_stuck, poll_plan, round3,
 };
-use crate::sim::bench::Spread;
 use crate::sim::model::timestamp;
 use crate::sim::observer::Progress;
+use crate::sim::stats::Spread;
 use crate::sim::world::SqlContext;
 use crate::sim::{SimError, db, remove_db};
 

@@ -255,11 +255,7 @@ fn scientific(v: f64) -> String {
 /// The value below which `p` percent of the samples fall (nearest rank), from sorted finite
 /// samples; `None` for none.
 pub(super) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+    (!sorted.is_empty()).then(|| crate::sim::stats::percentile(sorted, p))
 }
 
 /// Counts per bucket, `n` buckets of equal width across the log axis; values at or below zero
