@@ -255,6 +255,9 @@ pub struct CleanupArgs {
     /// Keep the lab's SQLite files in DIR instead of a temporary directory
     #[arg(long, value_name = "DIR")]
     pub keep_db: Option<PathBuf>,
+    /// Draw poll time against table size, partial index against plain, to an SVG file
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Seed for the rows' contents and which ones are stuck unsent [default: random, printed]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

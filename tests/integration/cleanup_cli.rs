@@ -198,9 +198,13 @@ fn cleanup_tells_a_person_what_it_measured_and_what_it_means() {
         "20000",
         "--seed",
         "8",
+        "--plot",
+        &path_str(&home.path().join("poll.svg")),
     ])
     .output();
     let text = &out.success().stdout;
+    let drawn = std::fs::read_to_string(home.path().join("poll.svg")).unwrap();
+    assert!(drawn.contains("partial index") && drawn.contains("plain index"));
     for part in [
         "msgwork lab cleanup  seed 8 · 20,000 rows on 1 KiB pages",
         "by table size",
@@ -256,6 +260,7 @@ fn cleanup_refuses_bad_input_in_one_line() {
             &["--page-size", "3000"],
             "--page-size must be a power of two from 512 to 65536, like 4096 (got 3000)",
         ),
+        (&["--plot", "poll.png"], "--plot writes SVG only"),
         (
             &["--page-size", "big"],
             "--page-size must be a power of two from 512 to 65536, like 4096 (got 'big')",

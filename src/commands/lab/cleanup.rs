@@ -5,13 +5,14 @@ use std::fmt::Write as _;
 use anyhow::{Result, anyhow};
 use comfy_table::{Cell, CellAlignment};
 
-use super::{record, within};
+use super::{record_charted, within};
 use crate::Outcome;
 use crate::cli::CleanupArgs;
 use crate::commands::bench::figure;
 use crate::commands::{Context, emit};
 use crate::sim::cleanup::{self, CleanupOptions, CleanupReport};
 use crate::sim::stats::Spread;
+use crate::ui::plot::{self, LineChart};
 use crate::ui::{Bar, Paint};
 
 /// A count as people write it: `1000000`, `1_000_000`, `1,000,000`, `250k`, `1m`.
@@ -95,25 +96,53 @@ fn options(args: &CleanupArgs) -> Result<CleanupOptions> {
     Ok(options)
 }
 
+/// Poll time against table size, one line per index, on log scales.
+fn poll_curve(r: &CleanupReport) -> LineChart {
+    let mut chart = LineChart::new(r.chart.title, r.chart.x, r.chart.y)
+        .log_x()
+        .log_y();
+    for series in &r.chart.series {
+        chart = chart.series(series.name, series.points.iter().map(|[x, y]| (*x, *y)));
+    }
+    chart
+}
+
 pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
+    if let Some(path) = &args.plot {
+        plot::check_svg_path(path)?;
+    }
     let store = ctx.open_store()?;
     let bar = Bar::new(cleanup::rows_to_write(&options), "rows", !args.json);
     let report = cleanup::run(&options, &bar, &|phase| bar.message(phase));
     bar.finish();
     let report = report?;
-    let Some(run) = record(
+    let chart = poll_curve(&report);
+    if let Some(path) = &args.plot {
+        LineChart {
+            title: format!("lab cleanup, seed {}: {}", report.seed, chart.title),
+            ..chart.clone()
+        }
+        .save(path)?;
+    }
+    let Some(run) = record_charted(
         &store,
         "lab-cleanup",
         options.seed,
         &options,
         &report,
+        args.plot.as_deref(),
         args.json,
     )?
     else {
         return Ok(Outcome::Success);
     };
-    emit(&render(&report, &options, args, ctx.paint, run))?;
+    // The human report draws its own bars, on one scale for both indexes.
+    let mut out = render(&report, &options, args, ctx.paint, run);
+    if let Some(path) = &args.plot {
+        out.push_str(&format!("Chart written to {}\n", path.display()));
+    }
+    emit(&out)?;
     Ok(Outcome::Success)
 }
 
