@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::broker::Broker;
 use super::db::{self, Durability};
-use super::model::{Envelope, Order, OrderPlacedPayload, Pipeline};
+use super::model::{Envelope, Order, Pipeline};
 use super::observer::NoProgress;
 use super::storage::{Backend, Db, Storage};
 use super::world::SqlContext;
@@ -450,17 +450,7 @@ fn drain(backend: &Backend, rows: u32) -> Result<f64, SimError> {
                 billing.begin()?;
                 for d in &deliveries {
                     if billing.inbox_record(&d.event.event_id, 1)? {
-                        let payload: OrderPlacedPayload = serde_json::from_str(&d.event.payload)
-                            .map_err(|err| SimError::Payload {
-                                event_id: d.event.event_id.clone(),
-                                err,
-                            })?;
-                        billing.insert_charge(
-                            &payload.order_id,
-                            payload.amount_cents,
-                            &d.event.event_id,
-                            1,
-                        )?;
+                        super::consumer::charge(billing.as_mut(), &d.event, 1)?;
                         applied += 1;
                     }
                 }

@@ -31,7 +31,7 @@ use serde::Serialize;
 use super::SimError;
 use super::broker::Broker;
 use super::db::Durability;
-use super::model::{Envelope, Order, OrderPlacedPayload, Pipeline, mix};
+use super::model::{Envelope, Order, Pipeline, mix};
 use super::observer::Progress;
 use super::stats::{Spread, round3};
 use super::storage::{Backend, Db, Storage};
@@ -161,26 +161,8 @@ pub struct CdcLab {
 
 /// Runs both relays at every rate and judges the targets.
 pub fn run(options: &CdcOptions, progress: &dyn Progress) -> Result<CdcLab, SimError> {
-    let temp;
-    let dir = match &options.keep_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|cause| SimError::Dir {
-                path: dir.clone(),
-                cause,
-            })?;
-            dir.as_path()
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("msgwork-cdc-")
-                .tempdir()
-                .map_err(|cause| SimError::Dir {
-                    path: std::env::temp_dir(),
-                    cause,
-                })?;
-            temp.path()
-        }
-    };
+    let (_temp, dir) = super::lab_dir(options.keep_dir.as_deref())?;
+    let dir = dir.as_path();
     let mut runs = Vec::new();
     for &rate in &options.rates {
         let workload = Workload::build(options, rate);
@@ -715,17 +697,7 @@ fn consumer(shared: &Shared<'_>) -> Result<(), SimError> {
                 shared.redelivered.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let payload: OrderPlacedPayload =
-                serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
-                    event_id: event.event_id.clone(),
-                    err,
-                })?;
-            conn.insert_charge(
-                &payload.order_id,
-                payload.amount_cents,
-                &event.event_id,
-                now,
-            )?;
+            super::consumer::charge(conn.as_mut(), event, now)?;
             fresh.extend(event.order_number());
         }
         conn.commit()?;

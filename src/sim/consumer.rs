@@ -1,9 +1,10 @@
 //! The billing consumer: turns `OrderPlaced` into a charge, with or without an inbox.
 
 use super::SimError;
-use super::model::{OrderPlacedPayload, Pipeline};
+use super::model::{Envelope, OrderPlacedPayload, Pipeline};
 use super::observer::Detail;
 use super::schedule::CrashPoint;
+use super::storage::Storage;
 use super::world::{Actor, Link, Poll, World};
 
 pub struct Consumer {
@@ -40,17 +41,7 @@ impl Actor for Consumer {
             if idempotent && !conn.inbox_record(&event.event_id, now)? {
                 world.obs.dedupe_skipped(NAME, &event.event_id, order);
             } else {
-                let payload: OrderPlacedPayload =
-                    serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
-                        event_id: event.event_id.clone(),
-                        err,
-                    })?;
-                conn.insert_charge(
-                    &payload.order_id,
-                    payload.amount_cents,
-                    &event.event_id,
-                    now,
-                )?;
+                charge(conn, event, now)?;
                 world.obs.trace(
                     NAME,
                     "apply",
@@ -97,4 +88,19 @@ impl Consumer {
         world.obs.crashed(NAME, point, order);
         Poll::Crashed(world.now() + world.config.restart_ms)
     }
+}
+
+/// Billing's side effect for one `OrderPlaced` event: a charge for the order's amount.
+pub(crate) fn charge(conn: &mut dyn Storage, event: &Envelope, now: u64) -> Result<(), SimError> {
+    let payload: OrderPlacedPayload =
+        serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
+            event_id: event.event_id.clone(),
+            err,
+        })?;
+    conn.insert_charge(
+        &payload.order_id,
+        payload.amount_cents,
+        &event.event_id,
+        now,
+    )
 }

@@ -604,6 +604,18 @@ mod tests {
     use super::*;
     use crate::sim::model::Pipeline;
 
+    /// Opens a transaction holding order `n`'s outbox row.
+    fn begin_with_event(conn: &Connection, n: u32) {
+        let order = Order::generate(1, n);
+        db::begin(conn).unwrap();
+        db::insert_outbox(
+            conn,
+            &Envelope::order_placed(1, Pipeline::Outbox, &order, 0),
+            0,
+        )
+        .unwrap();
+    }
+
     #[test]
     fn the_feed_announces_only_committed_outbox_rows() {
         let dir = tempfile::tempdir().unwrap();
@@ -643,25 +655,11 @@ mod tests {
             let conn = db::open(&path, Durability::Normal).unwrap();
             db::create_service_schema(&conn, true).unwrap();
             let conn = FeedConnection::new(conn, Arc::clone(&feed)).unwrap();
-            let order = Order::generate(1, 1);
-            db::begin(&conn).unwrap();
-            db::insert_outbox(
-                &conn,
-                &Envelope::order_placed(1, Pipeline::Outbox, &order, 0),
-                0,
-            )
-            .unwrap();
+            begin_with_event(&conn, 1);
         }
         let conn = db::open(&path, Durability::Normal).unwrap();
         let conn = FeedConnection::new(conn, Arc::clone(&feed)).unwrap();
-        let order = Order::generate(1, 2);
-        db::begin(&conn).unwrap();
-        db::insert_outbox(
-            &conn,
-            &Envelope::order_placed(1, Pipeline::Outbox, &order, 0),
-            0,
-        )
-        .unwrap();
+        begin_with_event(&conn, 2);
         db::commit(&conn).unwrap();
         let rows = db::outbox_after(&conn, 0, 10).unwrap();
         assert_eq!(rows.len(), 1, "the dead transaction's row was rolled back");

@@ -2,6 +2,13 @@
 
 use crate::harness::{Msgwork, path_str};
 
+/// One item of `msgwork evidence --json` for the learner whose data is in `home`.
+fn evidence_item(home: &std::path::Path, id: &str) -> serde_json::Value {
+    let out = Msgwork::new(&["--data-dir", &path_str(home), "evidence", "--json"]).output();
+    let items = out.json()["items"].as_array().unwrap().clone();
+    items.into_iter().find(|i| i["id"] == id).unwrap()
+}
+
 #[test]
 fn fanout_shows_a_queue_splitting_and_a_topic_copying() {
     let (out, home) =
@@ -109,18 +116,7 @@ fn retention_shows_the_trade_off_and_fills_the_evidence_item() {
     assert_eq!(w.len(), 3);
     assert!(w[0]["reapplied"].as_u64().unwrap() > w[2]["reapplied"].as_u64().unwrap());
     assert!(w[0]["max_inbox_rows"].as_u64().unwrap() < w[2]["max_inbox_rows"].as_u64().unwrap());
-    let ev = Msgwork::new(&[
-        "--data-dir",
-        &crate::harness::path_str(home.path()),
-        "evidence",
-        "--json",
-    ])
-    .output();
-    let items = ev.json()["items"].as_array().unwrap().clone();
-    let stretch = items
-        .iter()
-        .find(|i| i["id"] == "stretch-retention")
-        .unwrap();
+    let stretch = evidence_item(home.path(), "stretch-retention");
     assert_eq!(stretch["done"], true, "{stretch}");
     Msgwork::new(&["lab", "retention", "--hours", "1,two"])
         .output()
@@ -137,21 +133,7 @@ fn ordering_holds_when_keyed_breaks_when_not_and_fills_the_evidence_item() {
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["keyed"]["violations"], 0);
     assert!(v["unkeyed"]["violations"].as_u64().unwrap() > 0);
-    let ev = Msgwork::new(&[
-        "--data-dir",
-        &crate::harness::path_str(home.path()),
-        "evidence",
-        "--json",
-    ])
-    .output();
-    let items = ev.json()["items"].as_array().unwrap().clone();
-    assert_eq!(
-        items
-            .iter()
-            .find(|i| i["id"] == "stretch-ordering")
-            .unwrap()["done"],
-        true
-    );
+    assert_eq!(evidence_item(home.path(), "stretch-ordering")["done"], true);
     Msgwork::new(&["lab", "ordering", "--partitions", "0"])
         .output()
         .usage_error("--partitions");
@@ -219,15 +201,7 @@ fn cdc_loses_nothing_under_crashes_and_fills_the_evidence_item() {
         .map(|t| t["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["polling-p50-half-interval", "zero-lost"]);
-    let ev = Msgwork::new(&[
-        "--data-dir",
-        &crate::harness::path_str(home.path()),
-        "evidence",
-        "--json",
-    ])
-    .output();
-    let items = ev.json()["items"].as_array().unwrap().clone();
-    let cdc = items.iter().find(|i| i["id"] == "stretch-cdc").unwrap();
+    let cdc = evidence_item(home.path(), "stretch-cdc");
     assert_eq!(cdc["done"], true, "{cdc}");
 }
 
