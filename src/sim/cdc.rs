@@ -186,11 +186,7 @@ pub fn run(options: &CdcOptions, progress: &dyn Progress) -> Result<CdcLab, SimE
     let targets = judge(options, &runs, lost + double_applied);
     Ok(CdcLab {
         schema_version: SCHEMA_VERSION,
-        backend: if options.db.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        },
+        backend: super::storage::backend_name(options.db.as_deref()),
         seed: options.seed,
         seconds: options.seconds,
         interval_ms: options.interval_ms,

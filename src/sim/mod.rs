@@ -313,11 +313,7 @@ pub fn run(
     let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     Ok(Report {
         schema_version: report::SCHEMA_VERSION,
-        backend: if options.db.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        },
+        backend: storage::backend_name(options.db.as_deref()),
         seed: options.seed,
         orders: options.orders,
         relays: options.relays,

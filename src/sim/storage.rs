@@ -145,6 +145,11 @@ impl Location {
     }
 }
 
+/// `postgres` for a run given a server's URL, `sqlite` otherwise: the name reports carry.
+pub fn backend_name(db: Option<&str>) -> &'static str {
+    if db.is_some() { "postgres" } else { "sqlite" }
+}
+
 /// The database a lab runs on: where its data lives, and the duty to clean up after it.
 pub struct Backend {
     location: Location,
@@ -194,14 +199,6 @@ impl Backend {
 
     pub fn location(&self) -> &Location {
         &self.location
-    }
-
-    /// `sqlite` or `postgres`, for reports.
-    pub fn name(&self) -> &'static str {
-        match self.location {
-            Location::Sqlite { .. } => "sqlite",
-            Location::Postgres { .. } => "postgres",
-        }
     }
 
     /// Creates the lab's tables, empty; the outbox only when asked for.
