@@ -52,6 +52,7 @@ pub fn run(
     events: u32,
     duplicate_rate: f64,
     hours: &[u32],
+    progress: &dyn super::observer::Progress,
 ) -> rusqlite::Result<RetentionReport> {
     // The same arrivals for every window: (time, event number).
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed ^ 0x7e7e_7104);
@@ -68,6 +69,7 @@ pub fn run(
     let duplicates = (arrivals.len() - events as usize) as u64;
     let mut windows = Vec::new();
     for &h in hours {
+        progress.advance(1);
         let conn = Connection::open_in_memory()?;
         conn.execute_batch(
             "CREATE TABLE inbox (event_id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL) WITHOUT ROWID;
@@ -128,7 +130,14 @@ mod tests {
     #[test]
     fn a_longer_window_reapplies_fewer_duplicates_and_keeps_more_rows() {
         for seed in 0..5 {
-            let r = run(seed, 4000, 0.2, &[1, 4, 12, 48, 120]).unwrap();
+            let r = run(
+                seed,
+                4000,
+                0.2,
+                &[1, 4, 12, 48, 120],
+                &super::super::observer::NoProgress,
+            )
+            .unwrap();
             let w = &r.windows;
             for pair in w.windows(2) {
                 assert!(

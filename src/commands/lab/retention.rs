@@ -61,7 +61,11 @@ pub(super) fn retention_lab(
     }
     let store = ctx.open_store()?;
     let seed = seed.unwrap_or_else(crate::sim::random_seed);
-    let r = retention::run(seed, events, rate, &windows)?;
+    let bar = crate::ui::Bar::new(windows.len() as u64, "windows", !json);
+    bar.message("replaying the arrivals against each window");
+    let r = retention::run(seed, events, rate, &windows, &bar);
+    bar.finish();
+    let r = r?;
     let chart = trade_off(&r);
     if let Some(path) = plot {
         Figure {
