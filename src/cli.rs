@@ -172,7 +172,7 @@ pub enum LabCommand {
     },
     /// Per-aggregate order across partitions: keyed by aggregate id, then scattered
     #[command(
-        after_help = "Examples:\n  msgwork lab ordering\n  msgwork lab ordering --partitions 8 --orders 5000 --seed 3 --json"
+        after_help = "Examples:\n  msgwork lab ordering\n  msgwork lab ordering --partitions 8 --orders 5000 --seed 3 --json\n  msgwork lab ordering --db postgres://msgwork@127.0.0.1:5432/msgwork"
     )]
     Ordering {
         /// Orders, each emitting Placed, Paid, Shipped, Delivered
@@ -184,6 +184,10 @@ pub enum LabCommand {
         /// Seed for the interleaving and the crashes [default: random, printed]
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+        /// Run on this PostgreSQL server instead of SQLite files: each relay claims its
+        /// partition with FOR UPDATE SKIP LOCKED (check the server with msgwork doctor) [env: MSGWORK_DB]
+        #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
+        db: Option<String>,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,

@@ -40,6 +40,25 @@ CREATE TABLE outbox (
 -- The relay's poll walks only unsent rows, however large the table grows.
 CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;";
 
+/// What partitioning adds to the outbox, for `lab ordering`; see the SQLite schema's twin.
+const PARTITIONED: &str = "
+ALTER TABLE outbox
+    ADD COLUMN partition integer NOT NULL DEFAULT 0,  -- keyed: hash(aggregate_id) mod partitions
+    ADD COLUMN sequence  integer NOT NULL DEFAULT 0;  -- 1, 2, 3… within the aggregate
+-- The aggregate's version: a second writer appending the same event number fails.
+CREATE UNIQUE INDEX outbox_aggregate_sequence ON outbox (aggregate_id, sequence);
+-- A partition's relay walks only its own unsent rows, in id order.
+CREATE INDEX outbox_partition_unsent ON outbox (partition, id) WHERE sent_at IS NULL;";
+
+/// How far a sequence-checking consumer has applied each aggregate.
+const PROGRESS: &str = "
+CREATE TABLE aggregate_progress (
+    aggregate_id text    PRIMARY KEY,
+    sequence     integer NOT NULL,  -- the last event applied
+    state        text    NOT NULL,  -- the type of that event: where the aggregate now stands
+    updated_at   bigint  NOT NULL
+);";
+
 const BILLING_SCHEMA: &str = "
 CREATE TABLE charges (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -113,10 +132,20 @@ pub struct PgConn {
 impl PgConn {
     /// Connects with `search_path` set to `schema`.
     pub fn open(url: &str, schema: &str) -> Result<Self, PgError> {
-        let mut config = config(url)?;
         // synchronous_commit on, whatever the server says: logical decoding reads only WAL that is
         // flushed, so a lazily flushed commit would reach the CDC relay up to a WAL-writer delay late.
-        config.options(&format!("-c search_path={schema} -c synchronous_commit=on"));
+        PgConn::open_with(url, schema, true)
+    }
+
+    /// Connects with `search_path` set to `schema`, and with commits that wait for their WAL to
+    /// reach the disk (`synchronous_commit`) or not. Not waiting loses nothing when only clients
+    /// crash, and saves an fsync per commit; a server crash could lose the last commits.
+    pub fn open_with(url: &str, schema: &str, synchronous_commit: bool) -> Result<Self, PgError> {
+        let mut config = config(url)?;
+        let commit = if synchronous_commit { "on" } else { "off" };
+        config.options(&format!(
+            "-c search_path={schema} -c synchronous_commit={commit}"
+        ));
         let mut client = config
             .connect(postgres::NoTls)
             .pg("connecting to the lab's database")?;
@@ -185,6 +214,16 @@ impl PgConn {
         self.client.batch_execute(BILLING_SCHEMA)
     }
 
+    /// Gives an empty outbox its partition and sequence columns and the per-partition index.
+    pub fn partition_outbox(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute(PARTITIONED)
+    }
+
+    /// Creates the sequence-checking consumer's table.
+    pub fn create_progress_schema(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute(PROGRESS)
+    }
+
     pub fn begin(&mut self) -> Result<(), postgres::Error> {
         self.client.batch_execute("BEGIN")
     }
@@ -225,6 +264,87 @@ impl PgConn {
             ],
         )
         .map(drop)
+    }
+
+    /// Inserts the outbox row for an event of a partitioned stream (inside the caller's
+    /// transaction).
+    pub fn insert_sequenced(
+        &mut self,
+        event: &Envelope,
+        partition: u32,
+        sequence: u32,
+        now: u64,
+    ) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at, partition, sequence)
+             VALUES ($1::text::uuid, 'order', $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9)",
+            &[
+                &event.event_id,
+                &event.aggregate_id,
+                &event.event_type,
+                &(event.version as i32),
+                &event.payload,
+                &event.occurred_at,
+                &(now as i64),
+                &(partition as i32),
+                &(sequence as i32),
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Opens the relay's transaction and locks the head of `partition`: up to `limit` of its
+    /// unsent rows, in id order, stopping before the first row another transaction holds.
+    ///
+    /// `SKIP LOCKED` alone hands out disjoint rows, not ordered ones: a relay restarted while the
+    /// server has not yet ended its dead predecessor's transaction would skip the rows still
+    /// locked and publish the partition's later rows first. So the rows locked are compared with
+    /// the partition's unsent rows as they stand, locked or not, and only the common prefix is
+    /// kept; an empty one means "not yet". The rows beyond it stay locked, unpublished, until
+    /// [`PgConn::mark_claimed_sent`] commits. Ids follow commit order here because one service
+    /// connection writes the outbox; with concurrent writers an id can commit after a larger one.
+    pub fn claim_partition(
+        &mut self,
+        partition: u32,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, postgres::Error> {
+        self.begin()?;
+        let rows = self.head_of(partition, limit);
+        match rows {
+            Ok(rows) if rows.is_empty() => {
+                self.commit()?;
+                Ok(Vec::new())
+            }
+            Ok(rows) => Ok(rows),
+            Err(err) => {
+                let _ = self.rollback();
+                Err(err)
+            }
+        }
+    }
+
+    fn head_of(&mut self, partition: u32, limit: u32) -> Result<Vec<OutboxRow>, postgres::Error> {
+        let partition = partition as i32;
+        let limit = i64::from(limit);
+        let locked = self.query(
+            "SELECT id, event_id::text, aggregate_id, event_type, version, payload::text, occurred_at
+               FROM outbox WHERE partition = $1 AND sent_at IS NULL ORDER BY id LIMIT $2
+                FOR UPDATE SKIP LOCKED",
+            &[&partition, &limit],
+        )?;
+        if locked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let head = self.query(
+            "SELECT id FROM outbox WHERE partition = $1 AND sent_at IS NULL ORDER BY id LIMIT $2",
+            &[&partition, &limit],
+        )?;
+        Ok(locked
+            .iter()
+            .zip(&head)
+            .take_while(|(l, h)| l.get::<_, i64>(0) == h.get::<_, i64>(0))
+            .map(|(l, _)| outbox_row(l))
+            .collect())
     }
 
     /// Opens the relay's transaction and locks up to `limit` unsent rows no other relay holds.
@@ -317,6 +437,35 @@ impl PgConn {
         self.execute(
             "INSERT INTO charges (order_id, amount_cents, event_id, charged_at) VALUES ($1, $2, $3, $4)",
             &[&order_id, &amount_cents, &event_id, &(now as i64)],
+        )
+        .map(drop)
+    }
+
+    /// The last sequence number applied for `aggregate_id`, 0 when none has been; its row stays
+    /// locked until the consumer's transaction ends.
+    pub fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, postgres::Error> {
+        Ok(self
+            .query(
+                "SELECT sequence FROM aggregate_progress WHERE aggregate_id = $1 FOR UPDATE",
+                &[&aggregate_id],
+            )?
+            .first()
+            .map_or(0, |r| r.get::<_, i32>(0) as u32))
+    }
+
+    /// Records that `aggregate_id` now stands at `sequence`, in the state `event_type` left it.
+    pub fn apply_sequence(
+        &mut self,
+        aggregate_id: &str,
+        sequence: u32,
+        event_type: &str,
+        now: u64,
+    ) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO aggregate_progress (aggregate_id, sequence, state, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (aggregate_id) DO UPDATE
+                SET sequence = excluded.sequence, state = excluded.state, updated_at = excluded.updated_at",
+            &[&aggregate_id, &(sequence as i32), &event_type, &(now as i64)],
         )
         .map(drop)
     }
@@ -425,5 +574,48 @@ impl Storage for PgConn {
 
     fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError> {
         Ok(PgConn::charges_per_order(self).pg("reading charges")?)
+    }
+
+    fn insert_sequenced(
+        &mut self,
+        event: &Envelope,
+        partition: u32,
+        sequence: u32,
+        now: u64,
+    ) -> Result<(), SimError> {
+        Ok(
+            PgConn::insert_sequenced(self, event, partition, sequence, now)
+                .pg("inserting the outbox row")?,
+        )
+    }
+
+    /// Row locks, not a lease, as in [`Storage::claim_batch`].
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        _owner: &str,
+        _now: u64,
+        _lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        Ok(PgConn::claim_partition(self, partition, limit)
+            .pg("claiming a partition's head with SKIP LOCKED")?)
+    }
+
+    fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, SimError> {
+        Ok(PgConn::applied_sequence(self, aggregate_id).pg("reading the applied sequence")?)
+    }
+
+    fn apply_sequence(
+        &mut self,
+        aggregate_id: &str,
+        sequence: u32,
+        event_type: &str,
+        now: u64,
+    ) -> Result<(), SimError> {
+        Ok(
+            PgConn::apply_sequence(self, aggregate_id, sequence, event_type, now)
+                .pg("recording the applied sequence")?,
+        )
     }
 }

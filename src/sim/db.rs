@@ -130,6 +130,36 @@ CREATE TABLE IF NOT EXISTS inbox (
     processed_at INTEGER NOT NULL
 ) WITHOUT ROWID;";
 
+/// What partitioning adds to the outbox, for `lab ordering`: which partition each row goes to,
+/// and its number within its aggregate. Added to an empty table, so the crash lab's outbox stays
+/// as it is and pays for no index it does not use.
+const PARTITIONED: &str = "
+ALTER TABLE outbox ADD COLUMN partition INTEGER NOT NULL DEFAULT 0;  -- keyed: hash(aggregate_id) mod partitions
+ALTER TABLE outbox ADD COLUMN sequence  INTEGER NOT NULL DEFAULT 0;  -- 1, 2, 3… within the aggregate
+-- The aggregate's version: a second writer appending the same event number fails.
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_aggregate_sequence ON outbox (aggregate_id, sequence);
+-- A partition's relay walks only its own unsent rows, in id order.
+CREATE INDEX IF NOT EXISTS outbox_partition_unsent ON outbox (partition, id) WHERE sent_at IS NULL;";
+
+/// How far a sequence-checking consumer has applied each aggregate.
+const PROGRESS: &str = "
+CREATE TABLE IF NOT EXISTS aggregate_progress (
+    aggregate_id TEXT    PRIMARY KEY,
+    sequence     INTEGER NOT NULL,  -- the last event applied
+    state        TEXT    NOT NULL,  -- the type of that event: where the aggregate now stands
+    updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;";
+
+/// Gives an empty outbox its partition and sequence columns and the per-partition index.
+pub fn partition_outbox(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(PARTITIONED)
+}
+
+/// Creates the sequence-checking consumer's table.
+pub fn create_progress_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(PROGRESS)
+}
+
 /// Creates the order service's tables; the outbox only when the pipeline has one.
 pub fn create_service_schema(conn: &Connection, with_outbox: bool) -> rusqlite::Result<()> {
     conn.execute_batch(ORDERS)?;
@@ -193,6 +223,33 @@ pub fn insert_outbox(conn: &Connection, event: &Envelope, now: u64) -> rusqlite:
     Ok(())
 }
 
+/// Inserts the outbox row for an event of a partitioned stream: `sequence` is its number within
+/// its aggregate (inside the caller's transaction).
+pub fn insert_sequenced(
+    conn: &Connection,
+    event: &Envelope,
+    partition: u32,
+    sequence: u32,
+    now: u64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at, partition, sequence)
+         VALUES (?1, 'order', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        event.event_id,
+        event.aggregate_id,
+        event.event_type,
+        event.version,
+        event.payload,
+        event.occurred_at,
+        now as i64,
+        partition,
+        sequence
+    ])?;
+    Ok(())
+}
+
 /// An outbox row a relay is about to publish.
 #[derive(Clone, Debug)]
 pub struct OutboxRow {
@@ -241,6 +298,46 @@ pub fn claim_batch(
         Ok(mut rows) => {
             commit(conn)?;
             // RETURNING yields rows in no promised order.
+            rows.sort_unstable_by_key(|r| r.id);
+            Ok(rows)
+        }
+        Err(err) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(err)
+        }
+    }
+}
+
+/// Claims the head of `partition`: up to `limit` of its unsent rows in id order, stopping before
+/// the first row a live lease holds. A claim that skipped a held row, as [`claim_batch`] does,
+/// would let this partition's next rows overtake the ones a dead relay still holds.
+pub fn claim_partition(
+    conn: &Connection,
+    partition: u32,
+    owner: &str,
+    now: u64,
+    lease_until: u64,
+    limit: u32,
+) -> rusqlite::Result<Vec<OutboxRow>> {
+    begin(conn)?;
+    let rows = conn
+        .prepare_cached(
+            "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+              WHERE id IN (SELECT id FROM outbox
+                            WHERE partition = ?5 AND sent_at IS NULL
+                              AND id < (SELECT coalesce(min(id), 9223372036854775807) FROM outbox
+                                         WHERE partition = ?5 AND sent_at IS NULL AND lease_until > ?3)
+                            ORDER BY id LIMIT ?4)
+             RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
+        )?
+        .query_map(
+            params![owner, lease_until as i64, now as i64, limit, partition],
+            outbox_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>();
+    match rows {
+        Ok(mut rows) => {
+            commit(conn)?;
             rows.sort_unstable_by_key(|r| r.id);
             Ok(rows)
         }
@@ -364,6 +461,31 @@ pub fn charges_per_order(conn: &Connection) -> rusqlite::Result<Vec<(String, u64
         .collect()
 }
 
+/// The last sequence number applied for `aggregate_id`; 0 when none has been.
+pub fn applied_sequence(conn: &Connection, aggregate_id: &str) -> rusqlite::Result<u32> {
+    conn.prepare_cached("SELECT sequence FROM aggregate_progress WHERE aggregate_id = ?1")?
+        .query_row([aggregate_id], |r| r.get(0))
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// Records that `aggregate_id` now stands at `sequence`, in the state `event_type` left it.
+pub fn apply_sequence(
+    conn: &Connection,
+    aggregate_id: &str,
+    sequence: u32,
+    event_type: &str,
+    now: u64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO aggregate_progress (aggregate_id, sequence, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (aggregate_id) DO UPDATE
+            SET sequence = excluded.sequence, state = excluded.state, updated_at = excluded.updated_at",
+    )?
+    .execute(params![aggregate_id, sequence, event_type, now as i64])
+    .map(drop)
+}
+
 /// Whether an event id is already in the inbox (for checks outside a transaction).
 pub fn inbox_contains(conn: &Connection, event_id: &str) -> rusqlite::Result<bool> {
     conn.query_row(
@@ -448,6 +570,44 @@ mod tests {
         assert!(
             plan.iter().any(|p| p.contains("outbox_unsent")),
             "plan: {plan:?}"
+        );
+    }
+
+    #[test]
+    fn a_partition_claim_takes_only_the_head_of_its_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("orders.db"), Durability::Off).unwrap();
+        create_service_schema(&conn, true).unwrap();
+        partition_outbox(&conn).unwrap();
+        // Orders 1..=6, alternating between partitions 0 and 1: ids 1, 3, 5 in partition 0.
+        for n in 1..=6 {
+            let event = Envelope::order_placed(1, Pipeline::Outbox, &Order::generate(1, n), 0);
+            insert_sequenced(&conn, &event, (n + 1) % 2, 1, 0).unwrap();
+        }
+        let ids = |rows: Vec<OutboxRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        let dead = ids(claim_partition(&conn, 0, "relay-0.0.1", 0, 100, 1).unwrap());
+        assert_eq!(dead, [1]);
+        // A dead relay's lease holds id 1: a new claim must not publish 3 and 5 ahead of it.
+        assert!(
+            claim_partition(&conn, 0, "relay-0.1.1", 1, 101, 10)
+                .unwrap()
+                .is_empty()
+        );
+        // Another partition is another relay's business, whatever partition 0 holds.
+        assert_eq!(
+            ids(claim_partition(&conn, 1, "relay-1.0.1", 1, 101, 10).unwrap()),
+            [2, 4, 6]
+        );
+        conn.execute(
+            "UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE id = 1",
+            [],
+        )
+        .unwrap();
+        let head = ids(claim_partition(&conn, 0, "relay-0.1.2", 2, 102, 10).unwrap());
+        assert_eq!(head, [1, 3, 5]);
+        assert_eq!(
+            mark_claimed_sent(&conn, "relay-0.1.2", &head, 3).unwrap(),
+            3
         );
     }
 

@@ -63,6 +63,37 @@ pub trait Storage: Send {
         now: u64,
     ) -> Result<(), SimError>;
     fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError>;
+
+    // A partitioned outbox (`lab ordering`), made by [`Backend::create_partitioned`].
+
+    /// Inserts an event's outbox row with its partition and its number within its aggregate.
+    fn insert_sequenced(
+        &mut self,
+        event: &Envelope,
+        partition: u32,
+        sequence: u32,
+        now: u64,
+    ) -> Result<(), SimError>;
+    /// Claims the head of `partition` for `owner`: up to `limit` of its unsent rows in id order,
+    /// stopping before the first row another claim holds, so that nothing overtakes it.
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError>;
+    /// The last sequence number the consumer applied for `aggregate_id`; 0 when none.
+    fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, SimError>;
+    /// Records that the consumer applied `aggregate_id` up to `sequence`, an `event_type`.
+    fn apply_sequence(
+        &mut self,
+        aggregate_id: &str,
+        sequence: u32,
+        event_type: &str,
+        now: u64,
+    ) -> Result<(), SimError>;
 }
 
 /// Committed outbox rows a CDC relay has not yet confirmed, in commit order, with the position
@@ -109,7 +140,14 @@ pub enum Location {
         billing: String,
         /// The CDC relay's replication slot.
         slot: String,
+        /// Whether a commit waits for its WAL to reach the disk.
+        #[serde(default = "waits_for_flush")]
+        synchronous_commit: bool,
     },
+}
+
+fn waits_for_flush() -> bool {
+    true
 }
 
 impl Location {
@@ -133,13 +171,18 @@ impl Location {
                 url,
                 service,
                 billing,
+                synchronous_commit,
                 ..
             } => {
                 let schema = match db {
                     Db::Service => service,
                     Db::Billing => billing,
                 };
-                Ok(Box::new(PgConn::open(url, schema)?))
+                Ok(Box::new(PgConn::open_with(
+                    url,
+                    schema,
+                    *synchronous_commit,
+                )?))
             }
         }
     }
@@ -190,11 +233,26 @@ impl Backend {
                 service: schema("orders"),
                 billing: schema("billing"),
                 slot: format!("msgwork_{prefix}"),
+                synchronous_commit: true,
             },
             _schemas: Some(schemas),
             slot_made: false,
             feed: Arc::new(Feed::default()),
         })
+    }
+
+    /// On PostgreSQL, commits that return before their WAL is flushed: for a lab that crashes its
+    /// own connections but never the server, whose commits then cost a round trip rather than an
+    /// fsync. Not for a CDC relay, which reads only flushed WAL. SQLite's durability is chosen in
+    /// [`Backend::sqlite`].
+    pub fn lazy_commits(mut self) -> Backend {
+        if let Location::Postgres {
+            synchronous_commit, ..
+        } = &mut self.location
+        {
+            *synchronous_commit = false;
+        }
+        self
     }
 
     pub fn location(&self) -> &Location {
@@ -230,6 +288,40 @@ impl Backend {
                 PgConn::open(url, billing)?
                     .create_billing_schema()
                     .pg("creating the billing schema")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates the ordering lab's tables, empty: the outbox with a partition and a sequence number
+    /// on each row and an index on each partition's unsent rows, and the consumer's record of how
+    /// far it has applied each aggregate. The crash lab's tables are the same without them.
+    pub fn create_partitioned(&self) -> Result<(), SimError> {
+        self.create(true)?;
+        match &self.location {
+            Location::Sqlite {
+                service,
+                billing,
+                durability,
+                ..
+            } => {
+                let conn = db::open(service, *durability).sql("opening the order database")?;
+                db::partition_outbox(&conn).sql("partitioning the outbox")?;
+                let conn = db::open(billing, *durability).sql("opening the billing database")?;
+                db::create_progress_schema(&conn).sql("creating the consumer's progress table")?;
+            }
+            Location::Postgres {
+                url,
+                service,
+                billing,
+                ..
+            } => {
+                PgConn::open(url, service)?
+                    .partition_outbox()
+                    .pg("partitioning the outbox")?;
+                PgConn::open(url, billing)?
+                    .create_progress_schema()
+                    .pg("creating the consumer's progress table")?;
             }
         }
         Ok(())
@@ -417,6 +509,44 @@ impl Storage for Sqlite {
 
     fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError> {
         db::charges_per_order(self.conn()).sql("reading charges")
+    }
+
+    fn insert_sequenced(
+        &mut self,
+        event: &Envelope,
+        partition: u32,
+        sequence: u32,
+        now: u64,
+    ) -> Result<(), SimError> {
+        db::insert_sequenced(self.conn(), event, partition, sequence, now)
+            .sql("inserting the outbox row")
+    }
+
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        db::claim_partition(self.conn(), partition, owner, now, lease_until, limit)
+            .sql("claiming a partition's head")
+    }
+
+    fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, SimError> {
+        db::applied_sequence(self.conn(), aggregate_id).sql("reading the applied sequence")
+    }
+
+    fn apply_sequence(
+        &mut self,
+        aggregate_id: &str,
+        sequence: u32,
+        event_type: &str,
+        now: u64,
+    ) -> Result<(), SimError> {
+        db::apply_sequence(self.conn(), aggregate_id, sequence, event_type, now)
+            .sql("recording the applied sequence")
     }
 }
 

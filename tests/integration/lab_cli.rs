@@ -128,15 +128,58 @@ fn ordering_holds_when_keyed_breaks_when_not_and_fills_the_evidence_item() {
     let (out, home) = Msgwork::new(&[
         "lab", "ordering", "--seed", "6", "--orders", "400", "--json",
     ])
+    .env_remove("MSGWORK_DB")
     .run();
     let v = out.success().json();
     assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["backend"], "sqlite");
     assert_eq!(v["keyed"]["violations"], 0);
     assert!(v["unkeyed"]["violations"].as_u64().unwrap() > 0);
+    for run in ["keyed", "unkeyed"] {
+        assert_eq!(v[run]["events"], 1600, "{run}");
+        assert_eq!(v[run]["lost"], 0, "{run}");
+    }
     assert_eq!(evidence_item(home.path(), "stretch-ordering")["done"], true);
     Msgwork::new(&["lab", "ordering", "--partitions", "0"])
         .output()
         .usage_error("--partitions");
+    Msgwork::new(&["lab", "ordering", "--db", "mysql://root:hunter2@db/shop"])
+        .output()
+        .usage_error("postgres://USER@HOST:PORT/DATABASE");
+}
+
+#[test]
+fn ordering_names_its_database_and_replays_its_seed() {
+    let run = || {
+        Msgwork::new(&[
+            "lab",
+            "ordering",
+            "--seed",
+            "3",
+            "--orders",
+            "120",
+            "--partitions",
+            "3",
+        ])
+        .env_remove("MSGWORK_DB")
+        .output()
+    };
+    let (a, b) = (run(), run());
+    a.success();
+    assert!(a.stdout.contains("SQLite"), "{}", a.stdout);
+    assert!(
+        a.stdout
+            .contains("Replay: msgwork lab ordering --seed 3 --orders 120 --partitions 3"),
+        "{}",
+        a.stdout
+    );
+    let table = |out: &str| {
+        out.split("What this shows")
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(table(&a.stdout), table(&b.stdout), "same seed, same run");
 }
 
 #[test]

@@ -260,3 +260,98 @@ fn bench_sets_postgres_beside_sqlite_at_the_same_sizes() {
         assert!(m["value"].as_f64().unwrap() > 0.0, "{m}");
     }
 }
+
+#[test]
+fn a_partition_relay_never_claims_past_rows_a_dead_relay_still_locks() {
+    let Some(url) = postgres("partition claims") else {
+        return;
+    };
+    let tag = format!("partitions{}", std::process::id());
+    let schemas = LabSchemas::create(&url, &tag, &["orders"], false).unwrap();
+    let schema = schemas.schema("orders").unwrap().to_string();
+    let mut service = PgConn::open(&url, &schema).unwrap();
+    service.create_service_schema(true).unwrap();
+    service.partition_outbox().unwrap();
+    // Orders 1..=6, alternating between partitions 0 and 1: ids 1, 3, 5 in partition 0.
+    for n in 1..=6 {
+        let event = Envelope::order_placed(7, Pipeline::Outbox, &Order::generate(7, n), 0);
+        service.begin().unwrap();
+        service.insert_sequenced(&event, (n + 1) % 2, 1, 0).unwrap();
+        service.commit().unwrap();
+    }
+    let ids =
+        |rows: Vec<msgwork::sim::db::OutboxRow>| rows.iter().map(|r| r.id).collect::<Vec<i64>>();
+    let mut old = PgConn::open(&url, &schema).unwrap();
+    assert_eq!(ids(old.claim_partition(0, 1).unwrap()), [1]);
+    // Its successor, started while the old relay's transaction still holds id 1, gets nothing:
+    // publishing 3 and 5 first would break the partition's order.
+    let mut new = PgConn::open(&url, &schema).unwrap();
+    assert!(new.claim_partition(0, 10).unwrap().is_empty());
+    let mut other = PgConn::open(&url, &schema).unwrap();
+    assert_eq!(ids(other.claim_partition(1, 10).unwrap()), [2, 4, 6]);
+    // Once the old relay is gone, the whole head is there, in order.
+    drop(old);
+    let mut head = Vec::new();
+    for _ in 0..100 {
+        head = ids(new.claim_partition(0, 10).unwrap());
+        if !head.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(head, [1, 3, 5]);
+    assert_eq!(new.mark_claimed_sent(&head, 5).unwrap(), 3);
+    assert_eq!(other.mark_claimed_sent(&[2, 4, 6], 5).unwrap(), 3);
+    assert_eq!(new.unsent_count().unwrap(), 0);
+}
+
+#[test]
+fn lab_ordering_on_postgres_holds_keyed_breaks_scattered_and_cleans_up() {
+    let Some(url) = postgres("lab ordering on PostgreSQL") else {
+        return;
+    };
+    let out = crate::harness::Msgwork::new(&[
+        "lab", "ordering", "--db", &url, "--seed", "5", "--orders", "150", "--json",
+    ])
+    .output();
+    let v = out.success().json();
+    assert_eq!(v["backend"], "postgres");
+    assert_eq!(v["keyed"]["violations"], 0);
+    assert!(v["unkeyed"]["violations"].as_u64().unwrap() > 0, "{v}");
+    for run in ["keyed", "unkeyed"] {
+        assert_eq!(v[run]["events"], 600, "{run}");
+        assert_eq!(v[run]["lost"], 0, "{run}: {v}");
+    }
+    let crashes =
+        |run: &str| v[run]["crashes"].as_u64().unwrap() + v[run]["relay_crashes"].as_u64().unwrap();
+    assert!(crashes("keyed") + crashes("unkeyed") > 0, "{v}");
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'msgwork\\_ordering%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the run's schemas are dropped");
+    // The human report says where it ran, without the password.
+    let human = crate::harness::Msgwork::new(&[
+        "lab",
+        "ordering",
+        "--seed",
+        "5",
+        "--orders",
+        "40",
+        "--partitions",
+        "2",
+    ])
+    .env("MSGWORK_DB", &url)
+    .output();
+    human.success();
+    assert!(
+        human.stdout.contains("PostgreSQL postgres://"),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("SKIP LOCKED"), "{}", human.stdout);
+}

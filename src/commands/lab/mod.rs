@@ -113,8 +113,9 @@ pub fn run(command: LabCommand, ctx: &Context) -> Result<Outcome> {
             orders,
             partitions,
             seed,
+            db,
             json,
-        } => ordering::ordering_lab(orders, partitions, seed, json, ctx),
+        } => ordering::ordering_lab(orders, partitions, seed, db, json, ctx),
         LabCommand::Retention {
             events,
             duplicate_rate,
