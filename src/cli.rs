@@ -235,7 +235,8 @@ Examples:
   msgwork lab cleanup --page-size 4096         bigger pages: faster deletes, more bytes a commit
   msgwork lab cleanup --keep-db ./cleanup-dbs  keep the SQLite files to look inside
   msgwork lab cleanup --db postgres://msgwork@localhost:5432/msgwork
-                                               the same lab on PostgreSQL, a day a real partition
+                                               the same lab on PostgreSQL, a day a real partition,
+                                               about 25 s in a release build
 
 Counts take a k or m suffix, and _ or , between digits. The timings are this machine's: run a
 release build (cargo run --release -- lab cleanup) on a quiet machine for figures to compare.";

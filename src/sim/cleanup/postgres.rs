@@ -431,3 +431,36 @@ impl Sweep for PgSweep {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_lines_escape_what_the_text_format_would_misread() {
+        let row = |sent_at| NewRow {
+            id: 7,
+            event: Envelope {
+                event_id: "0190-e".to_string(),
+                event_type: "OrderPlaced".to_string(),
+                aggregate_id: "ord\t1".to_string(),
+                occurred_at: "2026-01-05T09:00:00.000Z".to_string(),
+                version: 1,
+                payload: "{\"note\":\"a\\\\b\\nc\"}\r".to_string(),
+            },
+            created_at: 500,
+            sent_at,
+        };
+        let mut text = String::new();
+        copy_line(&mut text, &row(None));
+        copy_line(&mut text, &row(Some(1000)));
+        let fields = "7\t0190-e\torder\tord\\t1\tOrderPlaced\t1\t{\"note\":\"a\\\\\\\\b\\\\nc\"}\\r\t\
+                      2026-01-05T09:00:00.000Z\t500";
+        assert_eq!(text, format!("{fields}\t\\N\n{fields}\t1000\n"));
+        assert_eq!(
+            text.lines().count(),
+            2,
+            "one line per row, whatever the fields hold"
+        );
+    }
+}
