@@ -36,9 +36,15 @@ CREATE TABLE outbox (
     claimed_by     text,
     lease_until    bigint,
     sent_at        bigint                 -- NULL until a relay has published and marked it
-);
--- The relay's poll walks only unsent rows, however large the table grows.
-CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;";
+);";
+
+/// The relay's poll walks only unsent rows, however large the table grows.
+pub const UNSENT_INDEX: &str = "CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL";
+
+/// The relay's poll: the oldest unsent rows, read without claiming them.
+pub const POLL_UNSENT: &str = "SELECT id, event_id::text, aggregate_id, event_type, version, \
+                               payload::text, occurred_at FROM outbox WHERE sent_at IS NULL \
+                               ORDER BY id LIMIT $1";
 
 /// What partitioning adds to the outbox, for `lab ordering`; see the SQLite schema's twin.
 const PARTITIONED: &str = "
@@ -204,6 +210,7 @@ impl PgConn {
         self.client.batch_execute(ORDERS)?;
         if with_outbox {
             self.client.batch_execute(OUTBOX)?;
+            self.client.batch_execute(UNSENT_INDEX)?;
         }
         Ok(())
     }
@@ -384,11 +391,7 @@ impl PgConn {
     /// Reads unsent rows without locking them: two relays doing this read the same rows.
     pub fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, postgres::Error> {
         Ok(self
-            .query(
-                "SELECT id, event_id::text, aggregate_id, event_type, version, payload::text, occurred_at
-                   FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-                &[&i64::from(limit)],
-            )?
+            .query(POLL_UNSENT, &[&i64::from(limit)])?
             .iter()
             .map(outbox_row)
             .collect())

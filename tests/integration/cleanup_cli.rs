@@ -27,9 +27,12 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
         &path_str(dbs.path()),
         "--json",
     ])
+    .env_remove("MSGWORK_DB")
     .run();
     let v = out.success().json();
     assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["backend"], "sqlite");
+    assert!(v.get("server").is_none() && v.get("round_trip_us").is_none());
     assert_eq!(
         (v["seed"].as_u64(), v["rows"].as_u64()),
         (Some(5), Some(20_000))
@@ -201,12 +204,13 @@ fn cleanup_tells_a_person_what_it_measured_and_what_it_means() {
         "--plot",
         &path_str(&home.path().join("poll.svg")),
     ])
+    .env_remove("MSGWORK_DB")
     .output();
     let text = &out.success().stdout;
     let drawn = std::fs::read_to_string(home.path().join("poll.svg")).unwrap();
     assert!(drawn.contains("partial index") && drawn.contains("plain index"));
     for part in [
-        "msgwork lab cleanup  seed 8 · 20,000 rows on 1 KiB pages",
+        "msgwork lab cleanup  SQLite · seed 8 · 20,000 rows on 1 KiB pages",
         "by table size",
         "four ways to keep the outbox",
         "Against the targets",
@@ -265,6 +269,23 @@ fn cleanup_refuses_bad_input_in_one_line() {
             &["--page-size", "big"],
             "--page-size must be a power of two from 512 to 65536, like 4096 (got 'big')",
         ),
+        (
+            &["--db", "mysql://root@localhost/shop"],
+            "is not a PostgreSQL URL",
+        ),
+        (
+            &["--db", "postgres://ann:secret@db:notaport/shop"],
+            "Write it like postgres://USER@HOST:PORT/DATABASE",
+        ),
+        (
+            &[
+                "--db",
+                "postgres://ann@127.0.0.1:1/shop",
+                "--page-size",
+                "4096",
+            ],
+            "leave --page-size out with --db",
+        ),
     ] {
         let home = tempfile::tempdir().unwrap();
         let keep = home.path().join("dbs");
@@ -276,7 +297,9 @@ fn cleanup_refuses_bad_input_in_one_line() {
         ];
         all.extend_from_slice(args);
         all.extend(["--keep-db", keep.to_str().unwrap()]);
-        Msgwork::new(&all).output().usage_error(mentions);
+        let out = Msgwork::new(&all).env_remove("MSGWORK_DB").output();
+        out.usage_error(mentions);
+        assert!(!out.stderr.contains("secret"), "{}", out.stderr);
         assert!(
             !keep.exists(),
             "{args:?}: bad input did work before failing"

@@ -355,3 +355,226 @@ fn lab_ordering_on_postgres_holds_keyed_breaks_scattered_and_cleans_up() {
     );
     assert!(human.stdout.contains("SKIP LOCKED"), "{}", human.stdout);
 }
+
+/// `lab cleanup --db URL` at 20,000 rows with `extra` arguments: its JSON.
+fn cleanup_on(url: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "lab", "cleanup", "--db", url, "--rows", "20000", "--seed", "5", "--json",
+    ];
+    args.extend_from_slice(extra);
+    crate::harness::Msgwork::new(&args)
+        .output()
+        .success()
+        .json()
+}
+
+/// Whether each of `schemas` exists on the server.
+fn schemas_present(client: &mut postgres::Client, schemas: &[String]) -> Vec<bool> {
+    schemas
+        .iter()
+        .map(|s| {
+            client
+                .query_one("SELECT count(*) FROM pg_namespace WHERE nspname = $1", &[s])
+                .unwrap()
+                .get::<_, i64>(0)
+                == 1
+        })
+        .collect()
+}
+
+fn schemas_of(v: &serde_json::Value) -> Vec<String> {
+    v["server"]["schemas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn lab_cleanup_on_postgres_keeps_its_claims_and_drops_its_schemas() {
+    let Some(url) = postgres("lab cleanup on PostgreSQL") else {
+        return;
+    };
+    let v = cleanup_on(&url, &[]);
+    assert_eq!(v["backend"], "postgres");
+    for (check, ok) in v["checks"].as_object().unwrap() {
+        assert_eq!(ok, true, "check {check} failed: {}", v["checks"]);
+    }
+    assert_eq!(v["page_size"], 8192, "PostgreSQL's block size");
+    assert!(
+        v.get("mmap_size").is_none(),
+        "no SQLite settings on a server"
+    );
+    assert!(v["round_trip_us"]["p50"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["server"]["kept"], false);
+
+    // Each plan uses the index it claims: the partial one, or the plain one and never the partial.
+    for size in v["by_size"].as_array().unwrap() {
+        let partial = size["partial"]["plan"].as_str().unwrap();
+        let plain = size["plain"]["plan"].as_str().unwrap();
+        assert!(
+            partial.contains("using outbox_unsent on outbox"),
+            "{partial}"
+        );
+        assert!(plain.contains("using outbox_sent_at on outbox"), "{plain}");
+        assert!(!plain.contains("outbox_unsent"), "{plain}");
+        assert!(
+            size["partial"]["index_pages"].as_u64().unwrap()
+                < size["plain"]["index_pages"].as_u64().unwrap()
+        );
+    }
+
+    // The partitions: each day's part of the partial index serves the poll, and the drop took
+    // exactly the day's rows once its unsent ones had moved on.
+    let p = &v["partition"];
+    let (yesterday, today) = (p["table"].as_str().unwrap(), p["today"].as_str().unwrap());
+    let plan = p["plan"].as_str().unwrap();
+    for day in [yesterday, today] {
+        assert!(
+            plan.contains(&format!("using {day}_unsent on {day}")),
+            "{plan}"
+        );
+    }
+    assert_eq!(
+        (p["rows"].as_u64(), p["unsent_moved"].as_u64()),
+        (Some(20_000), Some(10))
+    );
+    assert!(p["vacuum_same_rows_ms"].is_number());
+
+    // Counts add up: every deleted row was an old sent one, and VACUUM came after them all.
+    let d = &v["deletes"];
+    let deleted = d["rows_deleted"].as_u64().unwrap()
+        + v["alongside"]["cleaner_rows_deleted"].as_u64().unwrap()
+        + d["rows_deleted_after_windows"].as_u64().unwrap();
+    assert!(deleted > 0 && deleted < 20_000, "{deleted}");
+    assert_eq!(
+        d["batches"].as_u64().unwrap(),
+        d["batch_ms"]["samples"].as_u64().unwrap()
+    );
+    assert!(
+        d.get("checkpoint_ms").is_none(),
+        "no WAL checkpoints by the cleaner"
+    );
+    assert!(d["vacuum"]["ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["unsent_rows"], 260);
+
+    // Nothing left on the server.
+    let schemas = schemas_of(&v);
+    assert_eq!(schemas.len(), 2);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    assert_eq!(
+        schemas_present(&mut client, &schemas),
+        [false, false],
+        "{schemas:?}"
+    );
+}
+
+/// Drops kept schemas when the test ends, pass or fail.
+struct DropSchemas(String, Vec<String>);
+
+impl Drop for DropSchemas {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.0, postgres::NoTls) {
+            for s in &self.1 {
+                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
+            }
+        }
+    }
+}
+
+#[test]
+fn lab_cleanup_on_postgres_keeps_its_schemas_to_show_what_it_left() {
+    let Some(url) = postgres("lab cleanup --keep-db on PostgreSQL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let v = cleanup_on(&url, &["--keep-db", dir.path().to_str().unwrap()]);
+    let schemas = schemas_of(&v);
+    let _cleanup = DropSchemas(url.clone(), schemas.clone());
+    assert_eq!(v["server"]["kept"], true);
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    assert_eq!(schemas_present(&mut client, &schemas), [true, true]);
+    let (outbox, days) = (&schemas[0], &schemas[1]);
+    let count = |client: &mut postgres::Client, sql: String| -> i64 {
+        client.query_one(&sql, &[]).unwrap().get(0)
+    };
+
+    // The cleaned outbox: every unsent row there, stuck ones included; no old sent row left.
+    assert_eq!(
+        count(
+            &mut client,
+            format!("SELECT count(*) FROM {outbox}.outbox WHERE sent_at IS NULL")
+        ),
+        260
+    );
+    let stuck: Vec<i64> = v["stuck_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_i64().unwrap())
+        .collect();
+    assert_eq!(stuck.len(), 10);
+    let cutoff = v["deletes"]["cutoff_ms"].as_i64().unwrap();
+    for id in &stuck {
+        let sql = format!(
+            "SELECT count(*) FROM {outbox}.outbox WHERE id = {id} AND sent_at IS NULL \
+             AND created_at < {cutoff}"
+        );
+        assert_eq!(
+            count(&mut client, sql),
+            1,
+            "stuck row {id}, written before the cut-off"
+        );
+    }
+    assert_eq!(
+        count(
+            &mut client,
+            format!("SELECT count(*) FROM {outbox}.outbox WHERE sent_at < {cutoff}")
+        ),
+        0
+    );
+    assert!(count(&mut client, format!("SELECT count(*) FROM {outbox}.outbox")) > 260);
+
+    // The partitions: yesterday's gone, today's the only one, holding its rows and the moved ones.
+    let p = &v["partition"];
+    let (yesterday, today) = (p["table"].as_str().unwrap(), p["today"].as_str().unwrap());
+    let partitions: Vec<String> = client
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i
+               JOIN pg_class c ON c.oid = i.inhrelid
+               JOIN pg_class parent ON parent.oid = i.inhparent
+               JOIN pg_namespace n ON n.oid = parent.relnamespace
+              WHERE parent.relname = 'outbox' AND n.nspname = $1 AND c.relkind = 'r'",
+            &[days],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(partitions, [today.to_string()]);
+    assert_eq!(
+        count(
+            &mut client,
+            format!(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = '{days}' AND tablename = '{yesterday}'"
+            )
+        ),
+        0
+    );
+    // Its 10 stuck rows kept their ids (at most 20,000, the day's) and wait to be sent.
+    assert_eq!(
+        count(
+            &mut client,
+            format!("SELECT count(*) FROM {days}.{today} WHERE sent_at IS NULL AND id <= 20000")
+        ),
+        10
+    );
+    assert_eq!(
+        count(
+            &mut client,
+            format!("SELECT count(*) FROM {days}.outbox WHERE sent_at IS NULL")
+        ),
+        260
+    );
+}

@@ -1,59 +1,48 @@
 //! The cleaner: deletes old sent rows in short batches on its own connection, alone or beside the
 //! service's writes, and the windows that compare the service's writes with and without it.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::{POLL_BATCH, Service, lab_connection, mark_sent_from, us};
+use super::place::Sweep;
+use super::{Service, us};
 use crate::sim::SimError;
-use crate::sim::db;
-use crate::sim::world::SqlContext;
 
 /// Deletes sent rows older than a cut-off, a window of `batch` ids at a time, each window in its
 /// own short write transaction so that a waiting write waits for one batch at most.
 pub(super) struct Cleaner {
-    conn: Connection,
+    sweep: Box<dyn Sweep>,
     cutoff: i64,
     batch: u32,
     /// Every row up to here has been cleaned.
     pub(super) cursor: i64,
     done: bool,
-    /// Time spent folding the WAL back into the database, outside the write lock.
-    pub(super) checkpoint: Duration,
+    /// Time spent on housekeeping after the batches, outside their transactions (SQLite folding
+    /// its WAL back into the database); `None` where the database has none.
+    pub(super) checkpoint: Option<Duration>,
 }
 
-/// One batch: rows deleted, and how long the write lock was held.
+/// One batch: rows deleted, and how long its transaction held its locks.
 pub(super) struct Batch {
     pub(super) rows: u64,
     pub(super) held: Duration,
 }
 
 impl Cleaner {
-    pub(super) fn open(
-        path: &Path,
-        page_size: u32,
+    pub(super) fn new(
+        mut sweep: Box<dyn Sweep>,
         cutoff: i64,
         batch: u32,
     ) -> Result<Self, SimError> {
-        let conn = lab_connection(path, page_size)?;
-        // The cleaner checkpoints the WAL it writes itself, after each batch and outside the
-        // write lock, instead of leaving that to whichever commit crosses the threshold.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
-            .sql("configuring the cleaner")?;
         // Start at the oldest row: nothing is below it.
-        let oldest: Option<i64> = conn
-            .query_row("SELECT min(id) FROM outbox", [], |r| r.get(0))
-            .sql("finding the oldest row")?;
+        let oldest = sweep.oldest()?;
         Ok(Cleaner {
-            conn,
+            sweep,
             cutoff,
             batch,
             cursor: oldest.map_or(0, |id| id - 1),
             done: oldest.is_none(),
-            checkpoint: Duration::ZERO,
+            checkpoint: None,
         })
     }
 
@@ -63,49 +52,21 @@ impl Cleaner {
             return Ok(None);
         }
         let last = self.cursor + i64::from(self.batch);
-        db::begin(&self.conn).sql("the cleaner's BEGIN")?;
-        let started = Instant::now();
-        // `sent_at < cutoff` is never true of an unsent row: NULL compares as unknown.
-        let deleted = self
-            .conn
-            .prepare_cached("DELETE FROM outbox WHERE id > ?1 AND id <= ?2 AND sent_at < ?3")
-            .and_then(|mut s| s.execute(params![self.cursor, last, self.cutoff]))
-            .sql("deleting a batch");
-        let rows = match deleted {
-            Ok(rows) => rows,
-            Err(err) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(err);
-            }
-        };
-        db::commit(&self.conn).sql("the cleaner's COMMIT")?;
-        let held = started.elapsed();
+        let (rows, held) = self.sweep.delete_window(self.cursor, last, self.cutoff)?;
         // The next window starts at the first row past this one (skipping any gap in the ids).
-        // Ids are commit order: once that row was written after the cut-off, so was every later one.
-        let next: Option<(i64, i64)> = self
-            .conn
-            .prepare_cached("SELECT id, created_at FROM outbox WHERE id > ?1 ORDER BY id LIMIT 1")
-            .and_then(|mut s| {
-                s.query_row([last], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .sql("finding the next window to clean")?;
-        match next {
+        // The lab writes ids in time order: once that row was written after the cut-off, so was
+        // every later one.
+        match self.sweep.next_row(last)? {
             Some((id, created_at)) if created_at < self.cutoff => self.cursor = id - 1,
             _ => {
                 self.cursor = last;
                 self.done = true;
             }
         }
-        let started = Instant::now();
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            .sql("checkpointing after a batch")?;
-        self.checkpoint += started.elapsed();
-        Ok(Some(Batch {
-            rows: rows as u64,
-            held,
-        }))
+        if let Some(took) = self.sweep.after_batch()? {
+            *self.checkpoint.get_or_insert(Duration::ZERO) += took;
+        }
+        Ok(Some(Batch { rows, held }))
     }
 }
 
@@ -168,6 +129,8 @@ pub(super) struct Window {
     /// Writes per second of write time.
     pub(super) rate: f64,
     pub(super) written: u64,
+    /// How long the window lasted, the relay's catching up included.
+    pub(super) took: Duration,
     /// Every poll found the rows expected.
     pub(super) steady: bool,
 }
@@ -192,16 +155,17 @@ pub(super) fn write_window(
         n += 1;
         if n.is_multiple_of(poll_every) {
             let polled = Instant::now();
-            let rows = db::select_unsent(service.conn, POLL_BATCH).sql("polling")?;
+            let rows = service.db.poll()?;
             polls.push(us(polled.elapsed()));
             steady &= rows.len() == expected.len()
                 && rows.iter().zip(expected).all(|(r, id)| r.id == *id);
         }
     }
-    mark_sent_from(service.conn, &service.table, first)?;
+    service.db.mark_sent_from(first)?;
     Ok(Window {
         rate: f64::from(n) / busy.as_secs_f64(),
         written: u64::from(n),
+        took: started.elapsed(),
         steady,
     })
 }

@@ -2,9 +2,13 @@
 //! table grows to a million sent rows; at each size the relay's unsent-row poll and the service's
 //! write are timed with a plain index on `sent_at` and with the schema's partial index on unsent
 //! rows. Then old sent rows are deleted in short batches, alone and while the service keeps
-//! writing, and a day's partition table is dropped whole. Every figure comes from real SQLite
-//! files, with the crash lab's schema, statements and connection settings, plus memory-mapped
-//! reads.
+//! writing, and a day's partition table is dropped whole. Every figure comes from a real
+//! database with the crash lab's schema and statements: SQLite files, with the crash lab's
+//! connection settings plus memory-mapped reads, or a PostgreSQL server (`--db`), where a day is a
+//! partition of a declaratively partitioned table.
+//!
+//! The experiment is written once, against the seam in `place`; `sqlite` and `postgres` implement
+//! it in their own terms.
 //!
 //! The table always holds the same unsent rows in two places: a fresh backlog at the tail (the
 //! relay a few hundred rows behind) and a few stuck rows deep among the old ones (publishes an
@@ -13,25 +17,27 @@
 
 mod cleaner;
 mod partition;
+mod place;
+mod postgres;
+mod sqlite;
 
 use std::ops::RangeInclusive;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng};
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
+use super::SimError;
 use super::bench::Measurement;
-use super::db::{self, Durability};
+use super::db;
 use super::model::{Envelope, Order, Pipeline, timestamp};
 use super::observer::Progress;
 use super::stats::{Spread, round3};
-use super::world::SqlContext;
-use super::{SimError, lab_dir, remove_db};
 use cleaner::{Cleaner, PAUSED, PacedRun, RUNNING, STOP, run_paced, write_window};
 pub use partition::{Partition, day_table};
+use place::{LabDb, NewRow, Place, Server};
 
 /// Bumped when a key of the `--json` output changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -96,11 +102,16 @@ pub struct CleanupOptions {
     pub sizes: Vec<u32>,
     /// Rows per delete transaction.
     pub batch: u32,
-    /// Page size of the lab's new databases: the crash lab's `db::PAGE_SIZE` unless asked.
+    /// Page size of the lab's new SQLite databases: the crash lab's `db::PAGE_SIZE` unless asked.
     pub page_size: u32,
-    /// Keep the lab's SQLite files here instead of a temporary directory.
+    /// Keep the lab's SQLite files here instead of a temporary directory; on PostgreSQL, keep
+    /// the run's schemas.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keep_dir: Option<PathBuf>,
+    /// A PostgreSQL server to run on instead of SQLite files. Never recorded: it may hold a
+    /// password.
+    #[serde(skip)]
+    pub db: Option<String>,
 }
 
 impl CleanupOptions {
@@ -112,6 +123,7 @@ impl CleanupOptions {
             batch: DEFAULT_BATCH,
             page_size: db::PAGE_SIZE,
             keep_dir: None,
+            db: None,
         }
     }
 
@@ -175,7 +187,7 @@ pub struct IndexRun {
     pub index_name: &'static str,
     /// The index's size in database pages.
     pub index_pages: u64,
-    /// SQLite's plan for the relay's poll.
+    /// The database's plan for the relay's poll.
     pub plan: String,
     pub poll_us: Spread,
     pub insert_us: Spread,
@@ -226,12 +238,47 @@ pub struct Deletes {
     pub batches: u64,
     pub seconds: f64,
     pub rows_per_s: f64,
-    /// How long each batch held the write lock: what a waiting insert can be delayed by.
+    /// How long each batch's transaction held its locks: on SQLite the write lock, what a
+    /// waiting insert can be delayed by; on PostgreSQL the deleted rows' locks, which no insert
+    /// waits for.
     pub batch_ms: Spread,
-    /// Time spent folding the WAL back into the database, outside the write lock.
-    pub checkpoint_ms: f64,
+    /// Time spent folding the WAL back into the database, outside the write lock (SQLite).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_ms: Option<f64>,
     /// Old rows deleted after the windows, to finish the cleanup (not timed).
     pub rows_deleted_after_windows: u64,
+    /// The VACUUM that makes the deleted rows' space reusable (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacuum: Option<Vacuum>,
+}
+
+/// PostgreSQL's deferred half of a delete. A deleted row stays in the table as a dead row version,
+/// its index entries with it, until VACUUM removes them; the lab runs it once the cleanup is done.
+#[derive(Clone, Debug, Serialize)]
+pub struct Vacuum {
+    pub ms: f64,
+    /// The outbox with its indexes, before and after: VACUUM makes space reusable, it does not
+    /// give it back.
+    pub outbox_bytes_before: u64,
+    pub outbox_bytes_after: u64,
+    /// The relay's poll among the dead rows, and once they are gone.
+    pub poll_us_before: Spread,
+    pub poll_us_after: Spread,
+}
+
+/// The server a PostgreSQL run used.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerReport {
+    /// The URL, any password hidden.
+    pub url: String,
+    pub version: String,
+    /// The run's schemas, dropped at the end unless kept.
+    pub schemas: Vec<String>,
+    pub kept: bool,
+    /// The server's own settings that move every figure: a server with fsync off commits
+    /// without waiting for the disk.
+    pub fsync: String,
+    pub shared_buffers: String,
 }
 
 /// Service writes with and without a cleaner deleting old rows on another connection.
@@ -250,6 +297,9 @@ pub struct Alongside {
     pub cleaner_pace: f64,
     pub cleaner_pace_rows_per_s: f64,
     pub cleaner_rows_deleted: u64,
+    /// What it deleted per second of the windows it ran in: above the pace when the service
+    /// writes fewer rows a window than one batch holds.
+    pub cleaner_rows_per_s: f64,
     pub cleaner_batch_ms: Spread,
     /// The cleaner ran out of old rows before the last window: the table was too small for a
     /// fair comparison.
@@ -351,6 +401,10 @@ pub struct Timings {
 #[derive(Clone, Debug, Serialize)]
 pub struct CleanupReport {
     pub schema_version: u32,
+    /// `sqlite` or `postgres`: which database produced these figures.
+    pub backend: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerReport>,
     pub seed: u64,
     pub rows: u32,
     pub sizes: Vec<u32>,
@@ -359,9 +413,17 @@ pub struct CleanupReport {
     /// Unsent rows in the table throughout: the backlog plus the stuck ones.
     pub unsent_rows: u32,
     pub stuck_ids: Vec<i64>,
+    /// The database's page size in bytes: SQLite's chosen one, PostgreSQL's block size.
     pub page_size: u32,
+    /// Whether a commit waits for its WAL to be flushed: SQLite's `synchronous`, or
+    /// PostgreSQL's `synchronous_commit` on the lab's connections.
     pub synchronous: &'static str,
-    pub mmap_size: i64,
+    /// SQLite's memory-mapped reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mmap_size: Option<i64>,
+    /// A bare round trip to the server (`SELECT 1`): part of every figure on PostgreSQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip_us: Option<Spread>,
     pub machine: Machine,
     pub by_size: Vec<SizeRun>,
     pub poll_ratio: PollRatio,
@@ -385,15 +447,6 @@ fn ms(d: Duration) -> f64 {
 
 fn us(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1e3
-}
-
-/// A connection to a lab database: the crash lab's settings, plus memory-mapped reads.
-fn lab_connection(path: &Path, page_size: u32) -> Result<Connection, SimError> {
-    let conn = db::open_with_page_size(path, Durability::Off, page_size)
-        .sql("opening a cleanup lab database")?;
-    conn.pragma_update(None, "mmap_size", MMAP_SIZE)
-        .sql("mapping the database into memory")?;
-    Ok(conn)
 }
 
 /// When each row was written: `rows` rows spread evenly over `span` ms from `start`, the row
@@ -425,10 +478,10 @@ fn pick_stuck(rng: &mut rand::rngs::ChaCha8Rng, within: i64) -> Vec<i64> {
     stuck
 }
 
-/// Appends rows `ids` to `table` in large transactions through one prepared statement: row `id`
-/// written at `timeline.at(id)` and sent `SENT_AFTER_MS` later, unless `unsent(id)`.
+/// Appends rows `ids` to `table` in large transactions: row `id` written at `timeline.at(id)`
+/// and sent `SENT_AFTER_MS` later, unless `unsent(id)`.
 fn grow(
-    conn: &Connection,
+    db: &mut dyn LabDb,
     table: &str,
     ids: RangeInclusive<i64>,
     seed: u64,
@@ -436,102 +489,63 @@ fn grow(
     unsent: &dyn Fn(i64) -> bool,
     progress: &dyn Progress,
 ) -> Result<(), SimError> {
-    let mut insert = conn
-        .prepare(&format!(
-            "INSERT INTO {table} (id, event_id, aggregate_type, aggregate_id, event_type, version,
-                                  payload, occurred_at, created_at, sent_at)
-             VALUES (?1, ?2, 'order', ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        ))
-        .sql("preparing the bulk insert")?;
     let (mut from, last) = ids.into_inner();
     while from <= last {
         let to = (from + GROW_CHUNK - 1).min(last);
-        db::begin(conn).sql("BEGIN")?;
-        for id in from..=to {
-            let at = timeline.at(id);
-            let order = Order::generate(seed, id as u32);
-            let e = Envelope::order_placed(seed, Pipeline::Outbox, &order, at as u64);
-            let sent_at = (!unsent(id)).then_some(at + SENT_AFTER_MS);
-            insert
-                .execute(params![
+        let rows: Vec<NewRow> = (from..=to)
+            .map(|id| {
+                let at = timeline.at(id);
+                let order = Order::generate(seed, id as u32);
+                NewRow {
                     id,
-                    e.event_id,
-                    e.aggregate_id,
-                    e.event_type,
-                    e.version,
-                    e.payload,
-                    e.occurred_at,
-                    at,
-                    sent_at
-                ])
-                .sql("growing the outbox")?;
-        }
-        db::commit(conn).sql("COMMIT")?;
+                    event: Envelope::order_placed(seed, Pipeline::Outbox, &order, at as u64),
+                    created_at: at,
+                    sent_at: (!unsent(id)).then_some(at + SENT_AFTER_MS),
+                }
+            })
+            .collect();
+        db.append(table, &rows)?;
         progress.advance((to - from + 1) as u64);
         from = to + 1;
     }
     Ok(())
 }
 
-/// The order service: it writes order `next_id` next, at its time on `timeline`. The relay marks
-/// its rows sent in `table` (the outbox, or today's partition behind the view).
+/// The order service: it writes order `next_id` next, at its time on `timeline`, through `db`,
+/// where the relay polls and marks its rows sent.
 struct Service<'c> {
-    conn: &'c Connection,
+    db: &'c mut dyn LabDb,
     seed: u64,
     timeline: Timeline,
     next_id: i64,
-    table: String,
 }
 
 impl Service<'_> {
-    /// The service's write with the crash lab's own statements: the order row and its outbox
-    /// row in one transaction. Returns how long the transaction took.
+    /// The service's write: the order row and its outbox row in one transaction. Returns how
+    /// long the transaction took.
     fn write(&mut self) -> Result<Duration, SimError> {
         let (id, at) = (self.next_id, self.timeline.at(self.next_id));
         let order = Order::generate(self.seed, id as u32);
         let event = Envelope::order_placed(self.seed, Pipeline::Outbox, &order, at as u64);
         let started = Instant::now();
-        db::begin(self.conn).sql("BEGIN")?;
-        db::insert_order(self.conn, &order, at as u64).sql("inserting an order")?;
-        db::insert_outbox(self.conn, &event, at as u64).sql("inserting an outbox row")?;
-        db::commit(self.conn).sql("COMMIT")?;
+        self.db.write(&order, &event, at)?;
         let took = started.elapsed();
         self.next_id += 1;
         Ok(took)
     }
 }
 
-/// The relay catches up: rows of `table` from `from_id` on are marked sent.
-fn mark_sent_from(conn: &Connection, table: &str, from_id: i64) -> Result<(), SimError> {
-    conn.execute(
-        &format!("UPDATE {table} SET sent_at = created_at + ?1 WHERE sent_at IS NULL AND id >= ?2"),
-        params![SENT_AFTER_MS, from_id],
-    )
-    .sql("marking rows sent")?;
-    Ok(())
-}
-
-fn count(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<u64, SimError> {
-    conn.query_row(sql, args, |r| r.get::<_, i64>(0))
-        .map(|n| n as u64)
-        .sql("counting rows")
-}
-
 /// The ids one poll returns.
-fn poll_ids(conn: &Connection) -> Result<Vec<i64>, SimError> {
-    Ok(db::select_unsent(conn, POLL_BATCH)
-        .sql("polling")?
-        .iter()
-        .map(|r| r.id)
-        .collect())
+fn poll_ids(db: &mut dyn LabDb) -> Result<Vec<i64>, SimError> {
+    Ok(db.poll()?.iter().map(|r| r.id).collect())
 }
 
 /// Polls untimed until the caches are warm and the process has settled.
-fn warm_up(conn: &Connection) -> Result<(), SimError> {
+fn warm_up(db: &mut dyn LabDb) -> Result<(), SimError> {
     let started = Instant::now();
     let mut polls = 0;
     while polls < WARM_UP || started.elapsed() < WARM_UP_TIME {
-        db::select_unsent(conn, POLL_BATCH).sql("polling")?;
+        db.poll()?;
         polls += 1;
     }
     Ok(())
@@ -539,12 +553,12 @@ fn warm_up(conn: &Connection) -> Result<(), SimError> {
 
 /// Times the relay's poll `POLLS` times into `times`. Returns the rows the first poll found, and
 /// whether every poll found exactly those.
-fn time_polls(conn: &Connection, times: &mut Vec<f64>) -> Result<(Vec<i64>, bool), SimError> {
-    let first = poll_ids(conn)?;
+fn time_polls(db: &mut dyn LabDb, times: &mut Vec<f64>) -> Result<(Vec<i64>, bool), SimError> {
+    let first = poll_ids(db)?;
     let mut steady = true;
     for _ in 0..POLLS {
         let started = Instant::now();
-        let rows = db::select_unsent(conn, POLL_BATCH).sql("polling")?;
+        let rows = db.poll()?;
         times.push(us(started.elapsed()));
         steady &= rows.len() == first.len() && rows.iter().zip(&first).all(|(r, id)| r.id == *id);
     }
@@ -553,31 +567,32 @@ fn time_polls(conn: &Connection, times: &mut Vec<f64>) -> Result<(Vec<i64>, bool
 
 /// The poll timed in `ROUNDS` rounds after `WARM_UP` untimed polls, for a table nothing else
 /// writes to. Returns the spread, the rows found, and whether every poll found the same rows.
-fn measure_polls(conn: &Connection) -> Result<(Spread, Vec<i64>, bool), SimError> {
-    warm_up(conn)?;
+fn measure_polls(db: &mut dyn LabDb) -> Result<(Spread, Vec<i64>, bool), SimError> {
+    warm_up(db)?;
     let mut times = Vec::with_capacity(POLLS * ROUNDS);
-    let (first, mut steady) = time_polls(conn, &mut times)?;
+    let (first, mut steady) = time_polls(db, &mut times)?;
     for _ in 1..ROUNDS {
-        let (rows, same) = time_polls(conn, &mut times)?;
+        let (rows, same) = time_polls(db, &mut times)?;
         steady &= same && rows == first;
     }
     Ok((Spread::of(times), first, steady))
 }
 
-/// SQLite's plan for the relay's poll, its steps joined by `; `.
-fn poll_plan(conn: &Connection) -> Result<String, SimError> {
-    let steps = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", db::POLL_UNSENT))
-        .and_then(|mut stmt| {
-            stmt.query_map([POLL_BATCH], |r| r.get::<_, String>(3))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .sql("explaining the poll")?;
-    Ok(steps.join("; "))
-}
-
-fn index_pages(conn: &Connection, name: &str) -> Result<u64, SimError> {
-    count(conn, "SELECT count(*) FROM dbstat WHERE name = ?1", [name])
+/// A bare round trip to the server, timed as the poll is: what every figure on a server includes.
+fn measure_round_trip(server: &mut dyn Server) -> Result<Spread, SimError> {
+    let started = Instant::now();
+    let mut pings = 0;
+    while pings < WARM_UP || started.elapsed() < WARM_UP_TIME {
+        server.ping()?;
+        pings += 1;
+    }
+    let mut times = Vec::with_capacity(POLLS * ROUNDS);
+    for _ in 0..POLLS * ROUNDS {
+        let started = Instant::now();
+        server.ping()?;
+        times.push(us(started.elapsed()));
+    }
+    Ok(Spread::of(times))
 }
 
 /// Times `count` of the service's writes into `times`; the relay then marks them sent.
@@ -592,18 +607,12 @@ fn time_writes(
         times.push(us(service.write()?));
     }
     progress.advance(u64::from(count));
-    let last: Option<i64> = service
-        .conn
-        .query_row(&format!("SELECT max(id) FROM {}", service.table), [], |r| {
-            r.get(0)
-        })
-        .sql("reading the last id")?;
-    if last != Some(service.next_id - 1) {
+    if service.db.last_id()? != Some(service.next_id - 1) {
         return Err(SimError::Internal(
             "the outbox assigned an id the lab did not expect",
         ));
     }
-    mark_sent_from(service.conn, &service.table, first)
+    service.db.mark_sent_from(first)
 }
 
 /// What the poll and the service's write measured through one index.
@@ -620,12 +629,12 @@ struct Measured {
 /// The poll and the service's write, taking turns in `ROUNDS` rounds, through whatever index
 /// the table has.
 fn measure_both(service: &mut Service<'_>, progress: &dyn Progress) -> Result<Measured, SimError> {
-    warm_up(service.conn)?;
+    warm_up(service.db)?;
     let (mut polls, mut writes) = (Vec::new(), Vec::new());
     let mut polled: Option<Vec<i64>> = None;
     let mut steady = true;
     for _ in 0..ROUNDS {
-        let (rows, same) = time_polls(service.conn, &mut polls)?;
+        let (rows, same) = time_polls(service.db, &mut polls)?;
         steady &= same && polled.as_ref().is_none_or(|p| *p == rows);
         polled.get_or_insert(rows);
         time_writes(service, INSERTS / ROUNDS as u32, &mut writes, progress)?;
@@ -651,8 +660,8 @@ fn measure_index(
     let run = IndexRun {
         index,
         index_name,
-        index_pages: index_pages(service.conn, index_name)?,
-        plan: poll_plan(service.conn)?,
+        index_pages: service.db.index_pages(index_name)?,
+        plan: service.db.poll_plan()?,
         poll_us: m.poll_us,
         insert_us: m.insert_us,
         inserts_per_s: m.inserts_per_s,
@@ -660,20 +669,28 @@ fn measure_index(
     Ok((run, m.polled, m.steady))
 }
 
-/// Swaps the schema's partial index for a plain index on `sent_at`.
-fn use_plain_index(conn: &Connection) -> Result<(), SimError> {
-    conn.execute_batch(&format!(
-        "DROP INDEX {PARTIAL_INDEX}; CREATE INDEX {PLAIN_INDEX} ON outbox (sent_at);"
-    ))
-    .sql("building the plain index")
-}
-
-/// And back: the schema's own definition, as the crash lab creates it.
-fn use_partial_index(conn: &Connection) -> Result<(), SimError> {
-    conn.execute_batch(&format!("DROP INDEX {PLAIN_INDEX};"))
-        .sql("dropping the plain index")?;
-    // Creating the table again only adds what is missing: the partial index.
-    db::create_outbox_table(conn, "outbox").sql("building the partial index")
+/// PostgreSQL's deferred half of the deletes: VACUUM, with the poll and the table's size around it.
+fn measure_vacuum(db: &mut dyn LabDb) -> Result<Option<Vacuum>, SimError> {
+    if db.server().is_none() {
+        return Ok(None);
+    }
+    let (poll_us_before, _, _) = measure_polls(db)?;
+    let Some(server) = db.server() else {
+        return Ok(None);
+    };
+    let outbox_bytes_before = server.outbox_bytes()?;
+    let started = Instant::now();
+    server.vacuum()?;
+    let took = ms(started.elapsed());
+    let outbox_bytes_after = server.outbox_bytes()?;
+    let (poll_us_after, _, _) = measure_polls(db)?;
+    Ok(Some(Vacuum {
+        ms: round3(took),
+        outbox_bytes_before,
+        outbox_bytes_after,
+        poll_us_before,
+        poll_us_after,
+    }))
 }
 
 /// Every figure from the windows of writes with and without the cleaner.
@@ -687,9 +704,12 @@ struct Windows {
     polls_with: Vec<f64>,
     steady: bool,
     written: u64,
+    /// How long the windows with the cleaner running lasted.
+    time_with: Duration,
 }
 
-/// Runs the lab. `progress` hears of every row written, `phase` of each stage as it starts.
+/// Runs the lab, on SQLite files or on the PostgreSQL server `options.db` names. `progress`
+/// hears of every row written, `phase` of each stage as it starts.
 pub fn run(
     options: &CleanupOptions,
     progress: &dyn Progress,
@@ -698,7 +718,8 @@ pub fn run(
     options.validate()?;
     let started = Instant::now();
     let mut timings = Timings::default();
-    let (_temp, dir) = lab_dir(options.keep_dir.as_deref())?;
+    // Dropped last, when every connection to it is closed: the files or the schemas go with it.
+    let place = Place::open(options)?;
     let seed = options.seed;
     let batch = options.batch;
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed ^ 0x5717_c1ea);
@@ -708,10 +729,11 @@ pub fn run(
         i64::from(options.sizes[0] - 2 * INSERTS - BACKLOG),
     );
 
-    let path = dir.join("cleanup-outbox.db");
-    remove_db(&path)?;
-    let conn = lab_connection(&path, options.page_size)?;
-    db::create_service_schema(&conn, true).sql("creating the outbox schema")?;
+    let mut db = place.outbox()?;
+    let round_trip_us = match db.server() {
+        Some(server) => Some(measure_round_trip(server)?),
+        None => None,
+    };
     let timeline = Timeline {
         start: 0,
         first: 0,
@@ -719,11 +741,10 @@ pub fn run(
         rows: i64::from(options.rows),
     };
     let mut service = Service {
-        conn: &conn,
+        db: &mut *db,
         seed,
         timeline,
         next_id: 1,
-        table: "outbox".to_string(),
     };
     let mut backlog_from: Option<i64> = None;
     let mut by_size = Vec::new();
@@ -733,12 +754,12 @@ pub fn run(
         phase("growing the outbox");
         let grow_started = Instant::now();
         if let Some(from) = backlog_from {
-            mark_sent_from(&conn, "outbox", from)?;
+            service.db.mark_sent_from(from)?;
         }
         // Sent rows, then the backlog; the timed writes below bring the table to `size`.
         let sent_until = i64::from(size - 2 * INSERTS - BACKLOG);
         grow(
-            &conn,
+            service.db,
             "outbox",
             service.next_id..=sent_until,
             seed,
@@ -748,7 +769,7 @@ pub fn run(
         )?;
         let backlog_until = sent_until + i64::from(BACKLOG);
         grow(
-            &conn,
+            service.db,
             "outbox",
             sent_until + 1..=backlog_until,
             seed,
@@ -758,20 +779,17 @@ pub fn run(
         )?;
         backlog_from = Some(sent_until + 1);
         service.next_id = backlog_until + 1;
-        // A service's database is checkpointed as it goes; a table just grown would otherwise
-        // be read through the WAL, at one size and not at another.
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            .sql("checkpointing the grown table")?;
+        service.db.settle()?;
         timings.grow_ms += ms(grow_started.elapsed());
 
         phase("timing the poll and the write");
         let measure_started = Instant::now();
         let (partial, partial_ids, steady_partial) =
             measure_index(&mut service, "partial", PARTIAL_INDEX, progress)?;
-        use_plain_index(&conn)?;
+        service.db.use_plain_index()?;
         let (plain, plain_ids, steady_plain) =
             measure_index(&mut service, "plain", PLAIN_INDEX, progress)?;
-        use_partial_index(&conn)?;
+        service.db.use_partial_index()?;
         timings.measure_ms += ms(measure_started.elapsed());
 
         same_rows &= steady_partial
@@ -780,7 +798,7 @@ pub fn run(
             && partial_ids.len() == POLL_BATCH as usize;
         partial_used &= partial.plan.contains(PARTIAL_INDEX);
         plain_differs &= plain.plan.contains(PLAIN_INDEX) && !plain.plan.contains(PARTIAL_INDEX);
-        if count(&conn, "SELECT count(*) FROM outbox", [])? != u64::from(size) {
+        if service.db.count("SELECT count(*) FROM outbox")? != u64::from(size) {
             return Err(SimError::Internal(
                 "the outbox does not hold the rows the lab wrote",
             ));
@@ -794,14 +812,12 @@ pub fn run(
 
     // The cleanup, at the largest size: sent rows older than a day go.
     let cutoff = timeline.at(service.next_id - 1) - KEEP_DAYS * DAY_MS;
-    let old_sent = count(
-        &conn,
-        "SELECT count(*) FROM outbox WHERE sent_at < ?1",
-        [cutoff],
-    )?;
-    let rows_before = count(&conn, "SELECT count(*) FROM outbox", [])?;
-    let expected_poll = poll_ids(&conn)?;
-    let mut cleaner = Cleaner::open(&path, options.page_size, cutoff, batch)?;
+    let old_sent = service.db.count(&format!(
+        "SELECT count(*) FROM outbox WHERE sent_at < {cutoff}"
+    ))?;
+    let rows_before = service.db.count("SELECT count(*) FROM outbox")?;
+    let expected_poll = poll_ids(service.db)?;
+    let mut cleaner = Cleaner::new(service.db.sweeper()?, cutoff, batch)?;
     let mut windows = Windows {
         steady: true,
         ..Windows::default()
@@ -826,7 +842,10 @@ pub fn run(
     // service's writes. Ids are dense and in time order, so an id is where to stop.
     phase("deleting old sent rows in batches");
     let deletes_started = Instant::now();
-    let need = CLEANER_PACE * warm.rate * (WINDOW * WINDOW_PAIRS as u32).as_secs_f64() * 2.0;
+    // Enough for twice the windows' pace, and for at least a batch in every window it runs in:
+    // a batch starts each window whatever the pace, which matters where the service is slow.
+    let paced_rows = CLEANER_PACE * warm.rate * (WINDOW * WINDOW_PAIRS as u32).as_secs_f64();
+    let need = paced_rows.max(f64::from(batch) * WINDOW_PAIRS as f64) * 2.0;
     let reserve = (old_sent / 2).min(need as u64);
     let split = (old_sent - reserve) as i64;
     let (mut deleted, mut held_ms) = (0u64, Vec::new());
@@ -846,8 +865,9 @@ pub fn run(
         seconds: round3(seconds),
         rows_per_s: round3(deleted as f64 / seconds),
         batch_ms: Spread::of(held_ms),
-        checkpoint_ms: round3(ms(cleaner.checkpoint)),
+        checkpoint_ms: cleaner.checkpoint.map(|d| round3(ms(d))),
         rows_deleted_after_windows: 0,
+        vacuum: None,
     };
     timings.deletes_ms = ms(deletes_started.elapsed());
 
@@ -878,6 +898,7 @@ pub fn run(
                 windows.steady &= window.steady;
                 windows.written += window.written;
                 if on {
+                    windows.time_with += window.took;
                     windows.rate_with.push(window.rate);
                     // A cleaner that ran out of old rows has nothing left to compare.
                     if worker.is_finished() {
@@ -912,6 +933,7 @@ pub fn run(
         cleaner_pace: CLEANER_PACE,
         cleaner_pace_rows_per_s: round3(CLEANER_PACE * rate_alone),
         cleaner_rows_deleted: paced.rows,
+        cleaner_rows_per_s: round3(paced.rows as f64 / windows.time_with.as_secs_f64()),
         cleaner_batch_ms: Spread::of(paced.held_ms),
         cleaner_ran_out: paced.ran_out,
     };
@@ -922,40 +944,38 @@ pub fn run(
         deletes.rows_deleted_after_windows += b.rows;
     }
     drop(cleaner);
+    let db = service.db;
+    phase("vacuuming after the deletes");
+    let vacuum_started = Instant::now();
+    deletes.vacuum = measure_vacuum(db)?;
+    timings.deletes_ms += ms(vacuum_started.elapsed());
 
-    let rows_after = count(&conn, "SELECT count(*) FROM outbox", [])?;
-    let old_left = count(
-        &conn,
-        "SELECT count(*) FROM outbox WHERE sent_at < ?1",
-        [cutoff],
-    )?;
-    let unsent_after = count(
-        &conn,
-        "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
-        [],
-    )?;
+    let rows_after = db.count("SELECT count(*) FROM outbox")?;
+    let old_left = db.count(&format!(
+        "SELECT count(*) FROM outbox WHERE sent_at < {cutoff}"
+    ))?;
+    let unsent_after = db.count("SELECT count(*) FROM outbox WHERE sent_at IS NULL")?;
     let mut stuck_left = 0;
     for id in &stuck {
-        stuck_left += count(
-            &conn,
-            "SELECT count(*) FROM outbox WHERE id = ?1 AND sent_at IS NULL",
-            [id],
-        )?;
+        stuck_left += db.count(&format!(
+            "SELECT count(*) FROM outbox WHERE id = {id} AND sent_at IS NULL"
+        ))?;
     }
     let removed =
         deletes.rows_deleted + alongside.cleaner_rows_deleted + deletes.rows_deleted_after_windows;
     let main_adds_up = rows_before + windows.written == rows_after + removed;
-    drop(service);
-    drop(conn);
 
     phase("building and dropping a day's partition");
     let partition_started = Instant::now();
-    let (partition, partition_checks) = partition::run(&dir, options, &mut rng, progress)?;
+    let (partition, partition_checks) = partition::run(&place, options, &mut rng, progress)?;
     timings.partition_ms = ms(partition_started.elapsed());
+    let day_rows = (partition.rows - partition.unsent_moved) as f64;
     let partition = Partition {
-        delete_same_rows_ms: round3(
-            (partition.rows - partition.unsent_moved) as f64 / deletes.rows_per_s * 1e3,
-        ),
+        delete_same_rows_ms: round3(day_rows / deletes.rows_per_s * 1e3),
+        vacuum_same_rows_ms: deletes
+            .vacuum
+            .as_ref()
+            .map(|v| round3(v.ms * day_rows / removed as f64)),
         ..partition
     };
 
@@ -984,6 +1004,7 @@ pub fn run(
     };
     let targets = targets(
         options,
+        place.backend(),
         &poll_ratio,
         large,
         &deletes,
@@ -1012,8 +1033,11 @@ pub fn run(
     ] {
         *t = round3(*t);
     }
+    let on_server = matches!(place, Place::Postgres { .. });
     Ok(CleanupReport {
         schema_version: SCHEMA_VERSION,
+        backend: place.backend(),
+        server: place.server_report(options.keep_dir.is_some()),
         seed,
         rows: options.rows,
         sizes: options.sizes.clone(),
@@ -1021,9 +1045,10 @@ pub fn run(
         poll_batch: POLL_BATCH,
         unsent_rows: STUCK + BACKLOG,
         stuck_ids: stuck,
-        page_size: options.page_size,
-        synchronous: "OFF",
-        mmap_size: MMAP_SIZE,
+        page_size: place.page_size(),
+        synchronous: if on_server { "on" } else { "OFF" },
+        mmap_size: (!on_server).then_some(MMAP_SIZE),
+        round_trip_us,
         machine: Machine::now(),
         by_size,
         poll_ratio,
@@ -1039,6 +1064,7 @@ pub fn run(
 
 fn targets(
     options: &CleanupOptions,
+    backend: &str,
     ratio: &PollRatio,
     large: &SizeRun,
     deletes: &Deletes,
@@ -1075,7 +1101,11 @@ fn targets(
         ),
         delete_batch_p99: Measurement::new(
             "delete_batch_p99",
-            "write lock held per delete batch, p99".to_string(),
+            if backend == "postgres" {
+                "row locks held per delete batch, p99".to_string()
+            } else {
+                "write lock held per delete batch, p99".to_string()
+            },
             deletes.batch_ms.p99,
             "ms",
             10.0,
@@ -1105,14 +1135,16 @@ fn targets(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use super::sqlite::SqliteLab;
     use super::*;
     use crate::sim::observer::NoProgress;
 
-    /// A small outbox the lab's way: `rows` sent rows over eight days, `stuck` among them
-    /// unsent, then a backlog of `BACKLOG` unsent rows.
-    fn small_outbox(dir: &Path, rows: i64, stuck: &[i64]) -> (Connection, Timeline) {
-        let conn = lab_connection(&dir.join("outbox.db"), db::PAGE_SIZE).unwrap();
-        db::create_service_schema(&conn, true).unwrap();
+    /// A small outbox the lab's way, in a SQLite file: `rows` sent rows over eight days, `stuck`
+    /// among them unsent, then a backlog of `BACKLOG` unsent rows.
+    fn small_outbox(dir: &Path, rows: i64, stuck: &[i64]) -> (SqliteLab, Timeline) {
+        let mut lab = SqliteLab::outbox(&dir.join("outbox.db"), db::PAGE_SIZE).unwrap();
         let timeline = Timeline {
             start: 0,
             first: 0,
@@ -1121,12 +1153,13 @@ mod tests {
         };
         let unsent = |id: i64| stuck.contains(&id) || id > rows;
         let all = 1..=rows + i64::from(BACKLOG);
-        grow(&conn, "outbox", all, 7, &timeline, &unsent, &NoProgress).unwrap();
-        (conn, timeline)
+        grow(&mut lab, "outbox", all, 7, &timeline, &unsent, &NoProgress).unwrap();
+        (lab, timeline)
     }
 
-    fn unsent_ids(conn: &Connection) -> Vec<i64> {
-        conn.prepare("SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id")
+    fn unsent_ids(lab: &SqliteLab) -> Vec<i64> {
+        lab.conn()
+            .prepare("SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id")
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
@@ -1157,46 +1190,46 @@ mod tests {
     #[test]
     fn the_partial_index_serves_the_poll_and_a_plain_one_takes_its_place() {
         let dir = tempfile::tempdir().unwrap();
-        let (conn, _) = small_outbox(dir.path(), 3_000, &[17, 900]);
-        let partial_plan = poll_plan(&conn).unwrap();
-        let partial_rows = poll_ids(&conn).unwrap();
-        use_plain_index(&conn).unwrap();
-        let plain_plan = poll_plan(&conn).unwrap();
+        let (mut lab, _) = small_outbox(dir.path(), 3_000, &[17, 900]);
+        let partial_plan = lab.poll_plan().unwrap();
+        let partial_rows = poll_ids(&mut lab).unwrap();
+        lab.use_plain_index().unwrap();
+        let plain_plan = lab.poll_plan().unwrap();
         assert!(partial_plan.contains(PARTIAL_INDEX), "{partial_plan}");
         assert!(plain_plan.contains(PLAIN_INDEX), "{plain_plan}");
         assert!(!plain_plan.contains(PARTIAL_INDEX), "{plain_plan}");
         // The same rows, oldest first: the stuck ones, then the backlog's head.
-        assert_eq!(poll_ids(&conn).unwrap(), partial_rows);
+        assert_eq!(poll_ids(&mut lab).unwrap(), partial_rows);
         assert_eq!(partial_rows.len(), POLL_BATCH as usize);
         assert_eq!(&partial_rows[..3], &[17, 900, 3_001]);
-        use_partial_index(&conn).unwrap();
-        assert_eq!(poll_plan(&conn).unwrap(), partial_plan);
-        assert!(index_pages(&conn, PARTIAL_INDEX).unwrap() < index_pages(&conn, "outbox").unwrap());
+        lab.use_partial_index().unwrap();
+        assert_eq!(lab.poll_plan().unwrap(), partial_plan);
+        assert!(lab.index_pages(PARTIAL_INDEX).unwrap() < lab.index_pages("outbox").unwrap());
+        assert!(
+            lab.server().is_none(),
+            "SQLite has no server to ping or vacuum"
+        );
     }
 
     #[test]
     fn the_cleaner_deletes_exactly_the_old_sent_rows_across_gaps() {
         let dir = tempfile::tempdir().unwrap();
         let stuck = [5, 250, 251, 4_000];
-        let (conn, timeline) = small_outbox(dir.path(), 6_000, &stuck);
+        let (mut lab, timeline) = small_outbox(dir.path(), 6_000, &stuck);
         // A gap in the ids, as an earlier cleanup or a rolled-back insert leaves.
-        conn.execute("DELETE FROM outbox WHERE id BETWEEN 1000 AND 2500", [])
+        lab.conn()
+            .execute("DELETE FROM outbox WHERE id BETWEEN 1000 AND 2500", [])
             .unwrap();
         let cutoff = timeline.at(4_500);
-        let count_where = |filter: &str| {
-            count(&conn, &format!("SELECT count(*) FROM outbox {filter}"), []).unwrap()
+        let mut count_where = |filter: &str| {
+            lab.count(&format!("SELECT count(*) FROM outbox {filter}"))
+                .unwrap()
         };
         let before = count_where("");
-        let old = count(
-            &conn,
-            "SELECT count(*) FROM outbox WHERE sent_at < ?1",
-            [cutoff],
-        )
-        .unwrap();
-        let unsent_before = unsent_ids(&conn);
+        let old = count_where(&format!("WHERE sent_at < {cutoff}"));
         let newer = count_where(&format!("WHERE sent_at >= {cutoff}"));
-        let path = dir.path().join("outbox.db");
-        let mut cleaner = Cleaner::open(&path, db::PAGE_SIZE, cutoff, 300).unwrap();
+        let unsent_before = unsent_ids(&lab);
+        let mut cleaner = Cleaner::new(lab.sweeper().unwrap(), cutoff, 300).unwrap();
         let (mut deleted, mut batches) = (0, 0);
         while let Some(b) = cleaner.step().unwrap() {
             deleted += b.rows;
@@ -1207,19 +1240,19 @@ mod tests {
             cleaner.step().unwrap().is_none(),
             "a finished cleaner stays finished"
         );
+        assert!(
+            cleaner.checkpoint.is_some(),
+            "SQLite checkpoints after each batch"
+        );
+        let mut count_where = |filter: &str| {
+            lab.count(&format!("SELECT count(*) FROM outbox {filter}"))
+                .unwrap()
+        };
         assert_eq!(deleted, old);
         assert_eq!(count_where(""), before - old);
-        assert_eq!(
-            count(
-                &conn,
-                "SELECT count(*) FROM outbox WHERE sent_at < ?1",
-                [cutoff]
-            )
-            .unwrap(),
-            0
-        );
-        assert_eq!(unsent_ids(&conn), unsent_before);
+        assert_eq!(count_where(&format!("WHERE sent_at < {cutoff}")), 0);
         assert_eq!(count_where(&format!("WHERE sent_at >= {cutoff}")), newer);
+        assert_eq!(unsent_ids(&lab), unsent_before);
         // It stopped within a window of the cut-off, and jumped the gap rather than walking it.
         assert!(
             cleaner.cursor <= 4_500 + 300,
@@ -1235,10 +1268,11 @@ mod tests {
         let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
         let small = CleanupOptions {
             rows: 12_000,
+            keep_dir: Some(dir.path().to_path_buf()),
             ..CleanupOptions::new(3)
         };
-        let (partition, checks) =
-            partition::run(dir.path(), &small, &mut rng, &NoProgress).unwrap();
+        let place = Place::open(&small).unwrap();
+        let (partition, checks) = partition::run(&place, &small, &mut rng, &NoProgress).unwrap();
         assert!(checks.exact && checks.adds_up);
         assert_eq!(partition.table, "outbox_2026_01_06");
         assert_eq!(partition.today, "outbox_2026_01_07");
@@ -1249,14 +1283,15 @@ mod tests {
             "{}",
             partition.plan
         );
-        let conn = Connection::open(dir.path().join("cleanup-partitions.db")).unwrap();
-        let unsent = count(
-            &conn,
-            "SELECT count(*) FROM outbox_2026_01_07 WHERE sent_at IS NULL",
-            [],
-        )
-        .unwrap();
-        assert_eq!(unsent, u64::from(STUCK + BACKLOG));
+        let conn = rusqlite::Connection::open(dir.path().join("cleanup-partitions.db")).unwrap();
+        let unsent: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM outbox_2026_01_07 WHERE sent_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unsent, i64::from(STUCK + BACKLOG));
         assert!(
             conn.prepare("SELECT 1 FROM outbox_2026_01_06").is_err(),
             "the day's table is gone"

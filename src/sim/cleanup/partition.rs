@@ -1,21 +1,19 @@
-//! Daily partitions: one outbox table per day, a view over them standing in for PostgreSQL's
-//! partitioned parent, so the relay's poll and the service's insert run unchanged. Reaping a day
-//! is a drop, not a delete; its unsent rows move to today's table first.
+//! Daily partitions: one outbox table per day behind one `outbox` (a view over day tables on
+//! SQLite, a declaratively partitioned table on PostgreSQL), so the relay's poll and the service's
+//! insert run unchanged. Reaping a day is a drop, not a delete; its unsent rows move to today's
+//! table first.
 
-use std::path::Path;
 use std::time::Instant;
 
-use rusqlite::Connection;
-
+use super::place::{LabDb, Place};
 use super::{
-    BACKLOG, CleanupOptions, DAY_MS, INSERTS, STUCK, Service, Timeline, count, grow,
-    lab_connection, measure_both, measure_polls, ms, pick_stuck, poll_plan, round3,
+    BACKLOG, CleanupOptions, DAY_MS, INSERTS, STUCK, Service, Timeline, grow, measure_both,
+    measure_polls, ms, pick_stuck, round3,
 };
+use crate::sim::SimError;
 use crate::sim::model::timestamp;
 use crate::sim::observer::Progress;
 use crate::sim::stats::Spread;
-use crate::sim::world::SqlContext;
-use crate::sim::{SimError, db, remove_db};
 
 /// A day's partition dropped whole.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -24,18 +22,23 @@ pub struct Partition {
     pub table: String,
     pub today: String,
     pub rows: u64,
-    /// The poll through the view over both days' tables, and a write routed to today's.
+    /// The poll through `outbox` over both days' tables, and a write routed to today's.
     pub plan: String,
     pub poll_us: Spread,
     pub insert_us: Spread,
     pub inserts_per_s: f64,
-    /// Unsent rows moved to today's table before the drop, and how long that took.
+    /// Unsent rows moved to today's table before the drop, and how long that took. PostgreSQL
+    /// files a row by its `created_at`, so there the move re-stamps it with today's start.
     pub unsent_moved: u64,
     pub move_ms: f64,
-    /// The drop: the view re-pointed at today's table, yesterday's table dropped, one transaction.
+    /// The drop, one transaction: on SQLite the view re-pointed at today's table and yesterday's
+    /// table dropped; on PostgreSQL `DROP TABLE` of yesterday's partition.
     pub drop_ms: f64,
     /// Deleting the same rows in batches instead, at the rate the deletes were measured at.
     pub delete_same_rows_ms: f64,
+    /// And the VACUUM those deletes would leave behind, at the rate this run's took (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacuum_same_rows_ms: Option<f64>,
     pub poll_us_after_drop: Spread,
 }
 
@@ -46,6 +49,24 @@ pub(super) struct PartitionChecks {
     pub(super) adds_up: bool,
 }
 
+/// A day's table and the range of `created_at` it holds, `[start, end)`.
+pub(super) struct Day {
+    pub(super) table: String,
+    pub(super) start: i64,
+    pub(super) end: i64,
+}
+
+impl Day {
+    /// The day that begins at simulated time `start`.
+    fn starting(start: i64) -> Day {
+        Day {
+            table: day_table(start),
+            start,
+            end: start + DAY_MS,
+        }
+    }
+}
+
 /// The table name of the day partition that holds simulated time `at_ms`: `outbox_2026_01_06`.
 pub fn day_table(at_ms: i64) -> String {
     format!("outbox_{}", timestamp(at_ms as u64)[..10].replace('-', "_"))
@@ -53,16 +74,12 @@ pub fn day_table(at_ms: i64) -> String {
 
 /// Yesterday's partition holds `rows` rows, a few of them stuck unsent; today's holds the backlog.
 pub(super) fn run(
-    dir: &Path,
+    place: &Place,
     options: &CleanupOptions,
     rng: &mut rand::rngs::ChaCha8Rng,
     progress: &dyn Progress,
 ) -> Result<(Partition, PartitionChecks), SimError> {
     let (seed, rows) = (options.seed, options.rows);
-    let path = dir.join("cleanup-partitions.db");
-    remove_db(&path)?;
-    let conn = lab_connection(&path, options.page_size)?;
-    db::create_service_schema(&conn, false).sql("creating the orders table")?;
     // The lab's clock starts at 09:00 on its first day; yesterday is the next whole day.
     let yesterday = Timeline {
         start: 15 * 3_600_000,
@@ -76,15 +93,13 @@ pub(super) fn run(
         span: 1000,
         rows: 1,
     };
-    let (old, new) = (day_table(yesterday.start), day_table(today.start));
-    for table in [&old, &new] {
-        db::create_outbox_table(&conn, table).sql("creating a day partition")?;
-    }
+    let (old, new) = (Day::starting(yesterday.start), Day::starting(today.start));
+    let mut days = place.day_tables(&old, &new)?;
     let stuck = pick_stuck(rng, i64::from(rows));
     let rows = i64::from(rows);
     grow(
-        &conn,
-        &old,
+        &mut *days,
+        &old.table,
         1..=rows,
         seed,
         &yesterday,
@@ -93,63 +108,46 @@ pub(super) fn run(
     )?;
     let backlog = i64::from(BACKLOG);
     grow(
-        &conn,
-        &new,
+        &mut *days,
+        &new.table,
         rows + 1..=rows + backlog,
         seed,
         &today,
         &|_| true,
         progress,
     )?;
-    route(&conn, &[&old, &new], &new)?;
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .sql("checkpointing the partitions")?;
+    days.settle()?;
 
-    let plan = poll_plan(&conn)?;
+    let plan = days.poll_plan()?;
     let mut service = Service {
-        conn: &conn,
+        db: &mut *days,
         seed,
         timeline: today,
         next_id: rows + backlog + 1,
-        table: new.clone(),
     };
     let measured = measure_both(&mut service, progress)?;
 
-    let count_in = |table: &str, filter: &str| {
-        count(&conn, &format!("SELECT count(*) FROM {table} {filter}"), [])
+    let count_in = |days: &mut dyn LabDb, table: &str, filter: &str| {
+        days.count(&format!("SELECT count(*) FROM {table} {filter}"))
     };
-    let old_rows = count_in(&old, "")?;
-    let new_rows = count_in(&new, "")?;
-    let unsent_before = count_in("outbox", "WHERE sent_at IS NULL")?;
+    let old_rows = count_in(&mut *days, &old.table, "")?;
+    let new_rows = count_in(&mut *days, &new.table, "")?;
+    let unsent_before = count_in(&mut *days, "outbox", "WHERE sent_at IS NULL")?;
 
     // Dropping the day as it stands would lose its unsent rows: they move to today's table first.
     let started = Instant::now();
-    conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE;
-         INSERT INTO {new} SELECT * FROM {old} WHERE sent_at IS NULL;
-         DELETE FROM {old} WHERE sent_at IS NULL;
-         COMMIT;"
-    ))
-    .sql("moving unsent rows to today's partition")?;
+    days.carry_over(&old, &new)?;
     let move_ms = ms(started.elapsed());
-    let moved = count_in(&new, "")? - new_rows;
+    let moved = count_in(&mut *days, &new.table, "")? - new_rows;
 
     let started = Instant::now();
-    db::begin(&conn).sql("BEGIN")?;
-    conn.execute_batch(&format!("DROP VIEW outbox; DROP TABLE {old};"))
-        .sql("dropping the partition")?;
-    route(&conn, &[&new], &new)?;
-    db::commit(&conn).sql("COMMIT")?;
+    days.drop_day(&old, &new)?;
     let drop_ms = ms(started.elapsed());
 
-    let gone = count(
-        &conn,
-        "SELECT count(*) FROM sqlite_schema WHERE tbl_name = ?1",
-        [&old],
-    )? == 0;
-    let left = count_in("outbox", "")?;
-    let unsent_after = count_in("outbox", "WHERE sent_at IS NULL")?;
-    let (poll_us_after_drop, polled_after, steady_after) = measure_polls(&conn)?;
+    let gone = !days.table_exists(&old.table)?;
+    let left = count_in(&mut *days, "outbox", "")?;
+    let unsent_after = count_in(&mut *days, "outbox", "WHERE sent_at IS NULL")?;
+    let (poll_us_after_drop, polled_after, steady_after) = measure_polls(&mut *days)?;
     let checks = PartitionChecks {
         exact: gone
             && moved == u64::from(STUCK)
@@ -163,8 +161,8 @@ pub(super) fn run(
     };
     Ok((
         Partition {
-            table: old,
-            today: new,
+            table: old.table,
+            today: new.table,
             rows: old_rows,
             plan,
             poll_us: measured.poll_us,
@@ -174,29 +172,9 @@ pub(super) fn run(
             move_ms: round3(move_ms),
             drop_ms: round3(drop_ms),
             delete_same_rows_ms: 0.0,
+            vacuum_same_rows_ms: None,
             poll_us_after_drop,
         },
         checks,
     ))
-}
-
-/// The view `outbox` over `tables`, with a trigger that sends the service's inserts to `today`.
-/// Each day's table keeps the id sequence running: its rows' ids are above the day before's.
-fn route(conn: &Connection, tables: &[&String], today: &str) -> Result<(), SimError> {
-    let union = tables
-        .iter()
-        .map(|t| format!("SELECT * FROM {t}"))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    conn.execute_batch(&format!(
-        "CREATE VIEW outbox AS {union};
-         CREATE TRIGGER outbox_route INSTEAD OF INSERT ON outbox BEGIN
-             INSERT INTO {today} (event_id, aggregate_type, aggregate_id, event_type, version,
-                                  payload, occurred_at, created_at, claimed_by, lease_until, sent_at)
-             VALUES (NEW.event_id, NEW.aggregate_type, NEW.aggregate_id, NEW.event_type, NEW.version,
-                     NEW.payload, NEW.occurred_at, NEW.created_at, NEW.claimed_by, NEW.lease_until,
-                     NEW.sent_at);
-         END;"
-    ))
-    .sql("routing the outbox view to the day partitions")
 }
