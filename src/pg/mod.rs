@@ -4,6 +4,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod feed;
+pub mod interrupt;
 pub mod store;
 
 use postgres::{Client, Config, NoTls};

@@ -84,6 +84,8 @@ pub struct LabSchemas {
     url: String,
     names: Vec<String>,
     keep: bool,
+    /// Dropped on Ctrl-C, unless kept.
+    _on_interrupt: Vec<super::interrupt::Registered>,
 }
 
 impl LabSchemas {
@@ -92,6 +94,14 @@ impl LabSchemas {
     pub fn create(url: &str, tag: &str, names: &[&str], keep: bool) -> Result<Self, PgError> {
         let mut client = super::connect(url)?;
         let names: Vec<String> = names.iter().map(|n| format!("msgwork_{tag}_{n}")).collect();
+        let on_interrupt = if keep {
+            Vec::new()
+        } else {
+            names
+                .iter()
+                .map(|name| super::interrupt::schema(url, name))
+                .collect()
+        };
         for name in &names {
             client
                 .batch_execute(&format!(
@@ -103,6 +113,7 @@ impl LabSchemas {
             url: url.to_string(),
             names,
             keep,
+            _on_interrupt: on_interrupt,
         })
     }
 

@@ -199,7 +199,9 @@ pub struct Backend {
     /// The PostgreSQL schemas, dropped with the backend unless kept.
     _schemas: Option<LabSchemas>,
     /// Whether this run made a replication slot, which must be dropped whatever happens.
-    slot_made: bool,
+    /// Set once this run made a replication slot; dropping the slot is then its duty, on Ctrl-C
+    /// as on any other way out.
+    slot_made: Option<crate::pg::interrupt::Registered>,
     /// Wakes the CDC relay on SQLite; PostgreSQL wakes it with NOTIFY instead.
     feed: Arc<Feed>,
 }
@@ -216,7 +218,7 @@ impl Backend {
                 durability,
             },
             _schemas: None,
-            slot_made: false,
+            slot_made: None,
             feed: Arc::new(Feed::default()),
         }
     }
@@ -236,7 +238,7 @@ impl Backend {
                 synchronous_commit: true,
             },
             _schemas: Some(schemas),
-            slot_made: false,
+            slot_made: None,
             feed: Arc::new(Feed::default()),
         })
     }
@@ -342,7 +344,7 @@ impl Backend {
                 url, service, slot, ..
             } => {
                 let mut conn = PgConn::open(url, service)?;
-                self.slot_made = true;
+                self.slot_made = Some(crate::pg::interrupt::slot(url, slot));
                 PgFeed::create_slot(&mut conn, slot)?;
             }
         }
@@ -405,7 +407,7 @@ impl Drop for Backend {
         if let Location::Postgres {
             url, service, slot, ..
         } = &self.location
-            && self.slot_made
+            && self.slot_made.is_some()
             && let Ok(mut conn) = PgConn::open(url, service)
         {
             let _ = PgFeed::drop_slot(&mut conn, slot);

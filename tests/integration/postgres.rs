@@ -578,3 +578,50 @@ fn lab_cleanup_on_postgres_keeps_its_schemas_to_show_what_it_left() {
         260
     );
 }
+
+#[test]
+fn ctrl_c_during_a_cdc_run_drops_its_slot_and_schemas() {
+    let Some(url) = postgres("Ctrl-C on PostgreSQL") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"))
+        .env("MSGWORK_HOME", home.path())
+        .args([
+            "lab",
+            "cdc",
+            "--db",
+            &url,
+            "--rate",
+            "200",
+            "--seconds",
+            "60",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prefix = format!("msgwork_cdc{}\\_%", child.id());
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut count = |sql: &str| -> i64 { client.query_one(sql, &[&prefix]).unwrap().get(0) };
+    let slots = "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE $1";
+    let schemas = "SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1";
+    // Wait until the run has made its slot, then interrupt it as a terminal's Ctrl-C would.
+    let started = std::time::Instant::now();
+    while count(slots) == 0 {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the run never made its slot"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert_eq!(count(slots), 0, "the slot is dropped");
+    assert_eq!(count(schemas), 0, "the schemas are dropped");
+}
