@@ -280,19 +280,28 @@ pub fn claim_batch(
     lease_until: u64,
     limit: u32,
 ) -> rusqlite::Result<Vec<OutboxRow>> {
+    claim_with(
+        conn,
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+          WHERE id IN (SELECT id FROM outbox
+                        WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?3)
+                        ORDER BY id LIMIT ?4)
+         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
+        params![owner, lease_until as i64, now as i64, limit],
+    )
+}
+
+/// Runs a claiming `UPDATE … RETURNING` under `BEGIN IMMEDIATE` and commits it: the rows it
+/// leased, in id order. On an error nothing is claimed.
+fn claim_with(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<OutboxRow>> {
     begin(conn)?;
     let rows = conn
-        .prepare_cached(
-            "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
-              WHERE id IN (SELECT id FROM outbox
-                            WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?3)
-                            ORDER BY id LIMIT ?4)
-             RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        )?
-        .query_map(
-            params![owner, lease_until as i64, now as i64, limit],
-            outbox_row,
-        )?
+        .prepare_cached(sql)?
+        .query_map(params, outbox_row)?
         .collect::<rusqlite::Result<Vec<_>>>();
     match rows {
         Ok(mut rows) => {
@@ -319,33 +328,17 @@ pub fn claim_partition(
     lease_until: u64,
     limit: u32,
 ) -> rusqlite::Result<Vec<OutboxRow>> {
-    begin(conn)?;
-    let rows = conn
-        .prepare_cached(
-            "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
-              WHERE id IN (SELECT id FROM outbox
-                            WHERE partition = ?5 AND sent_at IS NULL
-                              AND id < (SELECT coalesce(min(id), 9223372036854775807) FROM outbox
-                                         WHERE partition = ?5 AND sent_at IS NULL AND lease_until > ?3)
-                            ORDER BY id LIMIT ?4)
-             RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        )?
-        .query_map(
-            params![owner, lease_until as i64, now as i64, limit, partition],
-            outbox_row,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>();
-    match rows {
-        Ok(mut rows) => {
-            commit(conn)?;
-            rows.sort_unstable_by_key(|r| r.id);
-            Ok(rows)
-        }
-        Err(err) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(err)
-        }
-    }
+    claim_with(
+        conn,
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+          WHERE id IN (SELECT id FROM outbox
+                        WHERE partition = ?5 AND sent_at IS NULL
+                          AND id < (SELECT coalesce(min(id), 9223372036854775807) FROM outbox
+                                     WHERE partition = ?5 AND sent_at IS NULL AND lease_until > ?3)
+                        ORDER BY id LIMIT ?4)
+         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
+        params![owner, lease_until as i64, now as i64, limit, partition],
+    )
 }
 
 /// Reads up to `limit` outbox rows after `position`, in id order: a change feed's catch-up read.
