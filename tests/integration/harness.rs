@@ -16,14 +16,16 @@ pub struct Output {
 }
 
 impl Msgwork {
-    /// `msgwork ARGS…` with a fresh data directory, no colour and no terminal.
+    /// `msgwork ARGS…` with a fresh data directory, no colour and no terminal, and on SQLite
+    /// whatever `MSGWORK_DB` the developer has set: a test that wants a server says `--db`.
     pub fn new(args: &[&str]) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_msgwork"));
         cmd.args(args)
             .env("MSGWORK_HOME", home.path())
             .env("NO_COLOR", "1")
-            .env_remove("CLICOLOR_FORCE");
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("MSGWORK_DB");
         Msgwork { cmd, home }
     }
 
