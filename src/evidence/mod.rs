@@ -324,7 +324,10 @@ pub fn assess(store: &Store) -> Result<Vec<Evidence>, StoreError> {
         match store.runs(&format!("lab-{lab}"))?.iter().rev().find(held) {
             Some(r) => {
                 stretch.done = true;
-                stretch.proof = Some(format!("run {} on {}", r.id, when(&r.recorded_at)));
+                stretch.proof = Some(match stretch_summary(lab, &r.results) {
+                    Some(what) => format!("run {} on {}: {what}", r.id, when(&r.recorded_at)),
+                    None => format!("run {} on {}", r.id, when(&r.recorded_at)),
+                });
             }
             None => stretch.next = Some(format!("msgwork lab {lab}")),
         }
@@ -336,4 +339,55 @@ pub fn assess(store: &Store) -> Result<Vec<Evidence>, StoreError> {
 /// Whether every required item is shown.
 pub fn complete(items: &[Evidence]) -> bool {
     items.iter().filter(|i| i.required).all(|i| i.done)
+}
+
+/// What a stretch lab's run showed, in a line, from its recorded results; `None` when they lack
+/// the figures (a run recorded by an older msgwork).
+fn stretch_summary(lab: &str, r: &serde_json::Value) -> Option<String> {
+    let backend = r["backend"].as_str().unwrap_or("sqlite");
+    match lab {
+        "cdc" => {
+            let run = r["runs"].get(0)?;
+            Some(format!(
+                "{} orders/s on {backend}, CDC p99 {:.2} ms against polling's p50 {:.0} ms, {} lost",
+                run["rate"].as_u64()?,
+                run["cdc"]["latency_ms"]["p99"].as_f64()?,
+                run["polling"]["latency_ms"]["p50"].as_f64()?,
+                r["lost"].as_u64()?
+            ))
+        }
+        "cleanup" => {
+            let checks = r["checks"].as_object()?;
+            Some(format!(
+                "{} rows on {backend}, partial-index poll {:.2}× from {} rows, {} of {} checks held",
+                r["rows"].as_u64()?,
+                r["poll_ratio"]["partial"].as_f64()?,
+                r["poll_ratio"]["from_rows"].as_u64()?,
+                checks
+                    .values()
+                    .filter(|v| v.as_bool() == Some(true))
+                    .count(),
+                checks.len()
+            ))
+        }
+        "ordering" => Some(format!(
+            "{} orders on {backend} over {} partitions, keyed {} out of order, unkeyed {}",
+            r["orders"].as_u64()?,
+            r["partitions"].as_u64()?,
+            r["keyed"]["violations"].as_u64()?,
+            r["unkeyed"]["violations"].as_u64()?
+        )),
+        "retention" => {
+            let windows = r["windows"].as_array()?;
+            let (first, last) = (windows.first()?, windows.last()?);
+            Some(format!(
+                "{} duplicates re-applied keeping ids {} h, {} keeping them {} h",
+                first["reapplied"].as_u64()?,
+                first["hours"].as_u64()?,
+                last["reapplied"].as_u64()?,
+                last["hours"].as_u64()?
+            ))
+        }
+        _ => None,
+    }
 }

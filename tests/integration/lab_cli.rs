@@ -118,6 +118,13 @@ fn retention_shows_the_trade_off_and_fills_the_evidence_item() {
     assert!(w[0]["max_inbox_rows"].as_u64().unwrap() < w[2]["max_inbox_rows"].as_u64().unwrap());
     let stretch = evidence_item(home.path(), "stretch-retention");
     assert_eq!(stretch["done"], true, "{stretch}");
+    assert!(
+        stretch["proof"]
+            .as_str()
+            .unwrap()
+            .contains("keeping ids 1 h"),
+        "{stretch}"
+    );
     Msgwork::new(&["lab", "retention", "--hours", "1,two"])
         .output()
         .usage_error("--hours");
@@ -246,6 +253,11 @@ fn cdc_loses_nothing_under_crashes_and_fills_the_evidence_item() {
     assert_eq!(ids, ["polling-p50-half-interval", "zero-lost"]);
     let cdc = evidence_item(home.path(), "stretch-cdc");
     assert_eq!(cdc["done"], true, "{cdc}");
+    let proof = cdc["proof"].as_str().unwrap();
+    assert!(
+        proof.contains("400 orders/s on sqlite") && proof.contains("0 lost"),
+        "{proof}"
+    );
 }
 
 #[test]
