@@ -5059,15 +5059,23 @@ mod tests {
 
     #[test]
     fn attack_is_refused_and_touches_no_file() {
+        // The fixture attaches '/tmp/x'. Whatever is there (a file some earlier run left is
+        // removed; a directory is left alone) must be exactly as it was afterwards.
         let target = std::path::Path::new("/tmp/x");
-        if target.exists() {
+        if target.is_file() {
             assert!(
                 std::fs::remove_file(target).is_ok(),
                 "could not remove /tmp/x first"
             );
         }
+        let state = || {
+            std::fs::symlink_metadata(target)
+                .ok()
+                .map(|m| (m.is_dir(), m.len(), m.modified().ok()))
+        };
+        let before = state();
         let r = check(ATTACK);
-        assert!(!target.exists(), "ATTACH created /tmp/x");
+        assert_eq!(state(), before, "ATTACH touched /tmp/x");
         let sandbox = get(&r, "sandbox-run");
         assert_eq!(sandbox.status, Status::Wrong, "{}", sandbox.message);
         assert!(
@@ -5087,7 +5095,7 @@ mod tests {
         let run = run_sandbox(&m, &BTreeSet::new());
         assert_eq!(run.refused.len(), 3, "{run:?}");
         assert_eq!(run.ran, 0);
-        assert!(!target.exists());
+        assert_eq!(state(), before, "ATTACH touched /tmp/x");
     }
 
     #[test]
