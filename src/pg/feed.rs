@@ -31,12 +31,7 @@ impl PgFeed {
     /// commit notification, in the connection's schema.
     pub fn create_slot(conn: &mut PgConn, slot: &str) -> Result<(), PgError> {
         let client = conn.client();
-        client
-            .execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-                &[&slot],
-            )
-            .pg("dropping an old replication slot")?;
+        drop_slot(client, slot).pg("dropping an old replication slot")?;
         client
             .execute(
                 "SELECT pg_create_logical_replication_slot($1, 'test_decoding')",
@@ -54,17 +49,6 @@ impl PgFeed {
                      FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();",
             )
             .pg("creating the outbox's commit notification")
-    }
-
-    /// Drops the slot: a slot nobody reads keeps the server's WAL forever.
-    pub fn drop_slot(conn: &mut PgConn, slot: &str) -> Result<(), PgError> {
-        conn.client()
-            .execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-                &[&slot],
-            )
-            .map(drop)
-            .pg("dropping the replication slot")
     }
 
     /// Connects a relay to the slot, listening for the outbox's commits.
@@ -140,6 +124,33 @@ impl ChangeFeed for PgFeed {
             .pg("confirming the slot's position")?;
         Ok(())
     }
+}
+
+/// Drops replication slot `name` if it exists: a slot nobody reads keeps the server's WAL
+/// forever. A backend still reading it (one of an interrupted run's own connections) is ended
+/// first, and the drop retried until the server has noticed.
+pub fn drop_slot(client: &mut postgres::Client, name: &str) -> Result<(), postgres::Error> {
+    let _ = client.execute(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+          WHERE slot_name = $1 AND active_pid IS NOT NULL",
+        &[&name],
+    );
+    let drop = |client: &mut postgres::Client| {
+        client
+            .execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                  WHERE slot_name = $1",
+                &[&name],
+            )
+            .map(|_| ())
+    };
+    for _ in 0..40 {
+        if drop(client).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(client)
 }
 
 /// `16/B374D848` to a number; LSNs compare as numbers.

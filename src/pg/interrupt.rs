@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::Duration;
 
 /// Something on the server to drop if the run is interrupted.
 #[derive(Clone, Debug)]
@@ -77,7 +76,7 @@ fn clean_up() {
             Leftover::Schema(name) => client
                 .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
                 .is_ok(),
-            Leftover::Slot(name) => drop_slot(&mut client, name),
+            Leftover::Slot(name) => super::feed::drop_slot(&mut client, name).is_ok(),
         };
         dropped += usize::from(done);
     }
@@ -87,28 +86,6 @@ fn clean_up() {
             leftovers.len()
         );
     }
-}
-
-/// Drops a slot that one of this run's own connections may still be reading: that backend is
-/// ended first, and the drop retried until the server has noticed.
-fn drop_slot(client: &mut postgres::Client, name: &str) -> bool {
-    let _ = client.execute(
-        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
-          WHERE slot_name = $1 AND active_pid IS NOT NULL",
-        &[&name],
-    );
-    for _ in 0..40 {
-        let gone = client.execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
-              WHERE slot_name = $1",
-            &[&name],
-        );
-        if gone.is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 #[cfg(test)]

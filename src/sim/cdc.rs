@@ -25,7 +25,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng};
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::SimError;
@@ -712,20 +711,11 @@ fn consumer(shared: &Shared<'_>) -> Result<(), SimError> {
     Ok(())
 }
 
-/// The relay's saved position, for tests and `--keep-db` inspection.
-pub fn saved_position(relay_db: &Path) -> rusqlite::Result<i64> {
-    let conn = Connection::open(relay_db)?;
-    conn.query_row(
-        "SELECT coalesce(max(last_id), 0) FROM relay_position WHERE relay = ?1",
-        params!["cdc"],
-        |r| r.get(0),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sim::observer::NoProgress;
+    use rusqlite::Connection;
 
     fn small(seed: u64) -> CdcOptions {
         CdcOptions {
@@ -790,7 +780,10 @@ mod tests {
             .query_row("SELECT max(id) FROM outbox", [], |r| r.get(0))
             .unwrap();
         assert_eq!(
-            saved_position(&dir.path().join("cdc-relay.db")).unwrap(),
+            crate::sim::storage::saved_position(
+                &Connection::open(dir.path().join("cdc-relay.db")).unwrap()
+            )
+            .unwrap(),
             last
         );
         assert!(

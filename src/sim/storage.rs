@@ -410,7 +410,7 @@ impl Drop for Backend {
             && self.slot_made.is_some()
             && let Ok(mut conn) = PgConn::open(url, service)
         {
-            let _ = PgFeed::drop_slot(&mut conn, slot);
+            let _ = crate::pg::feed::drop_slot(conn.client(), slot);
         }
     }
 }
@@ -420,6 +420,15 @@ CREATE TABLE IF NOT EXISTS relay_position (
     relay   TEXT PRIMARY KEY,
     last_id INTEGER NOT NULL  -- the last outbox id published: the log offset
 );";
+
+/// The CDC relay's saved position in its own database: the last outbox id it published.
+pub fn saved_position(relay: &Connection) -> rusqlite::Result<i64> {
+    relay.query_row(
+        "SELECT coalesce(max(last_id), 0) FROM relay_position WHERE relay = 'cdc'",
+        [],
+        |r| r.get(0),
+    )
+}
 
 /// A SQLite connection, with or without the change feed's hooks.
 enum Sqlite {
@@ -571,13 +580,7 @@ impl SqliteFeed {
         let outbox = db::open(orders, durability).sql("opening the outbox")?;
         let state = db::open(relay, durability).sql("opening the relay's database")?;
         // A (re)started relay knows only what is durable: its saved position.
-        let position = state
-            .query_row(
-                "SELECT coalesce(max(last_id), 0) FROM relay_position WHERE relay = 'cdc'",
-                [],
-                |r| r.get(0),
-            )
-            .sql("reading the relay's position")?;
+        let position = saved_position(&state).sql("reading the relay's position")?;
         Ok(SqliteFeed {
             outbox,
             state,
