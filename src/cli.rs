@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-use crate::sim::schedule::{CrashAt, NaiveOrder};
-use crate::sim::{ClaimMode, CrashMode};
+use crate::sim::crash::schedule::{CrashAt, NaiveOrder};
+use crate::sim::crash::{ClaimMode, CrashMode};
 
 const ABOUT: &str = "Learn messaging patterns by doing them: graded drills, an outbox crash lab, \
 event rewrites and the evidence that you have mastered them.";

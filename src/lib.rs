@@ -9,7 +9,6 @@ pub mod content;
 pub mod drill;
 pub mod evidence;
 pub mod grade;
-pub mod pg;
 pub mod rewrite;
 pub mod sim;
 pub mod sketch;

@@ -6,7 +6,7 @@ use std::io::BufReader;
 use anyhow::{Context as _, Result};
 
 use crate::Outcome;
-use crate::sim::child;
+use crate::sim::crash::process::child;
 
 pub fn run(name: &str) -> Result<Outcome> {
     let input = BufReader::new(std::io::stdin());

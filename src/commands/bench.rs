@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result};
 use super::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::BenchArgs;
-use crate::sim::bench::{self, Measurement, Sizes};
+use crate::sim::lab::bench::{self, Measurement, Sizes};
 use crate::ui::{Bar, Verdict};
 
 pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
@@ -19,13 +19,13 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
         .tempdir()
         .context("cannot create a temporary directory for the benchmark databases")?;
     if let Some(url) = &args.db {
-        crate::pg::config(url)?;
+        crate::sim::storage::postgres::connect::config(url)?;
     }
     let steps = if args.db.is_some() { 9 } else { 5 };
     let bar = Bar::new(steps, "measurements", !args.json);
     let measurements = bench::run(sizes, dir.path(), args.db.as_deref(), &|name| {
         bar.message_owned(name.to_string());
-        crate::sim::observer::Progress::advance(&bar, 0);
+        crate::sim::progress::Progress::advance(&bar, 0);
     });
     bar.message_owned("drill start-up".to_string());
     let drill = drill_startup(dir.path());

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use super::{Context, emit, emit_json};
 use crate::Outcome;
-use crate::pg::{self, Check, PgError};
+use crate::sim::error::PgError;
+use crate::sim::storage::postgres::connect::redact;
+use crate::sim::storage::postgres::doctor::{Check, diagnose};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -51,9 +53,9 @@ fn local_checks(ctx: &Context) -> Vec<Check> {
     let wal = tempfile::tempdir()
         .map_err(|e| format!("no temporary directory: {e}"))
         .and_then(|dir| {
-            let conn = crate::sim::db::open(
+            let conn = crate::sim::storage::sqlite::sql::open(
                 &dir.path().join("probe.db"),
-                crate::sim::db::Durability::Normal,
+                crate::sim::storage::sqlite::sql::Durability::Normal,
             )
             .map_err(|e| e.to_string())?;
             let mode: String = conn
@@ -88,7 +90,7 @@ fn local_checks(ctx: &Context) -> Vec<Check> {
 pub fn run(db: Option<&str>, json: bool, ctx: &Context) -> Result<Outcome> {
     let local = local_checks(ctx);
     let postgres = match db {
-        Some(url) => match pg::diagnose(url) {
+        Some(url) => match diagnose(url) {
             Ok(checks) => Some(checks),
             Err(err @ PgError::Url { .. }) => return Err(err.into()),
             Err(err) => Some(vec![Check {
@@ -104,7 +106,7 @@ pub fn run(db: Option<&str>, json: bool, ctx: &Context) -> Result<Outcome> {
     let diagnosis = Diagnosis {
         schema_version: SCHEMA_VERSION,
         ok,
-        db: db.map(pg::redact),
+        db: db.map(redact),
         local,
         postgres,
     };

@@ -10,10 +10,11 @@ use serde::Serialize;
 use super::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::SimulateArgs;
-use crate::sim::observer::TraceSink;
-use crate::sim::report::{PipelineReport, Report};
-use crate::sim::schedule::{CrashPlan, CrashPoint, per_point};
-use crate::sim::{self, ClaimMode, CrashMode, DEFAULT_CRASH_RATE, SimOptions};
+use crate::sim::crash::observer::TraceSink;
+use crate::sim::crash::options::DEFAULT_CRASH_RATE;
+use crate::sim::crash::report::{PipelineReport, Report};
+use crate::sim::crash::schedule::{CrashPlan, CrashPoint, per_point};
+use crate::sim::crash::{self as sim, ClaimMode, CrashMode, SimOptions};
 use crate::ui::{Bar, Paint, Verdict};
 
 pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
@@ -66,7 +67,7 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
 
 /// Raw arguments to checked options (the numbers are range-checked by [`SimOptions::validate`]).
 fn options(args: &SimulateArgs) -> SimOptions {
-    let seed = args.seed.unwrap_or_else(sim::random_seed);
+    let seed = args.seed.unwrap_or_else(crate::sim::model::random_seed);
     let mut options = SimOptions::new(seed);
     let rate = args.crash_rate;
     options.crash = if !args.crash_at.is_empty() {
@@ -146,11 +147,14 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
         .map(|p| Point {
             name: p.name(),
             component: p.component().name(),
-            pipelines: [sim::model::Pipeline::Naive, sim::model::Pipeline::Outbox]
-                .into_iter()
-                .filter(|pipeline| p.applies_to(*pipeline))
-                .map(|pipeline| pipeline.name())
-                .collect(),
+            pipelines: [
+                crate::sim::model::Pipeline::Naive,
+                crate::sim::model::Pipeline::Outbox,
+            ]
+            .into_iter()
+            .filter(|pipeline| p.applies_to(*pipeline))
+            .map(|pipeline| pipeline.name())
+            .collect(),
             description: p.describe(),
         })
         .collect();
@@ -323,7 +327,11 @@ fn replay_command(report: &Report, args: &SimulateArgs) -> String {
     }
     let _ = write!(cmd, " --seed {}", report.seed);
     if let Some(url) = &args.db {
-        let _ = write!(cmd, " --db {}", crate::pg::redact(url));
+        let _ = write!(
+            cmd,
+            " --db {}",
+            crate::sim::storage::postgres::connect::redact(url)
+        );
     }
     if report.orders != 1000 {
         let _ = write!(cmd, " --orders {}", report.orders);

@@ -193,6 +193,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// A seed for a run the user did not seed: small enough to retype when replaying it.
+pub fn random_seed() -> u64 {
+    u64::from(rand::random::<u32>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

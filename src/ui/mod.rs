@@ -15,7 +15,7 @@ use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ColorChoice;
-use crate::sim::observer::Progress;
+use crate::sim::progress::Progress;
 
 /// Whether to colour, decided once from `--color`, `NO_COLOR` and where stdout goes.
 #[derive(Clone, Copy, Debug)]

@@ -147,7 +147,10 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
     );
     let plan: String = outbox
         .query_row(
-            &format!("EXPLAIN QUERY PLAN {}", msgwork::sim::db::POLL_UNSENT),
+            &format!(
+                "EXPLAIN QUERY PLAN {}",
+                msgwork::sim::storage::sqlite::sql::POLL_UNSENT
+            ),
             [100],
             |r| r.get(3),
         )

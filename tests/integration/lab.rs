@@ -1,9 +1,9 @@
 //! The crash lab's claims, proven over many seeds and configurations through the library.
 
-use msgwork::sim::observer::NoProgress;
-use msgwork::sim::report::Report;
-use msgwork::sim::schedule::{CrashAt, CrashPlan, CrashPoint, NaiveOrder};
-use msgwork::sim::{self, ClaimMode, SimOptions};
+use msgwork::sim::crash::report::Report;
+use msgwork::sim::crash::schedule::{CrashAt, CrashPlan, CrashPoint, NaiveOrder};
+use msgwork::sim::crash::{self as sim, ClaimMode, SimOptions};
+use msgwork::sim::progress::NoProgress;
 
 fn run(options: &SimOptions) -> Report {
     sim::run(options, None, &NoProgress).unwrap_or_else(|e| panic!("seed {}: {e}", options.seed))

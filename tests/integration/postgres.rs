@@ -1,7 +1,7 @@
 //! The lab's storage on a real PostgreSQL server (skipped, saying why, when none is configured).
 
-use msgwork::pg::store::{LabSchemas, PgConn};
 use msgwork::sim::model::{Envelope, Order, Pipeline};
+use msgwork::sim::storage::postgres::store::{LabSchemas, PgConn};
 
 use crate::harness::postgres;
 
@@ -164,13 +164,18 @@ fn lab_cdc_on_postgres_loses_nothing_across_relay_crashes_and_cleans_up() {
 }
 
 /// The crash lab on PostgreSQL with `relays` relays on threads, each with its own connection.
-fn simulate_on(url: &str, seed: u64, orders: u32, relays: u32) -> msgwork::sim::report::Report {
-    let mut options = msgwork::sim::SimOptions::new(seed);
+fn simulate_on(
+    url: &str,
+    seed: u64,
+    orders: u32,
+    relays: u32,
+) -> msgwork::sim::crash::report::Report {
+    let mut options = msgwork::sim::crash::SimOptions::new(seed);
     options.db = Some(url.to_string());
     options.orders = orders;
     options.relays = relays;
     options.threads = true;
-    msgwork::sim::run(&options, None, &msgwork::sim::observer::NoProgress)
+    msgwork::sim::crash::run(&options, None, &msgwork::sim::progress::NoProgress)
         .unwrap_or_else(|err| panic!("seed {seed}: {err}"))
 }
 
@@ -279,8 +284,9 @@ fn a_partition_relay_never_claims_past_rows_a_dead_relay_still_locks() {
         service.insert_sequenced(&event, (n + 1) % 2, 1, 0).unwrap();
         service.commit().unwrap();
     }
-    let ids =
-        |rows: Vec<msgwork::sim::db::OutboxRow>| rows.iter().map(|r| r.id).collect::<Vec<i64>>();
+    let ids = |rows: Vec<msgwork::sim::storage::OutboxRow>| {
+        rows.iter().map(|r| r.id).collect::<Vec<i64>>()
+    };
     let mut old = PgConn::open(&url, &schema).unwrap();
     assert_eq!(ids(old.claim_partition(0, 1).unwrap()), [1]);
     // Its successor, started while the old relay's transaction still holds id 1, gets nothing:

@@ -9,7 +9,7 @@ use super::{parse_duration_ms, record_charted, within};
 use crate::Outcome;
 use crate::cli::CdcArgs;
 use crate::commands::{Context, emit};
-use crate::sim::cdc::{self, CdcOptions};
+use crate::sim::lab::cdc::{self, CdcOptions};
 use crate::ui::plot::{self, Distribution, Figure};
 use crate::ui::{Bar, Verdict};
 
@@ -75,7 +75,7 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     within("--interval", interval_ms, 1, 60_000)?;
     within("--crashes", args.crashes, 0, 100)?;
     within("--batch", args.batch, 1, 100_000)?;
-    let mut options = CdcOptions::new(args.seed.unwrap_or_else(crate::sim::random_seed));
+    let mut options = CdcOptions::new(args.seed.unwrap_or_else(crate::sim::model::random_seed));
     options.rates = rates;
     options.seconds = args.seconds;
     options.interval_ms = interval_ms;
@@ -83,7 +83,7 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     options.batch = args.batch;
     options.keep_dir = args.keep_db.clone();
     if let Some(url) = &args.db {
-        crate::pg::config(url)?;
+        crate::sim::storage::postgres::connect::config(url)?;
         options.db = Some(url.clone());
     }
     let offered: u64 = options
@@ -150,7 +150,10 @@ fn render(
         "{}  {} · seed {} · {} s of orders at {} · polling every {} ms · {} relay and {} service crashes per run\n\n",
         paint.bold("msgwork lab cdc"),
         match &options.db {
-            Some(url) => format!("PostgreSQL {}", crate::pg::redact(url)),
+            Some(url) => format!(
+                "PostgreSQL {}",
+                crate::sim::storage::postgres::connect::redact(url)
+            ),
             None => "SQLite".to_string(),
         },
         lab.seed,

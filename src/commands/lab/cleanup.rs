@@ -10,7 +10,7 @@ use crate::Outcome;
 use crate::cli::CleanupArgs;
 use crate::commands::bench::figure;
 use crate::commands::{Context, emit};
-use crate::sim::cleanup::{self, CleanupOptions, CleanupReport};
+use crate::sim::lab::cleanup::{self, CleanupOptions, CleanupReport};
 use crate::sim::stats::Spread;
 use crate::ui::plot::{self, LineChart};
 use crate::ui::{Bar, Paint};
@@ -79,7 +79,7 @@ fn options(args: &CleanupArgs) -> Result<CleanupOptions> {
         }
     };
     let page_size = match &args.page_size {
-        None => crate::sim::db::PAGE_SIZE,
+        None => crate::sim::storage::sqlite::sql::PAGE_SIZE,
         Some(_) if args.db.is_some() => anyhow::bail!(
             "--page-size sets the page size of SQLite files; a PostgreSQL server's block size is \
              fixed when the server is built, so leave --page-size out with --db (or MSGWORK_DB)"
@@ -91,10 +91,10 @@ fn options(args: &CleanupArgs) -> Result<CleanupOptions> {
         })?,
     };
     if let Some(url) = &args.db {
-        crate::pg::config(url)?;
+        crate::sim::storage::postgres::connect::config(url)?;
     }
     let options = CleanupOptions {
-        seed: args.seed.unwrap_or_else(crate::sim::random_seed),
+        seed: args.seed.unwrap_or_else(crate::sim::model::random_seed),
         rows,
         sizes,
         batch,
@@ -489,7 +489,7 @@ fn render(
     if options.batch != cleanup::DEFAULT_BATCH {
         let _ = write!(replay, " --batch {}", options.batch);
     }
-    if server.is_none() && options.page_size != crate::sim::db::PAGE_SIZE {
+    if server.is_none() && options.page_size != crate::sim::storage::sqlite::sql::PAGE_SIZE {
         let _ = write!(replay, " --page-size {}", options.page_size);
     }
     let _ = writeln!(

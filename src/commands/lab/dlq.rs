@@ -8,7 +8,7 @@ use super::{parse_duration_ms, record_charted, within};
 use crate::Outcome;
 use crate::cli::DlqArgs;
 use crate::commands::{Context, emit};
-use crate::sim::dlq;
+use crate::sim::lab::dlq;
 use crate::ui::plot::{self, LineChart};
 
 /// `1s,5s,30s,5m` to milliseconds.
@@ -72,7 +72,8 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
         plot::check_svg_path(path)?;
     }
     let store = ctx.open_store()?;
-    let mut options = dlq::DlqOptions::new(args.seed.unwrap_or_else(crate::sim::random_seed));
+    let mut options =
+        dlq::DlqOptions::new(args.seed.unwrap_or_else(crate::sim::model::random_seed));
     options.messages = args.messages;
     options.max_attempts = args.max_attempts;
     options.backoff_ms = backoff;

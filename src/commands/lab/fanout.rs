@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{record, within};
 use crate::Outcome;
 use crate::commands::{Context, emit};
-use crate::sim::fanout;
+use crate::sim::lab::fanout;
 
 const SERVICES: [&str; 3] = ["billing", "inventory", "email"];
 
@@ -22,7 +22,7 @@ pub(super) fn fanout_lab(
     within("--orders", orders, 1, 1_000_000)?;
     within("--instances", instances, 1, 64)?;
     let store = ctx.open_store()?;
-    let seed = seed.unwrap_or_else(crate::sim::random_seed);
+    let seed = seed.unwrap_or_else(crate::sim::model::random_seed);
     let result = fanout::run(seed, orders, &SERVICES, instances);
     let Some(run) = record(
         &store,

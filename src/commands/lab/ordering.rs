@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{record, within};
 use crate::Outcome;
 use crate::commands::{Context, emit};
-use crate::sim::ordering;
+use crate::sim::lab::ordering;
 
 /// A table row: label, the figure, and whether zero is the good value.
 type OrderingRow = (&'static str, fn(&ordering::OrderingRun) -> u64, bool);
@@ -24,11 +24,11 @@ pub(super) fn ordering_lab(
     within("--orders", orders, 1, 1_000_000)?;
     within("--partitions", partitions, 1, 256)?;
     if let Some(url) = &db {
-        crate::pg::config(url)?;
+        crate::sim::storage::postgres::connect::config(url)?;
     }
     let store = ctx.open_store()?;
     let options = ordering::OrderingOptions {
-        seed: seed.unwrap_or_else(crate::sim::random_seed),
+        seed: seed.unwrap_or_else(crate::sim::model::random_seed),
         orders,
         partitions,
         db,
@@ -52,7 +52,10 @@ pub(super) fn ordering_lab(
     };
     let paint = ctx.paint;
     let backend = match &options.db {
-        Some(url) => format!("PostgreSQL {}", crate::pg::redact(url)),
+        Some(url) => format!(
+            "PostgreSQL {}",
+            crate::sim::storage::postgres::connect::redact(url)
+        ),
         None => "SQLite".to_string(),
     };
     let mut out = format!(
@@ -123,7 +126,11 @@ pub(super) fn ordering_lab(
         format!("msgwork lab ordering --seed {seed} --orders {orders} --partitions {partitions}");
     let note = match &options.db {
         Some(url) => {
-            let _ = write!(replay, " --db {}", crate::pg::redact(url));
+            let _ = write!(
+                replay,
+                " --db {}",
+                crate::sim::storage::postgres::connect::redact(url)
+            );
             "  ·  on PostgreSQL a crashed relay's locks go when the server notices, so a replay may differ a little"
         }
         None => "",

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{record_charted, within};
 use crate::Outcome;
 use crate::commands::{Context, emit};
-use crate::sim::retention;
+use crate::sim::lab::retention;
 use crate::ui::plot::{self, Figure, LineChart};
 
 /// The trade-off against the window: duplicates that got through, and what the inbox grew to.
@@ -60,7 +60,7 @@ pub(super) fn retention_lab(
         plot::check_svg_path(path)?;
     }
     let store = ctx.open_store()?;
-    let seed = seed.unwrap_or_else(crate::sim::random_seed);
+    let seed = seed.unwrap_or_else(crate::sim::model::random_seed);
     let bar = crate::ui::Bar::new(windows.len() as u64, "windows", !json);
     bar.message("replaying the arrivals against each window");
     let r = retention::run(seed, events, rate, &windows, &bar);

@@ -1,0 +1,23 @@
+//! The outbox crash lab: a naive dual write and a transactional outbox, run side by side under the
+//! same seeded crash schedule, with relay replicas, an in-process broker and a billing consumer.
+//!
+//! `run` sets up a pipeline's world and actors; `runner` is the one scheduler that interleaves
+//! them; `observer` watches every step and `report` judges what it saw; `process` runs the same
+//! actors as child processes killed with SIGKILL.
+
+pub mod observer;
+pub mod options;
+pub mod process;
+pub mod report;
+pub mod run;
+pub mod runner;
+pub mod schedule;
+pub mod world;
+
+pub(crate) mod consumer;
+pub(crate) mod relay;
+pub(crate) mod service;
+
+pub use options::{CrashMode, SimOptions};
+pub use run::run;
+pub use world::ClaimMode;

@@ -1,0 +1,296 @@
+//! The checker's view of a run: what the consumer received, what relays claimed, where crashes
+//! landed, and the step-by-step trace. It watches the system under test and never steers it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use serde::Serialize;
+
+use crate::sim::clock::Clock;
+use crate::sim::crash::schedule::CrashPoint;
+use crate::sim::model::Pipeline;
+use crate::sim::progress::Progress;
+
+/// Where `--trace` lines go, shared by both runs so sequence numbers run on.
+pub struct TraceSink {
+    out: Mutex<Box<dyn Write + Send>>,
+    seq: AtomicU64,
+    error: Mutex<Option<std::io::Error>>,
+}
+
+impl TraceSink {
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        TraceSink {
+            out: Mutex::new(out),
+            seq: AtomicU64::new(0),
+            error: Mutex::new(None),
+        }
+    }
+
+    fn write(&self, line: &TraceLine<'_>) {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = serde_json::to_writer(&mut *out, line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        if let Err(err) = result {
+            self.error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert(err);
+        }
+    }
+
+    /// Flushes the trace; reports the first write error, if any.
+    pub fn finish(&self) -> std::io::Result<()> {
+        if let Some(err) = self
+            .error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            return Err(err);
+        }
+        self.out
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+    }
+}
+
+/// The optional details of one trace line.
+#[derive(Default, Serialize)]
+pub struct Detail<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point: Option<CrashPoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<&'a [i64]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct TraceLine<'a> {
+    seq: u64,
+    run: &'static str,
+    t_ms: u64,
+    actor: &'a str,
+    step: &'a str,
+    #[serde(flatten)]
+    detail: Detail<'a>,
+}
+
+/// What the checker saw during one pipeline's run.
+#[derive(Default)]
+pub struct Observed {
+    /// Every delivery to the consumer, counted.
+    pub deliveries: u64,
+    /// Distinct event ids delivered, with the order each is about.
+    pub delivered: HashMap<String, Option<u32>>,
+    /// How many times each event id was published.
+    pub published: HashMap<String, u32>,
+    pub crashes: BTreeMap<CrashPoint, u64>,
+    pub passes: u64,
+    /// Passes per relay: every replica took part.
+    pub passes_by_relay: BTreeMap<String, u64>,
+    pub rows_claimed: u64,
+    /// Row claims made while another live pass held the same row.
+    pub overlapping_claims: u64,
+    /// Rows a relay published but could not mark because its claim had been taken over.
+    pub fenced: u64,
+    pub dedupe_skips: u64,
+    live: HashMap<i64, Vec<u64>>,
+    pass_rows: HashMap<u64, Vec<i64>>,
+}
+
+pub struct Observer<'a> {
+    pipeline: Pipeline,
+    clock: &'a dyn Clock,
+    state: Mutex<Observed>,
+    trace: Option<&'a TraceSink>,
+    progress: &'a dyn Progress,
+}
+
+impl<'a> Observer<'a> {
+    pub fn new(
+        pipeline: Pipeline,
+        clock: &'a dyn Clock,
+        trace: Option<&'a TraceSink>,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        Observer {
+            pipeline,
+            clock,
+            state: Mutex::new(Observed::default()),
+            trace,
+            progress,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, Observed> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn into_observed(self) -> Observed {
+        self.state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes one trace line, when tracing.
+    pub fn trace(&self, actor: &str, step: &str, detail: Detail<'_>) {
+        if let Some(sink) = self.trace {
+            sink.write(&TraceLine {
+                seq: sink.seq.fetch_add(1, Ordering::Relaxed),
+                run: self.pipeline.name(),
+                t_ms: self.clock.now(),
+                actor,
+                step,
+                detail,
+            });
+        }
+    }
+
+    pub fn order_handled(&self) {
+        self.progress.advance(1);
+    }
+
+    pub fn crashed(&self, actor: &str, point: CrashPoint, order: u32) {
+        *self.state().crashes.entry(point).or_insert(0) += 1;
+        self.trace(
+            actor,
+            "crash",
+            Detail {
+                order: Some(order),
+                point: Some(point),
+                ..Detail::default()
+            },
+        );
+    }
+
+    pub fn published(&self, actor: &str, event_id: &str, order: Option<u32>) {
+        *self
+            .state()
+            .published
+            .entry(event_id.to_string())
+            .or_insert(0) += 1;
+        self.trace(
+            actor,
+            "publish",
+            Detail {
+                order,
+                event_id: Some(event_id),
+                ..Detail::default()
+            },
+        );
+    }
+
+    /// The consumer received an event; returns true when it had received this id before.
+    pub fn delivered(&self, actor: &str, event_id: &str, order: Option<u32>) -> bool {
+        let duplicate = {
+            let mut state = self.state();
+            state.deliveries += 1;
+            state
+                .delivered
+                .insert(event_id.to_string(), order)
+                .is_some()
+        };
+        self.trace(
+            actor,
+            if duplicate { "redeliver" } else { "deliver" },
+            Detail {
+                order,
+                event_id: Some(event_id),
+                ..Detail::default()
+            },
+        );
+        duplicate
+    }
+
+    pub fn dedupe_skipped(&self, actor: &str, event_id: &str, order: Option<u32>) {
+        self.state().dedupe_skips += 1;
+        self.trace(
+            actor,
+            "dedupe-skip",
+            Detail {
+                order,
+                event_id: Some(event_id),
+                ..Detail::default()
+            },
+        );
+    }
+
+    /// A relay pass began holding `rows`; returns the pass id for [`Observer::pass_ended`].
+    pub fn pass_started(&self, actor: &str, rows: &[i64]) -> u64 {
+        let pass = {
+            let mut guard = self.state();
+            let state = &mut *guard;
+            state.passes += 1;
+            let pass = state.passes;
+            match state.passes_by_relay.get_mut(actor) {
+                Some(n) => *n += 1,
+                None => {
+                    state.passes_by_relay.insert(actor.to_string(), 1);
+                }
+            }
+            state.rows_claimed += rows.len() as u64;
+            for row in rows {
+                let holders = state.live.entry(*row).or_default();
+                if !holders.is_empty() {
+                    state.overlapping_claims += 1;
+                }
+                holders.push(pass);
+            }
+            state.pass_rows.insert(pass, rows.to_vec());
+            pass
+        };
+        self.trace(
+            actor,
+            "claim",
+            Detail {
+                rows: Some(rows),
+                pass: Some(pass),
+                ..Detail::default()
+            },
+        );
+        pass
+    }
+
+    /// A relay pass ended: marked its rows, or died holding them.
+    pub fn pass_ended(&self, pass: u64) {
+        let mut state = self.state();
+        let rows = state.pass_rows.remove(&pass).unwrap_or_default();
+        for row in rows {
+            if let Some(holders) = state.live.get_mut(&row) {
+                holders.retain(|p| *p != pass);
+                if holders.is_empty() {
+                    state.live.remove(&row);
+                }
+            }
+        }
+    }
+
+    pub fn marked(&self, actor: &str, pass: u64, marked: usize, fenced: usize) {
+        self.state().fenced += fenced as u64;
+        self.trace(
+            actor,
+            if fenced == 0 {
+                "mark-sent"
+            } else {
+                "mark-fenced"
+            },
+            Detail {
+                pass: Some(pass),
+                count: Some(marked as u64),
+                ..Detail::default()
+            },
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! The crash lab's options: what the command line asked for, checked before a run starts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::schedule::{CrashPlan, NaiveOrder};
+use super::world::{ClaimMode, Config};
+use crate::sim::error::SimError;
+use crate::sim::storage::sqlite::sql::Durability;
+
+/// Where the service and the relays crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashMode {
+    /// In this process: the crashing actor drops its SQLite connection mid-transaction.
+    InProcess,
+    /// As child processes of msgwork, killed with SIGKILL at their crash points (Unix only).
+    Process,
+}
+
+/// A checked set of options for one experiment.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub seed: u64,
+    pub orders: u32,
+    pub relays: u32,
+    pub crash: CrashPlan,
+    pub claim: ClaimMode,
+    /// Run the actors on OS threads with the wall clock instead of the seeded scheduler.
+    pub threads: bool,
+    /// Run the service and relays as child processes killed at their crash points (wall clock).
+    pub crash_mode: CrashMode,
+    pub naive_order: NaiveOrder,
+    pub batch: u32,
+    pub consumer_batch: u32,
+    /// Relay lease; `None` picks a default that suits the mode.
+    pub lease_ms: Option<u64>,
+    pub durability: Durability,
+    /// A PostgreSQL server to run on instead of SQLite files.
+    pub db: Option<String>,
+    /// Keep the lab's SQLite files here instead of a temporary directory.
+    pub keep_dir: Option<PathBuf>,
+}
+
+/// The default crash rate: random extra crashes per order, on top of the guaranteed ones.
+pub const DEFAULT_CRASH_RATE: f64 = 0.005;
+pub const MAX_ORDERS: u32 = 5_000_000;
+pub const MAX_RELAYS: u32 = 64;
+/// How long a real-time run may take to drain before it is called stuck.
+pub(super) const REAL_TIME_LIMIT: Duration = Duration::from_secs(600);
+
+impl SimOptions {
+    /// The lab's defaults, with crashes on.
+    pub fn new(seed: u64) -> Self {
+        SimOptions {
+            seed,
+            orders: 1000,
+            relays: 3,
+            crash: CrashPlan::Default {
+                rate: DEFAULT_CRASH_RATE,
+            },
+            claim: ClaimMode::Lease,
+            threads: false,
+            crash_mode: CrashMode::InProcess,
+            naive_order: NaiveOrder::Alternate,
+            batch: 10,
+            consumer_batch: 1,
+            lease_ms: None,
+            durability: Durability::Off,
+            db: None,
+            keep_dir: None,
+        }
+    }
+
+    /// Every problem with the options, in the words of the command line.
+    pub fn validate(&self) -> Result<(), SimError> {
+        let mut problems = Vec::new();
+        if !(1..=MAX_ORDERS).contains(&self.orders) {
+            problems.push(format!(
+                "--orders must be between 1 and {MAX_ORDERS} (got {})",
+                self.orders
+            ));
+        }
+        if !(1..=MAX_RELAYS).contains(&self.relays) {
+            problems.push(format!(
+                "--relays must be between 1 and {MAX_RELAYS} (got {})",
+                self.relays
+            ));
+        }
+        if !(1..=10_000).contains(&self.batch) {
+            problems.push(format!(
+                "--batch must be between 1 and 10000 (got {})",
+                self.batch
+            ));
+        }
+        if self.consumer_batch == 0 {
+            problems.push("the consumer batch must be at least 1".to_string());
+        }
+        if self.lease_ms == Some(0) {
+            problems.push("--lease must be at least 1 ms".to_string());
+        }
+        let rate = match &self.crash {
+            CrashPlan::None => 0.0,
+            CrashPlan::Default { rate } => *rate,
+            CrashPlan::Exact { at, rate } => {
+                for crash in at {
+                    if let Some(order) = crash.order.filter(|n| *n > self.orders) {
+                        problems.push(format!(
+                            "--crash-at {}:{order} names an order past --orders {}",
+                            crash.point, self.orders
+                        ));
+                    }
+                }
+                *rate
+            }
+        };
+        if !(0.0..=1.0).contains(&rate) {
+            problems.push(format!("--crash-rate must be between 0 and 1 (got {rate})"));
+        }
+        if self.crash_mode == CrashMode::Process {
+            if !cfg!(unix) {
+                problems.push(
+                    "--crash-mode process needs a Unix system, where a crash is a SIGKILL; use \
+                     --crash-mode in-process"
+                        .to_string(),
+                );
+            }
+            if self.threads {
+                problems.push(
+                    "--threads and --crash-mode process cannot be combined: in process mode the \
+                     service and relays run as child processes, already in real time"
+                        .to_string(),
+                );
+            }
+            if matches!(self.crash, CrashPlan::None) {
+                problems.push(
+                    "--crash-mode process kills processes at crash points, and none are \
+                     scheduled: add --crash, --crash-at or --crash-rate"
+                        .to_string(),
+                );
+            }
+        }
+        if let Some(Err(err)) = self
+            .db
+            .as_deref()
+            .map(crate::sim::storage::postgres::connect::config)
+        {
+            problems.push(err.to_string());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SimError::Invalid(problems.join("; ")))
+        }
+    }
+
+    /// Whether the run goes by the wall clock rather than the seeded scheduler.
+    pub(super) fn real_time(&self) -> bool {
+        self.threads || self.crash_mode == CrashMode::Process
+    }
+
+    pub(super) fn config(&self) -> Config {
+        // Simulated milliseconds are scheduler ticks; real ones pass slowly, so keep waits short.
+        let (lease, poll, restart) = if self.real_time() {
+            (1000, 2, 5)
+        } else {
+            (1000, 50, 100)
+        };
+        Config {
+            seed: self.seed,
+            orders: self.orders,
+            naive_order: self.naive_order,
+            claim: self.claim,
+            batch: self.batch,
+            consumer_batch: self.consumer_batch,
+            lease_ms: self.lease_ms.unwrap_or(lease),
+            poll_ms: poll,
+            restart_ms: restart,
+        }
+    }
+
+    pub fn crash_rate(&self) -> f64 {
+        match &self.crash {
+            CrashPlan::None => 0.0,
+            CrashPlan::Default { rate } | CrashPlan::Exact { rate, .. } => *rate,
+        }
+    }
+}

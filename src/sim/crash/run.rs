@@ -1,0 +1,181 @@
+//! One crash-lab run: a naive dual write and a transactional outbox, side by side under the same
+//! seeded crash schedule, with relay replicas, an in-process broker and a billing consumer.
+
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::consumer::Consumer;
+use super::observer::{Observer, TraceSink};
+use super::options::{CrashMode, REAL_TIME_LIMIT, SimOptions};
+use super::process::fleet;
+use super::relay::Relay;
+use super::report::{self, Final, PipelineReport, Report, Timings, Verdict};
+use super::runner;
+use super::schedule::{CrashPlan, Schedule, Trigger};
+use super::service::Service;
+use super::world::{Actor, Config, World};
+use crate::sim::broker::Broker;
+use crate::sim::clock::{Clock, EpochClock, SimClock, WallClock};
+use crate::sim::error::SimError;
+use crate::sim::model::Pipeline;
+use crate::sim::progress::Progress;
+use crate::sim::storage::sqlite::files::lab_dir;
+use crate::sim::storage::{Backend, Db, backend_name};
+
+/// Runs both pipelines under the same crash schedule and checks what each proves.
+pub fn run(
+    options: &SimOptions,
+    trace: Option<&TraceSink>,
+    progress: &dyn Progress,
+) -> Result<Report, SimError> {
+    options.validate()?;
+    let schedule = Schedule::build(
+        &options.crash,
+        options.orders,
+        options.naive_order,
+        options.seed,
+    );
+    let (_temp, dir) = lab_dir(options.keep_dir.as_deref())?;
+    let dir = dir.as_path();
+    let config = options.config();
+    let started = Instant::now();
+    let run = |pipeline| run_pipeline(pipeline, options, &config, &schedule, dir, trace, progress);
+    let naive = run(Pipeline::Naive)?;
+    let naive_ms = started.elapsed();
+    let outbox = run(Pipeline::Outbox)?;
+    let total = started.elapsed();
+    let verdict = Verdict::judge(&naive, &outbox, options.claim);
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    Ok(Report {
+        schema_version: report::SCHEMA_VERSION,
+        backend: backend_name(options.db.as_deref()),
+        seed: options.seed,
+        orders: options.orders,
+        relays: options.relays,
+        mode: if options.crash_mode == CrashMode::Process {
+            "process"
+        } else if options.threads {
+            "threads"
+        } else {
+            "deterministic"
+        },
+        claim: options.claim,
+        naive_order: options.naive_order,
+        batch: options.batch,
+        lease_ms: config.lease_ms,
+        crash: !matches!(options.crash, CrashPlan::None),
+        crash_rate: options.crash_rate(),
+        schedule: schedule.crashes(),
+        unplaced_crash_points: schedule.unplaced.clone(),
+        naive,
+        outbox,
+        verdict,
+        timings: Timings {
+            naive_ms: ms(naive_ms),
+            outbox_ms: ms(total - naive_ms),
+            total_ms: ms(total),
+        },
+    })
+}
+
+fn run_pipeline(
+    pipeline: Pipeline,
+    options: &SimOptions,
+    config: &Config,
+    schedule: &Schedule,
+    dir: &Path,
+    trace: Option<&TraceSink>,
+    progress: &dyn Progress,
+) -> Result<PipelineReport, SimError> {
+    let backend = match &options.db {
+        Some(url) => Backend::postgres(
+            url,
+            &format!("sim{}", std::process::id()),
+            pipeline.name(),
+            options.keep_dir.is_some(),
+        )?,
+        None => Backend::sqlite(dir, pipeline.name(), options.durability),
+    };
+    let with_relays = pipeline == Pipeline::Outbox;
+    backend.create(with_relays)?;
+    let checker = backend.connect(Db::Service)?;
+    let mut billing = backend.connect(Db::Billing)?;
+
+    let sim_clock = SimClock::default();
+    let wall_clock;
+    // The one clock every child process reads too.
+    let epoch_clock = EpochClock::start();
+    let clock: &dyn Clock = if options.crash_mode == CrashMode::Process {
+        &epoch_clock
+    } else if options.threads {
+        wall_clock = WallClock::start();
+        &wall_clock
+    } else {
+        &sim_clock
+    };
+    let trigger = Trigger::new(schedule, pipeline);
+    let broker = Broker::new();
+    let obs = Observer::new(pipeline, clock, trace, progress);
+    let world = World {
+        pipeline,
+        config,
+        clock,
+        broker: &broker,
+        trigger: &trigger,
+        obs: &obs,
+        location: backend.location(),
+    };
+    let relays = if with_relays { options.relays } else { 0 };
+
+    let checker = Mutex::new(checker);
+    let settled = || -> Result<bool, SimError> {
+        // Unsent first, then the backlog: an empty outbox means every row was published before
+        // the backlog is read, so an empty backlog then means every publish was consumed.
+        if with_relays {
+            let mut conn = checker.lock().unwrap_or_else(PoisonError::into_inner);
+            if conn.unsent_count()? > 0 {
+                return Ok(false);
+            }
+        }
+        Ok(broker.backlog() == 0)
+    };
+    let mut processes = None;
+    let steps = if options.crash_mode == CrashMode::Process {
+        let launcher = fleet::Launcher::this_binary()?;
+        let mut fleet = fleet::Fleet::new(
+            &world,
+            &launcher,
+            schedule,
+            relays,
+            epoch_clock.unix_us(),
+            trace.is_some(),
+        );
+        let consumer = Box::new(Consumer::new());
+        let steps = fleet::run(&mut fleet, consumer, &settled, REAL_TIME_LIMIT)?;
+        processes = Some(fleet.stats().clone());
+        steps
+    } else {
+        let mut actors: Vec<Box<dyn Actor>> = vec![Box::new(Service::new())];
+        actors.extend((1..=relays).map(|i| Box::new(Relay::new(i)) as Box<dyn Actor>));
+        actors.push(Box::new(Consumer::new()));
+        if options.threads {
+            runner::run_threads(actors, &world, &settled, REAL_TIME_LIMIT)?
+        } else {
+            let salt = match pipeline {
+                Pipeline::Naive => 0x6e61,
+                Pipeline::Outbox => 0x6f62,
+            };
+            runner::run_deterministic(actors, &world, &sim_clock, options.seed ^ salt, &settled)?
+        }
+    };
+
+    let mut checker = checker.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let end = Final {
+        committed: checker.committed_orders()?,
+        charges: billing.charges_per_order()?,
+    };
+    let mut report = PipelineReport::check(&obs.into_observed(), &end, with_relays, steps);
+    report.processes = processes;
+    Ok(report)
+}

@@ -1,0 +1,636 @@
+//! The lab's tables and transactions on PostgreSQL: the same ideas as the SQLite lab's, in the
+//! server's own terms. Claims are row locks taken with `FOR UPDATE SKIP LOCKED` and held by the
+//! relay's open transaction, so a relay that dies releases them the moment the server notices;
+//! no lease, no fence token.
+
+use std::collections::HashMap;
+
+use postgres::types::ToSql;
+use postgres::{Client, Statement};
+
+use crate::sim::error::SimError;
+use crate::sim::error::{PgContext, PgError};
+use crate::sim::model::{Envelope, Order};
+use crate::sim::storage::postgres::connect::config;
+use crate::sim::storage::seam::OutboxRow;
+use crate::sim::storage::seam::Storage;
+
+const ORDERS: &str = "
+CREATE TABLE orders (
+    id           integer PRIMARY KEY,   -- the order number from the client's request
+    customer_id  text    NOT NULL,
+    amount_cents bigint  NOT NULL,
+    placed_at    bigint  NOT NULL
+);";
+
+const OUTBOX: &str = "
+CREATE TABLE outbox (
+    id             bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id       uuid    NOT NULL UNIQUE,
+    aggregate_type text    NOT NULL,
+    aggregate_id   text    NOT NULL,
+    event_type     text    NOT NULL,
+    version        integer NOT NULL,
+    payload        jsonb   NOT NULL,
+    occurred_at    text    NOT NULL,
+    created_at     bigint  NOT NULL,
+    claimed_by     text,
+    lease_until    bigint,
+    sent_at        bigint                 -- NULL until a relay has published and marked it
+);";
+
+/// The relay's poll walks only unsent rows, however large the table grows.
+pub const UNSENT_INDEX: &str = "CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL";
+
+/// The relay's poll: the oldest unsent rows, read without claiming them.
+pub const POLL_UNSENT: &str = "SELECT id, event_id::text, aggregate_id, event_type, version, \
+                               payload::text, occurred_at FROM outbox WHERE sent_at IS NULL \
+                               ORDER BY id LIMIT $1";
+
+/// What partitioning adds to the outbox, for `lab ordering`; see the SQLite schema's twin.
+const PARTITIONED: &str = "
+ALTER TABLE outbox
+    ADD COLUMN partition integer NOT NULL DEFAULT 0,  -- keyed: hash(aggregate_id) mod partitions
+    ADD COLUMN sequence  integer NOT NULL DEFAULT 0;  -- 1, 2, 3… within the aggregate
+-- The aggregate's version: a second writer appending the same event number fails.
+CREATE UNIQUE INDEX outbox_aggregate_sequence ON outbox (aggregate_id, sequence);
+-- A partition's relay walks only its own unsent rows, in id order.
+CREATE INDEX outbox_partition_unsent ON outbox (partition, id) WHERE sent_at IS NULL;";
+
+/// How far a sequence-checking consumer has applied each aggregate.
+const PROGRESS: &str = "
+CREATE TABLE aggregate_progress (
+    aggregate_id text    PRIMARY KEY,
+    sequence     integer NOT NULL,  -- the last event applied
+    state        text    NOT NULL,  -- the type of that event: where the aggregate now stands
+    updated_at   bigint  NOT NULL
+);";
+
+const BILLING_SCHEMA: &str = "
+CREATE TABLE charges (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    order_id     text   NOT NULL,
+    amount_cents bigint NOT NULL,
+    event_id     text   NOT NULL,
+    charged_at   bigint NOT NULL
+);
+-- The idempotent consumer's memory: one row per event it has applied.
+CREATE TABLE inbox (
+    event_id     text   PRIMARY KEY,
+    processed_at bigint NOT NULL
+);";
+
+/// The schemas one lab run works in, dropped when the run is over unless it asked to keep them.
+pub struct LabSchemas {
+    url: String,
+    names: Vec<String>,
+    keep: bool,
+    /// Dropped on Ctrl-C, unless kept.
+    _on_interrupt: Vec<crate::sim::storage::postgres::leftovers::Registered>,
+}
+
+impl LabSchemas {
+    /// Creates a fresh schema per name, `msgwork_<tag>_<name>`, replacing any left by an earlier
+    /// run with the same tag.
+    pub fn create(url: &str, tag: &str, names: &[&str], keep: bool) -> Result<Self, PgError> {
+        let mut client = crate::sim::storage::postgres::connect::connect(url)?;
+        let names: Vec<String> = names.iter().map(|n| format!("msgwork_{tag}_{n}")).collect();
+        let on_interrupt = if keep {
+            Vec::new()
+        } else {
+            names
+                .iter()
+                .map(|name| crate::sim::storage::postgres::leftovers::schema(url, name))
+                .collect()
+        };
+        for name in &names {
+            client
+                .batch_execute(&format!(
+                    "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name};"
+                ))
+                .pg("creating the lab's schema")?;
+        }
+        Ok(LabSchemas {
+            url: url.to_string(),
+            names,
+            keep,
+            _on_interrupt: on_interrupt,
+        })
+    }
+
+    /// The schema made for `name`.
+    pub fn schema(&self, name: &str) -> Option<&str> {
+        self.names
+            .iter()
+            .find(|s| s.ends_with(&format!("_{name}")))
+            .map(String::as_str)
+    }
+}
+
+impl Drop for LabSchemas {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        if let Ok(mut client) = crate::sim::storage::postgres::connect::connect(&self.url) {
+            for name in &self.names {
+                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
+            }
+        }
+    }
+}
+
+/// One component's connection, working in its schema, with its statements prepared once.
+pub struct PgConn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+    pid: i32,
+}
+
+impl PgConn {
+    /// Connects with `search_path` set to `schema`.
+    pub fn open(url: &str, schema: &str) -> Result<Self, PgError> {
+        // synchronous_commit on, whatever the server says: logical decoding reads only WAL that is
+        // flushed, so a lazily flushed commit would reach the CDC relay up to a WAL-writer delay late.
+        PgConn::open_with(url, schema, true)
+    }
+
+    /// Connects with `search_path` set to `schema`, and with commits that wait for their WAL to
+    /// reach the disk (`synchronous_commit`) or not. Not waiting loses nothing when only clients
+    /// crash, and saves an fsync per commit; a server crash could lose the last commits.
+    pub fn open_with(url: &str, schema: &str, synchronous_commit: bool) -> Result<Self, PgError> {
+        let mut config = config(url)?;
+        let commit = if synchronous_commit { "on" } else { "off" };
+        config.options(&format!(
+            "-c search_path={schema} -c synchronous_commit={commit}"
+        ));
+        let mut client = config
+            .connect(postgres::NoTls)
+            .pg("connecting to the lab's database")?;
+        let pid = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .pg("asking for the backend's pid")?
+            .get(0);
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+            pid,
+        })
+    }
+
+    /// The server process serving this connection: what `pg_terminate_backend` kills.
+    pub fn backend_pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.execute(&s, params)
+    }
+
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let s = self.statement(sql)?;
+        self.client.query(&s, params)
+    }
+
+    /// Creates the order service's tables; the outbox only when the pipeline has one.
+    /// Replaces tables an earlier run in the same schema left.
+    pub fn create_service_schema(&mut self, with_outbox: bool) -> Result<(), postgres::Error> {
+        self.client
+            .batch_execute("DROP TABLE IF EXISTS outbox, orders CASCADE")?;
+        self.client.batch_execute(ORDERS)?;
+        if with_outbox {
+            self.client.batch_execute(OUTBOX)?;
+            self.client.batch_execute(UNSENT_INDEX)?;
+        }
+        Ok(())
+    }
+
+    pub fn create_billing_schema(&mut self) -> Result<(), postgres::Error> {
+        self.client
+            .batch_execute("DROP TABLE IF EXISTS charges, inbox CASCADE")?;
+        self.client.batch_execute(BILLING_SCHEMA)
+    }
+
+    /// Gives an empty outbox its partition and sequence columns and the per-partition index.
+    pub fn partition_outbox(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute(PARTITIONED)
+    }
+
+    /// Creates the sequence-checking consumer's table.
+    pub fn create_progress_schema(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute(PROGRESS)
+    }
+
+    pub fn begin(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute("BEGIN")
+    }
+
+    pub fn commit(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute("COMMIT")
+    }
+
+    pub fn rollback(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute("ROLLBACK")
+    }
+
+    pub fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES ($1, $2, $3, $4)",
+            &[
+                &(order.number as i32),
+                &order.customer_id,
+                &order.amount_cents,
+                &(now as i64),
+            ],
+        )
+        .map(drop)
+    }
+
+    pub fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at)
+             VALUES ($1::text::uuid, 'order', $2, $3, $4, $5::text::jsonb, $6, $7)",
+            &[
+                &event.event_id,
+                &event.aggregate_id,
+                &event.event_type,
+                &(event.version as i32),
+                &event.payload,
+                &event.occurred_at,
+                &(now as i64),
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Inserts the outbox row for an event of a partitioned stream (inside the caller's
+    /// transaction).
+    pub fn insert_sequenced(
+        &mut self,
+        event: &Envelope,
+        partition: u32,
+        sequence: u32,
+        now: u64,
+    ) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at, partition, sequence)
+             VALUES ($1::text::uuid, 'order', $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9)",
+            &[
+                &event.event_id,
+                &event.aggregate_id,
+                &event.event_type,
+                &(event.version as i32),
+                &event.payload,
+                &event.occurred_at,
+                &(now as i64),
+                &(partition as i32),
+                &(sequence as i32),
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Opens the relay's transaction and locks the head of `partition`: up to `limit` of its
+    /// unsent rows, in id order, stopping before the first row another transaction holds.
+    ///
+    /// `SKIP LOCKED` alone hands out disjoint rows, not ordered ones: a relay restarted while the
+    /// server has not yet ended its dead predecessor's transaction would skip the rows still
+    /// locked and publish the partition's later rows first. So the rows locked are compared with
+    /// the partition's unsent rows as they stand, locked or not, and only the common prefix is
+    /// kept; an empty one means "not yet". The rows beyond it stay locked, unpublished, until
+    /// [`PgConn::mark_claimed_sent`] commits. Ids follow commit order here because one service
+    /// connection writes the outbox; with concurrent writers an id can commit after a larger one.
+    pub fn claim_partition(
+        &mut self,
+        partition: u32,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, postgres::Error> {
+        self.begin()?;
+        let rows = self.head_of(partition, limit);
+        match rows {
+            Ok(rows) if rows.is_empty() => {
+                self.commit()?;
+                Ok(Vec::new())
+            }
+            Ok(rows) => Ok(rows),
+            Err(err) => {
+                let _ = self.rollback();
+                Err(err)
+            }
+        }
+    }
+
+    fn head_of(&mut self, partition: u32, limit: u32) -> Result<Vec<OutboxRow>, postgres::Error> {
+        let partition = partition as i32;
+        let limit = i64::from(limit);
+        let locked = self.query(
+            "SELECT id, event_id::text, aggregate_id, event_type, version, payload::text, occurred_at
+               FROM outbox WHERE partition = $1 AND sent_at IS NULL ORDER BY id LIMIT $2
+                FOR UPDATE SKIP LOCKED",
+            &[&partition, &limit],
+        )?;
+        if locked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let head = self.query(
+            "SELECT id FROM outbox WHERE partition = $1 AND sent_at IS NULL ORDER BY id LIMIT $2",
+            &[&partition, &limit],
+        )?;
+        Ok(locked
+            .iter()
+            .zip(&head)
+            .take_while(|(l, h)| l.get::<_, i64>(0) == h.get::<_, i64>(0))
+            .map(|(l, _)| outbox_row(l))
+            .collect())
+    }
+
+    /// Opens the relay's transaction and locks up to `limit` unsent rows no other relay holds.
+    /// The transaction stays open while the rows are published; [`PgConn::mark_claimed_sent`]
+    /// ends it.
+    pub fn claim_batch(&mut self, limit: u32) -> Result<Vec<OutboxRow>, postgres::Error> {
+        self.begin()?;
+        let rows = self.query(
+            "SELECT id, event_id::text, aggregate_id, event_type, version, payload::text, occurred_at
+               FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1
+                FOR UPDATE SKIP LOCKED",
+            &[&i64::from(limit)],
+        );
+        match rows {
+            Ok(rows) if rows.is_empty() => {
+                self.commit()?;
+                Ok(Vec::new())
+            }
+            Ok(rows) => Ok(rows.iter().map(outbox_row).collect()),
+            Err(err) => {
+                let _ = self.rollback();
+                Err(err)
+            }
+        }
+    }
+
+    /// Marks the claimed rows sent and commits, which releases their locks.
+    pub fn mark_claimed_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, postgres::Error> {
+        let marked = self.execute(
+            "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2) AND sent_at IS NULL",
+            &[&(now as i64), &ids],
+        )?;
+        self.commit()?;
+        Ok(marked as usize)
+    }
+
+    /// Reads unsent rows without locking them: two relays doing this read the same rows.
+    pub fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, postgres::Error> {
+        Ok(self
+            .query(POLL_UNSENT, &[&i64::from(limit)])?
+            .iter()
+            .map(outbox_row)
+            .collect())
+    }
+
+    /// Marks rows sent without any claim: a row another relay marked first is skipped.
+    pub fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, postgres::Error> {
+        self.execute(
+            "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2) AND sent_at IS NULL",
+            &[&(now as i64), &ids],
+        )
+        .map(|n| n as usize)
+    }
+
+    pub fn unsent_count(&mut self) -> Result<u64, postgres::Error> {
+        let row = self
+            .query("SELECT count(*) FROM outbox WHERE sent_at IS NULL", &[])?
+            .pop();
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    pub fn committed_orders(&mut self) -> Result<Vec<u32>, postgres::Error> {
+        Ok(self
+            .query("SELECT id FROM orders ORDER BY id", &[])?
+            .iter()
+            .map(|r| r.get::<_, i32>(0) as u32)
+            .collect())
+    }
+
+    /// Records `event_id` in the inbox; false when it was already there.
+    pub fn inbox_record(&mut self, event_id: &str, now: u64) -> Result<bool, postgres::Error> {
+        self.execute(
+            "INSERT INTO inbox (event_id, processed_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+            &[&event_id, &(now as i64)],
+        )
+        .map(|n| n == 1)
+    }
+
+    pub fn insert_charge(
+        &mut self,
+        order_id: &str,
+        amount_cents: i64,
+        event_id: &str,
+        now: u64,
+    ) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO charges (order_id, amount_cents, event_id, charged_at) VALUES ($1, $2, $3, $4)",
+            &[&order_id, &amount_cents, &event_id, &(now as i64)],
+        )
+        .map(drop)
+    }
+
+    /// The last sequence number applied for `aggregate_id`, 0 when none has been; its row stays
+    /// locked until the consumer's transaction ends.
+    pub fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, postgres::Error> {
+        Ok(self
+            .query(
+                "SELECT sequence FROM aggregate_progress WHERE aggregate_id = $1 FOR UPDATE",
+                &[&aggregate_id],
+            )?
+            .first()
+            .map_or(0, |r| r.get::<_, i32>(0) as u32))
+    }
+
+    /// Records that `aggregate_id` now stands at `sequence`, in the state `event_type` left it.
+    pub fn apply_sequence(
+        &mut self,
+        aggregate_id: &str,
+        sequence: u32,
+        event_type: &str,
+        now: u64,
+    ) -> Result<(), postgres::Error> {
+        self.execute(
+            "INSERT INTO aggregate_progress (aggregate_id, sequence, state, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (aggregate_id) DO UPDATE
+                SET sequence = excluded.sequence, state = excluded.state, updated_at = excluded.updated_at",
+            &[&aggregate_id, &(sequence as i32), &event_type, &(now as i64)],
+        )
+        .map(drop)
+    }
+
+    pub fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, postgres::Error> {
+        Ok(self
+            .query(
+                "SELECT order_id, count(*) FROM charges GROUP BY order_id ORDER BY order_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect())
+    }
+}
+
+fn outbox_row(row: &postgres::Row) -> OutboxRow {
+    OutboxRow {
+        id: row.get(0),
+        event: Envelope {
+            event_id: row.get(1),
+            aggregate_id: row.get(2),
+            event_type: row.get(3),
+            version: row.get::<_, i32>(4) as u32,
+            payload: row.get(5),
+            occurred_at: row.get(6),
+        },
+    }
+}
+
+/// The lab's components see PostgreSQL through the same trait as SQLite.
+impl Storage for PgConn {
+    fn begin(&mut self) -> Result<(), SimError> {
+        Ok(PgConn::begin(self).pg("BEGIN")?)
+    }
+
+    fn commit(&mut self) -> Result<(), SimError> {
+        Ok(PgConn::commit(self).pg("COMMIT")?)
+    }
+
+    fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), SimError> {
+        Ok(PgConn::insert_order(self, order, now).pg("inserting the order")?)
+    }
+
+    fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), SimError> {
+        Ok(PgConn::insert_outbox(self, event, now).pg("inserting the outbox row")?)
+    }
+
+    /// Row locks, not a lease: `owner` and `lease_until` have no part in it.
+    fn claim_batch(
+        &mut self,
+        _owner: &str,
+        _now: u64,
+        _lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        Ok(PgConn::claim_batch(self, limit).pg("claiming a batch with SKIP LOCKED")?)
+    }
+
+    fn mark_claimed_sent(
+        &mut self,
+        _owner: &str,
+        ids: &[i64],
+        now: u64,
+    ) -> Result<usize, SimError> {
+        Ok(PgConn::mark_claimed_sent(self, ids, now).pg("marking rows sent")?)
+    }
+
+    /// Nothing to give back: a dead relay's locks ended with its transaction.
+    fn release_claims(&mut self, _prefix: &str) -> Result<(), SimError> {
+        Ok(())
+    }
+
+    fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+        Ok(PgConn::select_unsent(self, limit).pg("selecting unsent rows")?)
+    }
+
+    fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError> {
+        Ok(PgConn::mark_sent(self, ids, now).pg("marking rows sent")?)
+    }
+
+    fn unsent_count(&mut self) -> Result<u64, SimError> {
+        Ok(PgConn::unsent_count(self).pg("counting unsent rows")?)
+    }
+
+    fn committed_orders(&mut self) -> Result<Vec<u32>, SimError> {
+        Ok(PgConn::committed_orders(self).pg("reading committed orders")?)
+    }
+
+    fn inbox_record(&mut self, event_id: &str, now: u64) -> Result<bool, SimError> {
+        Ok(PgConn::inbox_record(self, event_id, now).pg("recording the event id")?)
+    }
+
+    fn insert_charge(
+        &mut self,
+        order_id: &str,
+        amount_cents: i64,
+        event_id: &str,
+        now: u64,
+    ) -> Result<(), SimError> {
+        Ok(
+            PgConn::insert_charge(self, order_id, amount_cents, event_id, now)
+                .pg("inserting the charge")?,
+        )
+    }
+
+    fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError> {
+        Ok(PgConn::charges_per_order(self).pg("reading charges")?)
+    }
+
+    fn insert_sequenced(
+        &mut self,
+        event: &Envelope,
+        partition: u32,
+        sequence: u32,
+        now: u64,
+    ) -> Result<(), SimError> {
+        Ok(
+            PgConn::insert_sequenced(self, event, partition, sequence, now)
+                .pg("inserting the outbox row")?,
+        )
+    }
+
+    /// Row locks, not a lease, as in [`Storage::claim_batch`].
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        _owner: &str,
+        _now: u64,
+        _lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        Ok(PgConn::claim_partition(self, partition, limit)
+            .pg("claiming a partition's head with SKIP LOCKED")?)
+    }
+
+    fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, SimError> {
+        Ok(PgConn::applied_sequence(self, aggregate_id).pg("reading the applied sequence")?)
+    }
+
+    fn apply_sequence(
+        &mut self,
+        aggregate_id: &str,
+        sequence: u32,
+        event_type: &str,
+        now: u64,
+    ) -> Result<(), SimError> {
+        Ok(
+            PgConn::apply_sequence(self, aggregate_id, sequence, event_type, now)
+                .pg("recording the applied sequence")?,
+        )
+    }
+}

@@ -1,0 +1,112 @@
+//! The storage seam: what one lab component may do with its database ([`Storage`]) and what a CDC
+//! relay reads ([`ChangeFeed`]), written once for SQLite and PostgreSQL alike.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sim::error::SimError;
+use crate::sim::model::{Envelope, Order};
+
+/// An outbox row a relay is about to publish.
+#[derive(Clone, Debug)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub event: Envelope,
+}
+
+/// One component's connection to its part of the lab's data.
+pub trait Storage: Send {
+    /// Starts a write transaction.
+    fn begin(&mut self) -> Result<(), SimError>;
+    fn commit(&mut self) -> Result<(), SimError>;
+    fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), SimError>;
+    fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), SimError>;
+    /// Claims up to `limit` unsent rows no live relay holds, for `owner`.
+    fn claim_batch(
+        &mut self,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError>;
+    /// Marks the rows `owner` claimed as sent, and ends the claim. Returns how many were marked.
+    fn mark_claimed_sent(&mut self, owner: &str, ids: &[i64], now: u64) -> Result<usize, SimError>;
+    /// Gives back claims left by earlier incarnations of a relay whose owner tokens start with
+    /// `prefix`: a restarted relay knows they are dead.
+    fn release_claims(&mut self, prefix: &str) -> Result<(), SimError>;
+    /// Reads unsent rows without claiming them.
+    fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError>;
+    /// Marks rows sent with no claim; a row already marked is skipped.
+    fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError>;
+    fn unsent_count(&mut self) -> Result<u64, SimError>;
+    fn committed_orders(&mut self) -> Result<Vec<u32>, SimError>;
+    /// Records an event id in the inbox; false when it was already there.
+    fn inbox_record(&mut self, event_id: &str, now: u64) -> Result<bool, SimError>;
+    fn insert_charge(
+        &mut self,
+        order_id: &str,
+        amount_cents: i64,
+        event_id: &str,
+        now: u64,
+    ) -> Result<(), SimError>;
+    fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError>;
+
+    // A partitioned outbox (`lab ordering`), made by [`Backend::create_partitioned`].
+
+    /// Inserts an event's outbox row with its partition and its number within its aggregate.
+    fn insert_sequenced(
+        &mut self,
+        event: &Envelope,
+        partition: u32,
+        sequence: u32,
+        now: u64,
+    ) -> Result<(), SimError>;
+    /// Claims the head of `partition` for `owner`: up to `limit` of its unsent rows in id order,
+    /// stopping before the first row another claim holds, so that nothing overtakes it.
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError>;
+    /// The last sequence number the consumer applied for `aggregate_id`; 0 when none.
+    fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, SimError>;
+    /// Records that the consumer applied `aggregate_id` up to `sequence`, an `event_type`.
+    fn apply_sequence(
+        &mut self,
+        aggregate_id: &str,
+        sequence: u32,
+        event_type: &str,
+        now: u64,
+    ) -> Result<(), SimError>;
+}
+
+/// Committed outbox rows a CDC relay has not yet confirmed, in commit order, with the position
+/// to confirm once all of them are with the broker.
+pub struct FeedBatch {
+    pub rows: Vec<OutboxRow>,
+    pub position: u64,
+}
+
+/// A CDC relay's view of the outbox: what has committed since the position it last confirmed.
+/// The position is durable, so a relay that crashes and reconnects reads on from it.
+pub trait ChangeFeed: Send {
+    /// Waits until there may be something past the confirmed position, or `timeout` passes.
+    fn wait(&mut self, timeout: Duration) -> Result<(), SimError>;
+    /// Up to about `max` rows past the confirmed position; empty when there are none.
+    fn read(&mut self, max: u32) -> Result<FeedBatch, SimError>;
+    /// Records that everything up to `position` has been published.
+    fn confirm(&mut self, position: u64) -> Result<(), SimError>;
+}
+
+/// One of a run's two databases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Db {
+    /// The order service's: orders and, with an outbox, the outbox.
+    Service,
+    /// The billing consumer's: charges and the inbox.
+    Billing,
+}

@@ -1,0 +1,610 @@
+//! The lab's SQLite schemas and every statement the service, relays and consumer run.
+//!
+//! # Claiming disjoint batches without `SKIP LOCKED`
+//!
+//! PostgreSQL relays run `SELECT … FOR UPDATE SKIP LOCKED` so that concurrent replicas each lock a
+//! different set of unsent rows. SQLite has one writer at a time and no row locks, so a claim is
+//! made durable in the row itself instead:
+//!
+//! ```sql
+//! BEGIN IMMEDIATE;                          -- take the write lock up front
+//! UPDATE outbox SET claimed_by = :me, lease_until = :now + :lease
+//!  WHERE id IN (SELECT id FROM outbox
+//!                WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= :now)
+//!                ORDER BY id LIMIT :batch)
+//! RETURNING …;
+//! COMMIT;
+//! ```
+//!
+//! `BEGIN IMMEDIATE` serialises claimers: the second replica's subquery runs only after the first
+//! one's claim has committed, so it sees those rows leased and skips them, exactly as `SKIP LOCKED`
+//! skips locked rows. The lease replaces the lock's lifetime: a row lock dies with its transaction,
+//! a lease dies with time, which is what lets a replica that crashed mid-pass give its rows back.
+//! Marking rows sent is fenced by the claim token (`WHERE claimed_by = :token`, one token per relay
+//! pass), so a replica whose lease expired and whose rows were re-claimed cannot mark the new
+//! owner's rows; the worst it can do is
+//! publish a duplicate, which the consumer's inbox absorbs. `AUTOINCREMENT` ids never reuse a value
+//! and grow with each commit (one writer at a time), so `ORDER BY id` is commit order.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::sim::model::{Envelope, Order};
+use crate::sim::storage::seam::OutboxRow;
+
+/// How hard a connection flushes at commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// WAL with `synchronous=NORMAL`: durable against process crashes, fsync at checkpoints.
+    Normal,
+    /// WAL with `synchronous=FULL`: an fsync at every commit, what a durable service runs.
+    Full,
+    /// No fsync at all: for throwaway lab databases where only process crashes are simulated.
+    Off,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+            Durability::Off => "OFF",
+        }
+    }
+}
+
+/// Page size for new lab databases.
+pub const PAGE_SIZE: u32 = 1024;
+
+/// Opens a component's own connection to a lab database.
+pub fn open(path: &Path, durability: Durability) -> rusqlite::Result<Connection> {
+    open_with_page_size(path, durability, PAGE_SIZE)
+}
+
+/// As [`open`], with another page size should the database be new: the cleanup lab weighs what
+/// small pages save every commit against what they cost a delete.
+pub fn open_with_page_size(
+    path: &Path,
+    durability: Durability,
+    page_size: u32,
+) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    // The outbox is a write-heavy table of small rows: a commit dirties about six pages and the
+    // WAL writes each one whole, so 1 KiB pages move a quarter of the bytes of the 4 KiB default
+    // (`msgwork bench`: 48k rather than 29k outbox writes/s). A service whose events carry
+    // kilobytes of state would pick larger pages, or its payloads spill into overflow pages.
+    // Only a new database takes it, and it must precede the switch to WAL.
+    conn.pragma_update(None, "page_size", page_size)?;
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", durability.pragma())?;
+    // 32 MiB of page cache: the default 2 MiB spills pages mid-transaction once the outbox grows.
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    // Checkpoint every 10,000 pages (20 MiB of WAL) rather than every 1,000: each checkpoint
+    // fsyncs, and a relay pass rewrites a few hundred pages.
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+const ORDERS: &str = "
+CREATE TABLE IF NOT EXISTS orders (
+    id           INTEGER PRIMARY KEY,   -- the order number from the client's request
+    customer_id  TEXT    NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    placed_at    INTEGER NOT NULL
+);";
+
+/// The outbox table and its unsent-row index. `{table}` is `outbox`, or a daily partition's name.
+const OUTBOX: &str = "
+CREATE TABLE IF NOT EXISTS {table} (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: id order is commit order
+    event_id       TEXT    NOT NULL UNIQUE,
+    aggregate_type TEXT    NOT NULL,
+    aggregate_id   TEXT    NOT NULL,
+    event_type     TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    payload        TEXT    NOT NULL,
+    occurred_at    TEXT    NOT NULL,
+    created_at     INTEGER NOT NULL,
+    claimed_by     TEXT,                -- the relay pass that holds the lease
+    lease_until    INTEGER,
+    sent_at        INTEGER              -- NULL until a relay has published and marked it
+);
+-- The relay's poll walks only unsent rows, in id order, however large the table grows.
+CREATE INDEX IF NOT EXISTS {table}_unsent ON {table} (id) WHERE sent_at IS NULL;";
+
+const BILLING: &str = "
+CREATE TABLE IF NOT EXISTS charges (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id     TEXT    NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    event_id     TEXT    NOT NULL,
+    charged_at   INTEGER NOT NULL
+);
+-- The idempotent consumer's memory: one row per event it has applied.
+CREATE TABLE IF NOT EXISTS inbox (
+    event_id     TEXT    PRIMARY KEY,
+    processed_at INTEGER NOT NULL
+) WITHOUT ROWID;";
+
+/// What partitioning adds to the outbox, for `lab ordering`: which partition each row goes to,
+/// and its number within its aggregate. Added to an empty table, so the crash lab's outbox stays
+/// as it is and pays for no index it does not use.
+const PARTITIONED: &str = "
+ALTER TABLE outbox ADD COLUMN partition INTEGER NOT NULL DEFAULT 0;  -- keyed: hash(aggregate_id) mod partitions
+ALTER TABLE outbox ADD COLUMN sequence  INTEGER NOT NULL DEFAULT 0;  -- 1, 2, 3… within the aggregate
+-- The aggregate's version: a second writer appending the same event number fails.
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_aggregate_sequence ON outbox (aggregate_id, sequence);
+-- A partition's relay walks only its own unsent rows, in id order.
+CREATE INDEX IF NOT EXISTS outbox_partition_unsent ON outbox (partition, id) WHERE sent_at IS NULL;";
+
+/// How far a sequence-checking consumer has applied each aggregate.
+const PROGRESS: &str = "
+CREATE TABLE IF NOT EXISTS aggregate_progress (
+    aggregate_id TEXT    PRIMARY KEY,
+    sequence     INTEGER NOT NULL,  -- the last event applied
+    state        TEXT    NOT NULL,  -- the type of that event: where the aggregate now stands
+    updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;";
+
+/// Gives an empty outbox its partition and sequence columns and the per-partition index.
+pub fn partition_outbox(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(PARTITIONED)
+}
+
+/// Creates the sequence-checking consumer's table.
+pub fn create_progress_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(PROGRESS)
+}
+
+/// Creates the order service's tables; the outbox only when the pipeline has one.
+pub fn create_service_schema(conn: &Connection, with_outbox: bool) -> rusqlite::Result<()> {
+    conn.execute_batch(ORDERS)?;
+    if with_outbox {
+        create_outbox_table(conn, "outbox")?;
+    }
+    Ok(())
+}
+
+/// Creates an outbox table with the lab's shape under `table`, a name the caller controls (a
+/// daily partition such as `outbox_2026_01_06`): the same columns, the same unsent-row index.
+pub fn create_outbox_table(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    conn.execute_batch(&OUTBOX.replace("{table}", table))
+}
+
+/// Creates the billing consumer's tables.
+pub fn create_billing_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(BILLING)
+}
+
+/// Starts a write transaction, taking the write lock up front.
+pub fn begin(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached("BEGIN IMMEDIATE")?
+        .execute([])
+        .map(drop)
+}
+
+pub fn commit(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached("COMMIT")?.execute([]).map(drop)
+}
+
+/// Inserts the order row (inside the caller's transaction).
+pub fn insert_order(conn: &Connection, order: &Order, now: u64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        order.number,
+        order.customer_id,
+        order.amount_cents,
+        now as i64
+    ])?;
+    Ok(())
+}
+
+/// Inserts the outbox row for an event (inside the caller's transaction).
+pub fn insert_outbox(conn: &Connection, event: &Envelope, now: u64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at)
+         VALUES (?1, 'order', ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        event.event_id,
+        event.aggregate_id,
+        event.event_type,
+        event.version,
+        event.payload,
+        event.occurred_at,
+        now as i64
+    ])?;
+    Ok(())
+}
+
+/// Inserts the outbox row for an event of a partitioned stream: `sequence` is its number within
+/// its aggregate (inside the caller's transaction).
+pub fn insert_sequenced(
+    conn: &Connection,
+    event: &Envelope,
+    partition: u32,
+    sequence: u32,
+    now: u64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at, partition, sequence)
+         VALUES (?1, 'order', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        event.event_id,
+        event.aggregate_id,
+        event.event_type,
+        event.version,
+        event.payload,
+        event.occurred_at,
+        now as i64,
+        partition,
+        sequence
+    ])?;
+    Ok(())
+}
+
+fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: row.get(0)?,
+        event: Envelope {
+            event_id: row.get(1)?,
+            aggregate_id: row.get(2)?,
+            event_type: row.get(3)?,
+            version: row.get(4)?,
+            payload: row.get(5)?,
+            occurred_at: row.get(6)?,
+        },
+    })
+}
+
+/// Claims up to `limit` unsent rows whose lease is free, for `owner` until `lease_until`
+/// (the `SKIP LOCKED` equivalent described at the top of this module). Returns them in id order.
+pub fn claim_batch(
+    conn: &Connection,
+    owner: &str,
+    now: u64,
+    lease_until: u64,
+    limit: u32,
+) -> rusqlite::Result<Vec<OutboxRow>> {
+    claim_with(
+        conn,
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+          WHERE id IN (SELECT id FROM outbox
+                        WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?3)
+                        ORDER BY id LIMIT ?4)
+         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
+        params![owner, lease_until as i64, now as i64, limit],
+    )
+}
+
+/// Runs a claiming `UPDATE … RETURNING` under `BEGIN IMMEDIATE` and commits it: the rows it
+/// leased, in id order. On an error nothing is claimed.
+fn claim_with(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<OutboxRow>> {
+    begin(conn)?;
+    let rows = conn
+        .prepare_cached(sql)?
+        .query_map(params, outbox_row)?
+        .collect::<rusqlite::Result<Vec<_>>>();
+    match rows {
+        Ok(mut rows) => {
+            commit(conn)?;
+            // RETURNING yields rows in no promised order.
+            rows.sort_unstable_by_key(|r| r.id);
+            Ok(rows)
+        }
+        Err(err) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(err)
+        }
+    }
+}
+
+/// Claims the head of `partition`: up to `limit` of its unsent rows in id order, stopping before
+/// the first row a live lease holds. A claim that skipped a held row, as [`claim_batch`] does,
+/// would let this partition's next rows overtake the ones a dead relay still holds.
+pub fn claim_partition(
+    conn: &Connection,
+    partition: u32,
+    owner: &str,
+    now: u64,
+    lease_until: u64,
+    limit: u32,
+) -> rusqlite::Result<Vec<OutboxRow>> {
+    claim_with(
+        conn,
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+          WHERE id IN (SELECT id FROM outbox
+                        WHERE partition = ?5 AND sent_at IS NULL
+                          AND id < (SELECT coalesce(min(id), 9223372036854775807) FROM outbox
+                                     WHERE partition = ?5 AND sent_at IS NULL AND lease_until > ?3)
+                        ORDER BY id LIMIT ?4)
+         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
+        params![owner, lease_until as i64, now as i64, limit, partition],
+    )
+}
+
+/// Reads up to `limit` outbox rows after `position`, in id order: a change feed's catch-up read.
+/// Ids are never reused and SQLite commits one writer at a time, so a row below an id already
+/// visible can never appear later: the last id read is a log position that skips nothing.
+pub fn outbox_after(
+    conn: &Connection,
+    position: i64,
+    limit: u32,
+) -> rusqlite::Result<Vec<OutboxRow>> {
+    conn.prepare_cached(
+        "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at
+           FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?
+    .query_map(params![position, limit], outbox_row)?
+    .collect()
+}
+
+/// The relay's poll: the oldest unsent rows, in commit order.
+pub const POLL_UNSENT: &str = "SELECT id, event_id, aggregate_id, event_type, version, payload, \
+                               occurred_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1";
+
+/// Reads up to `limit` unsent rows without claiming them: what a relay does before it learns why
+/// claims exist (`--claim none`). Two replicas polling at once read the same rows.
+pub fn select_unsent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<OutboxRow>> {
+    conn.prepare_cached(POLL_UNSENT)?
+        .query_map([limit], outbox_row)?
+        .collect()
+}
+
+/// Marks the rows a claim pass published as sent, fenced by the pass's claim token: only rows the
+/// pass still holds are marked, so a pass whose lease ran out cannot mark rows another pass has
+/// since claimed. One range update over the unsent-row index. Returns how many rows were marked.
+pub fn mark_claimed_sent(
+    conn: &Connection,
+    token: &str,
+    ids: &[i64],
+    now: u64,
+) -> rusqlite::Result<usize> {
+    let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(0);
+    };
+    conn.prepare_cached(
+        "UPDATE outbox SET sent_at = ?1
+          WHERE sent_at IS NULL AND id BETWEEN ?2 AND ?3 AND claimed_by = ?4",
+    )?
+    .execute(params![now as i64, lo, hi, token])
+}
+
+/// Marks rows sent by id, with no fence: what a relay without claims does. A row another replica
+/// marked first is skipped. Returns how many rows were marked.
+pub fn mark_sent(conn: &Connection, ids: &[i64], now: u64) -> rusqlite::Result<usize> {
+    begin(conn)?;
+    let mut marked = 0;
+    let result = (|| {
+        let mut stmt = conn
+            .prepare_cached("UPDATE outbox SET sent_at = ?1 WHERE id = ?2 AND sent_at IS NULL")?;
+        for id in ids {
+            marked += stmt.execute(params![now as i64, id])?;
+        }
+        commit(conn)
+    })();
+    if let Err(err) = result {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(err);
+    }
+    Ok(marked)
+}
+
+/// How many outbox rows are still waiting to be published.
+pub fn unsent_count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.prepare_cached("SELECT count(*) FROM outbox WHERE sent_at IS NULL")?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+}
+
+/// The numbers of every committed order.
+pub fn committed_orders(conn: &Connection) -> rusqlite::Result<Vec<u32>> {
+    conn.prepare("SELECT id FROM orders ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
+/// Records `event_id` in the inbox; false when it was already there (a duplicate to skip).
+pub fn inbox_record(conn: &Connection, event_id: &str, now: u64) -> rusqlite::Result<bool> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO inbox (event_id, processed_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
+        )?
+        .execute(params![event_id, now as i64])?;
+    Ok(inserted == 1)
+}
+
+/// Applies the side effect: one charge row.
+pub fn insert_charge(
+    conn: &Connection,
+    order_id: &str,
+    amount_cents: i64,
+    event_id: &str,
+    now: u64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO charges (order_id, amount_cents, event_id, charged_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![order_id, amount_cents, event_id, now as i64])?;
+    Ok(())
+}
+
+/// Charges per order: `(order_id, how many charges)`.
+pub fn charges_per_order(conn: &Connection) -> rusqlite::Result<Vec<(String, u64)>> {
+    conn.prepare("SELECT order_id, count(*) FROM charges GROUP BY order_id ORDER BY order_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+        .collect()
+}
+
+/// The last sequence number applied for `aggregate_id`; 0 when none has been.
+pub fn applied_sequence(conn: &Connection, aggregate_id: &str) -> rusqlite::Result<u32> {
+    conn.prepare_cached("SELECT sequence FROM aggregate_progress WHERE aggregate_id = ?1")?
+        .query_row([aggregate_id], |r| r.get(0))
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// Records that `aggregate_id` now stands at `sequence`, in the state `event_type` left it.
+pub fn apply_sequence(
+    conn: &Connection,
+    aggregate_id: &str,
+    sequence: u32,
+    event_type: &str,
+    now: u64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO aggregate_progress (aggregate_id, sequence, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (aggregate_id) DO UPDATE
+            SET sequence = excluded.sequence, state = excluded.state, updated_at = excluded.updated_at",
+    )?
+    .execute(params![aggregate_id, sequence, event_type, now as i64])
+    .map(drop)
+}
+
+/// Whether an event id is already in the inbox (for checks outside a transaction).
+pub fn inbox_contains(conn: &Connection, event_id: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM inbox WHERE event_id = ?1",
+        [event_id],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|found| found.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::model::{Envelope, Order, Pipeline};
+
+    fn outbox_db(dir: &Path, orders: u32) -> Connection {
+        let conn = open(&dir.join("orders.db"), Durability::Off).unwrap();
+        create_service_schema(&conn, true).unwrap();
+        for n in 1..=orders {
+            let order = Order::generate(1, n);
+            begin(&conn).unwrap();
+            insert_order(&conn, &order, 0).unwrap();
+            insert_outbox(
+                &conn,
+                &Envelope::order_placed(1, Pipeline::Outbox, &order, 0),
+                0,
+            )
+            .unwrap();
+            commit(&conn).unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn claims_are_disjoint_until_the_lease_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = outbox_db(dir.path(), 25);
+        let b = open(&dir.path().join("orders.db"), Durability::Off).unwrap();
+        let first = claim_batch(&a, "a", 0, 100, 10).unwrap();
+        let second = claim_batch(&b, "b", 1, 101, 10).unwrap();
+        assert_eq!(
+            first.iter().map(|r| r.id).collect::<Vec<_>>(),
+            (1..=10).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            second.iter().map(|r| r.id).collect::<Vec<_>>(),
+            (11..=20).collect::<Vec<_>>()
+        );
+        // After a's lease expires, its rows are up for grabs again, oldest first.
+        let third = claim_batch(&b, "c", 100, 200, 10).unwrap();
+        assert_eq!(third.first().map(|r| r.id), Some(1));
+    }
+
+    #[test]
+    fn marking_is_fenced_by_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = outbox_db(dir.path(), 3);
+        let rows = claim_batch(&conn, "old", 0, 10, 3).unwrap();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        claim_batch(&conn, "new", 10, 20, 3).unwrap();
+        assert_eq!(mark_claimed_sent(&conn, "old", &ids, 11).unwrap(), 0);
+        assert_eq!(unsent_count(&conn).unwrap(), 3);
+        assert_eq!(mark_claimed_sent(&conn, "new", &ids, 12).unwrap(), 3);
+        assert_eq!(unsent_count(&conn).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_relay_poll_uses_the_partial_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = outbox_db(dir.path(), 1);
+        let plan: Vec<String> = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE sent_at IS NULL
+                  AND (lease_until IS NULL OR lease_until <= 0) ORDER BY id LIMIT 10",
+            )
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("outbox_unsent")),
+            "plan: {plan:?}"
+        );
+    }
+
+    #[test]
+    fn a_partition_claim_takes_only_the_head_of_its_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("orders.db"), Durability::Off).unwrap();
+        create_service_schema(&conn, true).unwrap();
+        partition_outbox(&conn).unwrap();
+        // Orders 1..=6, alternating between partitions 0 and 1: ids 1, 3, 5 in partition 0.
+        for n in 1..=6 {
+            let event = Envelope::order_placed(1, Pipeline::Outbox, &Order::generate(1, n), 0);
+            insert_sequenced(&conn, &event, (n + 1) % 2, 1, 0).unwrap();
+        }
+        let ids = |rows: Vec<OutboxRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        let dead = ids(claim_partition(&conn, 0, "relay-0.0.1", 0, 100, 1).unwrap());
+        assert_eq!(dead, [1]);
+        // A dead relay's lease holds id 1: a new claim must not publish 3 and 5 ahead of it.
+        assert!(
+            claim_partition(&conn, 0, "relay-0.1.1", 1, 101, 10)
+                .unwrap()
+                .is_empty()
+        );
+        // Another partition is another relay's business, whatever partition 0 holds.
+        assert_eq!(
+            ids(claim_partition(&conn, 1, "relay-1.0.1", 1, 101, 10).unwrap()),
+            [2, 4, 6]
+        );
+        conn.execute(
+            "UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE id = 1",
+            [],
+        )
+        .unwrap();
+        let head = ids(claim_partition(&conn, 0, "relay-0.1.2", 2, 102, 10).unwrap());
+        assert_eq!(head, [1, 3, 5]);
+        assert_eq!(
+            mark_claimed_sent(&conn, "relay-0.1.2", &head, 3).unwrap(),
+            3
+        );
+    }
+
+    #[test]
+    fn the_inbox_remembers_event_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("billing.db"), Durability::Off).unwrap();
+        create_billing_schema(&conn).unwrap();
+        assert!(inbox_record(&conn, "e1", 0).unwrap());
+        assert!(!inbox_record(&conn, "e1", 1).unwrap());
+        assert!(inbox_contains(&conn, "e1").unwrap());
+    }
+}

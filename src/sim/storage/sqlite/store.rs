@@ -1,0 +1,141 @@
+//! A lab component's SQLite connection as the storage seam sees it: every statement the service,
+//! relays and consumer run, named for what it is doing when it fails.
+
+use rusqlite::Connection;
+
+use super::feed::FeedConnection;
+use super::sql as db;
+use crate::sim::error::{SimError, SqlContext};
+use crate::sim::model::{Envelope, Order};
+use crate::sim::storage::seam::{OutboxRow, Storage};
+
+/// A SQLite connection, with or without the change feed's hooks.
+pub enum Sqlite {
+    Plain(Connection),
+    Fed(FeedConnection),
+}
+
+impl Sqlite {
+    pub fn conn(&self) -> &Connection {
+        match self {
+            Sqlite::Plain(conn) => conn,
+            Sqlite::Fed(conn) => conn,
+        }
+    }
+}
+
+impl Storage for Sqlite {
+    fn begin(&mut self) -> Result<(), SimError> {
+        db::begin(self.conn()).sql("BEGIN")
+    }
+
+    fn commit(&mut self) -> Result<(), SimError> {
+        db::commit(self.conn()).sql("COMMIT")
+    }
+
+    fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), SimError> {
+        db::insert_order(self.conn(), order, now).sql("inserting the order")
+    }
+
+    fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), SimError> {
+        db::insert_outbox(self.conn(), event, now).sql("inserting the outbox row")
+    }
+
+    fn claim_batch(
+        &mut self,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        db::claim_batch(self.conn(), owner, now, lease_until, limit).sql("claiming a batch")
+    }
+
+    fn mark_claimed_sent(&mut self, owner: &str, ids: &[i64], now: u64) -> Result<usize, SimError> {
+        db::mark_claimed_sent(self.conn(), owner, ids, now).sql("marking rows sent")
+    }
+
+    fn release_claims(&mut self, prefix: &str) -> Result<(), SimError> {
+        self.conn()
+            .execute(
+                "UPDATE outbox SET claimed_by = NULL, lease_until = NULL
+                  WHERE sent_at IS NULL AND claimed_by LIKE ?1 || '%'",
+                [prefix],
+            )
+            .map(drop)
+            .sql("releasing a dead incarnation's claims")
+    }
+
+    fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+        db::select_unsent(self.conn(), limit).sql("selecting unsent rows")
+    }
+
+    fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError> {
+        db::mark_sent(self.conn(), ids, now).sql("marking rows sent")
+    }
+
+    fn unsent_count(&mut self) -> Result<u64, SimError> {
+        db::unsent_count(self.conn()).sql("counting unsent rows")
+    }
+
+    fn committed_orders(&mut self) -> Result<Vec<u32>, SimError> {
+        db::committed_orders(self.conn()).sql("reading committed orders")
+    }
+
+    fn inbox_record(&mut self, event_id: &str, now: u64) -> Result<bool, SimError> {
+        db::inbox_record(self.conn(), event_id, now).sql("recording the event id")
+    }
+
+    fn insert_charge(
+        &mut self,
+        order_id: &str,
+        amount_cents: i64,
+        event_id: &str,
+        now: u64,
+    ) -> Result<(), SimError> {
+        db::insert_charge(self.conn(), order_id, amount_cents, event_id, now)
+            .sql("inserting the charge")
+    }
+
+    fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError> {
+        db::charges_per_order(self.conn()).sql("reading charges")
+    }
+
+    fn insert_sequenced(
+        &mut self,
+        event: &Envelope,
+        partition: u32,
+        sequence: u32,
+        now: u64,
+    ) -> Result<(), SimError> {
+        db::insert_sequenced(self.conn(), event, partition, sequence, now)
+            .sql("inserting the outbox row")
+    }
+
+    fn claim_partition(
+        &mut self,
+        partition: u32,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        db::claim_partition(self.conn(), partition, owner, now, lease_until, limit)
+            .sql("claiming a partition's head")
+    }
+
+    fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, SimError> {
+        db::applied_sequence(self.conn(), aggregate_id).sql("reading the applied sequence")
+    }
+
+    fn apply_sequence(
+        &mut self,
+        aggregate_id: &str,
+        sequence: u32,
+        event_type: &str,
+        now: u64,
+    ) -> Result<(), SimError> {
+        db::apply_sequence(self.conn(), aggregate_id, sequence, event_type, now)
+            .sql("recording the applied sequence")
+    }
+}
