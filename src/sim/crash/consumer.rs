@@ -1,8 +1,9 @@
 //! The billing consumer: turns `OrderPlaced` into a charge, with or without an inbox.
 
 use crate::sim::crash::observer::Detail;
+use crate::sim::crash::runner::Poll;
 use crate::sim::crash::schedule::CrashPoint;
-use crate::sim::crash::world::{Actor, Link, Poll, World};
+use crate::sim::crash::world::{Actor, Link, World};
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Pipeline};
 use crate::sim::storage::Storage;

@@ -1,8 +1,8 @@
 //! A relay replica: claim a batch of unsent outbox rows, publish each, mark them sent.
 
+use crate::sim::crash::runner::Poll;
 use crate::sim::crash::schedule::CrashPoint;
-use crate::sim::crash::world::ClaimMode;
-use crate::sim::crash::world::{Actor, Db, Link, Outside, Poll, World};
+use crate::sim::crash::world::{Actor, ClaimMode, Db, Link, Outside, World};
 use crate::sim::error::SimError;
 use crate::sim::storage::seam::OutboxRow;
 

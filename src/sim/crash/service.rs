@@ -1,8 +1,9 @@
 //! The order service: the naive dual write and the transactional outbox write.
 
 use crate::sim::crash::observer::Detail;
+use crate::sim::crash::runner::Poll;
 use crate::sim::crash::schedule::CrashPoint;
-use crate::sim::crash::world::{Actor, Db, Link, Outside, Poll, World};
+use crate::sim::crash::world::{Actor, Db, Link, Outside, World};
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order, Pipeline};
 use crate::sim::storage::Storage;

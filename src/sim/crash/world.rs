@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::runner::Poll;
 use crate::sim::broker::Broker;
 use crate::sim::clock::Clock;
 use crate::sim::crash::observer::{Detail, Observer};
@@ -138,19 +139,6 @@ impl Outside for World<'_> {
     fn order_handled(&self) {
         self.obs.order_handled();
     }
-}
-
-/// What an actor wants after a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Poll {
-    /// It did some work and can go again at once.
-    Ready,
-    /// Nothing to do before this time.
-    Sleep(u64),
-    /// It died; it restarts from what is durable at this time.
-    Crashed(u64),
-    /// It has nothing left to do in this run.
-    Done,
 }
 
 /// A component of the pipeline, run one step at a time by a scheduler.

@@ -22,10 +22,13 @@
 
 use std::path::Path;
 
+use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::sim::broker::Broker;
+use crate::sim::clock::{Clock, SimClock};
+use crate::sim::crash::runner::{Poll, run_seeded};
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, mix, order_ref, timestamp, uuid_text};
 use crate::sim::progress::Progress;
@@ -145,7 +148,7 @@ struct Planned {
 /// The order the service writes events in: each order's steps in sequence, interleaved with the
 /// other orders in flight.
 fn plan(
-    rng: &mut rand::rngs::ChaCha8Rng,
+    rng: &mut ChaCha8Rng,
     seed: u64,
     orders: u32,
     partitions: u32,
@@ -222,11 +225,10 @@ fn envelope(seed: u64, planned: &Planned, now: u64) -> Envelope {
 struct Lab<'a> {
     backend: &'a Backend,
     seed: u64,
-    rng: rand::rngs::ChaCha8Rng,
     /// The scheduler's clock, in ticks: the time every row and lease is stamped with.
-    tick: u64,
+    clock: &'a SimClock,
     /// One queue per partition, with at-least-once delivery to its worker.
-    queues: Vec<Broker>,
+    queues: &'a [Broker],
     run: OrderingRun,
     /// Orders with a violation a worker committed.
     affected: std::collections::BTreeSet<u32>,
@@ -235,13 +237,20 @@ struct Lab<'a> {
     progress: &'a dyn Progress,
 }
 
-/// What a turn came to.
-enum Turn {
-    Worked,
-    /// Nothing to do: look again later.
-    Idle,
-    Crashed,
-    Done,
+impl Lab<'_> {
+    fn tick(&self) -> u64 {
+        self.clock.now()
+    }
+}
+
+/// An idle relay or worker looks again after [`POLL`] ticks.
+fn idle(lab: &Lab<'_>) -> Poll {
+    Poll::Idle(lab.tick() + POLL)
+}
+
+/// A crashed relay or worker is back after [`RESTART`] ticks.
+fn crashed(lab: &Lab<'_>) -> Poll {
+    Poll::Crashed(lab.tick() + RESTART)
 }
 
 /// The order service: writes its planned events one transaction each, a burst per turn.
@@ -252,24 +261,24 @@ struct Service {
 }
 
 impl Service {
-    fn step(&mut self, lab: &mut Lab<'_>) -> Result<Turn, SimError> {
-        let burst = lab.rng.random_range(1..=SERVICE_BURST);
+    fn step(&mut self, lab: &mut Lab<'_>, rng: &mut ChaCha8Rng) -> Result<Poll, SimError> {
+        let burst = rng.random_range(1..=SERVICE_BURST);
         for _ in 0..burst {
             let Some(planned) = self.plan.get(self.next) else {
                 break;
             };
-            let event = envelope(lab.seed, planned, lab.tick);
+            let event = envelope(lab.seed, planned, lab.tick());
             self.conn.begin()?;
             self.conn
-                .insert_sequenced(&event, planned.partition, planned.sequence, lab.tick)?;
+                .insert_sequenced(&event, planned.partition, planned.sequence, lab.tick())?;
             self.conn.commit()?;
             self.next += 1;
             lab.run.events += 1;
         }
         Ok(if self.next == self.plan.len() {
-            Turn::Done
+            Poll::Done
         } else {
-            Turn::Worked
+            Poll::Ready
         })
     }
 }
@@ -284,7 +293,7 @@ struct Relay {
 }
 
 impl Relay {
-    fn step(&mut self, lab: &mut Lab<'_>) -> Result<Turn, SimError> {
+    fn step(&mut self, lab: &mut Lab<'_>, rng: &mut ChaCha8Rng) -> Result<Poll, SimError> {
         let p = self.partition;
         let conn = match &mut self.conn {
             Some(conn) => conn,
@@ -298,12 +307,13 @@ impl Relay {
         };
         self.passes += 1;
         let token = format!("relay-{p}.{}.{}", self.incarnation, self.passes);
-        let rows = conn.claim_partition(p, &token, lab.tick, lab.tick + LEASE, RELAY_BATCH)?;
+        let now = lab.tick();
+        let rows = conn.claim_partition(p, &token, now, now + LEASE, RELAY_BATCH)?;
         if rows.is_empty() {
-            return Ok(Turn::Idle);
+            return Ok(idle(lab));
         }
-        let crash = lab.rng.random_bool(CRASH_RATE);
-        let after_publish = lab.rng.random_bool(0.5);
+        let crash = rng.random_bool(CRASH_RATE);
+        let after_publish = rng.random_bool(0.5);
         if crash && !after_publish {
             return Ok(self.crash(lab));
         }
@@ -313,16 +323,16 @@ impl Relay {
             // Published, not marked: the next incarnation publishes the same rows again.
             return Ok(self.crash(lab));
         }
-        conn.mark_claimed_sent(&token, &ids, lab.tick)?;
-        Ok(Turn::Worked)
+        conn.mark_claimed_sent(&token, &ids, now)?;
+        Ok(Poll::Ready)
     }
 
     /// Dies, dropping the connection with its claim.
-    fn crash(&mut self, lab: &mut Lab<'_>) -> Turn {
+    fn crash(&mut self, lab: &mut Lab<'_>) -> Poll {
         self.conn = None;
         self.incarnation += 1;
         lab.run.relay_crashes += 1;
-        Turn::Crashed
+        crashed(lab)
     }
 }
 
@@ -334,20 +344,20 @@ struct Worker {
 }
 
 impl Worker {
-    fn step(&mut self, lab: &mut Lab<'_>) -> Result<Turn, SimError> {
-        let max = lab.rng.random_range(1..=WORKER_BATCH);
+    fn step(&mut self, lab: &mut Lab<'_>, rng: &mut ChaCha8Rng) -> Result<Poll, SimError> {
+        let max = rng.random_range(1..=WORKER_BATCH);
         let queue = &lab.queues[self.partition as usize];
         let batch = queue.fetch(max);
         let Some(last) = batch.last() else {
-            return Ok(Turn::Idle);
+            return Ok(idle(lab));
         };
         let next_offset = last.offset + 1;
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => self.conn.insert(lab.backend.connect(Db::Billing)?),
         };
-        let crash = lab.rng.random_bool(CRASH_RATE);
-        let before_commit = lab.rng.random_bool(0.5);
+        let crash = rng.random_bool(CRASH_RATE);
+        let before_commit = rng.random_bool(0.5);
         let (mut violations, mut skipped) = (0, 0);
         let mut affected = Vec::new();
         let mut received = Vec::with_capacity(batch.len());
@@ -379,14 +389,14 @@ impl Worker {
                 &event.aggregate_id,
                 step.sequence,
                 &event.event_type,
-                lab.tick,
+                lab.tick(),
             )?;
         }
         if crash && before_commit {
             // Dies mid-transaction: the database rolls it back, and the batch comes again.
             self.conn = None;
             lab.run.crashes += 1;
-            return Ok(Turn::Crashed);
+            return Ok(crashed(lab));
         }
         conn.commit()?;
         lab.run.violations += violations;
@@ -404,10 +414,10 @@ impl Worker {
             // Committed, not acknowledged: the batch comes again, every event a duplicate.
             self.conn = None;
             lab.run.crashes += 1;
-            return Ok(Turn::Crashed);
+            return Ok(crashed(lab));
         }
         queue.ack(next_offset);
-        Ok(Turn::Worked)
+        Ok(Poll::Ready)
     }
 }
 
@@ -417,10 +427,14 @@ enum Actor {
     Worker(Worker),
 }
 
-struct Slot {
-    actor: Actor,
-    wake: u64,
-    done: bool,
+impl Actor {
+    fn step(&mut self, lab: &mut Lab<'_>, rng: &mut ChaCha8Rng) -> Result<Poll, SimError> {
+        match self {
+            Actor::Service(service) => service.step(lab, rng),
+            Actor::Relay(relay) => relay.step(lab, rng),
+            Actor::Worker(worker) => worker.step(lab, rng),
+        }
+    }
 }
 
 fn run_one(
@@ -433,8 +447,7 @@ fn run_one(
     let backend = backend(options, dir, tag)?;
     backend.create_partitioned()?;
     let mut checker = backend.connect(Db::Service)?;
-    let mut rng =
-        rand::rngs::ChaCha8Rng::seed_from_u64(options.seed ^ if keyed { 0x6b } else { 0x75 });
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ if keyed { 0x6b } else { 0x75 });
     let plan = plan(
         &mut rng,
         options.seed,
@@ -442,12 +455,13 @@ fn run_one(
         options.partitions,
         keyed,
     );
+    let clock = SimClock::default();
+    let queues: Vec<Broker> = (0..options.partitions).map(|_| Broker::new()).collect();
     let mut lab = Lab {
         backend: &backend,
         seed: options.seed,
-        rng,
-        tick: 0,
-        queues: (0..options.partitions).map(|_| Broker::new()).collect(),
+        clock: &clock,
+        queues: &queues,
         run: OrderingRun {
             keyed,
             events: 0,
@@ -462,29 +476,38 @@ fn run_one(
         received: vec![0; options.orders as usize + 1],
         progress,
     };
-    let slot = |actor| Slot {
-        actor,
-        wake: 0,
-        done: false,
-    };
-    let mut slots = vec![slot(Actor::Service(Service {
+    let mut actors = vec![Actor::Service(Service {
         conn: backend.connect(Db::Service)?,
         plan,
         next: 0,
-    }))];
+    })];
     for partition in 0..options.partitions {
-        slots.push(slot(Actor::Relay(Relay {
+        actors.push(Actor::Relay(Relay {
             partition,
             conn: None,
             incarnation: 0,
             passes: 0,
-        })));
-        slots.push(slot(Actor::Worker(Worker {
+        }));
+        actors.push(Actor::Worker(Worker {
             partition,
             conn: None,
-        })));
+        }));
     }
-    schedule(&mut slots, &mut lab, checker.as_mut())?;
+    let limit = 100_000 + 100 * lab.received.len() as u64;
+    // Drained once the service is done, the outbox has nothing unsent and every queue is
+    // acknowledged. Unsent first, then the queues: with nothing unsent, every row was published
+    // before the queues are read.
+    let settled = || -> Result<bool, SimError> {
+        Ok(checker.unsent_count()? == 0 && queues.iter().all(|q| q.backlog() == 0))
+    };
+    run_seeded(
+        &mut actors,
+        &mut rng,
+        &clock,
+        limit,
+        |actor, rng| actor.step(&mut lab, rng),
+        settled,
+    )?;
     let mut run = lab.run;
     run.orders_affected = lab.affected.len() as u64;
     run.lost = lab
@@ -494,62 +517,6 @@ fn run_one(
         .map(|bits| u64::from(STEPS.len() as u32 - bits.count_ones()))
         .sum();
     Ok(run)
-}
-
-/// Interleaves the actors under the seeded scheduler until the service is done, the outbox has
-/// nothing unsent and every queue is acknowledged. Returns the steps taken.
-fn schedule(
-    slots: &mut [Slot],
-    lab: &mut Lab<'_>,
-    checker: &mut dyn Storage,
-) -> Result<u64, SimError> {
-    let limit = 100_000 + 100 * lab.received.len() as u64;
-    let mut steps = 0u64;
-    let mut ready = Vec::with_capacity(slots.len());
-    // Turns in a row that found nothing to do: once every actor has had one, it is time to look.
-    let mut idle = 0;
-    loop {
-        ready.clear();
-        ready.extend((0..slots.len()).filter(|&i| !slots[i].done && slots[i].wake <= lab.tick));
-        // Unsent first, then the queues: with nothing unsent, every row was published before the
-        // queues are read.
-        if (ready.is_empty() || idle >= slots.len())
-            && slots[0].done
-            && checker.unsent_count()? == 0
-            && lab.queues.iter().all(|q| q.backlog() == 0)
-        {
-            return Ok(steps);
-        }
-        if idle >= slots.len() {
-            idle = 0;
-        }
-        if ready.is_empty() {
-            match slots.iter().filter(|s| !s.done).map(|s| s.wake).min() {
-                Some(wake) => lab.tick = wake,
-                None => return Ok(steps),
-            }
-            continue;
-        }
-        let slot = &mut slots[ready[lab.rng.random_range(0..ready.len())]];
-        let turn = match &mut slot.actor {
-            Actor::Service(service) => service.step(lab)?,
-            Actor::Relay(relay) => relay.step(lab)?,
-            Actor::Worker(worker) => worker.step(lab)?,
-        };
-        let busy = !matches!(turn, Turn::Idle);
-        idle = if busy { 0 } else { idle + 1 };
-        match turn {
-            Turn::Worked => slot.wake = lab.tick + 1,
-            Turn::Idle => slot.wake = lab.tick + POLL,
-            Turn::Crashed => slot.wake = lab.tick + RESTART,
-            Turn::Done => slot.done = true,
-        }
-        steps += 1;
-        if steps > limit {
-            return Err(SimError::Stuck { steps });
-        }
-        lab.tick += 1;
-    }
 }
 
 #[cfg(test)]
@@ -599,7 +566,7 @@ mod tests {
 
     #[test]
     fn the_plan_writes_each_order_in_sequence_and_keys_it_to_one_partition() {
-        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
         let planned = plan(&mut rng, 1, 100, 4, true);
         let mut next = vec![1; 101];
         let mut partition = vec![None; 101];

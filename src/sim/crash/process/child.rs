@@ -14,9 +14,10 @@ use crate::sim::clock::{Clock, EpochClock};
 use crate::sim::crash::observer::Detail;
 use crate::sim::crash::process::wire::{self, Down, Role, Spec, TraceDetail, Up};
 use crate::sim::crash::relay::Relay;
+use crate::sim::crash::runner::Poll;
 use crate::sim::crash::schedule::CrashPoint;
 use crate::sim::crash::service::Service;
-use crate::sim::crash::world::{Config, Outside, Poll};
+use crate::sim::crash::world::{Config, Outside};
 use crate::sim::error::{SimError, WireError};
 use crate::sim::model::{Envelope, Pipeline};
 use crate::sim::storage::Location;
@@ -92,7 +93,7 @@ fn step_until_told<W: Write>(
         pipe.flush()?;
         match poll {
             Poll::Ready => {}
-            Poll::Sleep(until) | Poll::Crashed(until) => {
+            Poll::Sleep(until) | Poll::Idle(until) | Poll::Crashed(until) => {
                 let wait = until.saturating_sub(pipe.now()).max(1);
                 std::thread::sleep(Duration::from_millis(wait));
             }
