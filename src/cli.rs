@@ -503,8 +503,8 @@ pub struct SimulateArgs {
     pub list_crash_points: bool,
 
     /// How relay replicas keep out of each other's way
-    #[arg(long, value_enum, default_value_t = ClaimMode::Lease)]
-    pub claim: ClaimMode,
+    #[arg(long, value_enum, default_value_t = ClaimArg::Lease)]
+    pub claim: ClaimArg,
 
     /// Run the service, relays and consumer on real OS threads (counts vary; invariants hold)
     #[arg(long)]
@@ -512,12 +512,12 @@ pub struct SimulateArgs {
 
     /// Where crashes happen: in-process, or real SIGKILLs of the service and relays run as child
     /// processes (in real time; counts vary, invariants hold)
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = CrashMode::InProcess)]
-    pub crash_mode: CrashMode,
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = CrashModeArg::InProcess)]
+    pub crash_mode: CrashModeArg,
 
     /// Which way round the naive handler does its dual write
-    #[arg(long, value_enum, value_name = "ORDER", default_value_t = NaiveOrder::Alternate)]
-    pub naive_order: NaiveOrder,
+    #[arg(long, value_enum, value_name = "ORDER", default_value_t = NaiveOrderArg::Alternate)]
+    pub naive_order: NaiveOrderArg,
 
     /// Rows a relay claims per pass
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -563,4 +563,62 @@ pub struct BenchArgs {
     /// Print the figures as one JSON object
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--claim`: the command line's words for [`ClaimMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClaimArg {
+    /// Claim a batch with a lease under BEGIN IMMEDIATE: SQLite's SKIP LOCKED.
+    #[value(alias = "skip-locked")]
+    Lease,
+    /// Just select unsent rows: replicas overlap and publish the same rows.
+    None,
+}
+
+impl From<ClaimArg> for ClaimMode {
+    fn from(arg: ClaimArg) -> Self {
+        match arg {
+            ClaimArg::Lease => ClaimMode::Lease,
+            ClaimArg::None => ClaimMode::None,
+        }
+    }
+}
+
+/// `--crash-mode`: the command line's words for [`CrashMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CrashModeArg {
+    /// In this process: the crashing actor drops its SQLite connection mid-transaction.
+    InProcess,
+    /// As child processes of msgwork, killed with SIGKILL at their crash points (Unix only).
+    Process,
+}
+
+impl From<CrashModeArg> for CrashMode {
+    fn from(arg: CrashModeArg) -> Self {
+        match arg {
+            CrashModeArg::InProcess => CrashMode::InProcess,
+            CrashModeArg::Process => CrashMode::Process,
+        }
+    }
+}
+
+/// `--naive-order`: the command line's words for [`NaiveOrder`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NaiveOrderArg {
+    /// Commit the order, then publish: a crash in between loses the event.
+    CommitFirst,
+    /// Publish, then commit: a crash in between leaves a phantom event.
+    PublishFirst,
+    /// Odd orders commit first, even orders publish first: both halves of the bug in one run.
+    Alternate,
+}
+
+impl From<NaiveOrderArg> for NaiveOrder {
+    fn from(arg: NaiveOrderArg) -> Self {
+        match arg {
+            NaiveOrderArg::CommitFirst => NaiveOrder::CommitFirst,
+            NaiveOrderArg::PublishFirst => NaiveOrder::PublishFirst,
+            NaiveOrderArg::Alternate => NaiveOrder::Alternate,
+        }
+    }
 }

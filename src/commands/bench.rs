@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, Result};
 
-use super::{Context, emit, emit_json};
+use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::BenchArgs;
 use crate::sim::lab::bench::{self, Measurement, Sizes};

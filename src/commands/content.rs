@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{Context, emit, emit_json};
+use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::ContentCommand;
 use crate::content::{self, Pack, PackError, Source};

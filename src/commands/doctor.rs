@@ -6,7 +6,7 @@ use anyhow::Result;
 use comfy_table::Cell;
 use serde::Serialize;
 
-use super::{Context, emit, emit_json};
+use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::sim::error::PgError;
 use crate::sim::storage::postgres::connect::redact;

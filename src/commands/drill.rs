@@ -504,14 +504,9 @@ fn interactive(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> 
     let stderr_paint = crate::ui::Paint::for_stderr(ctx.color);
     // Ctrl-C: every answer given is already in the store; restore the terminal and say so.
     let stopped = stderr_paint.bold("Stopped.");
-    let _ = ctrlc::set_handler(move || {
-        let term = console::Term::stderr();
-        let _ = term.show_cursor();
-        eprintln!(
-            "\n{stopped} Your answers so far are saved. Continue with: msgwork drill --resume"
-        );
-        std::process::exit(130);
-    });
+    super::interrupt::say_on_interrupt(format!(
+        "\n{stopped} Your answers so far are saved. Continue with: msgwork drill --resume"
+    ));
     eprintln!(
         "{}",
         stderr_paint.dim(&format!(

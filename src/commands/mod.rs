@@ -3,49 +3,25 @@
 mod actor;
 mod bench;
 mod content;
+mod context;
 mod doctor;
 mod drill;
 mod evidence;
+mod interrupt;
 mod lab;
 mod progress;
 mod rewrite;
 mod simulate;
 mod sketch;
 
-use std::io::Write;
-use std::path::PathBuf;
-
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::CommandFactory;
 
+// `drill` still names these through this module; it moves to `context` with its own change.
 use crate::Outcome;
 use crate::cli::{Cli, Command};
-use crate::store::Store;
 use crate::ui::Paint;
-
-/// What every command may need from the global options.
-pub struct Context {
-    data_dir: Option<PathBuf>,
-    pub paint: Paint,
-    pub color: crate::cli::ColorChoice,
-}
-
-impl Context {
-    /// The learner's data directory: `--data-dir`, `MSGWORK_HOME`, or the platform default.
-    pub fn data_dir(&self) -> Result<PathBuf> {
-        if let Some(dir) = &self.data_dir {
-            return Ok(dir.clone());
-        }
-        directories::ProjectDirs::from("", "", "msgwork")
-            .map(|dirs| dirs.data_dir().to_path_buf())
-            .context("cannot find a home directory for msgwork's data; pass --data-dir DIR or set MSGWORK_HOME")
-    }
-
-    /// Opens the progress store; commands that record call this once, before doing any work.
-    pub fn open_store(&self) -> Result<Store> {
-        Ok(Store::open(&self.data_dir()?)?)
-    }
-}
+pub use context::{Context, emit, emit_json};
 
 pub fn dispatch(cli: Cli) -> Result<Outcome> {
     let ctx = Context {
@@ -53,6 +29,10 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         paint: Paint::new(cli.color),
         color: cli.color,
     };
+    // One Ctrl-C handler for every command; a lab's child process keeps the default and dies.
+    if !matches!(cli.command, Command::Actor { .. }) {
+        interrupt::install();
+    }
     match cli.command {
         Command::Simulate(args) => simulate::run(&args, &ctx),
         Command::Bench(args) => bench::run(&args, &ctx),
@@ -75,19 +55,4 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
-}
-
-/// Writes a command's output to stdout in one go.
-pub fn emit(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
-}
-
-/// Pretty JSON with a trailing newline.
-pub fn emit_json(value: &impl serde::Serialize) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    emit(&text)
 }

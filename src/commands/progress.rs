@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{Context, emit, emit_json};
+use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::content::{self, Section};
 use crate::drill::{self, review::Card};

@@ -7,7 +7,7 @@ use std::io::BufWriter;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::{Context, emit, emit_json};
+use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::SimulateArgs;
 use crate::sim::crash::observer::TraceSink;
@@ -84,10 +84,10 @@ fn options(args: &SimulateArgs) -> SimOptions {
     };
     options.orders = args.orders;
     options.relays = args.relays;
-    options.claim = args.claim;
+    options.claim = args.claim.into();
     options.threads = args.threads;
-    options.crash_mode = args.crash_mode;
-    options.naive_order = args.naive_order;
+    options.crash_mode = args.crash_mode.into();
+    options.naive_order = args.naive_order.into();
     options.batch = args.batch;
     options.lease_ms = args.lease;
     options.keep_dir = args.keep_db.clone();
@@ -348,7 +348,7 @@ fn replay_command(report: &Report, args: &SimulateArgs) -> String {
     if args.threads {
         cmd.push_str(" --threads");
     }
-    if args.crash_mode == CrashMode::Process {
+    if CrashMode::from(args.crash_mode) == CrashMode::Process {
         cmd.push_str(" --crash-mode process");
     }
     cmd

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde_json::json;
 
-use super::{Context, emit, emit_json};
+use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::sketch::{self, Status};
 

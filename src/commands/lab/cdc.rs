@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use comfy_table::{Cell, CellAlignment};
 
-use super::{parse_duration_ms, record_charted, within};
+use super::shared::{parse_duration_ms, record_charted, within};
 use crate::Outcome;
 use crate::cli::CdcArgs;
-use crate::commands::{Context, emit};
+use crate::commands::context::{Context, emit};
 use crate::sim::lab::cdc::{self, CdcOptions};
 use crate::ui::plot::{self, Distribution, Figure};
 use crate::ui::{Bar, Verdict};

@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use anyhow::{Result, anyhow};
 use comfy_table::{Cell, CellAlignment};
 
-use super::{record_charted, within};
+use super::shared::{record_charted, within};
 use crate::Outcome;
 use crate::cli::CleanupArgs;
 use crate::commands::bench::figure;
-use crate::commands::{Context, emit};
+use crate::commands::context::{Context, emit};
 use crate::sim::lab::cleanup::{self, CleanupOptions, CleanupReport};
 use crate::sim::stats::Spread;
 use crate::ui::plot::{self, LineChart};

@@ -4,10 +4,10 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use super::{parse_duration_ms, record_charted, within};
+use super::shared::{parse_duration_ms, record_charted, within};
 use crate::Outcome;
 use crate::cli::DlqArgs;
-use crate::commands::{Context, emit};
+use crate::commands::context::{Context, emit};
 use crate::sim::lab::dlq;
 use crate::ui::plot::{self, LineChart};
 

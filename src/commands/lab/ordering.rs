@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde_json::json;
 
-use super::{record, within};
+use super::shared::{record, within};
 use crate::Outcome;
-use crate::commands::{Context, emit};
+use crate::commands::context::{Context, emit};
 use crate::sim::lab::ordering;
 
 /// A table row: label, the figure, and whether zero is the good value.

@@ -6,9 +6,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
-use super::{record_charted, within};
+use super::shared::{record_charted, within};
 use crate::Outcome;
-use crate::commands::{Context, emit};
+use crate::commands::context::{Context, emit};
 use crate::sim::lab::retention;
 use crate::ui::plot::{self, Figure, LineChart};
 

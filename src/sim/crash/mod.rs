@@ -15,6 +15,7 @@ pub mod schedule;
 pub mod world;
 
 pub(crate) mod consumer;
+pub(crate) mod drive;
 pub(crate) mod relay;
 pub(crate) mod service;
 

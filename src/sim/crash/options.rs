@@ -11,7 +11,7 @@ use crate::sim::error::SimError;
 use crate::sim::storage::sqlite::sql::Durability;
 
 /// Where the service and the relays crash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CrashMode {
     /// In this process: the crashing actor drops its SQLite connection mid-transaction.

@@ -6,12 +6,12 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::consumer::Consumer;
+use super::drive;
 use super::observer::{Observer, TraceSink};
 use super::options::{CrashMode, REAL_TIME_LIMIT, SimOptions};
 use super::process::fleet;
 use super::relay::Relay;
 use super::report::{self, Final, PipelineReport, Report, Timings, Verdict};
-use super::runner;
 use super::schedule::{CrashPlan, Schedule, Trigger};
 use super::service::Service;
 use super::world::{Actor, Config, World};
@@ -160,13 +160,13 @@ fn run_pipeline(
         actors.extend((1..=relays).map(|i| Box::new(Relay::new(i)) as Box<dyn Actor>));
         actors.push(Box::new(Consumer::new()));
         if options.threads {
-            runner::run_threads(actors, &world, &settled, REAL_TIME_LIMIT)?
+            drive::run_threads(actors, &world, &settled, REAL_TIME_LIMIT)?
         } else {
             let salt = match pipeline {
                 Pipeline::Naive => 0x6e61,
                 Pipeline::Outbox => 0x6f62,
             };
-            runner::run_deterministic(actors, &world, &sim_clock, options.seed ^ salt, &settled)?
+            drive::run_deterministic(actors, &world, &sim_clock, options.seed ^ salt, &settled)?
         }
     };
 

@@ -164,7 +164,7 @@ impl FromStr for CrashAt {
 }
 
 /// Which way round the naive handler does its dual write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NaiveOrder {
     /// Commit the order, then publish: a crash in between loses the event.

@@ -12,11 +12,10 @@ use crate::sim::model::{Envelope, Pipeline};
 use crate::sim::storage::{Location, Storage};
 
 /// How relay replicas avoid publishing the same rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimMode {
     /// Claim a batch with a lease under BEGIN IMMEDIATE: SQLite's SKIP LOCKED.
-    #[value(alias = "skip-locked")]
     Lease,
     /// Just select unsent rows: replicas overlap and publish the same rows.
     None,

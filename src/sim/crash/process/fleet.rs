@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use crate::sim::crash::drive;
 use crate::sim::crash::process::wire::{self, Down, Role, Spec, Up};
 use crate::sim::crash::report::ProcessStats;
-use crate::sim::crash::runner::{self, Settled};
+use crate::sim::crash::runner::Settled;
 use crate::sim::crash::schedule::{Component, CrashPoint, Schedule, ScheduledCrash};
 use crate::sim::crash::world::{Actor, Outside, World};
 use crate::sim::error::{SimError, WireError};
@@ -86,7 +87,7 @@ pub fn run(
     std::thread::scope(|scope| {
         let stop = &stop;
         let consumer = scope.spawn(move || {
-            let result = runner::drive(consumer.as_mut(), world, stop);
+            let result = drive::drive(consumer.as_mut(), world, stop);
             if result.is_err() {
                 stop.store(true, Ordering::Relaxed);
             }

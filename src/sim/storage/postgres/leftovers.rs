@@ -1,9 +1,10 @@
 //! What a run leaves on a server if the learner presses Ctrl-C: its schemas and its replication
-//! slot. A forgotten slot is the costly one, since the server keeps every byte of WAL for it, so an
-//! interrupted run drops what it made before it exits (with status 130, as the drill does).
+//! slot. A forgotten slot is the costly one, since the server keeps every byte of WAL for it, so
+//! a run registers what it makes here, and the program's one Ctrl-C handler, at the edge, has
+//! [`drop_all`] drop it before the process exits.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 /// Something on the server to drop if the run is interrupted.
 #[derive(Clone, Debug)]
@@ -20,7 +21,6 @@ struct Pending {
 
 static PENDING: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
 static NEXT: AtomicU64 = AtomicU64::new(1);
-static HANDLER: OnceLock<()> = OnceLock::new();
 
 /// Keeps a leftover registered; dropping it means the run cleaned up (or chose to keep) it.
 #[must_use = "the leftover is forgotten as soon as this is dropped"]
@@ -37,13 +37,6 @@ fn pending() -> std::sync::MutexGuard<'static, Vec<Pending>> {
 }
 
 fn register(url: &str, leftover: Leftover) -> Registered {
-    HANDLER.get_or_init(|| {
-        // Another handler (the interactive drill's) never shares a process with a server run.
-        let _ = ctrlc::set_handler(|| {
-            clean_up();
-            std::process::exit(130);
-        });
-    });
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
     pending().push(Pending {
         id,
@@ -63,30 +56,33 @@ pub fn slot(url: &str, name: &str) -> Registered {
     register(url, Leftover::Slot(name.to_string()))
 }
 
+/// What [`drop_all`] managed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    pub dropped: usize,
+    pub registered: usize,
+}
+
 /// Drops everything still registered, slots first. Best effort: the process is about to exit.
-fn clean_up() {
+pub fn drop_all() -> Dropped {
     let mut leftovers = std::mem::take(&mut *pending());
     leftovers.sort_by_key(|p| !matches!(p.leftover, Leftover::Slot(_)));
     let mut dropped = 0;
     for p in &leftovers {
-        let Ok(mut client) = crate::sim::storage::postgres::connect::connect(&p.url) else {
+        let Ok(mut client) = super::connect::connect(&p.url) else {
             continue;
         };
         let done = match &p.leftover {
             Leftover::Schema(name) => client
                 .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
                 .is_ok(),
-            Leftover::Slot(name) => {
-                crate::sim::storage::postgres::slot::drop_slot(&mut client, name).is_ok()
-            }
+            Leftover::Slot(name) => super::slot::drop_slot(&mut client, name).is_ok(),
         };
         dropped += usize::from(done);
     }
-    if !leftovers.is_empty() {
-        eprintln!(
-            "msgwork: interrupted; dropped {dropped} of the {} schemas and slots this run made on the server",
-            leftovers.len()
-        );
+    Dropped {
+        dropped,
+        registered: leftovers.len(),
     }
 }
 

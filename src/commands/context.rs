@@ -1,0 +1,49 @@
+//! What every command is handed: the global options as a [`Context`], and the one way output
+//! reaches stdout.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use crate::store::Store;
+use crate::ui::Paint;
+
+/// What every command may need from the global options.
+pub struct Context {
+    pub(super) data_dir: Option<PathBuf>,
+    pub paint: Paint,
+    pub color: crate::cli::ColorChoice,
+}
+
+impl Context {
+    /// The learner's data directory: `--data-dir`, `MSGWORK_HOME`, or the platform default.
+    pub fn data_dir(&self) -> Result<PathBuf> {
+        if let Some(dir) = &self.data_dir {
+            return Ok(dir.clone());
+        }
+        directories::ProjectDirs::from("", "", "msgwork")
+            .map(|dirs| dirs.data_dir().to_path_buf())
+            .context("cannot find a home directory for msgwork's data; pass --data-dir DIR or set MSGWORK_HOME")
+    }
+
+    /// Opens the progress store; commands that record call this once, before doing any work.
+    pub fn open_store(&self) -> Result<Store> {
+        Ok(Store::open(&self.data_dir()?)?)
+    }
+}
+
+/// Writes a command's output to stdout in one go.
+pub fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn emit_json(value: &impl serde::Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    emit(&text)
+}
