@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rusqlite::config::DbConfig;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
@@ -30,46 +30,13 @@ use sqlparser::ast::{
 use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::{Parser, ParserError};
 
-// ---------------------------------------------------------------------------------------------
-// Report
-// ---------------------------------------------------------------------------------------------
+mod limits;
+mod lines;
+mod report;
 
-/// How one item of the sketch was judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Missing,
-    Wrong,
-}
-
-/// One judged item: what was found and why it matters.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Item {
-    pub id: &'static str,
-    pub status: Status,
-    pub required: bool,
-    pub message: String,
-}
-
-/// A statement that did not parse, at its 1-based line and column in the sketch.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ParseProblem {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-/// The whole verdict on a sketch.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct SketchReport {
-    /// "postgresql" or "sqlite": whichever dialect read more of the sketch (PostgreSQL on a tie).
-    pub dialect: &'static str,
-    pub items: Vec<Item>,
-    /// No required item is missing or wrong.
-    pub passed: bool,
-    pub parse_problems: Vec<ParseProblem>,
-}
+use limits::*;
+use lines::Lines;
+pub use report::{Item, ParseProblem, SketchReport, Status};
 
 /// Checks an outbox sketch. Never panics; any input gets a report.
 pub fn check(sql: &str) -> SketchReport {
@@ -104,26 +71,6 @@ pub fn check(sql: &str) -> SketchReport {
 // Limits
 // ---------------------------------------------------------------------------------------------
 
-/// Sketches are a few KiB; anything past this is not read.
-const MAX_SOURCE_BYTES: usize = 1 << 20;
-/// A statement that fails to parse is searched for SQL inside it only up to this size.
-const MAX_RECOVERY_BYTES: usize = 64 * 1024;
-/// Statements given to the parser; a sketch has a few dozen, the rest are read from tokens.
-const MAX_PARSED_STATEMENTS: usize = 2_000;
-/// Parse problems listed one by one; past this they are summed up.
-const MAX_PARSE_PROBLEMS: usize = 100;
-/// Write transactions searched for a publish call.
-const MAX_WRITE_GROUPS_SCANNED: usize = 50;
-/// How many re-parses one failed statement may cost.
-const MAX_RECOVERY_PARSES: usize = 24;
-/// The sandbox's progress handler runs every this many VM steps...
-const SANDBOX_STEPS_PER_TICK: i32 = 1_000;
-/// ...and stops the sandbox after this many ticks (2 million steps) or the deadline.
-const SANDBOX_MAX_TICKS: u64 = 2_000;
-const SANDBOX_DEADLINE: Duration = Duration::from_millis(500);
-const SANDBOX_MAX_STATEMENTS: usize = 500;
-const SANDBOX_MAX_ROWS: usize = 10_000;
-
 fn clip(sql: &str) -> (&str, bool) {
     if sql.len() <= MAX_SOURCE_BYTES {
         return (sql, false);
@@ -133,41 +80,6 @@ fn clip(sql: &str) -> (&str, bool) {
         end -= 1;
     }
     (sql.get(..end).unwrap_or(""), true)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Positions
-// ---------------------------------------------------------------------------------------------
-
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(src: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(
-            src.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        Lines { starts }
-    }
-
-    fn line(&self, off: usize) -> usize {
-        self.starts.partition_point(|&s| s <= off).max(1)
-    }
-
-    /// 1-based line and column (in characters) of a byte offset.
-    fn pos(&self, src: &str, off: usize) -> (usize, usize) {
-        let line = self.line(off);
-        let start = self.starts.get(line - 1).copied().unwrap_or(0);
-        let column = src
-            .get(start..off.min(src.len()))
-            .map_or(1, |s| s.chars().count() + 1);
-        (line, column)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -4899,6 +4811,8 @@ fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxRun {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     const GOOD: &str = include_str!("../../fixtures/sketches/good.sql");
