@@ -474,3 +474,6 @@ fn problem(src: &str, lines: &Lines, f: &Failure, flavor: Flavor) -> ParseProble
         message,
     }
 }
+
+#[cfg(test)]
+mod tests;

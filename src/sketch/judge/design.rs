@@ -27,7 +27,7 @@ pub(super) struct Claim {
     pub(super) kind: ClaimKind,
 }
 
-pub(in crate::sketch) struct Judge<'m> {
+pub(crate) struct Judge<'m> {
     pub(super) m: &'m Model,
     pub(super) outbox: Option<&'m Table>,
     pub(super) outbox_shaped: bool,
@@ -50,7 +50,7 @@ pub(super) fn item(id: &'static str, status: Status, required: bool, message: St
 }
 
 impl<'m> Judge<'m> {
-    pub(in crate::sketch) fn new(m: &'m Model) -> Judge<'m> {
+    pub(crate) fn new(m: &'m Model) -> Judge<'m> {
         let shape_score = |t: &Table| -> Option<u8> {
             let r = roles(t);
             if r.event_id.is_none()

@@ -34,3 +34,6 @@ impl<'m> Judge<'m> {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,7 @@ use crate::sketch::report::{Item, Status};
 use crate::sketch::sandbox::run_sandbox;
 
 impl<'m> Judge<'m> {
-    pub(in crate::sketch) fn sandbox_item(&self) -> Item {
+    pub(crate) fn sandbox_item(&self) -> Item {
         let id = "sandbox-run";
         let run = run_sandbox(self.m, &self.write_groups);
         if let Some(e) = &run.setup_error {

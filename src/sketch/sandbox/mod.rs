@@ -7,3 +7,6 @@ mod run;
 mod translate;
 
 pub(super) use run::run_sandbox;
+
+#[cfg(test)]
+mod tests;

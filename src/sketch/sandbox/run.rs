@@ -16,17 +16,17 @@ use crate::sketch::model::{Model, Unit};
 use crate::sketch::statements::Head;
 
 #[derive(Debug, Default)]
-pub(in crate::sketch) struct SandboxRun {
-    pub(in crate::sketch) ran: usize,
-    pub(in crate::sketch) ddl: usize,
-    pub(in crate::sketch) write: usize,
-    pub(in crate::sketch) write_total: usize,
-    pub(in crate::sketch) write_skipped: usize,
-    pub(in crate::sketch) failures: Vec<String>,
-    pub(in crate::sketch) refused: Vec<String>,
-    pub(in crate::sketch) skipped: Vec<String>,
-    pub(in crate::sketch) stopped: Option<String>,
-    pub(in crate::sketch) setup_error: Option<String>,
+pub(crate) struct SandboxRun {
+    pub(crate) ran: usize,
+    pub(crate) ddl: usize,
+    pub(crate) write: usize,
+    pub(crate) write_total: usize,
+    pub(crate) write_skipped: usize,
+    pub(crate) failures: Vec<String>,
+    pub(crate) refused: Vec<String>,
+    pub(crate) skipped: Vec<String>,
+    pub(crate) stopped: Option<String>,
+    pub(crate) setup_error: Option<String>,
 }
 
 /// Why a statement is not sent to the sandbox at all.
@@ -146,7 +146,7 @@ fn refused(log: &Refusals, e: &rusqlite::Error) -> bool {
         || log.lock().is_ok_and(|l| !l.is_empty())
 }
 
-pub(in crate::sketch) fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxRun {
+pub(crate) fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxRun {
     let mut run = SandboxRun::default();
     let log: Refusals = Arc::new(Mutex::new(Vec::new()));
     let conn = match open_sandbox(Arc::clone(&log)) {
