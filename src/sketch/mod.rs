@@ -17,7 +17,8 @@
 //!
 //! One file per stage, each using only the ones before it: `lex` -> `statements` -> `facts` ->
 //! `schema` -> `model`, then the judge's vocabulary (`roles`, `words`), the `sandbox`, and the
-//! `judge` that reads them all (its last item runs the sandbox). `check` is the entry point.
+//! `judge` that reads them all (its last item runs the sandbox). Beneath every stage sit the
+//! `report` types, the `limits` and `lines`; above them all, `check` is the entry point.
 
 mod check;
 mod facts;

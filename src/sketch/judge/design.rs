@@ -13,6 +13,7 @@ use crate::sketch::schema::{Column, Table};
 use crate::sketch::statements::Head;
 use crate::sketch::words::{CDC_PHRASES, words};
 
+/// How the relay takes its rows, weakest first: the strongest one found in the sketch is its claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum ClaimKind {
     Plain,
@@ -21,12 +22,15 @@ pub(super) enum ClaimKind {
     SkipLocked,
 }
 
+/// The relay's claim: the unit that takes rows from the outbox, and how.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Claim {
     pub(super) unit: usize,
     pub(super) kind: ClaimKind,
 }
 
+/// A sketch's model with its parts settled: the outbox, the inbox, the business tables, the write
+/// transactions, the claim and any CDC evidence.
 pub(crate) struct Judge<'m> {
     pub(super) m: &'m Model,
     pub(super) outbox: Option<&'m Table>,
@@ -40,6 +44,7 @@ pub(crate) struct Judge<'m> {
     pub(super) write_groups: BTreeSet<usize>,
 }
 
+/// One judged item.
 pub(super) fn item(id: &'static str, status: Status, required: bool, message: String) -> Item {
     Item {
         id,
@@ -284,6 +289,8 @@ impl<'m> Judge<'m> {
         )
     }
 
+    /// Every set of columns that is unique on `t`: primary key, UNIQUE columns and constraints,
+    /// and unique indexes without a predicate.
     pub(super) fn key_sets(&self, t: &Table) -> Vec<Vec<String>> {
         let mut keys: Vec<Vec<String>> = Vec::new();
         if !t.pk.is_empty() {
