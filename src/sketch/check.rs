@@ -1,0 +1,48 @@
+//! The entry point: the sketch clipped to the size limit, built into a model, judged item by item
+//! and run in the sandbox, with the verdict gathered into one report.
+
+use super::judge::Judge;
+use super::limits::MAX_SOURCE_BYTES;
+use super::model::Model;
+use super::report::{ParseProblem, SketchReport, Status};
+
+/// Checks an outbox sketch. Never panics; any input gets a report.
+pub fn check(sql: &str) -> SketchReport {
+    let (src, clipped) = clip(sql);
+    let model = Model::build(src);
+    let mut parse_problems = model.problems.clone();
+    if clipped {
+        let (line, column) = model.lines.pos(src, src.len());
+        parse_problems.push(ParseProblem {
+            line,
+            column,
+            message: format!(
+                "the sketch is longer than {} KiB; only the first {} KiB were read",
+                MAX_SOURCE_BYTES / 1024,
+                MAX_SOURCE_BYTES / 1024
+            ),
+        });
+    }
+    let judge = Judge::new(&model);
+    let mut items = judge.items();
+    items.push(judge.sandbox_item());
+    let passed = items.iter().all(|i| !i.required || i.status == Status::Ok);
+    SketchReport {
+        dialect: model.flavor.name(),
+        items,
+        passed,
+        parse_problems,
+    }
+}
+
+/// The sketch cut at `MAX_SOURCE_BYTES` (on a character boundary), and whether anything was cut.
+fn clip(sql: &str) -> (&str, bool) {
+    if sql.len() <= MAX_SOURCE_BYTES {
+        return (sql, false);
+    }
+    let mut end = MAX_SOURCE_BYTES;
+    while end > 0 && !sql.is_char_boundary(end) {
+        end -= 1;
+    }
+    (sql.get(..end).unwrap_or(""), true)
+}

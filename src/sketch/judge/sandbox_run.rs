@@ -1,0 +1,100 @@
+//! The sandbox-run item: the sketch run in the sandbox, and what that showed. It is reported but
+//! never required, since the sandbox is SQLite standing in for PostgreSQL.
+
+use super::design::{Judge, item};
+use crate::sketch::model::Flavor;
+use crate::sketch::report::{Item, Status};
+use crate::sketch::sandbox::run_sandbox;
+
+impl<'m> Judge<'m> {
+    pub(crate) fn sandbox_item(&self) -> Item {
+        let id = "sandbox-run";
+        let run = run_sandbox(self.m, &self.write_groups);
+        if let Some(e) = &run.setup_error {
+            return item(
+                id,
+                Status::Missing,
+                false,
+                format!("The sandbox could not be set up, so nothing was run: {e}."),
+            );
+        }
+        let skipped = if run.skipped.is_empty() {
+            String::new()
+        } else {
+            let shown: Vec<&str> = run.skipped.iter().take(6).map(String::as_str).collect();
+            let more = run.skipped.len().saturating_sub(shown.len());
+            format!(
+                " Skipped (not failures): {}{}.",
+                shown.join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        let mut problems = Vec::new();
+        if !run.refused.is_empty() {
+            problems.push(format!(
+                "refused {}: a sketch has no business reaching outside its own database",
+                run.refused.join(", ")
+            ));
+        }
+        if let Some(s) = &run.stopped {
+            problems.push(s.clone());
+        }
+        problems.extend(run.failures.iter().cloned());
+        if !problems.is_empty() {
+            return item(
+                id,
+                Status::Wrong,
+                false,
+                format!(
+                    "In the in-memory SQLite sandbox: {}.{skipped}",
+                    problems.join("; ")
+                ),
+            );
+        }
+        if run.ddl == 0 {
+            return item(
+                id,
+                Status::Missing,
+                false,
+                format!("No DDL could run in the sandbox, so nothing was tried.{skipped}"),
+            );
+        }
+        let write = if run.write_total == 0 {
+            "There was no write transaction to run.".to_string()
+        } else if run.write_skipped > 0 {
+            format!(
+                "Of the write transaction, {} of {} statements ran; the rest use syntax the \
+                 sandbox cannot emulate, so check those against PostgreSQL itself.",
+                run.write, run.write_total
+            )
+        } else {
+            format!(
+                "The write transaction ran too ({} statement{}), so the booking and its \
+                 outbox row insert cleanly against your own tables.",
+                run.write,
+                if run.write == 1 { "" } else { "s" }
+            )
+        };
+        let mapped = match self.m.flavor {
+            Flavor::Postgres => {
+                " with PostgreSQL types and functions mapped (uuid, jsonb, timestamptz, \
+                 bigserial, now(), gen_random_uuid())"
+            }
+            Flavor::Sqlite => "",
+        };
+        item(
+            id,
+            Status::Ok,
+            false,
+            format!(
+                "Ran {} statements in a throwaway in-memory SQLite database{mapped}: all {} DDL \
+                 statements executed. {write}{skipped}",
+                run.ran, run.ddl
+            ),
+        )
+    }
+}

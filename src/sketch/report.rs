@@ -1,0 +1,38 @@
+//! What a sketch check reports: one judged item per design point, and where the sketch did not parse.
+
+/// How one item of the sketch was judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Missing,
+    Wrong,
+}
+
+/// One judged item: what was found and why it matters.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Item {
+    pub id: &'static str,
+    pub status: Status,
+    pub required: bool,
+    pub message: String,
+}
+
+/// A statement that did not parse, at its 1-based line and column in the sketch.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ParseProblem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// The whole verdict on a sketch.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SketchReport {
+    /// "postgresql" or "sqlite": whichever dialect read more of the sketch (PostgreSQL on a tie).
+    pub dialect: &'static str,
+    pub items: Vec<Item>,
+    /// No required item is missing or wrong.
+    pub passed: bool,
+    pub parse_problems: Vec<ParseProblem>,
+}

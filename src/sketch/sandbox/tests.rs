@@ -1,0 +1,110 @@
+//! The sandbox holds: attaching files, loading extensions, VACUUM INTO and runaway queries never
+//! get out, and a write transaction that cannot insert is caught.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use super::run::run_sandbox;
+use crate::sketch::check::check;
+use crate::sketch::model::Model;
+use crate::sketch::report::Status;
+use crate::sketch::testkit::{ATTACK, GOOD, get};
+
+#[test]
+fn attack_is_refused_and_touches_no_file() {
+    // The fixture attaches '/tmp/x'. Whatever is there (a file some earlier run left is
+    // removed; a directory is left alone) must be exactly as it was afterwards.
+    let target = std::path::Path::new("/tmp/x");
+    if target.is_file() {
+        assert!(
+            std::fs::remove_file(target).is_ok(),
+            "could not remove /tmp/x first"
+        );
+    }
+    let state = || {
+        std::fs::symlink_metadata(target)
+            .ok()
+            .map(|m| (m.is_dir(), m.len(), m.modified().ok()))
+    };
+    let before = state();
+    let r = check(ATTACK);
+    assert_eq!(state(), before, "ATTACH touched /tmp/x");
+    let sandbox = get(&r, "sandbox-run");
+    assert_eq!(sandbox.status, Status::Wrong, "{}", sandbox.message);
+    assert!(
+        sandbox.message.contains("ATTACH of '/tmp/x'"),
+        "{}",
+        sandbox.message
+    );
+    assert!(
+        sandbox.message.contains("load_extension()"),
+        "{}",
+        sandbox.message
+    );
+
+    // The same, straight through the sandbox.
+    let m = Model::build("ATTACH DATABASE '/tmp/x' AS x; SELECT load_extension('x'); DETACH x;");
+    let run = run_sandbox(&m, &BTreeSet::new());
+    assert_eq!(run.refused.len(), 3, "{run:?}");
+    assert_eq!(run.ran, 0);
+    assert_eq!(state(), before, "ATTACH touched /tmp/x");
+}
+
+#[test]
+fn vacuum_into_never_reaches_sqlite() {
+    let path = std::env::temp_dir().join("msgwork-sketch-vacuum-into.db");
+    let _ = std::fs::remove_file(&path);
+    let sql = format!(
+        "CREATE TABLE t (id int);\nVACUUM INTO '{}';",
+        path.display()
+    );
+    let r = check(&sql);
+    assert!(!path.exists());
+    assert!(get(&r, "sandbox-run").message.contains("maintenance"));
+}
+
+#[test]
+fn runaway_statements_are_stopped() {
+    let sql = "CREATE TABLE t (x integer);\n\
+               INSERT INTO t VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9), (10);\n\
+               INSERT INTO t SELECT a.x FROM t a, t b, t c, t d, t e, t f, t g, t h;";
+    let started = Instant::now();
+    let m = Model::build(sql);
+    let write: BTreeSet<usize> = m.units.iter().map(|u| u.group).collect();
+    let run = run_sandbox(&m, &write);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(run.stopped.is_some(), "{run:?}");
+}
+
+#[test]
+fn recursive_queries_never_run() {
+    let m = Model::build(
+        "CREATE TABLE t (x blob);\nINSERT INTO t WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL \
+         SELECT n + 1 FROM c) SELECT zeroblob(16000) FROM c ORDER BY 1;",
+    );
+    let write: BTreeSet<usize> = m.units.iter().map(|u| u.group).collect();
+    let run = run_sandbox(&m, &write);
+    assert!(run.stopped.is_none(), "{run:?}");
+    assert!(
+        run.skipped.iter().any(|s| s.contains("recursive")),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn sandbox_catches_a_write_transaction_that_cannot_insert() {
+    let sql = GOOD.replace(
+        "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload)\nVALUES (gen_random_uuid(),\n        'booking',\n",
+        "INSERT INTO outbox (event_id, aggregate_id, event_type, payload)\nVALUES (gen_random_uuid(),\n",
+    );
+    assert_ne!(sql, GOOD, "the fixture changed; update this test");
+    let r = check(&sql);
+    let sandbox = get(&r, "sandbox-run");
+    assert_eq!(sandbox.status, Status::Wrong, "{}", sandbox.message);
+    assert!(
+        sandbox
+            .message
+            .contains("NOT NULL constraint failed: outbox.aggregate_type")
+    );
+    assert!(r.passed, "the sandbox is reported, not required");
+}
