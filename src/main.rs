@@ -1,3 +1,5 @@
+//! The `msgwork` binary: runs the library's command line and turns its outcome into an exit status.
+
 use std::io::ErrorKind;
 use std::process::ExitCode;
 
