@@ -9,6 +9,7 @@ mod grading;
 mod harness;
 mod lab;
 mod lab_cli;
+mod layout;
 mod postgres;
 mod rewrite_cli;
 mod simulate_cli;
