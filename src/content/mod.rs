@@ -2,6 +2,8 @@
 //! validated with every problem reported by file, line and fix.
 
 mod file;
+pub mod pattern;
+pub mod text;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -10,8 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use toml::Spanned;
 
-use crate::grade::pattern::Pattern;
 use file::{CatalogueFile, ChoiceFile, ConceptFile, ItemFile, ScenarioFile};
+use pattern::Pattern;
 
 /// The content format this msgwork reads.
 pub const FORMAT_VERSION: u32 = 1;

@@ -6,13 +6,12 @@
 //! so an answer stuffed with the right vocabulary but saying the wrong thing does not pass.
 
 pub mod item;
-pub mod pattern;
-pub mod text;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::content::text;
 use crate::content::{Choice, Misconception, Question, Rubric};
 
 /// The verdict on one answer.
