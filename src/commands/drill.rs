@@ -110,7 +110,7 @@ fn load(args: &DrillArgs) -> Result<Pack> {
 }
 
 fn selected_by(args: &DrillArgs, section: Section, id: &str) -> bool {
-    (args.section.is_empty() || args.section.contains(&section))
+    (args.section.is_empty() || args.section.iter().any(|s| Section::from(*s) == section))
         && (args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(id)))
 }
 
