@@ -94,17 +94,7 @@ fn load(args: &DrillArgs) -> Result<Pack> {
                 dir.display()
             )
         })?;
-        let replaced: Vec<String> = extra
-            .items
-            .iter()
-            .map(|i| i.id.clone())
-            .chain(extra.scenarios.iter().map(|s| s.id.clone()))
-            .collect();
-        pack.items.retain(|i| !replaced.contains(&i.id));
-        pack.scenarios.retain(|s| !replaced.contains(&s.id));
-        pack.items.extend(extra.items);
-        pack.scenarios.extend(extra.scenarios);
-        pack.misconceptions.extend(extra.misconceptions);
+        pack.overlay(extra);
     }
     Ok(pack)
 }

@@ -192,3 +192,21 @@ pub struct Pack {
     pub items: Vec<Item>,
     pub misconceptions: BTreeMap<String, Misconception>,
 }
+
+impl Pack {
+    /// Lays another pack over this one: its items and scenarios replace any with the same id,
+    /// and its misconceptions join the catalogue.
+    pub fn overlay(&mut self, extra: Pack) {
+        let replaced: Vec<String> = extra
+            .items
+            .iter()
+            .map(|i| i.id.clone())
+            .chain(extra.scenarios.iter().map(|s| s.id.clone()))
+            .collect();
+        self.items.retain(|i| !replaced.contains(&i.id));
+        self.scenarios.retain(|s| !replaced.contains(&s.id));
+        self.items.extend(extra.items);
+        self.scenarios.extend(extra.scenarios);
+        self.misconceptions.extend(extra.misconceptions);
+    }
+}
