@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
+use crate::content::Section;
 use crate::sim::crash::schedule::{CrashAt, NaiveOrder};
 use crate::sim::crash::{ClaimMode, CrashMode};
 
@@ -375,11 +376,33 @@ pub enum ContentCommand {
     },
 }
 
+/// `drill --section`: the command line's copy of [`Section`], so content needs no clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SectionArg {
+    Scenarios,
+    Retrieval,
+    Compare,
+    Mistakes,
+    Concepts,
+}
+
+impl From<SectionArg> for Section {
+    fn from(arg: SectionArg) -> Section {
+        match arg {
+            SectionArg::Scenarios => Section::Scenarios,
+            SectionArg::Retrieval => Section::Retrieval,
+            SectionArg::Compare => Section::Compare,
+            SectionArg::Mistakes => Section::Mistakes,
+            SectionArg::Concepts => Section::Concepts,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DrillArgs {
     /// Only these sections (repeatable)
     #[arg(long, value_enum)]
-    pub section: Vec<crate::content::Section>,
+    pub section: Vec<SectionArg>,
 
     /// Only these items, by id (repeatable)
     #[arg(long, value_name = "ID")]

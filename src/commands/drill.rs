@@ -1,22 +1,21 @@
 //! `msgwork drill`: the workshop's drills, graded. With `--answers` a file is graded and nothing
 //! is asked; every graded answer is recorded in the progress store the moment it is graded.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
-use serde::Deserialize;
 
-use super::{Context, emit, emit_json};
+use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::DrillArgs;
 use crate::content::{self, Pack, Section};
-use crate::drill;
+use crate::drill::plan::{Listed, Plan, Selection};
+use crate::drill::play::{Stop, play};
+use crate::drill::summary::{Tally, by_section, to_review};
+use crate::drill::{answers, plan, resume};
 use crate::grade::Verdict;
-use crate::grade::item::{Graded, ScenarioAnswer, grade_item, grade_scenario, tidy};
-use crate::store::{Answer, Store};
+use crate::grade::item::{Graded, tidy};
 
 pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
     let pack = load(args)?;
@@ -25,51 +24,36 @@ pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
     {
         bail!("--pass-mark must be a percentage between 0 and 100 (got {mark})");
     }
+    let selection = Selection {
+        sections: args.section.iter().map(|s| Section::from(*s)).collect(),
+        only: args.only.clone(),
+    };
     if args.list {
-        return list(&pack, args, ctx);
+        return list(&plan::listing(&pack, &selection), args.json, ctx);
     }
     let Some(path) = &args.answers else {
-        return interactive(&pack, args, ctx);
+        return interactive(&pack, &selection, args, ctx);
     };
-    let answers = read_answers(path, &pack)?;
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the answers file {file}"))?;
+    let answers = answers::parse(&file, &text, &pack)?;
     let store = ctx.open_store()?;
-    let selected: Vec<(Section, String)> = answers
-        .keys()
-        .filter(|(section, id)| selected_by(args, *section, id))
-        .cloned()
-        .collect();
-    if selected.is_empty() {
-        bail!(
-            "{} has no answers for the items selected; nothing to grade",
-            path.display()
-        );
-    }
-    let plan: Vec<String> = selected.iter().map(|(_, id)| id.clone()).collect();
-    let session = store.start_session("answers-file", &plan)?;
-    let mut graded = Vec::new();
-    for key in &selected {
-        let given = &answers[key];
-        let result = grade_one(&pack, key, given);
-        record(&store, session, &result, given)?;
-        graded.push(result);
-    }
-    store.finish_session(session)?;
-
-    let (score, max) = totals(&graded);
-    let percent = if max > 0.0 { score / max * 100.0 } else { 0.0 };
+    let marked = answers::grade(&store, &pack, &answers, &selection, &file)?;
     if args.json {
-        emit_results(&graded)?;
+        emit_results(&marked.graded)?;
     } else {
-        let mut text = render(&graded, ctx);
-        text.push_str(&scorecard(&graded, &[], ctx));
+        let mut text = render(&marked.graded, ctx);
+        text.push_str(&scorecard(&marked.graded, &[], ctx));
         text.push_str(&ctx.paint.dim(&format!(
-            "Recorded as drill session {session} in {}\n",
+            "Recorded as drill session {} in {}\n",
+            marked.session,
             store.path().display()
         )));
         emit(&text)?;
     }
     Ok(match args.pass_mark {
-        Some(mark) if percent < mark => Outcome::CheckFailed,
+        Some(mark) if !Tally::of(&marked.graded).passes(mark) => Outcome::CheckFailed,
         _ => Outcome::Success,
     })
 }
@@ -94,259 +78,42 @@ fn load(args: &DrillArgs) -> Result<Pack> {
                 dir.display()
             )
         })?;
-        let replaced: Vec<String> = extra
-            .items
-            .iter()
-            .map(|i| i.id.clone())
-            .chain(extra.scenarios.iter().map(|s| s.id.clone()))
-            .collect();
-        pack.items.retain(|i| !replaced.contains(&i.id));
-        pack.scenarios.retain(|s| !replaced.contains(&s.id));
-        pack.items.extend(extra.items);
-        pack.scenarios.extend(extra.scenarios);
-        pack.misconceptions.extend(extra.misconceptions);
+        pack.overlay(extra);
     }
     Ok(pack)
 }
 
-fn selected_by(args: &DrillArgs, section: Section, id: &str) -> bool {
-    (args.section.is_empty() || args.section.contains(&section))
-        && (args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(id)))
-}
-
-/// What the learner gave for one item.
-#[derive(Clone, Debug)]
-enum Given {
-    Text(String),
-    Scenario(ScenarioAnswer),
-}
-
-impl Given {
-    fn to_json(&self) -> serde_json::Value {
-        match self {
-            Given::Text(text) => serde_json::Value::String(text.clone()),
-            Given::Scenario(answer) => serde_json::to_value(answer).unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AnswersFile {
-    #[serde(default)]
-    scenarios: BTreeMap<String, ScenarioAnswerFile>,
-    #[serde(default)]
-    retrieval: BTreeMap<String, String>,
-    #[serde(default)]
-    compare: BTreeMap<String, String>,
-    #[serde(default)]
-    mistakes: BTreeMap<String, String>,
-    #[serde(default)]
-    concepts: BTreeMap<String, String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ScenarioAnswerFile {
-    channel: Option<String>,
-    payload: Option<String>,
-    outbox: Option<YesNo>,
-    reason: Option<String>,
-}
-
-/// `true`/`false` or a word for it.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum YesNo {
-    Bool(bool),
-    Text(String),
-}
-
-/// Reads and checks an answers file: every id must name an item of its section.
-fn read_answers(path: &Path, pack: &Pack) -> Result<BTreeMap<(Section, String), Given>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the answers file {}", path.display()))?;
-    let file: AnswersFile = serde_json::from_str(&text).map_err(|err| {
-        anyhow::anyhow!(
-            "{}:{}:{}: {} (the format is in `msgwork drill --help`)",
-            path.display(),
-            err.line(),
-            err.column(),
-            strip_position(&err.to_string())
-        )
-    })?;
-    let mut out = BTreeMap::new();
-    let mut problems = Vec::new();
-    for (id, answer) in file.scenarios {
-        match pack
-            .scenarios
-            .iter()
-            .find(|s| s.id.eq_ignore_ascii_case(&id))
-        {
-            Some(s) => {
-                let outbox = answer.outbox.map(|o| match o {
-                    YesNo::Bool(true) => "yes".to_string(),
-                    YesNo::Bool(false) => "no".to_string(),
-                    YesNo::Text(t) => t,
-                });
-                out.insert(
-                    (Section::Scenarios, s.id.clone()),
-                    Given::Scenario(ScenarioAnswer {
-                        channel: answer.channel,
-                        payload: answer.payload,
-                        outbox,
-                        reason: answer.reason,
-                    }),
-                );
-            }
-            None => problems.push(unknown(&id, Section::Scenarios, pack)),
-        }
-    }
-    let texts = [
-        (Section::Retrieval, file.retrieval),
-        (Section::Compare, file.compare),
-        (Section::Mistakes, file.mistakes),
-        (Section::Concepts, file.concepts),
-    ];
-    for (section, answers) in texts {
-        for (id, text) in answers {
-            match pack
-                .items
-                .iter()
-                .find(|i| i.section == section && i.id.eq_ignore_ascii_case(&id))
-            {
-                Some(item) => {
-                    out.insert((section, item.id.clone()), Given::Text(text));
-                }
-                None => problems.push(unknown(&id, section, pack)),
-            }
-        }
-    }
-    if !problems.is_empty() {
-        bail!("{}: {}", path.display(), problems.join("; "));
-    }
-    Ok(out)
-}
-
-fn unknown(id: &str, section: Section, pack: &Pack) -> String {
-    let known: Vec<&str> = if section == Section::Scenarios {
-        pack.scenarios.iter().map(|s| s.id.as_str()).collect()
-    } else {
-        pack.items
-            .iter()
-            .filter(|i| i.section == section)
-            .map(|i| i.id.as_str())
-            .collect()
-    };
-    let elsewhere = pack
-        .items
-        .iter()
-        .find(|i| i.id.eq_ignore_ascii_case(id))
-        .map(|i| i.section);
-    match elsewhere {
-        Some(other) => {
-            format!("'{id}' is a {other} item, not {section}: move it under \"{other}\"")
-        }
-        None => format!(
-            "no item '{id}' in {section} (its items are {})",
-            known.join(", ")
-        ),
-    }
-}
-
-/// serde_json appends " at line L column C"; the position is already at the front.
-fn strip_position(message: &str) -> &str {
-    message.split(" at line ").next().unwrap_or(message)
-}
-
-fn grade_one(pack: &Pack, (section, id): &(Section, String), given: &Given) -> Graded {
-    match given {
-        Given::Scenario(answer) => {
-            let scenario = pack
-                .scenarios
-                .iter()
-                .find(|s| &s.id == id)
-                .expect("checked when read");
-            grade_scenario(scenario, &pack.misconceptions, answer)
-        }
-        Given::Text(text) => {
-            let item = pack
-                .items
-                .iter()
-                .find(|i| i.section == *section && &i.id == id)
-                .expect("checked when read");
-            grade_item(item, &pack.misconceptions, text)
-        }
-    }
-}
-
-fn record(store: &Store, session: i64, graded: &Graded, given: &Given) -> Result<()> {
-    store.record_answer(
-        session,
-        &Answer {
-            item_id: &graded.id,
-            section: graded.section.name(),
-            given: &given.to_json(),
-            verdict: graded.verdict.name(),
-            self_verdict: None,
-            score: graded.score,
-            max: graded.max,
-            result: &serde_json::to_value(graded)?,
-            at: crate::drill::now(),
-        },
-    )?;
-    Ok(())
-}
-
-fn list(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
-    let mut rows: Vec<(Section, &str, &str)> = pack
-        .scenarios
-        .iter()
-        .map(|s| (Section::Scenarios, s.id.as_str(), s.title.as_str()))
-        .chain(
-            pack.items
-                .iter()
-                .map(|i| (i.section, i.id.as_str(), i.title.as_str())),
-        )
-        .filter(|(section, id, _)| selected_by(args, *section, id))
-        .collect();
-    rows.sort_by_key(|(section, _, _)| *section);
-    if args.json {
+fn list(rows: &[Listed<'_>], json: bool, ctx: &Context) -> Result<Outcome> {
+    if json {
         let items: Vec<_> = rows
             .iter()
-            .map(|(section, id, title)| serde_json::json!({"id": id, "section": section, "title": title}))
+            .map(
+                |row| serde_json::json!({"id": row.id, "section": row.section, "title": row.title}),
+            )
             .collect();
         emit_json(&serde_json::json!({"schema_version": 1, "items": items}))?;
         return Ok(Outcome::Success);
     }
     let mut table = ctx.paint.table(&["section", "id", "title"]);
-    for (section, id, title) in &rows {
+    for row in rows {
         table.add_row(vec![
-            section.name().to_string(),
-            ctx.paint.bold(id),
-            (*title).to_string(),
+            row.section.name().to_string(),
+            ctx.paint.bold(row.id),
+            row.title.to_string(),
         ]);
     }
     emit(&format!("{table}\n{} items.\n", rows.len()))?;
     Ok(Outcome::Success)
 }
 
-/// Marks earned and marks available.
-fn totals(graded: &[Graded]) -> (f64, f64) {
-    (
-        graded.iter().map(|g| g.score).sum(),
-        graded.iter().map(|g| g.max).sum(),
-    )
-}
-
 /// The `--json` result of a drill, however it was played.
 fn emit_results(graded: &[Graded]) -> Result<()> {
-    let (score, max) = totals(graded);
+    let tally = Tally::of(graded);
     emit_json(&serde_json::json!({
         "schema_version": 1,
         "items": graded,
-        "score": score,
-        "max": max,
+        "score": tally.score,
+        "max": tally.max,
     }))
 }
 
@@ -389,20 +156,14 @@ fn render(graded: &[Graded], ctx: &Context) -> String {
 fn scorecard(graded: &[Graded], skipped: &[String], ctx: &Context) -> String {
     let paint = ctx.paint;
     let mut out = String::new();
-    let (score, max) = totals(graded);
+    let total = Tally::of(graded);
     let mut table = paint.table(&["section", "items", "score", "%"]);
-    for section in Section::ALL {
-        let in_section: Vec<&Graded> = graded.iter().filter(|g| g.section == section).collect();
-        if in_section.is_empty() {
-            continue;
-        }
-        let s: f64 = in_section.iter().map(|g| g.score).sum();
-        let m: f64 = in_section.iter().map(|g| g.max).sum();
+    for (section, items, tally) in by_section(graded) {
         table.add_row(vec![
             section.name().to_string(),
-            in_section.len().to_string(),
-            format!("{}/{}", marks(s), marks(m)),
-            format!("{:.0}", s / m * 100.0),
+            items.to_string(),
+            format!("{}/{}", marks(tally.score), marks(tally.max)),
+            format!("{:.0}", tally.percent()),
         ]);
     }
     if !graded.is_empty() {
@@ -411,17 +172,12 @@ fn scorecard(graded: &[Graded], skipped: &[String], ctx: &Context) -> String {
             out,
             "{} {}/{} ({:.0}%)",
             paint.bold("Total:"),
-            marks(score),
-            marks(max),
-            if max > 0.0 { score / max * 100.0 } else { 0.0 }
+            marks(total.score),
+            marks(total.max),
+            total.percent()
         );
     }
-    let review: Vec<&str> = graded
-        .iter()
-        .filter(|g| g.verdict != Verdict::Correct)
-        .map(|g| g.id.as_str())
-        .chain(skipped.iter().map(String::as_str))
-        .collect();
+    let review = to_review(graded, skipped);
     if !review.is_empty() {
         let only: String = review.iter().map(|id| format!(" --only {id}")).collect();
         let _ = writeln!(out, "{} {}", paint.bold("To review:"), review.join(", "));
@@ -437,7 +193,12 @@ fn scorecard(graded: &[Graded], skipped: &[String], ctx: &Context) -> String {
 }
 
 /// The interactive session: in a terminal, one item at a time, each answer saved as it is given.
-fn interactive(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
+fn interactive(
+    pack: &Pack,
+    selection: &Selection,
+    args: &DrillArgs,
+    ctx: &Context,
+) -> Result<Outcome> {
     let terminal = std::io::stdin().is_terminal();
     if !terminal && !args.due {
         bail!(
@@ -447,39 +208,15 @@ fn interactive(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> 
         );
     }
     let store = ctx.open_store()?;
-    let (session, entries) = if args.resume {
-        let Some((id, plan)) = store.unfinished_session()? else {
-            bail!("there is no stopped drill session to resume; start one with `msgwork drill`");
-        };
-        let answered = store.answered_in(id)?;
-        let entries: Vec<drill::Entry<'_>> = plan
-            .iter()
-            .filter(|id| !answered.contains(id))
-            .filter_map(|id| drill::find(pack, id))
-            .collect();
-        (id, entries)
+    let session = if args.resume {
+        resume::resume(pack, &store)?
     } else {
-        let unknown: Vec<&String> = args
-            .only
-            .iter()
-            .filter(|id| drill::find(pack, id).is_none())
-            .collect();
-        if !unknown.is_empty() {
-            bail!("no item {unknown:?}; `msgwork drill --list` shows them all");
-        }
-        let mut entries: Vec<drill::Entry<'_>> = drill::entries(pack)
-            .into_iter()
-            .filter(|e| selected_by(args, e.section(), e.id()))
-            .collect();
-        if args.due {
-            let cards = drill::cards(&store.history()?);
-            let now = drill::now();
-            entries.retain(|e| cards.get(e.id()).is_some_and(|c| c.due <= now));
-            if entries.is_empty() {
-                let text = match cards.iter().min_by_key(|(_, c)| c.due) {
-                    Some((id, card)) => format!(
+        match plan::plan(pack, &store, selection, args.due)? {
+            Plan::NothingDue { next } => {
+                let text = match next {
+                    Some((id, seconds)) => format!(
                         "Nothing is due for review yet; {id} is next, in {}.\n",
-                        humanize(card.due - now)
+                        humanize(seconds)
                     ),
                     None => "Nothing is due: you have not answered any drill yet. Start with `msgwork drill`.\n"
                         .to_string(),
@@ -487,19 +224,17 @@ fn interactive(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> 
                 emit(&text)?;
                 return Ok(Outcome::Success);
             }
+            Plan::Play(entries) => {
+                if !terminal {
+                    bail!(
+                        "{} item(s) are due, and msgwork drill asks its questions in a terminal; \
+                         run it in one, or grade a JSON file with `msgwork drill --answers FILE`",
+                        entries.len()
+                    );
+                }
+                plan::start(&store, entries)?
+            }
         }
-        if entries.is_empty() {
-            bail!("no items match --section/--only; `msgwork drill --list` shows them all");
-        }
-        if !terminal {
-            bail!(
-                "{} item(s) are due, and msgwork drill asks its questions in a terminal; \
-                 run it in one, or grade a JSON file with `msgwork drill --answers FILE`",
-                entries.len()
-            );
-        }
-        let plan: Vec<String> = entries.iter().map(|e| e.id().to_string()).collect();
-        (store.start_session("interactive", &plan)?, entries)
     };
     let stderr_paint = crate::ui::Paint::for_stderr(ctx.color);
     // Ctrl-C: every answer given is already in the store; restore the terminal and say so.
@@ -511,11 +246,11 @@ fn interactive(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> 
         "{}",
         stderr_paint.dim(&format!(
             "msgwork drill: {} item(s). Esc or Ctrl-C stops; every answer is saved as you give it.",
-            entries.len()
+            session.entries.len()
         ))
     );
     let mut prompter = crate::ui::prompt::TerminalPrompter::new(stderr_paint);
-    let played = drill::play(&entries, pack, &store, session, &mut prompter)?;
+    let played = play(&session.entries, pack, &store, session.id, &mut prompter)?;
     drop(prompter);
     let graded: Vec<Graded> = played.graded.iter().map(|(g, _)| g.clone()).collect();
     if args.json {
@@ -524,21 +259,19 @@ fn interactive(pack: &Pack, args: &DrillArgs, ctx: &Context) -> Result<Outcome> 
         let mut text = String::from("\n");
         text.push_str(&scorecard(&graded, &played.skipped, ctx));
         match played.stopped {
-            Some(drill::Stop::Asked) => text.push_str(&format!(
+            Some(Stop::Asked) => text.push_str(&format!(
                 "{} {} answer(s) saved in this session. Continue with: msgwork drill --resume\n",
                 ctx.paint.bold("Stopped."),
-                store.answered_in(session)?.len()
+                resume::saved(&store, session.id)?
             )),
             // The Ctrl-C handler says it and exits; this is the fallback if it has not yet.
-            Some(drill::Stop::Interrupted) => {
-                std::thread::sleep(std::time::Duration::from_millis(300))
-            }
+            Some(Stop::Interrupted) => std::thread::sleep(std::time::Duration::from_millis(300)),
             None => {}
         }
         emit(&text)?;
     }
     Ok(match played.stopped {
-        Some(drill::Stop::Interrupted) => Outcome::Interrupted,
+        Some(Stop::Interrupted) => Outcome::Interrupted,
         _ => Outcome::Success,
     })
 }

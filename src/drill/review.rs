@@ -1,7 +1,10 @@
 //! Spaced repetition with SM-2, derived from the answer history rather than stored beside it:
 //! right is Good, partial is Hard, wrong is Again.
 
+use std::collections::BTreeMap;
+
 use crate::grade::Verdict;
+use crate::store::Past;
 
 const DAY: i64 = 86_400;
 
@@ -61,6 +64,30 @@ pub fn replay(history: impl IntoIterator<Item = (Verdict, i64)>) -> Option<Card>
         card = Some(c);
     }
     card
+}
+
+/// The verdict that counts for review: the learner's own when they overruled the grader.
+pub fn effective(past: &Past) -> Verdict {
+    match past.self_verdict.as_deref().unwrap_or(&past.verdict) {
+        "correct" => Verdict::Correct,
+        "partial" => Verdict::Partial,
+        _ => Verdict::Incorrect,
+    }
+}
+
+/// Each answered item's review card, by id.
+pub fn cards(history: &[Past]) -> BTreeMap<String, Card> {
+    let mut by_item: BTreeMap<String, Vec<(Verdict, i64)>> = Default::default();
+    for past in history {
+        by_item
+            .entry(past.item_id.clone())
+            .or_default()
+            .push((effective(past), past.at));
+    }
+    by_item
+        .into_iter()
+        .filter_map(|(id, answers)| replay(answers).map(|card| (id, card)))
+        .collect()
 }
 
 #[cfg(test)]

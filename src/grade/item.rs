@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{ChoiceGrade, TextGrade, Verdict, grade_choice, grade_text};
+use super::choice::{ChoiceGrade, grade_choice};
+use super::free_text::{TextGrade, grade_text};
+use super::verdict::Verdict;
 use crate::content::{Item, Misconception, Question, Scenario, Section};
 
 /// A misconception named in feedback.

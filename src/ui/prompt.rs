@@ -8,7 +8,8 @@ use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Input, Select};
 
 use super::Paint;
-use crate::drill::{Entry, Prompter, Reply};
+use crate::drill::entry::Entry;
+use crate::drill::prompter::{Prompter, Reply};
 use crate::grade::Verdict;
 use crate::grade::item::Graded;
 

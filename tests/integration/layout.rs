@@ -38,7 +38,11 @@ fn sources(dir: &Path) -> Vec<(String, String)> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push((rel, std::fs::read_to_string(&path).unwrap()));
             }
         }
@@ -109,7 +113,10 @@ fn module_of(path: &str) -> Vec<String> {
         .split('/')
         .map(str::to_string)
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -284,7 +291,8 @@ fn no_module_imports_its_way_back_to_itself() {
     let mut by_folder: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let folder = |m: &Vec<String>| {
         let path = &files.iter().find(|(p, _)| &module_of(p) == m).unwrap().0;
-        path.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string())
+        path.rsplit_once('/')
+            .map_or(String::new(), |(d, _)| d.to_string())
     };
     for (path, text) in &files {
         let module = module_of(path);
@@ -310,7 +318,10 @@ fn no_module_imports_its_way_back_to_itself() {
         .iter()
         .map(|group| {
             let names: Vec<String> = group.iter().map(name).collect();
-            format!("these modules import each other in a circle: {}", names.join(", "))
+            format!(
+                "these modules import each other in a circle: {}",
+                names.join(", ")
+            )
         })
         .collect();
     problems.extend(cycles(&by_folder).iter().map(|group| {
@@ -340,7 +351,10 @@ fn the_import_reader_finds_groups_parents_and_children() {
     let ab = vec!["a".to_string(), "b".to_string()];
     let found = imports(&ab, "use super::{c::Y, Z};", &modules);
     assert!(found.contains(&vec!["a".to_string(), "c".to_string()]));
-    assert!(found.contains(&a), "super::Z is the parent module's own item");
+    assert!(
+        found.contains(&a),
+        "super::Z is the parent module's own item"
+    );
     let edges: BTreeMap<u8, BTreeSet<u8>> = [(1, [2].into()), (2, [1].into()), (3, [1].into())]
         .into_iter()
         .collect();

@@ -1,4 +1,5 @@
-//! An answer as the grader reads it: lowercase words, grouped into sentences and clauses.
+//! An answer as the pattern language reads it: lowercase words in sentences and clauses, and the
+//! words that negate what follows them.
 
 /// One word of an answer and the clause it stands in (clauses are counted per sentence).
 #[derive(Clone, Debug, PartialEq, Eq)]
