@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use postgres::Statement;
 
-use super::partition::Day;
-use super::place::{DayTables, LabDb, NewRow, Server, Sweep};
-use super::{PARTIAL_INDEX, PLAIN_INDEX, POLL_BATCH, SENT_AFTER_MS};
+use super::day::Day;
+use super::options::{PARTIAL_INDEX, PLAIN_INDEX, POLL_BATCH, SENT_AFTER_MS};
+use super::seam::{DayTables, LabDb, NewRow, Server, Sweep};
 use crate::sim::error::PgContext;
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order};
