@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::place::Sweep;
-use super::{Service, us};
+use super::measure::{Service, us};
+use super::seam::Sweep;
 use crate::sim::error::SimError;
 
 /// Deletes sent rows older than a cut-off, a window of `batch` ids at a time, each window in its

@@ -5,72 +5,15 @@
 
 use std::time::Instant;
 
-use super::place::{LabDb, Place};
-use super::{
-    BACKLOG, CleanupOptions, DAY_MS, INSERTS, STUCK, Service, Timeline, grow, measure_both,
-    measure_polls, ms, pick_stuck, round3,
-};
+use super::day::Day;
+use super::measure::{Service, Timeline, grow, measure_both, measure_polls, ms, pick_stuck};
+use super::options::{BACKLOG, CleanupOptions, DAY_MS, INSERTS, STUCK};
+use super::place::Place;
+use super::report::{Partition, PartitionChecks};
+use super::seam::LabDb;
 use crate::sim::error::SimError;
-use crate::sim::model::timestamp;
 use crate::sim::progress::Progress;
-use crate::sim::stats::Spread;
-
-/// A day's partition dropped whole.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Partition {
-    /// Yesterday's table, the one dropped, and today's.
-    pub table: String,
-    pub today: String,
-    pub rows: u64,
-    /// The poll through `outbox` over both days' tables, and a write routed to today's.
-    pub plan: String,
-    pub poll_us: Spread,
-    pub insert_us: Spread,
-    pub inserts_per_s: f64,
-    /// Unsent rows moved to today's table before the drop, and how long that took. PostgreSQL
-    /// files a row by its `created_at`, so there the move re-stamps it with today's start.
-    pub unsent_moved: u64,
-    pub move_ms: f64,
-    /// The drop, one transaction: on SQLite the view re-pointed at today's table and yesterday's
-    /// table dropped; on PostgreSQL `DROP TABLE` of yesterday's partition.
-    pub drop_ms: f64,
-    /// Deleting the same rows in batches instead, at the rate the deletes were measured at.
-    pub delete_same_rows_ms: f64,
-    /// And the VACUUM those deletes would leave behind, at the rate this run's took (PostgreSQL).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vacuum_same_rows_ms: Option<f64>,
-    pub poll_us_after_drop: Spread,
-}
-
-/// What the drop is checked against.
-pub(super) struct PartitionChecks {
-    /// The day's table is gone, its unsent rows live on in today's, and the poll sees the same rows.
-    pub(super) exact: bool,
-    pub(super) adds_up: bool,
-}
-
-/// A day's table and the range of `created_at` it holds, `[start, end)`.
-pub(super) struct Day {
-    pub(super) table: String,
-    pub(super) start: i64,
-    pub(super) end: i64,
-}
-
-impl Day {
-    /// The day that begins at simulated time `start`.
-    fn starting(start: i64) -> Day {
-        Day {
-            table: day_table(start),
-            start,
-            end: start + DAY_MS,
-        }
-    }
-}
-
-/// The table name of the day partition that holds simulated time `at_ms`: `outbox_2026_01_06`.
-pub fn day_table(at_ms: i64) -> String {
-    format!("outbox_{}", timestamp(at_ms as u64)[..10].replace('-', "_"))
-}
+use crate::sim::stats::round3;
 
 /// Yesterday's partition holds `rows` rows, a few of them stuck unsent; today's holds the backlog.
 pub(super) fn run(

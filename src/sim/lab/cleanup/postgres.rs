@@ -12,35 +12,16 @@ use std::time::{Duration, Instant};
 
 use postgres::Statement;
 
-use super::partition::Day;
-use super::place::{DayTables, LabDb, NewRow, Server, Sweep};
-use super::{PARTIAL_INDEX, PLAIN_INDEX, POLL_BATCH, SENT_AFTER_MS};
+use super::day::Day;
+use super::options::{PARTIAL_INDEX, PLAIN_INDEX, POLL_BATCH, SENT_AFTER_MS};
+use super::seam::{DayTables, LabDb, NewRow, Server, Sweep};
 use crate::sim::error::PgContext;
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order};
-use crate::sim::storage::postgres::store::{POLL_UNSENT, PgConn, UNSENT_INDEX};
+use crate::sim::storage::postgres::store::{
+    OutboxLayout, POLL_UNSENT, PgConn, UNSENT_INDEX, outbox_table,
+};
 use crate::sim::storage::seam::OutboxRow;
-
-/// The outbox for daily partitions: the crash lab's columns, filed by `created_at`. A partitioned
-/// table's unique keys must include its partition key, so an id or an event id is unique within
-/// its day only; ids still come from one sequence.
-const DAYS_OUTBOX: &str = "
-CREATE TABLE outbox (
-    id             bigserial,
-    event_id       uuid    NOT NULL,
-    aggregate_type text    NOT NULL,
-    aggregate_id   text    NOT NULL,
-    event_type     text    NOT NULL,
-    version        integer NOT NULL,
-    payload        jsonb   NOT NULL,
-    occurred_at    text    NOT NULL,
-    created_at     bigint  NOT NULL,
-    claimed_by     text,
-    lease_until    bigint,
-    sent_at        bigint,
-    PRIMARY KEY (id, created_at),
-    UNIQUE (event_id, created_at)
-) PARTITION BY RANGE (created_at);";
 
 /// The columns `COPY` fills, in the order [`copy_line`] writes them.
 const COPY_COLUMNS: &str = "(id, event_id, aggregate_type, aggregate_id, event_type, version, \
@@ -127,7 +108,10 @@ impl PgLab {
         lab.conn
             .create_service_schema(false)
             .pg("creating the orders table")?;
-        let mut sql = format!("{DAYS_OUTBOX}\nALTER TABLE orders SET (autovacuum_enabled = off);");
+        let mut sql = format!(
+            "{}\nALTER TABLE orders SET (autovacuum_enabled = off);",
+            outbox_table(OutboxLayout::ByCreatedAt)
+        );
         for day in [old, new] {
             let Day { table, start, end } = day;
             sql.push_str(&format!(

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::partition::Day;
-use super::place::{DayTables, LabDb, NewRow, Server, Sweep};
-use super::{MMAP_SIZE, PARTIAL_INDEX, PLAIN_INDEX, POLL_BATCH, SENT_AFTER_MS};
+use super::day::Day;
+use super::options::{MMAP_SIZE, PARTIAL_INDEX, PLAIN_INDEX, POLL_BATCH, SENT_AFTER_MS};
+use super::seam::{DayTables, LabDb, NewRow, Server, Sweep};
 use crate::sim::error::SimError;
 use crate::sim::error::SqlContext;
 use crate::sim::model::{Envelope, Order};

@@ -23,10 +23,10 @@ CREATE TABLE orders (
     placed_at    bigint  NOT NULL
 );";
 
-const OUTBOX: &str = "
-CREATE TABLE outbox (
-    id             bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    event_id       uuid    NOT NULL UNIQUE,
+/// The outbox's columns after its id, in every layout: what a row holds. The id's kind and the
+/// keys come with the layout.
+const OUTBOX_COLUMNS: &str = "
+    event_id       uuid    NOT NULL,
     aggregate_type text    NOT NULL,
     aggregate_id   text    NOT NULL,
     event_type     text    NOT NULL,
@@ -36,8 +36,42 @@ CREATE TABLE outbox (
     created_at     bigint  NOT NULL,
     claimed_by     text,
     lease_until    bigint,
-    sent_at        bigint                 -- NULL until a relay has published and marked it
-);";
+    sent_at        bigint,                -- NULL until a relay has published and marked it";
+
+/// How an outbox table is laid out on the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxLayout {
+    /// One table, the crash lab's.
+    Plain,
+    /// Declaratively partitioned by range of `created_at`, for `lab cleanup`'s daily partitions;
+    /// the caller adds the partitions. A partitioned table's unique keys must include its
+    /// partition key, so an id or an event id is unique within its partition only. Ids still come
+    /// from one sequence, a `bigserial` whose default each partition inherits: before PostgreSQL
+    /// 17 a row written straight into a partition gets no value from the parent's identity column.
+    ByCreatedAt,
+}
+
+/// `CREATE TABLE outbox` in `layout`: the same columns either way.
+pub fn outbox_table(layout: OutboxLayout) -> String {
+    match layout {
+        OutboxLayout::Plain => format!(
+            "
+CREATE TABLE outbox (
+    id             bigint  GENERATED ALWAYS AS IDENTITY,{OUTBOX_COLUMNS}
+    PRIMARY KEY (id),
+    UNIQUE (event_id)
+);"
+        ),
+        OutboxLayout::ByCreatedAt => format!(
+            "
+CREATE TABLE outbox (
+    id             bigserial,{OUTBOX_COLUMNS}
+    PRIMARY KEY (id, created_at),
+    UNIQUE (event_id, created_at)
+) PARTITION BY RANGE (created_at);"
+        ),
+    }
+}
 
 /// The relay's poll walks only unsent rows, however large the table grows.
 pub const UNSENT_INDEX: &str = "CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL";
@@ -221,7 +255,8 @@ impl PgConn {
             .batch_execute("DROP TABLE IF EXISTS outbox, orders CASCADE")?;
         self.client.batch_execute(ORDERS)?;
         if with_outbox {
-            self.client.batch_execute(OUTBOX)?;
+            self.client
+                .batch_execute(&outbox_table(OutboxLayout::Plain))?;
             self.client.batch_execute(UNSENT_INDEX)?;
         }
         Ok(())

@@ -117,15 +117,17 @@ CREATE TABLE IF NOT EXISTS {table} (
 -- The relay's poll walks only unsent rows, in id order, however large the table grows.
 CREATE INDEX IF NOT EXISTS {table}_unsent ON {table} (id) WHERE sent_at IS NULL;";
 
-const BILLING: &str = "
+const CHARGES: &str = "
 CREATE TABLE IF NOT EXISTS charges (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     order_id     TEXT    NOT NULL,
     amount_cents INTEGER NOT NULL,
     event_id     TEXT    NOT NULL,
     charged_at   INTEGER NOT NULL
-);
--- The idempotent consumer's memory: one row per event it has applied.
+);";
+
+/// The idempotent consumer's memory: one row per event it has applied.
+const INBOX: &str = "
 CREATE TABLE IF NOT EXISTS inbox (
     event_id     TEXT    PRIMARY KEY,
     processed_at INTEGER NOT NULL
@@ -178,7 +180,13 @@ pub fn create_outbox_table(conn: &Connection, table: &str) -> rusqlite::Result<(
 
 /// Creates the billing consumer's tables.
 pub fn create_billing_schema(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(BILLING)
+    conn.execute_batch(CHARGES)?;
+    create_inbox(conn)
+}
+
+/// Creates the consumer's inbox alone: for `lab retention`, which sweeps it without billing.
+pub fn create_inbox(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(INBOX)
 }
 
 /// Starts a write transaction, taking the write lock up front.
