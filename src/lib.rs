@@ -1,7 +1,8 @@
 //! msgwork: learn messaging patterns by doing them.
 //!
 //! The core (`content`, `grade`, `drill`, `rewrite`, `sketch`, `evidence`, `sim`, `store`) never
-//! touches the terminal; the edges (`cli`, `commands`, `ui`) never decide anything. `main` calls [`run`] and turns its result into the process's exit status.
+//! touches the terminal; the edges (`cli`, `commands`, `ui`) never decide anything. `main` calls
+//! [`run`] and turns its result into the process's exit status.
 
 pub mod cli;
 pub mod commands;
