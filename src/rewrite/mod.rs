@@ -1,5 +1,6 @@
 //! Notification vs event-carried state transfer: rewriting a thin event, keeping secrets and
-//! needless personal data off the wire, and checking a learner's own rewrite.
+//! needless personal data off the wire, checking a learner's own rewrite, and the exercise that
+//! walks a learner through one.
 
 pub mod catalogue;
 pub mod check;
@@ -8,9 +9,9 @@ mod forms;
 pub mod input;
 mod output;
 mod paths;
+pub mod practice;
 mod thin;
 
 pub use forms::rewrite;
 pub use output::{CallBacks, ConsumerView, Excluded, Flagged, Metrics, Rewrite, SCHEMA_VERSION};
-pub(crate) use paths::within;
 pub use thin::{FieldError, event_type_of};
