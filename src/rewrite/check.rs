@@ -5,6 +5,8 @@ use serde_json::{Map, Value};
 
 use super::catalogue::{self, Form};
 use super::classify::{self, Class};
+use super::output::SCHEMA_VERSION;
+use super::paths::{get_path, within};
 
 /// How serious a finding is: a failure fails the check (exit 1), a warning does not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -243,10 +245,10 @@ pub fn check(payload: &Map<String, Value>, thin_type: Option<&str>) -> Checked {
     if form == Form::Ecst && !is_command {
         let mut missing: Vec<(String, String)> = Vec::new();
         for (consumer, need) in &needs {
-            let present = super::get_path(&data, need).is_some();
+            let present = get_path(&data, need).is_some();
             let secret = findings_sensitive.iter().any(|f| {
                 f.class == Class::Secret
-                    && super::within(f.path.strip_prefix(prefix).unwrap_or(&f.path), need)
+                    && within(f.path.strip_prefix(prefix).unwrap_or(&f.path), need)
             });
             if !present && !secret {
                 missing.push((consumer.clone(), need.clone()));
@@ -271,7 +273,7 @@ pub fn check(payload: &Map<String, Value>, thin_type: Option<&str>) -> Checked {
         });
     }
     Checked {
-        schema_version: super::SCHEMA_VERSION,
+        schema_version: SCHEMA_VERSION,
         passed,
         command: is_command,
         form,

@@ -1,0 +1,180 @@
+//! What a string value holds: a scan for secrets and personal data, whole or inside free text,
+//! described without quoting the value.
+
+use super::class::Class;
+use super::pii_shapes::{email, iban, iban_in_text, ip, phone, phone_in_text, ssn};
+use super::secret_shapes::{
+    api_key, authorization_value, card_scan, jwt, password_hash, url_secret,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum What {
+    Noun(&'static str),
+    /// A card number of this many digits.
+    Card(usize),
+}
+
+impl What {
+    fn phrase(self) -> String {
+        match self {
+            Self::Noun(noun) => noun.to_string(),
+            Self::Card(digits) => format!("a Luhn-valid {digits}-digit number: a card number"),
+        }
+    }
+}
+
+/// A secret or personal datum found in a string, described without quoting it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Detection {
+    pub(super) class: Class,
+    what: What,
+    /// Found inside longer text rather than as the whole string.
+    embedded: bool,
+}
+
+impl Detection {
+    pub(super) fn value_reason(self) -> String {
+        if self.embedded {
+            format!("text containing {}", self.what.phrase())
+        } else {
+            self.what.phrase()
+        }
+    }
+
+    pub(super) fn key_reason(self) -> String {
+        if self.embedded {
+            format!("an object with a key containing {}", self.what.phrase())
+        } else {
+            format!("an object keyed by {}", self.what.phrase())
+        }
+    }
+}
+
+pub(super) fn scan_secret(s: &str) -> Option<Detection> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let found = |what, embedded| {
+        Some(Detection {
+            class: Class::Secret,
+            what,
+            embedded,
+        })
+    };
+    if let Some(start) = t.find("-----BEGIN")
+        && t.get(start..)
+            .is_some_and(|rest| rest.contains("PRIVATE KEY"))
+    {
+        return found(What::Noun("a PEM private key"), start > 0);
+    }
+    if !t.contains(char::is_whitespace)
+        && let Some(noun) = secret_shape(t)
+    {
+        return found(What::Noun(noun), false);
+    }
+    let card = card_scan(t);
+    if let Some(hit) = card
+        && hit.whole
+    {
+        return found(What::Card(hit.digits), false);
+    }
+    if let Some(embedded) = authorization_value(t) {
+        return found(What::Noun("an HTTP authorization header value"), embedded);
+    }
+    for word in words(t) {
+        if let Some(noun) = password_hash(word).or_else(|| url_secret(word)) {
+            return found(What::Noun(noun), true);
+        }
+    }
+    for run in t.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+        if let Some(noun) = jwt(run).or_else(|| api_key(run)) {
+            return found(What::Noun(noun), true);
+        }
+    }
+    card.map(|hit| Detection {
+        class: Class::Secret,
+        what: What::Card(hit.digits),
+        embedded: true,
+    })
+}
+
+fn secret_shape(w: &str) -> Option<&'static str> {
+    password_hash(w)
+        .or_else(|| jwt(w))
+        .or_else(|| api_key(w))
+        .or_else(|| url_secret(w))
+}
+
+/// The whole value as a card number, for JSON numbers.
+pub(super) fn card_number(digits: &str) -> Option<Detection> {
+    card_scan(digits)
+        .filter(|hit| hit.whole)
+        .map(|hit| Detection {
+            class: Class::Secret,
+            what: What::Card(hit.digits),
+            embedded: false,
+        })
+}
+
+pub(super) fn scan_pii(s: &str, version_like: bool) -> Option<Detection> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let found = |noun, embedded| {
+        Some(Detection {
+            class: Class::Pii,
+            what: What::Noun(noun),
+            embedded,
+        })
+    };
+    if let Some(noun) = pii_shape(t, version_like) {
+        return found(noun, false);
+    }
+    if phone(t) {
+        return found("an international phone number", false);
+    }
+    for word in words(t) {
+        if let Some(noun) = pii_shape(word, version_like) {
+            return found(noun, true);
+        }
+    }
+    if phone_in_text(t) {
+        return found("an international phone number", true);
+    }
+    if iban_in_text(t) {
+        return found("an IBAN", true);
+    }
+    None
+}
+
+fn pii_shape(w: &str, version_like: bool) -> Option<&'static str> {
+    if email(w) {
+        Some("an email address")
+    } else if !version_like && ip(w) {
+        Some("an IP address")
+    } else if ssn(w) {
+        Some("a US social security number")
+    } else if iban(w) {
+        Some("an IBAN")
+    } else {
+        None
+    }
+}
+
+/// The words of free text, without the punctuation around them.
+fn words(t: &str) -> impl Iterator<Item = &str> {
+    t.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | '`' | '(' | ')' | '<' | '>' | '{' | '}' | '|' | ',' | ';'
+            )
+    })
+    .map(|w| {
+        w.trim_start_matches('[')
+            .trim_end_matches(['.', '!', '?', ']'])
+    })
+    .filter(|w| !w.is_empty())
+}

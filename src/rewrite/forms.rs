@@ -1,0 +1,307 @@
+//! The rewrite itself: a thin event as a notification and, when enough consumers want state, as
+//! ECST, with secrets and needless personal data kept off and the cost of each form measured.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::catalogue::{self, Consumer, Form};
+use super::classify::{self, Class, Finding};
+use super::output::{CallBacks, ConsumerView, Excluded, Flagged, Metrics, Rewrite, SCHEMA_VERSION};
+use super::paths::{get_path, remove_path, set_path, within};
+use super::thin::{FieldError, Thin, event_type_of, read_thin};
+
+/// Consumers for an event type the catalogue does not know, reasoned from its name and fields.
+fn reasoned_consumers(event_type: &str, entity: &str, record_fields: &[String]) -> Vec<Consumer> {
+    let ordinary: Vec<String> = record_fields.to_vec();
+    vec![
+        Consumer {
+            name: "audit-log".to_string(),
+            prefers: Form::Ecst,
+            reason: format!(
+                "An audit trail records the {entity} as it was when {event_type} happened; fetching it later would record a later state."
+            ),
+            needs: ordinary.clone(),
+            stale_risk: "Nothing: an audit record is meant to be a snapshot.".to_string(),
+        },
+        Consumer {
+            name: "analytics".to_string(),
+            prefers: Form::Ecst,
+            reason: format!(
+                "Analytics processes {event_type} in bulk and must not call the {entity} service back once per event."
+            ),
+            needs: ordinary,
+            stale_risk: "Figures built from the copy lag any later correction to the source."
+                .to_string(),
+        },
+        Consumer {
+            name: "notifier".to_string(),
+            prefers: Form::Notification,
+            reason: format!(
+                "A message to a person should use the {entity}'s latest details, fetched when it is sent, rather than a copy carried on the event."
+            ),
+            needs: Vec::new(),
+            stale_risk: "Nothing: it reads the source at send time.".to_string(),
+        },
+    ]
+}
+
+/// A UUID-shaped id derived from the event, so the same input gives the same output.
+fn derived_id(parts: &[&str]) -> String {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for part in parts {
+        for b in part.bytes().chain([0xff]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let hi = crate::sim::model::mix(h);
+    let lo = crate::sim::model::mix(hi ^ h);
+    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x4000;
+    let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    crate::sim::model::uuid_text(hi, lo)
+}
+
+fn envelope(thin: &Thin, entity: &str, data: Map<String, Value>) -> Value {
+    json!({
+        "event_id": derived_id(&[&thin.event_type, &thin.id, &thin.occurred_at]),
+        "type": thin.event_type,
+        "occurred_at": thin.occurred_at,
+        "source": thin.source.clone().unwrap_or_else(|| format!("{entity}-service")),
+        "schema_version": 1,
+        "correlation_id": thin.correlation_id.clone().unwrap_or_else(|| derived_id(&["correlation", &thin.event_type, &thin.id, &thin.occurred_at])),
+        "data": data,
+    })
+}
+
+/// Rewrites a thin event as notification and ECST. `record` is the entity's state with where it
+/// came from; without one, the shipped sample records are searched.
+pub fn rewrite(
+    file: &str,
+    event: &Map<String, Value>,
+    record: Option<(String, Map<String, Value>)>,
+) -> Result<Rewrite, FieldError> {
+    let spec = event_type_of(event).and_then(catalogue::find);
+    let thin = read_thin(file, event, spec.as_ref())?;
+    let entity = spec.as_ref().map_or_else(
+        || {
+            thin.id_field
+                .trim_end_matches("_id")
+                .trim_end_matches("Id")
+                .to_string()
+        },
+        |s| s.entity.clone(),
+    );
+    let mut notes = Vec::new();
+    let (record_source, record) = match record {
+        Some((source, record)) => (source, Some(record)),
+        None => match catalogue::sample_record(&entity, &thin.id) {
+            Some(record) => {
+                notes.push(format!(
+                    "No --source given: the {entity} record {} was taken from msgwork's sample records (fixtures/records).",
+                    thin.id
+                ));
+                (
+                    "sample record in fixtures/records".to_string(),
+                    Some(record),
+                )
+            }
+            None => {
+                notes.push(format!(
+                    "No record for {} {} was found: the ECST form carries only what the thin event holds. Pass --source RECORD.json.",
+                    entity, thin.id
+                ));
+                ("none".to_string(), None)
+            }
+        },
+    };
+    let record = record.unwrap_or_else(|| {
+        event
+            .iter()
+            .filter(|(k, _)| {
+                ![
+                    "event_type",
+                    "type",
+                    "eventType",
+                    "occurred_at",
+                    "correlation_id",
+                    "source",
+                ]
+                .contains(&k.as_str())
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    });
+    let findings: Vec<Finding> = classify::classify(&Value::Object(record.clone()));
+    let class_of: BTreeMap<&str, &Finding> =
+        findings.iter().map(|f| (f.path.as_str(), f)).collect();
+    let (consumers, reasoned) = match &spec {
+        Some(spec) => (spec.consumers.clone(), false),
+        None => {
+            let fields: Vec<String> = record
+                .keys()
+                .filter(|k| {
+                    findings
+                        .iter()
+                        .filter(|f| within(&f.path, k))
+                        .all(|f| f.class == Class::Ordinary)
+                })
+                .cloned()
+                .collect();
+            notes.push(format!(
+                "{} is not in msgwork's consumer catalogue: these consumers were reasoned from its name and fields.",
+                thin.event_type
+            ));
+            (reasoned_consumers(&thin.event_type, &entity, &fields), true)
+        }
+    };
+
+    let mut id_only = Map::new();
+    id_only.insert(thin.id_field.clone(), Value::String(thin.id.clone()));
+    let notification = envelope(&thin, &entity, id_only.clone());
+
+    let ecst_consumers: Vec<&Consumer> = consumers
+        .iter()
+        .filter(|c| c.prefers == Form::Ecst)
+        .collect();
+    let mut excluded = Vec::new();
+    let mut flagged = Vec::new();
+    let ecst = if ecst_consumers.len() >= 2 {
+        let mut data = id_only.clone();
+        for consumer in &ecst_consumers {
+            for need in &consumer.needs {
+                match get_path(&record, need) {
+                    Some(value) => set_path(&mut data, need, value.clone()),
+                    None => notes.push(format!(
+                        "{} needs {need}, which the record does not have.",
+                        consumer.name
+                    )),
+                }
+            }
+        }
+        let mut data = Value::Object(data);
+        for f in findings.iter().filter(|f| f.class != Class::Ordinary) {
+            let carried = get_path(
+                data.as_object().unwrap_or(&Map::new()),
+                f.path.split('[').next().unwrap_or(&f.path),
+            )
+            .is_some();
+            // Personal data travels only for a consumer that names it: the field itself, or a
+            // parent that is personal as a whole (an address). Asking for all of `customer` does
+            // not carry the customer's phone number along.
+            let needed_by: Vec<String> = ecst_consumers
+                .iter()
+                .filter(|c| {
+                    c.needs.iter().any(|n| {
+                        n == &f.path
+                            || (within(&f.path, n)
+                                && class_of
+                                    .get(n.as_str())
+                                    .is_some_and(|p| p.class == Class::Pii))
+                    })
+                })
+                .map(|c| c.name.clone())
+                .collect();
+            match f.class {
+                Class::Pii if carried && !needed_by.is_empty() => flagged.push(Flagged {
+                    path: f.path.clone(),
+                    reason: f.reason.clone(),
+                    needed_by,
+                }),
+                _ => {
+                    if carried {
+                        remove_path(&mut data, &f.path);
+                    }
+                    let why = match f.class {
+                        Class::Secret => format!("{}; secrets never go on an event", f.reason),
+                        _ => format!("{}; no consumer of this event needs it", f.reason),
+                    };
+                    excluded.push(Excluded {
+                        path: f.path.clone(),
+                        class: f.class,
+                        reason: why,
+                    });
+                }
+            }
+        }
+        Some(envelope(
+            &thin,
+            &entity,
+            data.as_object().cloned().unwrap_or_default(),
+        ))
+    } else {
+        notes.push(format!(
+            "Fewer than two consumers prefer ECST, so the notification is the event to publish; consumers fetch what they need from the {entity} service."
+        ));
+        for f in findings.iter().filter(|f| f.class != Class::Ordinary) {
+            excluded.push(Excluded {
+                path: f.path.clone(),
+                class: f.class,
+                reason: format!("{}; the notification carries identifiers only", f.reason),
+            });
+        }
+        None
+    };
+    // An excluded object stands for its fields: list the address, not each of its lines.
+    let parents: Vec<(String, Class)> =
+        excluded.iter().map(|e| (e.path.clone(), e.class)).collect();
+    excluded.retain(|e| {
+        !parents
+            .iter()
+            .any(|(p, class)| *class == e.class && p != &e.path && within(&e.path, p))
+    });
+    excluded.dedup_by(|a, b| a.path == b.path);
+
+    let ecst_data = ecst
+        .as_ref()
+        .and_then(|e| e.get("data"))
+        .and_then(Value::as_object)
+        .cloned();
+    let callbacks = consumers
+        .iter()
+        .map(|c| {
+            let needs_more_than_id = c.needs.iter().any(|n| n != &thin.id_field);
+            let carried =
+                |data: &Map<String, Value>| c.needs.iter().all(|n| get_path(data, n).is_some());
+            CallBacks {
+                consumer: c.name.clone(),
+                notification: u32::from(needs_more_than_id),
+                ecst: match &ecst_data {
+                    Some(data) => u32::from(needs_more_than_id && !carried(data)),
+                    None => u32::from(needs_more_than_id),
+                },
+            }
+        })
+        .collect();
+    let stale_fields = ecst_data
+        .as_ref()
+        .map(|d| d.keys().filter(|k| **k != thin.id_field).cloned().collect())
+        .unwrap_or_default();
+    let size = |v: &Value| serde_json::to_string(v).map_or(0, |s| s.len());
+    Ok(Rewrite {
+        schema_version: SCHEMA_VERSION,
+        event_type: thin.event_type.clone(),
+        consumers: consumers
+            .iter()
+            .map(|c| ConsumerView {
+                name: c.name.clone(),
+                prefers: c.prefers,
+                reason: c.reason.clone(),
+                needs: c.needs.clone(),
+                stale_risk: c.stale_risk.clone(),
+            })
+            .collect(),
+        consumers_reasoned: reasoned,
+        record_source,
+        metrics: Metrics {
+            notification_bytes: size(&notification),
+            ecst_bytes: ecst.as_ref().map(size),
+            callbacks,
+            stale_fields,
+        },
+        notification,
+        ecst,
+        excluded_fields: excluded,
+        flagged_pii: flagged,
+        notes,
+    })
+}
