@@ -1,9 +1,10 @@
 //! The outbox crash lab: a naive dual write and a transactional outbox, run side by side under the
 //! same seeded crash schedule, with relay replicas, an in-process broker and a billing consumer.
 //!
-//! `run` sets up a pipeline's world and actors; `runner` is the one scheduler that interleaves
-//! them; `observer` watches every step and `report` judges what it saw; `process` runs the same
-//! actors as child processes killed with SIGKILL.
+//! `options` checks what was asked for; `run` sets up a pipeline's world and actors; `runner` is
+//! the one seeded scheduler that interleaves them, and `drive` runs them in real time instead;
+//! `observer` watches every step and `report` judges what it saw; `process` runs the same actors
+//! as child processes killed with SIGKILL.
 
 pub mod observer;
 pub mod options;
