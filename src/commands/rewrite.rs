@@ -32,12 +32,14 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         let thin_type = crate::rewrite::event_type_of(&event);
         let checked = check(&payload, thin_type);
         let store = ctx.open_store()?;
-        let run = store.record(
-            "rewrite-check",
-            None,
-            &serde_json::json!({"event": event_name, "payload": mine, "event_type": thin_type}),
-            &checked,
-        )?;
+        // The fingerprints let evidence tell the learner's own payload from a shipped sample or
+        // a copy of msgwork's own rewrite of the event.
+        let recorded = serde_json::json!({
+            "event": event_name, "payload": mine, "event_type": thin_type,
+            "fingerprint": crate::evidence::fingerprint::json_object(&payload),
+            "model_fingerprints": crate::evidence::samples::model_rewrites(&event_name, &event),
+        });
+        let run = store.record("rewrite-check", None, &recorded, &checked)?;
         if args.json {
             emit_json(&checked)?;
         } else {

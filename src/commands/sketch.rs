@@ -18,7 +18,9 @@ pub fn check(file: &str, as_json: bool, ctx: &Context) -> Result<Outcome> {
     }
     let report = sketch::check(&sql);
     let store = ctx.open_store()?;
-    let run = store.record("sketch-check", None, &json!({"file": name}), &report)?;
+    // The fingerprint lets evidence tell the learner's own sketch from a copy of a shipped one.
+    let recorded = json!({"file": name, "fingerprint": crate::evidence::fingerprint::sql(&sql)});
+    let run = store.record("sketch-check", None, &recorded, &report)?;
     if as_json {
         let mut v = serde_json::to_value(&report)?;
         v["schema_version"] = json!(1);

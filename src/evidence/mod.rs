@@ -1,6 +1,9 @@
 //! Self-assessment with proof: what the workshop and the lab say a learner must be able to show,
 //! each item verified from what the learner actually ran and recorded. Nothing is ticked by hand.
 
+pub mod fingerprint;
+pub mod samples;
+
 use serde::Serialize;
 use serde_json::Value;
 
