@@ -101,13 +101,24 @@ pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcom
                 (false, true) => paint.bad("missing"),
                 (false, false) => paint.dim("optional"),
             };
-            let detail = match (&i.proof, &i.next) {
+            let mut detail = match (&i.proof, &i.next) {
                 (Some(proof), None) => proof.clone(),
                 (Some(proof), Some(next)) => format!("{proof}; next: {next}"),
                 (None, Some(next)) if next.starts_with("msgwork") => format!("run: {next}"),
                 (None, Some(next)) => next.clone(),
                 (None, None) => String::new(),
             };
+            for r in &i.refused {
+                let _ = write!(
+                    detail,
+                    "\n{} run {}, {}: {}. Instead, {}.",
+                    paint.bad("not counted:"),
+                    r.run,
+                    r.file,
+                    r.reason,
+                    r.instead
+                );
+            }
             table.add_row(vec![status, format!("{} ({})", i.title, i.source), detail]);
         }
         let _ = writeln!(text, "{table}");

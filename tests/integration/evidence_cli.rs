@@ -21,7 +21,9 @@ fn on_a_fresh_data_dir_everything_is_missing_with_its_next_command() {
     assert_eq!(v["done"], 0);
     assert!(v["required"].as_u64().unwrap() >= 8);
     for item in v["items"].as_array().unwrap() {
-        for key in ["id", "source", "required", "done", "proof", "next"] {
+        for key in [
+            "id", "source", "required", "done", "proof", "runs", "refused", "next",
+        ] {
             assert!(item.get(key).is_some(), "{key} missing in {item}");
         }
         assert!(item["source"] == "workshop" || item["source"] == "lab");
@@ -58,13 +60,19 @@ fn after_the_learner_runs_the_commands_every_required_item_is_proven() {
     let file = dir.path().join("answers.json");
     std::fs::write(&file, answers.to_string()).unwrap();
     run(&["drill", "--answers", &path_str(&file)]).success();
-    run(&["sketch", "check", &fixture("fixtures/sketches/good.sql")]).success();
+    // The learner's own sketch and payloads: the shipped samples would not count.
+    run(&[
+        "sketch",
+        "check",
+        &fixture("tests/fixtures/learner/my-outbox.sql"),
+    ])
+    .success();
     let event = fixture("fixtures/events/order-placed.json");
     run(&[
         "rewrite-event",
         &event,
         "--check",
-        &fixture("fixtures/payloads/good-ecst.json"),
+        &fixture("tests/fixtures/learner/my-ecst.json"),
     ])
     .success();
     let half = evidence(&home);
@@ -73,7 +81,7 @@ fn after_the_learner_runs_the_commands_every_required_item_is_proven() {
         "rewrite-event",
         &event,
         "--check",
-        &fixture("fixtures/payloads/good-notification.json"),
+        &fixture("tests/fixtures/learner/my-notification.json"),
     ])
     .success();
 
@@ -149,4 +157,234 @@ fn a_writeup_that_misses_the_point_fails_and_says_what_is_missing() {
     ])
     .output()
     .usage_error("cannot write the report");
+}
+
+/// `msgwork --data-dir HOME ARGS…`.
+fn at(home: &str, args: &[&str]) -> crate::harness::Output {
+    Msgwork::new(&[&["--data-dir", home], args].concat()).output()
+}
+
+fn item<'a>(evidence: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    evidence["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no item {id} in {evidence}"))
+}
+
+fn reasons(item: &serde_json::Value) -> Vec<String> {
+    item["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} | {}", r["file"], r["reason"]))
+        .collect()
+}
+
+#[test]
+fn on_a_fresh_data_dir_the_shipped_samples_prove_nothing_and_evidence_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = path_str(dir.path());
+    at(
+        &home,
+        &["sketch", "check", &fixture("fixtures/sketches/good.sql")],
+    )
+    .success();
+    // attack.sql has an item marked wrong; whatever its exit status, it proves nothing.
+    at(
+        &home,
+        &["sketch", "check", &fixture("fixtures/sketches/attack.sql")],
+    );
+    let event = fixture("fixtures/events/order-placed.json");
+    for payload in ["good-ecst.json", "good-notification.json"] {
+        let payload = fixture(&format!("fixtures/payloads/{payload}"));
+        at(&home, &["rewrite-event", &event, "--check", &payload]).success();
+    }
+
+    let v = at(&home, &["evidence", "--json"]).expect_code(1).json();
+    let sketch = item(&v, "outbox-sketch");
+    assert_eq!(sketch["done"], false, "{sketch}");
+    assert_eq!(sketch["runs"], serde_json::json!([]));
+    assert_eq!(sketch["next"], "msgwork sketch check my-outbox.sql");
+    let why = reasons(sketch);
+    assert_eq!(why.len(), 2, "{why:?}");
+    for (r, name) in sketch["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["attack.sql", "good.sql"])
+    {
+        assert!(r["file"].as_str().unwrap().ends_with(name), "{r}");
+        let reason = r["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("fixtures/sketches/{name}")),
+            "{reason}"
+        );
+        assert!(reason.contains("shipped with msgwork"), "{reason}");
+        assert!(
+            r["instead"]
+                .as_str()
+                .unwrap()
+                .contains("msgwork sketch check"),
+            "{r}"
+        );
+        assert!(r["run"].as_i64().unwrap() >= 1);
+    }
+    let rewrite = item(&v, "rewrite");
+    assert_eq!(rewrite["done"], false, "{rewrite}");
+    assert_eq!(rewrite["proof"], serde_json::Value::Null);
+    let why = reasons(rewrite);
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(
+        why.iter().all(|w| w.contains("shipped with msgwork")),
+        "{why:?}"
+    );
+    assert!(
+        why.iter()
+            .any(|w| w.contains("fixtures/payloads/good-ecst.json")),
+        "{why:?}"
+    );
+
+    // The table says so too.
+    let text = at(&home, &["evidence"]).expect_code(1).stdout.clone();
+    for needle in [
+        "not counted:",
+        "good.sql",
+        "attack.sql",
+        "good-ecst.json",
+        "Instead,",
+    ] {
+        assert!(text.contains(needle), "missing {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn a_copy_that_differs_only_in_spacing_comments_case_or_key_order_is_still_the_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = path_str(&dir.path().join("home"));
+    let good = std::fs::read_to_string(fixture("fixtures/sketches/good.sql")).unwrap();
+    // Drop the sample's own comments, reindent, re-case keywords and sign it.
+    let mut copy = String::from("/* my outbox,\n   written from scratch */\n");
+    for line in good.lines() {
+        let code = line.split("--").next().unwrap().trim_end();
+        if !code.is_empty() {
+            copy.push_str(
+                &code
+                    .replace("    ", "\t")
+                    .replace("CREATE TABLE", "create table"),
+            );
+            copy.push_str("  -- mine\n\n");
+        }
+    }
+    copy = copy.replace("BEGIN;", "begin ;");
+    let sql = dir.path().join("mine.sql");
+    std::fs::write(&sql, &copy).unwrap();
+    at(&home, &["sketch", "check", &path_str(&sql)]).success();
+
+    let ecst: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(fixture("fixtures/payloads/good-ecst.json")).unwrap(),
+    )
+    .unwrap();
+    let reordered: serde_json::Map<_, _> = ecst.into_iter().rev().collect();
+    let json = dir.path().join("my-ecst.json");
+    std::fs::write(&json, serde_json::to_string(&reordered).unwrap()).unwrap();
+    let event = fixture("fixtures/events/order-placed.json");
+    at(
+        &home,
+        &["rewrite-event", &event, "--check", &path_str(&json)],
+    )
+    .success();
+
+    // msgwork's own rewrite of the event, copied out of its output, is not the learner's either.
+    let model = at(&home, &["rewrite-event", &event, "--json"])
+        .success()
+        .json();
+    let notification = dir.path().join("my-notification.json");
+    std::fs::write(
+        &notification,
+        serde_json::to_string_pretty(&model["notification"]).unwrap(),
+    )
+    .unwrap();
+    at(
+        &home,
+        &["rewrite-event", &event, "--check", &path_str(&notification)],
+    )
+    .success();
+
+    let v = evidence(&home);
+    let sketch = item(&v, "outbox-sketch");
+    assert_eq!(sketch["done"], false, "{sketch}");
+    let why = reasons(sketch);
+    assert!(
+        why[0].contains("a copy of fixtures/sketches/good.sql"),
+        "{why:?}"
+    );
+    let rewrite = item(&v, "rewrite");
+    assert_eq!(rewrite["done"], false, "{rewrite}");
+    let why = reasons(rewrite);
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(why[0].contains("msgwork's own rewrite"), "{why:?}");
+    assert!(
+        why[1].contains("a copy of fixtures/payloads/good-ecst.json"),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn the_learners_own_passing_sketch_counts_and_a_failing_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = path_str(&dir.path().join("home"));
+    let mine = std::fs::read_to_string(fixture("tests/fixtures/learner/my-outbox.sql")).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path_str(&path)
+    };
+
+    // No inbox: the check fails, and evidence says which item is missing.
+    let (relay, _) = mine.split_once("\n-- ShippingService\n").unwrap();
+    let no_inbox = write("no-inbox.sql", relay);
+    at(&home, &["sketch", "check", &no_inbox]).expect_code(1);
+    // Passing on the required items but reaching outside the sandbox: marked wrong, not counted.
+    let reaching = write(
+        "reaching.sql",
+        &format!("{mine}\nATTACH DATABASE '/tmp/x' AS x;\n"),
+    );
+    at(&home, &["sketch", "check", &reaching]);
+    let v = evidence(&home);
+    let sketch = item(&v, "outbox-sketch");
+    assert_eq!(sketch["done"], false, "{sketch}");
+    let why = reasons(sketch);
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(
+        why[0].contains("reaching.sql") && why[0].contains("wrong"),
+        "{why:?}"
+    );
+    assert!(
+        why[1].contains("no-inbox.sql") && why[1].contains("inbox"),
+        "{why:?}"
+    );
+    assert!(why[1].contains("did not pass"), "{why:?}");
+
+    // The learner's own design, passing: it counts, and nothing newer needs explaining.
+    let own = write("my-outbox.sql", &mine);
+    at(&home, &["sketch", "check", &own]).success();
+    let v = evidence(&home);
+    let sketch = item(&v, "outbox-sketch");
+    assert_eq!(sketch["done"], true, "{sketch}");
+    assert_eq!(sketch["runs"], serde_json::json!([3]));
+    assert!(
+        sketch["proof"].as_str().unwrap().contains("my-outbox.sql"),
+        "{sketch}"
+    );
+    assert_eq!(sketch["refused"], serde_json::json!([]));
+
+    // A later failing check does not undo the proof, but is explained.
+    at(&home, &["sketch", "check", &no_inbox]).expect_code(1);
+    let sketch = item(&evidence(&home), "outbox-sketch").clone();
+    assert_eq!(sketch["done"], true);
+    assert_eq!(sketch["runs"], serde_json::json!([3]));
+    assert_eq!(reasons(&sketch).len(), 1, "{sketch}");
+    assert_eq!(sketch["refused"][0]["run"], 4);
 }
