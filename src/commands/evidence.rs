@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::ReportFormat;
-use crate::evidence::{self, Evidence};
+use crate::evidence::{self, Evidence, Refusal, artifact};
 use crate::grade::Verdict;
-use crate::store::Store;
+use crate::store::{Run, Store};
 
 pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcome> {
     let paint = ctx.paint;
@@ -170,22 +170,34 @@ pub fn report(format: ReportFormat, output: Option<&Path>, ctx: &Context) -> Res
     Ok(Outcome::Success)
 }
 
-fn latest(
-    store: &Store,
-    kind: &str,
-    pred: impl Fn(&Value) -> bool,
-) -> Result<Option<crate::store::Run>> {
-    Ok(store
-        .runs(kind)?
-        .into_iter()
-        .rev()
-        .find(|r| pred(&r.results)))
+/// A recorded run by id, or the newest run of a kind when none is given.
+fn cited(store: &Store, proof: Option<i64>, kind: &str) -> Result<Option<Run>> {
+    Ok(match proof {
+        Some(id) => store.run(id)?,
+        None => store.runs(kind)?.pop(),
+    })
+}
+
+/// Whether a recorded check counts, and if not, why: `(counts, reason)` for the bundle.
+fn counted(judged: Result<(), Refusal>) -> (bool, Value) {
+    match judged {
+        Ok(()) => (true, Value::Null),
+        Err(r) => (false, json!(r.reason)),
+    }
 }
 
 fn bundle(store: &Store, items: &[Evidence]) -> Result<Value> {
-    let crash_run = latest(store, "simulate", |v| {
-        v["crash"] == true && v["verdict"]["outbox_holds"] == true
-    })?;
+    // Each section cites the run that proves its item, as `evidence` chose it.
+    let crash_run = match evidence::proving_run(items, "naive-loses-outbox-holds") {
+        Some(id) => store.run(id)?,
+        None => None,
+    };
+    let sketch = cited(
+        store,
+        evidence::proving_run(items, "outbox-sketch"),
+        "sketch-check",
+    )?;
+    let writeup = cited(store, evidence::proving_run(items, "writeup"), "writeup")?;
     let pack = crate::content::builtin()?;
     let mut drills = Vec::new();
     for e in crate::drill::entries(&pack) {
@@ -196,15 +208,61 @@ fn bundle(store: &Store, items: &[Evidence]) -> Result<Value> {
             }));
         }
     }
+    let rewrite_checks: Vec<Value> = store
+        .runs("rewrite-check")?
+        .iter()
+        .map(|r| {
+            let (counts, refused) = counted(artifact::rewrite(r));
+            json!({"run": r.id, "file": r.options["payload"], "result": r.results, "counts": counts, "refused": refused})
+        })
+        .collect();
     Ok(json!({
         "schema_version": evidence::SCHEMA_VERSION,
         "evidence": items,
         "crash_run": crash_run.map(|r| json!({"run": r.id, "seed": r.seed, "recorded_at": r.recorded_at, "report": r.results})),
         "drills": drills,
-        "sketch": latest(store, "sketch-check", |_| true)?.map(|r| json!({"run": r.id, "file": r.options["file"], "result": r.results})),
-        "rewrite_checks": store.runs("rewrite-check")?.iter().map(|r| json!({"run": r.id, "result": r.results})).collect::<Vec<_>>(),
-        "writeup": latest(store, "writeup", |_| true)?.map(|r| json!({"run": r.id, "file": r.options["file"], "grade": r.results})),
+        "sketch": sketch.map(|r| {
+            let (counts, refused) = counted(artifact::sketch(&r));
+            json!({"run": r.id, "file": r.options["file"], "result": r.results, "counts": counts, "refused": refused})
+        }),
+        "rewrite_checks": rewrite_checks,
+        "writeup": writeup.map(|r| json!({"run": r.id, "file": r.options["file"], "grade": r.results})),
     }))
+}
+
+/// The command that replays a crash run: the one the run recorded, when it recorded one.
+fn replay(run: &Value) -> String {
+    let r = &run["report"];
+    let argv: Option<Vec<&str>> = r["replay"]
+        .as_array()
+        .and_then(|a| a.iter().map(Value::as_str).collect());
+    match argv {
+        Some(argv) if !argv.is_empty() => {
+            let words: Vec<String> = argv
+                .iter()
+                .map(|w| {
+                    if !w.is_empty()
+                        && w.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c))
+                    {
+                        (*w).to_string()
+                    } else {
+                        format!("'{}'", w.replace('\'', r"'\''"))
+                    }
+                })
+                .collect();
+            let line = words.join(" ");
+            if argv[0] == "msgwork" {
+                line
+            } else {
+                format!("msgwork {line}")
+            }
+        }
+        _ => format!(
+            "msgwork simulate --crash --seed {} --orders {}",
+            run["seed"], r["orders"]
+        ),
+    }
 }
 
 fn markdown(b: &Value, items: &[Evidence]) -> String {
@@ -231,12 +289,33 @@ fn markdown(b: &Value, items: &[Evidence]) -> String {
             .unwrap_or_default();
         let _ = writeln!(md, "| {mark} | {} | {} |", i.title, proof);
     }
+    let refused: Vec<(&str, &Refusal)> = items
+        .iter()
+        .flat_map(|i| i.refused.iter().map(move |r| (i.id, r)))
+        .collect();
+    if !refused.is_empty() {
+        md.push_str("\n## Not counted\n\n");
+        for (id, r) in refused {
+            let _ = writeln!(md, "- {id}: run {}, `{}`: {}.", r.run, r.file, r.reason);
+        }
+    }
+    if b["crash_run"].is_null() {
+        md.push_str(
+            "\n## The crash lab\n\nNo recorded crash run shows the naive dual write losing events \
+             while the outbox loses none yet: run `msgwork simulate --crash`.\n",
+        );
+    }
     if let Some(run) = b["crash_run"].as_object() {
         let r = &run["report"];
         let _ = writeln!(
             md,
-            "\n## The crash lab\n\nRun {} (seed {}, {} orders, {} relays). Replay: `msgwork simulate --crash --seed {} --orders {}`\n",
-            run["run"], run["seed"], r["orders"], r["relays"], run["seed"], r["orders"]
+            "\n## The crash lab\n\nRun {} (seed {}, {} orders, {} relays), the run that proves the naive \
+             dual write loses events while the outbox loses none. Replay: `{}`\n",
+            run["run"],
+            run["seed"],
+            r["orders"],
+            r["relays"],
+            replay(&b["crash_run"])
         );
         md.push_str("| | naive dual write | outbox + inbox |\n|---|---:|---:|\n");
         for (label, key) in [
@@ -286,14 +365,18 @@ fn markdown(b: &Value, items: &[Evidence]) -> String {
         let passed = s["result"]["passed"] == true;
         let _ = writeln!(
             md,
-            "\n## The outbox sketch\n\n{}: {}.\n",
+            "\n## The outbox sketch\n\n{} (run {}): {}.\n",
             s["file"].as_str().unwrap_or("sketch"),
+            s["run"],
             if passed {
                 "passes"
             } else {
                 "does not pass yet"
             }
         );
+        if let Some(reason) = s["refused"].as_str() {
+            let _ = writeln!(md, "Not counted as evidence: {reason}.\n");
+        }
         if let Some(items) = s["result"]["items"].as_array() {
             for i in items {
                 let _ = writeln!(
@@ -312,15 +395,20 @@ fn markdown(b: &Value, items: &[Evidence]) -> String {
             let r = &c["result"];
             let _ = writeln!(
                 md,
-                "- run {}: {} as {}: {}",
+                "- run {}: {} as {} (`{}`): {}{}",
                 c["run"],
                 r["event_type"].as_str().unwrap_or("event"),
                 r["form"].as_str().unwrap_or(""),
+                c["file"].as_str().unwrap_or(""),
                 if r["passed"] == true {
                     "passed"
                 } else {
                     "failed"
-                }
+                },
+                c["refused"]
+                    .as_str()
+                    .map(|why| format!("; not counted: {why}"))
+                    .unwrap_or_default()
             );
         }
     }

@@ -58,6 +58,15 @@ pub fn complete(items: &[Evidence]) -> bool {
     items.iter().filter(|i| i.required).all(|i| i.done)
 }
 
+/// The run that proves an item, as `assess` chose it: the newest one it cites. `report` cites
+/// this run, so the two commands never disagree.
+pub fn proving_run(items: &[Evidence], id: &str) -> Option<i64> {
+    items
+        .iter()
+        .find(|i| i.id == id)
+        .and_then(|i| i.runs.last().copied())
+}
+
 /// The first 16 characters of a recorded timestamp: date, hours and minutes.
 pub(super) fn when(recorded_at: &str) -> &str {
     recorded_at.get(..16).unwrap_or(recorded_at)

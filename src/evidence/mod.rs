@@ -12,7 +12,7 @@ mod workshop;
 mod writeup;
 
 pub use assess::assess;
-pub use item::{Evidence, Refusal, complete};
+pub use item::{Evidence, Refusal, complete, proving_run};
 pub use writeup::writeup_rubric;
 
 /// Bumped when a key of the `--json` output changes meaning or disappears.

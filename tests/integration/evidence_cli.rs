@@ -246,7 +246,7 @@ fn on_a_fresh_data_dir_the_shipped_samples_prove_nothing_and_evidence_says_why()
         "{why:?}"
     );
 
-    // The table says so too.
+    // The table says so too, and so does the report.
     let text = at(&home, &["evidence"]).expect_code(1).stdout.clone();
     for needle in [
         "not counted:",
@@ -257,6 +257,18 @@ fn on_a_fresh_data_dir_the_shipped_samples_prove_nothing_and_evidence_says_why()
     ] {
         assert!(text.contains(needle), "missing {needle}:\n{text}");
     }
+    let md = at(&home, &["report"]).success().stdout.clone();
+    assert!(md.contains("## Not counted"), "{md}");
+    assert!(md.contains("Not counted as evidence:"), "{md}");
+    let report = at(&home, &["report", "--format", "json"]).success().json();
+    assert_eq!(report["sketch"]["counts"], false);
+    assert!(
+        report["rewrite_checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["counts"] == false)
+    );
 }
 
 #[test]
@@ -387,4 +399,91 @@ fn the_learners_own_passing_sketch_counts_and_a_failing_one_does_not() {
     assert_eq!(sketch["runs"], serde_json::json!([3]));
     assert_eq!(reasons(&sketch).len(), 1, "{sketch}");
     assert_eq!(sketch["refused"][0]["run"], 4);
+}
+
+#[test]
+fn report_and_evidence_cite_the_same_run_that_proves_each_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = path_str(&dir.path().join("home"));
+    // Run 1 proves the loss; run 2, later, crashes only the consumer and the naive write loses
+    // nothing, so it proves nothing about the gap.
+    at(
+        &home,
+        &["simulate", "--crash", "--seed", "3", "--orders", "300"],
+    )
+    .success();
+    let later = at(
+        &home,
+        &["simulate", "--crash-at", "consumer-after-commit", "--json"],
+    )
+    .json();
+    assert_eq!(
+        later["naive"]["lost_events"], 0,
+        "the later run must prove nothing"
+    );
+    let own = fixture("tests/fixtures/learner/my-outbox.sql");
+    at(&home, &["sketch", "check", &own]).success();
+    at(
+        &home,
+        &[
+            "sketch",
+            "check",
+            &fixture("fixtures/sketches/no-inbox.sql"),
+        ],
+    )
+    .expect_code(1);
+    at(
+        &home,
+        &[
+            "evidence",
+            "--writeup",
+            &fixture("tests/fixtures/writeup.md"),
+        ],
+    );
+    let bad = dir.path().join("bad.md");
+    std::fs::write(
+        &bad,
+        "Kafka delivers exactly once, so nothing else is needed.",
+    )
+    .unwrap();
+    at(&home, &["evidence", "--writeup", &path_str(&bad)]).expect_code(1);
+
+    let v = evidence(&home);
+    let proving = |id: &str| {
+        item(&v, id)["runs"]
+            .as_array()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(proving("naive-loses-outbox-holds"), 1);
+    assert_eq!(proving("outbox-sketch"), 3);
+    assert_eq!(proving("writeup"), 5);
+
+    let report = at(&home, &["report", "--format", "json"]).success().json();
+    assert_eq!(
+        report["crash_run"]["run"],
+        proving("naive-loses-outbox-holds")
+    );
+    assert!(
+        report["crash_run"]["report"]["naive"]["lost_events"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(report["sketch"]["run"], proving("outbox-sketch"));
+    assert_eq!(report["sketch"]["counts"], true);
+    assert_eq!(report["writeup"]["run"], proving("writeup"));
+    let md = at(&home, &["report"]).success().stdout.clone();
+    assert!(md.contains("Run 1 (seed 3, 300 orders"), "{md}");
+    assert!(md.contains("my-outbox.sql (run 3): passes."), "{md}");
+
+    // With no run that proves it, the report cites none, and says what to run.
+    let fresh = path_str(&dir.path().join("fresh"));
+    at(&fresh, &["simulate", "--crash-at", "consumer-after-commit"]).success();
+    let report = at(&fresh, &["report", "--format", "json"]).success().json();
+    assert_eq!(report["crash_run"], serde_json::Value::Null);
+    let md = at(&fresh, &["report"]).success().stdout.clone();
+    assert!(md.contains("run `msgwork simulate --crash`"), "{md}");
 }
