@@ -143,12 +143,7 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     let lab = cdc::run(&options, &bar);
     bar.finish();
     let lab = lab?;
-    let held = lab.lost == 0 && lab.double_applied == 0;
-    let outcome = if args.check && !held {
-        Outcome::CheckFailed
-    } else {
-        Outcome::Success
-    };
+    let outcome = checked(args.check, &lab);
     let chart = latencies(&lab);
     if let Some(path) = &args.plot {
         chart.save(path)?;
@@ -182,6 +177,15 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     }
     emit(&out)?;
     Ok(outcome)
+}
+
+/// What `--check` asks, as its help says: exit 1 if either relay lost or double-applied an event.
+fn checked(check: bool, lab: &cdc::CdcLab) -> Outcome {
+    if check && (lab.lost > 0 || lab.double_applied > 0) {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Success
+    }
 }
 
 fn render(
@@ -415,6 +419,26 @@ mod tests {
     use super::super::shared::testing::assert_replays;
     use super::*;
     use crate::cli::LabCommand;
+
+    #[test]
+    fn check_fails_on_a_lost_or_double_applied_event_and_only_when_asked() {
+        let mut options = CdcOptions::new(3);
+        options.rates = vec![200];
+        options.seconds = 0.1;
+        options.interval_ms = 20;
+        let lab = cdc::run(&options, &crate::sim::progress::NoProgress).unwrap();
+        assert_eq!((lab.lost, lab.double_applied), (0, 0));
+        assert_eq!(checked(true, &lab), Outcome::Success);
+        for (lost, twice) in [(1, 0), (0, 1)] {
+            let broken = cdc::CdcLab {
+                lost,
+                double_applied: twice,
+                ..lab.clone()
+            };
+            assert_eq!(checked(true, &broken), Outcome::CheckFailed);
+            assert_eq!(checked(false, &broken), Outcome::Success);
+        }
+    }
 
     #[test]
     fn the_replay_gives_back_every_option_that_changes_the_result() {

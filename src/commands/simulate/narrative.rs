@@ -371,6 +371,14 @@ fn claims(report: &Report, lines: &mut Vec<String>) {
     let passes = plural(relay.map_or(0, |r| r.passes), "pass", "passes");
     let relays = plural(u64::from(report.relays), "relay", "relays");
     let sentence = match (report.claim, overlaps) {
+        (_, 0) if relay.is_none_or(|r| r.rows_claimed == 0) => format!(
+            "The {relays} claimed no row this run{}",
+            if outbox.committed_orders == 0 {
+                ": no order was committed for them to publish."
+            } else {
+                "."
+            }
+        ),
         (_, 0) if report.relays == 1 => format!(
             "With one relay there was no other replica to overlap with ({passes}); run --relays 3 \
              to see {}.",
