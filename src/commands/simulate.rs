@@ -380,7 +380,17 @@ fn render(
             report.unplaced_crash_points.len()
         );
     }
-    let _ = writeln!(out, "{} {replay}", paint.dim("Replay:"));
+    let real_time = if report.mode == "deterministic" {
+        ""
+    } else {
+        "  ·  in real time, so a replay's counts vary while its invariants hold"
+    };
+    let _ = writeln!(
+        out,
+        "{} {replay}{}",
+        paint.dim("Replay:"),
+        paint.dim(real_time)
+    );
     if args.trace.is_none() {
         let _ = writeln!(
             out,
