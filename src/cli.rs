@@ -157,66 +157,17 @@ pub enum LabCommand {
     #[command(
         after_help = "Examples:\n  msgwork lab fanout\n  msgwork lab fanout --orders 9000 --instances 3 --seed 7 --json"
     )]
-    Fanout {
-        /// Orders published
-        #[arg(long, value_name = "N", default_value_t = 3000)]
-        orders: u32,
-        /// Instances of each service behind its topic subscription
-        #[arg(long, value_name = "N", default_value_t = 2)]
-        instances: u32,
-        /// Seed for which worker fetches next [default: random, printed]
-        #[arg(long, value_name = "N")]
-        seed: Option<u64>,
-        /// Print the result as one JSON object
-        #[arg(long)]
-        json: bool,
-    },
+    Fanout(FanoutArgs),
     /// Per-aggregate order across partitions: keyed by aggregate id, then scattered
     #[command(
         after_help = "Examples:\n  msgwork lab ordering\n  msgwork lab ordering --partitions 8 --orders 5000 --seed 3 --json\n  msgwork lab ordering --db postgres://msgwork@127.0.0.1:5432/msgwork"
     )]
-    Ordering {
-        /// Orders, each emitting Placed, Paid, Shipped, Delivered
-        #[arg(long, value_name = "N", default_value_t = 2000)]
-        orders: u32,
-        /// Partitions, each with one relay and one consumer worker
-        #[arg(long, value_name = "N", default_value_t = 4)]
-        partitions: u32,
-        /// Seed for the interleaving and the crashes [default: random, printed]
-        #[arg(long, value_name = "N")]
-        seed: Option<u64>,
-        /// Run on this PostgreSQL server instead of SQLite files: each relay claims its
-        /// partition with FOR UPDATE SKIP LOCKED (check the server with msgwork doctor) [env: MSGWORK_DB]
-        #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
-        db: Option<String>,
-        /// Print the result as one JSON object
-        #[arg(long)]
-        json: bool,
-    },
+    Ordering(OrderingArgs),
     /// How long the inbox must remember event ids: late duplicates against table size
     #[command(
         after_help = "Examples:\n  msgwork lab retention\n  msgwork lab retention --hours 1,6,24,72 --duplicate-rate 0.2 --json\n  msgwork lab retention --plot retention.svg"
     )]
-    Retention {
-        /// Events consumed over 72 simulated hours
-        #[arg(long, value_name = "N", default_value_t = 20000)]
-        events: u32,
-        /// Share of events that arrive a second time, late
-        #[arg(long, value_name = "RATE", default_value_t = 0.1)]
-        duplicate_rate: f64,
-        /// Retention windows to compare, in hours
-        #[arg(long, value_name = "LIST", default_value = "1,2,4,8,12,24,48,96")]
-        hours: String,
-        /// Seed for which events come back, and when [default: random, printed]
-        #[arg(long, value_name = "N")]
-        seed: Option<u64>,
-        /// Also draw the trade-off (duplicates re-applied, inbox size) to an SVG file
-        #[arg(long, value_name = "FILE.svg")]
-        plot: Option<PathBuf>,
-        /// Print the result as one JSON object
-        #[arg(long)]
-        json: bool,
-    },
+    Retention(RetentionArgs),
     /// Change data capture against polling: commit-to-applied latency, under crashes
     #[command(
         after_help = "Examples:\n  msgwork lab cdc\n  msgwork lab cdc --rate 1000 --seconds 10 --interval 200ms\n  msgwork lab cdc --rate 10000 --json --check\n  msgwork lab cdc --plot latency.svg\n\nThe CDC relay is woken by a change feed built from SQLite's commit hooks and reads forward\nfrom a position it saves after each batch; the polling relay claims unsent rows every interval.\nBoth see the same seeded arrivals and the same crashes. With --check, exit 1 if either lost or\ndouble-applied an event."
@@ -230,6 +181,64 @@ pub enum LabCommand {
     /// Outbox cleanup that spares the write path: partial index, batched deletes, partitions
     #[command(after_help = CLEANUP_EXAMPLES)]
     Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FanoutArgs {
+    /// Orders published
+    #[arg(long, value_name = "N", default_value_t = 3000)]
+    pub orders: u32,
+    /// Instances of each service behind its topic subscription
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub instances: u32,
+    /// Seed for which worker fetches next [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OrderingArgs {
+    /// Orders, each emitting Placed, Paid, Shipped, Delivered
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub orders: u32,
+    /// Partitions, each with one relay and one consumer worker
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub partitions: u32,
+    /// Seed for the interleaving and the crashes [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Run on this PostgreSQL server instead of SQLite files: each relay claims its
+    /// partition with FOR UPDATE SKIP LOCKED (check the server with msgwork doctor) [env: MSGWORK_DB]
+    #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
+    pub db: Option<String>,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Events consumed over 72 simulated hours
+    #[arg(long, value_name = "N", default_value_t = 20000)]
+    pub events: u32,
+    /// Share of events that arrive a second time, late
+    #[arg(long, value_name = "RATE", default_value_t = 0.1)]
+    pub duplicate_rate: f64,
+    /// Retention windows to compare, in hours
+    #[arg(long, value_name = "LIST", default_value = "1,2,4,8,12,24,48,96")]
+    pub hours: String,
+    /// Seed for which events come back, and when [default: random, printed]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Also draw the trade-off (duplicates re-applied, inbox size) to an SVG file
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 const CLEANUP_EXAMPLES: &str = "\
@@ -564,7 +573,8 @@ pub struct SimulateArgs {
     #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
     pub db: Option<String>,
 
-    /// Exit 1 unless the outbox held: no lost, phantom or double-applied event, no overlapping claim
+    /// Exit 1 unless the outbox held: no lost, phantom or double-applied event, and no overlapping
+    /// claim (under --claim none too, where replicas overlap by design)
     #[arg(long)]
     pub check: bool,
 
@@ -598,6 +608,15 @@ pub enum ClaimArg {
     None,
 }
 
+impl From<ClaimMode> for ClaimArg {
+    fn from(mode: ClaimMode) -> Self {
+        match mode {
+            ClaimMode::Lease => ClaimArg::Lease,
+            ClaimMode::None => ClaimArg::None,
+        }
+    }
+}
+
 impl From<ClaimArg> for ClaimMode {
     fn from(arg: ClaimArg) -> Self {
         match arg {
@@ -614,6 +633,15 @@ pub enum CrashModeArg {
     InProcess,
     /// As child processes of msgwork, killed with SIGKILL at their crash points (Unix only).
     Process,
+}
+
+impl From<CrashMode> for CrashModeArg {
+    fn from(mode: CrashMode) -> Self {
+        match mode {
+            CrashMode::InProcess => CrashModeArg::InProcess,
+            CrashMode::Process => CrashModeArg::Process,
+        }
+    }
 }
 
 impl From<CrashModeArg> for CrashMode {
@@ -636,6 +664,16 @@ pub enum NaiveOrderArg {
     Alternate,
 }
 
+impl From<NaiveOrder> for NaiveOrderArg {
+    fn from(order: NaiveOrder) -> Self {
+        match order {
+            NaiveOrder::CommitFirst => NaiveOrderArg::CommitFirst,
+            NaiveOrder::PublishFirst => NaiveOrderArg::PublishFirst,
+            NaiveOrder::Alternate => NaiveOrderArg::Alternate,
+        }
+    }
+}
+
 impl From<NaiveOrderArg> for NaiveOrder {
     fn from(arg: NaiveOrderArg) -> Self {
         match arg {
@@ -644,4 +682,11 @@ impl From<NaiveOrderArg> for NaiveOrder {
             NaiveOrderArg::Alternate => NaiveOrder::Alternate,
         }
     }
+}
+
+/// The word the command line takes for `value`, as clap spells it: what a replay line writes.
+pub fn value_word<T: ValueEnum>(value: &T) -> String {
+    value
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
 }

@@ -10,6 +10,7 @@ mod evidence;
 mod interrupt;
 mod lab;
 mod progress;
+mod replay;
 mod rewrite;
 mod simulate;
 mod sketch;

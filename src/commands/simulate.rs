@@ -1,5 +1,7 @@
 //! `msgwork simulate`: the outbox crash lab.
 
+mod narrative;
+
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::BufWriter;
@@ -8,14 +10,16 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::context::{Context, emit, emit_json};
+use super::replay::{Replay, WithReplay};
 use crate::Outcome;
-use crate::cli::SimulateArgs;
+use crate::cli::{CrashModeArg, NaiveOrderArg, SimulateArgs, value_word};
 use crate::sim::crash::observer::TraceSink;
 use crate::sim::crash::options::DEFAULT_CRASH_RATE;
 use crate::sim::crash::report::{PipelineReport, Report};
-use crate::sim::crash::schedule::{CrashPlan, CrashPoint, per_point};
+use crate::sim::crash::schedule::{CrashAt, CrashPlan, CrashPoint, per_point};
 use crate::sim::crash::{self as sim, ClaimMode, CrashMode, SimOptions};
 use crate::ui::{Bar, Paint, Verdict};
+use narrative::{database, explain};
 
 pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     if args.list_crash_points {
@@ -23,6 +27,7 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     }
     let options = options(args);
     options.validate()?;
+    let replay = replay(&options);
     let trace = match &args.trace {
         Some(path) => {
             let file = File::create(path).with_context(|| {
@@ -49,16 +54,26 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     let run_id = store.record(
         "simulate",
         Some(options.seed),
-        &Recorded::from(args, &options),
+        &Recorded::from(&options, &replay),
         &report,
     )?;
 
     if args.json {
-        emit_json(&report)?;
+        emit_json(&WithReplay {
+            result: &report,
+            replay: &replay,
+        })?;
     } else {
-        emit(&render(&report, args, ctx.paint, run_id, store.path()))?;
+        emit(&render(
+            &report,
+            args,
+            &replay,
+            ctx.paint,
+            run_id,
+            store.path(),
+        ))?;
     }
-    Ok(if args.check && !report.verdict.outbox_holds {
+    Ok(if args.check && !report.check_problems().is_empty() {
         Outcome::CheckFailed
     } else {
         Outcome::Success
@@ -97,7 +112,7 @@ fn options(args: &SimulateArgs) -> SimOptions {
 
 /// What the progress store keeps of the request, beside the report.
 #[derive(Serialize)]
-struct Recorded {
+struct Recorded<'a> {
     crash: bool,
     crash_at: Vec<String>,
     crash_rate: f64,
@@ -108,20 +123,18 @@ struct Recorded {
     crash_mode: CrashMode,
     batch: u32,
     lease_ms: Option<u64>,
+    replay: &'a Replay,
 }
 
-impl Recorded {
-    fn from(args: &SimulateArgs, options: &SimOptions) -> Self {
+impl<'a> Recorded<'a> {
+    fn from(options: &SimOptions, replay: &'a Replay) -> Self {
+        let crash_at = match &options.crash {
+            CrashPlan::Exact { at, .. } => at.iter().map(crash_at_word).collect(),
+            _ => Vec::new(),
+        };
         Recorded {
             crash: !matches!(options.crash, CrashPlan::None),
-            crash_at: args
-                .crash_at
-                .iter()
-                .map(|c| match c.order {
-                    Some(order) => format!("{}:{order}", c.point),
-                    None => c.point.to_string(),
-                })
-                .collect(),
+            crash_at,
             crash_rate: options.crash_rate(),
             orders: options.orders,
             relays: options.relays,
@@ -130,8 +143,77 @@ impl Recorded {
             crash_mode: options.crash_mode,
             batch: options.batch,
             lease_ms: options.lease_ms,
+            replay,
         }
     }
+}
+
+/// `POINT` or `POINT:ORDER`, as `--crash-at` takes it.
+fn crash_at_word(crash: &CrashAt) -> String {
+    match crash.order {
+        Some(order) => format!("{}:{order}", crash.point),
+        None => crash.point.to_string(),
+    }
+}
+
+/// The command that replays this run: the crash plan, the seed, and every other option that
+/// changes the result and differs from the lab's default. Not `--trace`, `--keep-db`, `--check`
+/// or `--json`, which change what is shown or kept, not what happens.
+fn replay(options: &SimOptions) -> Replay {
+    let defaults = SimOptions::new(options.seed);
+    let mut replay = Replay::new(&["simulate"]);
+    match &options.crash {
+        CrashPlan::None => {}
+        CrashPlan::Default { rate } => {
+            replay.flag("--crash");
+            if *rate != DEFAULT_CRASH_RATE {
+                replay.option("--crash-rate", rate);
+            }
+        }
+        CrashPlan::Exact { at, rate } => {
+            for crash in at {
+                replay.option("--crash-at", crash_at_word(crash));
+            }
+            if *rate != 0.0 {
+                replay.option("--crash-rate", rate);
+            }
+        }
+    }
+    replay.option("--seed", options.seed);
+    if let Some(url) = &options.db {
+        replay.db(url);
+    }
+    if options.orders != defaults.orders {
+        replay.option("--orders", options.orders);
+    }
+    if options.relays != defaults.relays {
+        replay.option("--relays", options.relays);
+    }
+    if options.claim != defaults.claim {
+        replay.option("--claim", options.claim.name());
+    }
+    if options.naive_order != defaults.naive_order {
+        replay.option(
+            "--naive-order",
+            value_word(&NaiveOrderArg::from(options.naive_order)),
+        );
+    }
+    if options.batch != defaults.batch {
+        replay.option("--batch", options.batch);
+    }
+    if let Some(lease) = options.lease_ms {
+        replay.option("--lease", lease);
+    }
+    if options.threads {
+        replay.flag("--threads");
+    }
+    if options.crash_mode != defaults.crash_mode {
+        replay.option(
+            "--crash-mode",
+            value_word(&CrashModeArg::from(options.crash_mode)),
+        );
+    }
+    replay
 }
 
 fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
@@ -184,6 +266,7 @@ type Row = (&'static str, fn(&PipelineReport) -> u64, bool);
 fn render(
     report: &Report,
     args: &SimulateArgs,
+    replay: &Replay,
     paint: Paint,
     run_id: i64,
     store: &std::path::Path,
@@ -279,6 +362,15 @@ fn render(
             report.verdict.outbox_problems.join(", ")
         );
     }
+    let problems = report.check_problems();
+    if args.check && !problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} {}.",
+            paint.bad("Check failed:"),
+            problems.join(", ")
+        );
+    }
     if !report.unplaced_crash_points.is_empty() {
         let _ = writeln!(
             out,
@@ -288,8 +380,17 @@ fn render(
             report.unplaced_crash_points.len()
         );
     }
-    let replay = replay_command(report, args);
-    let _ = writeln!(out, "{} {replay}", paint.dim("Replay:"));
+    let real_time = if report.mode == "deterministic" {
+        ""
+    } else {
+        "  ·  in real time, so a replay's counts vary while its invariants hold"
+    };
+    let _ = writeln!(
+        out,
+        "{} {replay}{}",
+        paint.dim("Replay:"),
+        paint.dim(real_time)
+    );
     if args.trace.is_none() {
         let _ = writeln!(
             out,
@@ -305,163 +406,126 @@ fn render(
     out
 }
 
-/// The database, as the report's sentences name it.
-fn database(report: &Report) -> &'static str {
-    match report.backend {
-        "postgres" => "PostgreSQL",
-        _ => "SQLite",
-    }
-}
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
 
-/// The command that replays this run exactly.
-fn replay_command(report: &Report, args: &SimulateArgs) -> String {
-    let mut cmd = String::from("msgwork simulate");
-    if args.crash_at.is_empty() && report.crash {
-        cmd.push_str(" --crash");
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    /// The checked options for a command line, ignoring any `MSGWORK_DB` the environment holds.
+    fn parse(argv: &[&str]) -> SimOptions {
+        let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        let Command::Simulate(mut args) = cli.command else {
+            panic!("{argv:?} is not simulate");
+        };
+        if !argv.contains(&"--db") {
+            args.db = None;
+        }
+        options(&args)
     }
-    for crash in &args.crash_at {
-        let _ = write!(cmd, " --crash-at {}", crash.point);
-        if let Some(order) = crash.order {
-            let _ = write!(cmd, ":{order}");
+
+    #[test]
+    fn the_defaults_replay_as_the_bare_command() {
+        let bare = parse(&["msgwork", "simulate", "--seed", "7"]);
+        assert_eq!(replay(&bare).to_string(), "msgwork simulate --seed 7");
+        let crash = parse(&["msgwork", "simulate", "--crash", "--seed", "7"]);
+        assert_eq!(
+            replay(&crash).to_string(),
+            "msgwork simulate --crash --seed 7"
+        );
+    }
+
+    #[test]
+    fn every_option_that_changes_the_result_survives_the_replay() {
+        let lines: [&[&str]; 7] = [
+            &["--crash", "--seed", "7", "--lease", "1", "--batch", "3"],
+            &[
+                "--crash",
+                "--seed",
+                "7",
+                "--naive-order",
+                "publish-first",
+                "--claim",
+                "none",
+            ],
+            &[
+                "--seed",
+                "1",
+                "--crash-rate",
+                "0.02",
+                "--orders",
+                "50",
+                "--relays",
+                "5",
+            ],
+            &[
+                "--seed",
+                "2",
+                "--crash-at",
+                "consumer-after-commit",
+                "--crash-at",
+                "relay-after-publish:9",
+            ],
+            &[
+                "--seed",
+                "3",
+                "--crash-at",
+                "service-after-commit:4",
+                "--crash-rate",
+                "0.1",
+            ],
+            &[
+                "--crash",
+                "--seed",
+                "4",
+                "--threads",
+                "--naive-order",
+                "commit-first",
+            ],
+            &[
+                "--crash",
+                "--seed",
+                "5",
+                "--crash-mode",
+                "process",
+                "--db",
+                "postgres://u@h/db",
+            ],
+        ];
+        for line in lines {
+            let argv: Vec<&str> = ["msgwork", "simulate"]
+                .iter()
+                .chain(line)
+                .copied()
+                .collect();
+            let asked = parse(&argv);
+            let replay = replay(&asked);
+            let words: Vec<&str> = replay.argv().iter().map(String::as_str).collect();
+            let replayed = parse(&words);
+            assert_eq!(
+                format!("{replayed:?}"),
+                format!("{asked:?}"),
+                "{line:?} replayed as {replay}"
+            );
         }
     }
-    let _ = write!(cmd, " --seed {}", report.seed);
-    if let Some(url) = &args.db {
-        let _ = write!(
-            cmd,
-            " --db {}",
-            crate::sim::storage::postgres::connect::redact(url)
+
+    #[test]
+    fn the_replay_never_carries_a_password() {
+        let asked = parse(&[
+            "msgwork",
+            "simulate",
+            "--seed",
+            "1",
+            "--db",
+            "postgres://msgwork:hunter2@db:5432/lab",
+        ]);
+        let replay = replay(&asked).to_string();
+        assert!(!replay.contains("hunter2"), "{replay}");
+        assert!(
+            replay.contains("--db 'postgres://msgwork:***@db:5432/lab'"),
+            "{replay}"
         );
     }
-    if report.orders != 1000 {
-        let _ = write!(cmd, " --orders {}", report.orders);
-    }
-    if report.relays != 3 {
-        let _ = write!(cmd, " --relays {}", report.relays);
-    }
-    if report.claim != ClaimMode::Lease {
-        cmd.push_str(" --claim none");
-    }
-    if let Some(rate) = args.crash_rate {
-        let _ = write!(cmd, " --crash-rate {rate}");
-    }
-    if args.threads {
-        cmd.push_str(" --threads");
-    }
-    if CrashMode::from(args.crash_mode) == CrashMode::Process {
-        cmd.push_str(" --crash-mode process");
-    }
-    cmd
-}
-
-fn orders_list(orders: &[u32]) -> String {
-    let shown: Vec<String> = orders.iter().take(6).map(|n| format!("#{n}")).collect();
-    let more = orders.len().saturating_sub(6);
-    if more > 0 {
-        format!("{} and {more} more", shown.join(", "))
-    } else {
-        shown.join(", ")
-    }
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// The plain sentences under the table: what the numbers prove, for this run's numbers.
-fn explain(report: &Report) -> Vec<String> {
-    let (naive, outbox) = (&report.naive, &report.outbox);
-    let mut lines = Vec::new();
-    if !report.crash || naive.crashes + outbox.crashes == 0 {
-        lines.push(
-            "Nothing crashed, so both pipelines delivered every event: the dual write only fails when \
-             a process dies at the wrong moment. Run with --crash to make it die."
-                .to_string(),
-        );
-    }
-    let processes = [&naive.processes, &outbox.processes];
-    if processes.iter().any(|p| p.is_some()) {
-        let (spawned, killed) = processes
-            .iter()
-            .filter_map(|p| p.as_ref())
-            .fold((0, 0), |(s, k), p| (s + p.spawned, k + p.killed));
-        lines.push(format!(
-            "The crashes were real: the order service and the relays ran as child processes of \
-             msgwork, and {killed} of the {spawned} started were killed with SIGKILL at a crash \
-             point; each new process found only what {} had committed. The billing consumer \
-             ran inside msgwork and crashed in-process.",
-            database(report)
-        ));
-    }
-    if naive.lost_events > 0 {
-        lines.push(format!(
-            "The dual-write gap: the naive service committed {} but never published {}: it died between \
-             COMMIT and publish, and nothing remembered the event ({}).",
-            plural(naive.committed_orders, "order", "orders"),
-            plural(naive.lost_events, "event", "events"),
-            orders_list(&naive.lost_orders)
-        ));
-    }
-    if naive.phantom_events > 0 {
-        lines.push(format!(
-            "The other half of the gap: the handler that publishes first sent {} for orders whose \
-             transaction then rolled back: phantoms billing charged for ({}).",
-            plural(naive.phantom_events, "event", "events"),
-            orders_list(&naive.phantom_orders)
-        ));
-    }
-    if report.crash && outbox.lost_events == 0 && outbox.phantom_events == 0 {
-        lines.push(format!(
-            "One local transaction closes it: the outbox service wrote each order and its OrderPlaced \
-             row in the same {} transaction, so each of its {} crashes kept both or neither: \
-             0 lost, 0 phantom.",
-            database(report),
-            outbox.crashes_by_point.get(&CrashPoint::ServiceBeforeCommit).unwrap_or(&0)
-                + outbox.crashes_by_point.get(&CrashPoint::ServiceAfterCommit).unwrap_or(&0)
-        ));
-    }
-    if outbox.duplicate_deliveries > 0 {
-        lines.push(format!(
-            "Delivery is still at-least-once: {} went out again (a relay died after publishing, before \
-             marking the row sent) and billing saw {}.",
-            plural(outbox.events_republished, "event", "events"),
-            plural(outbox.duplicate_deliveries, "duplicate delivery", "duplicate deliveries"),
-        ));
-    }
-    if outbox.dedupe_skips > 0 || naive.double_applied > 0 {
-        lines.push(format!(
-            "The consumer dedupes: billing records each event_id in its inbox in the same transaction \
-             as the charge, skipped {} and double-charged {}. The naive consumer has no inbox and \
-             charged {} twice.",
-            plural(outbox.dedupe_skips, "duplicate", "duplicates"),
-            plural(outbox.double_applied, "order", "orders"),
-            plural(naive.double_applied_orders.len() as u64, "order", "orders"),
-        ));
-    }
-    let overlaps = outbox.overlapping_claims.unwrap_or(0);
-    let passes = outbox.relay.as_ref().map_or(0, |r| r.passes);
-    match report.claim {
-        ClaimMode::Lease => lines.push(format!(
-            "Replicas claim disjoint batches: {} relays made {} with {} overlapping claims, because {}. \
-             Try --claim none to see what the claim prevents.",
-            report.relays,
-            plural(passes, "pass", "passes"),
-            overlaps,
-            if report.backend == "postgres" {
-                "each claim is a SELECT … FOR UPDATE SKIP LOCKED in the relay's own transaction: \
-                 a row another relay has locked is skipped, not waited for, and a relay that dies \
-                 releases its locks with its transaction"
-            } else {
-                "each claim is one UPDATE … RETURNING under BEGIN IMMEDIATE that leases the rows"
-            }
-        )),
-        ClaimMode::None => lines.push(format!(
-            "Without claims, replicas read the same unsent rows: {} across {}, each a duplicate publish, \
-             and the inbox still kept double charges at {}.",
-            plural(overlaps, "overlapping claim", "overlapping claims"),
-            plural(passes, "pass", "passes"),
-            outbox.double_applied
-        )),
-    }
-    lines
 }

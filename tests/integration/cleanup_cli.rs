@@ -228,6 +228,39 @@ fn cleanup_tells_a_person_what_it_measured_and_what_it_means() {
         !text.lines().any(|l| l.starts_with("  ✗")),
         "a check failed:\n{text}"
     );
+
+    // Each finding follows this run's own figures, as recorded: the timings decide which
+    // sentence is said, never the other way round.
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    let r = store.runs("lab-cleanup").unwrap().remove(0).results;
+    let flat = r["targets"]["poll_flat"]["meets"].as_bool().unwrap();
+    assert_eq!(
+        text.contains("so the relay's poll does the same work at any size"),
+        flat,
+        "poll_flat {flat}:\n{text}"
+    );
+    assert_eq!(
+        text.contains("so the relay's poll should do the same work"),
+        !flat
+    );
+    let (drop, delete) = (
+        r["partition"]["drop_ms"].as_f64().unwrap(),
+        r["partition"]["delete_same_rows_ms"].as_f64().unwrap(),
+    );
+    assert_eq!(text.contains("so a day goes in"), drop < delete, "{text}");
+    let slowdown = r["alongside"]["slowdown_percent"].as_f64().unwrap();
+    assert_eq!(
+        text.contains(&format!(
+            "the cleaner cost it {slowdown:.1}% of its write rate"
+        )),
+        slowdown > 0.0,
+        "{text}"
+    );
+    assert!(text.contains("(try --page-size 4096)"), "{text}");
+    assert!(
+        text.contains("the 10 stuck rows in the deleted range survived"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -402,3 +402,138 @@ fn plot_refuses_other_formats_and_paths_it_cannot_write() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "nothing but the file we made");
 }
+
+/// The "What this shows" bullets of a lab's human report.
+fn shows(args: &[&str]) -> String {
+    let out = Msgwork::new(args).output();
+    let text = out.success().stdout.clone();
+    let start = text
+        .find("What this shows")
+        .unwrap_or_else(|| panic!("no findings in:\n{text}"));
+    text[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("  • "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn lab_findings_follow_the_run_and_never_state_what_did_not_happen() {
+    // One instance behind each subscription: nothing to share.
+    let text = shows(&[
+        "lab",
+        "fanout",
+        "--orders",
+        "300",
+        "--instances",
+        "1",
+        "--seed",
+        "2",
+    ]);
+    assert!(
+        text.contains("Each subscription had one instance here"),
+        "{text}"
+    );
+    assert!(!text.contains("instances shared the work"), "{text}");
+
+    // One partition: scattered events have nowhere to go, so nothing overtakes.
+    let text = shows(&[
+        "lab",
+        "ordering",
+        "--orders",
+        "60",
+        "--partitions",
+        "1",
+        "--seed",
+        "2",
+    ]);
+    assert!(
+        text.contains("with one partition there is nowhere to scatter to"),
+        "{text}"
+    );
+    assert!(!text.contains("Shipped before Paid"), "{text}");
+
+    // No duplicates at all, then windows all longer than the longest delay.
+    let text = shows(&[
+        "lab",
+        "retention",
+        "--events",
+        "2000",
+        "--duplicate-rate",
+        "0",
+        "--seed",
+        "2",
+    ]);
+    assert!(text.contains("No event came back a second time"), "{text}");
+    assert!(!text.contains("A short window forgets"), "{text}");
+    let text = shows(&[
+        "lab",
+        "retention",
+        "--events",
+        "2000",
+        "--hours",
+        "200,400",
+        "--seed",
+        "2",
+    ]);
+    assert!(
+        text.contains("Even the shortest window here, 200 h, caught all"),
+        "{text}"
+    );
+    assert!(!text.contains("A short window forgets"), "{text}");
+
+    // Nothing fails for a while, then nothing fails at all.
+    let text = shows(&[
+        "lab",
+        "dlq",
+        "--messages",
+        "200",
+        "--transient-rate",
+        "0",
+        "--seed",
+        "2",
+    ]);
+    assert!(
+        text.contains("No message failed only for a while"),
+        "{text}"
+    );
+    assert!(!text.contains("Backoff turned"), "{text}");
+    let text = shows(&[
+        "lab",
+        "dlq",
+        "--messages",
+        "200",
+        "--transient-rate",
+        "0",
+        "--poison-rate",
+        "0",
+        "--seed",
+        "2",
+    ]);
+    assert!(
+        text.contains("No message needed the dead-letter queue"),
+        "{text}"
+    );
+
+    // No crashes: nothing restarted, and nothing was lost "crashes included".
+    let text = shows(&[
+        "lab",
+        "cdc",
+        "--rate",
+        "300",
+        "--seconds",
+        "0.2",
+        "--interval",
+        "40ms",
+        "--crashes",
+        "0",
+        "--seed",
+        "2",
+    ]);
+    assert!(text.contains("No relay crashed this run"), "{text}");
+    assert!(
+        !text.contains("crashes included") && !text.contains("redeliveries"),
+        "{text}"
+    );
+}

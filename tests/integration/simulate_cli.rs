@@ -405,3 +405,228 @@ fn the_human_report_reads_the_same_for_a_seed() {
         .collect();
     insta::assert_snapshot!(text);
 }
+
+/// The report of one configuration twice: as JSON, and the human narrative under the table.
+fn narrative(args: &[&str]) -> (serde_json::Value, String) {
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let v = Msgwork::new(&json_args).output().success().json();
+    let human = Msgwork::new(args).output();
+    let text = human.success().stdout.clone();
+    let start = text
+        .find("What this run shows")
+        .unwrap_or_else(|| panic!("no narrative in:\n{text}"));
+    let end = text[start..].find("\n\n").map_or(text.len(), |i| start + i);
+    (v, text[start..end].to_string())
+}
+
+#[test]
+fn check_refuses_overlapping_claims_under_claim_none_as_help_says() {
+    let help = Msgwork::new(&["simulate", "--help"]).output();
+    let said: String = help
+        .success()
+        .stdout
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        said.contains("no overlapping claim (under --claim none too"),
+        "{said}"
+    );
+    let args = [
+        "simulate", "--crash", "--claim", "none", "--seed", "1", "--orders", "300", "--check",
+    ];
+    let out = Msgwork::new(&args).output();
+    out.expect_code(1);
+    assert!(
+        out.stdout.contains("Check failed:") && out.stdout.contains("overlapping relay claims"),
+        "{}",
+        out.stdout
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let json = Msgwork::new(&json_args).output();
+    json.expect_code(1);
+    assert!(
+        json.json()["outbox"]["overlapping_claims"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // One relay cannot overlap with itself: the check has nothing to refuse.
+    Msgwork::new(&[
+        "simulate", "--crash", "--claim", "none", "--relays", "1", "--seed", "1", "--orders",
+        "300", "--check",
+    ])
+    .output()
+    .success();
+}
+
+#[test]
+fn without_claims_the_narrative_blames_the_overlap_it_counted() {
+    let (v, text) = narrative(&[
+        "simulate", "--crash", "--claim", "none", "--seed", "1", "--orders", "300",
+    ]);
+    let overlaps = v["outbox"]["overlapping_claims"].as_u64().unwrap();
+    assert!(overlaps > 0);
+    assert!(!text.contains("Replicas claim disjoint batches"), "{text}");
+    assert!(
+        text.contains(&format!("{overlaps} overlapping claims"))
+            && text.contains(&format!(
+                "{overlaps} claims of rows another relay still held"
+            )),
+        "{text}"
+    );
+    let republished = v["outbox"]["events_republished"].as_u64().unwrap();
+    assert!(
+        text.contains(&format!("{republished} events went out more than once")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_lease_shorter_than_a_pass_is_named_as_the_cause_not_a_crash() {
+    // No crashes at all: every duplicate comes from leases running out mid-pass.
+    let (v, text) = narrative(&["simulate", "--seed", "2", "--orders", "200", "--lease", "1"]);
+    let overlaps = v["outbox"]["overlapping_claims"].as_u64().unwrap();
+    assert!(overlaps > 0);
+    assert_eq!(v["outbox"]["crashes"], 0);
+    assert!(!text.contains("Replicas claim disjoint batches"), "{text}");
+    assert!(
+        !text.contains("relay crash") && !text.contains("died"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Leases did not keep the replicas apart")
+            && text.contains(&format!("{overlaps} overlapping claims"))
+            && text.contains("a lease of 1 ms"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "because of {overlaps} claims of rows whose lease had run out"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn with_no_crash_nothing_is_said_about_crashes_that_did_not_happen() {
+    let (v, text) = narrative(&["simulate", "--seed", "3", "--orders", "100"]);
+    assert_eq!(v["naive"]["crashes"], 0);
+    assert!(text.contains("No crash was asked for") && text.contains("Run with --crash"));
+    for absent in [
+        "dual-write gap",
+        "One local transaction closes it",
+        "at-least-once",
+        "dedupes",
+    ] {
+        assert!(!text.contains(absent), "'{absent}' in:\n{text}");
+    }
+}
+
+#[test]
+fn a_consumer_crash_alone_shows_the_naive_write_losing_nothing_and_charging_twice() {
+    let (v, text) = narrative(&[
+        "simulate",
+        "--crash-at",
+        "consumer-after-commit",
+        "--seed",
+        "7",
+        "--orders",
+        "100",
+    ]);
+    assert_eq!(v["naive"]["lost_events"], 0);
+    assert_eq!(v["naive"]["double_applied"], 1);
+    assert!(!text.contains("dual-write gap"), "{text}");
+    assert!(
+        text.contains("The naive dual write lost and invented nothing this run")
+            && text.contains("--crash-at service-after-commit:1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("No crash struck the outbox's order service"),
+        "{text}"
+    );
+    assert!(
+        text.contains("The naive consumer has no inbox and charged 1 order twice"),
+        "{text}"
+    );
+    assert!(!text.contains("went out more than once"), "{text}");
+    assert!(text.contains("after billing itself crashed"), "{text}");
+}
+
+#[test]
+fn a_relay_crash_after_publishing_is_named_as_the_cause_of_the_republish() {
+    let (v, text) = narrative(&[
+        "simulate",
+        "--crash-at",
+        "relay-after-publish:5",
+        "--seed",
+        "3",
+        "--orders",
+        "60",
+    ]);
+    let republished = v["outbox"]["events_republished"].as_u64().unwrap();
+    assert!(republished > 0);
+    assert_eq!(v["outbox"]["overlapping_claims"], 0);
+    assert!(
+        text.contains(
+            "went out more than once (because of 1 relay crash between publishing and marking"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("claims of rows"), "{text}");
+    assert!(
+        text.contains("No crash struck the naive pipeline"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_service_crash_outside_the_gap_loses_nothing_and_the_narrative_says_why() {
+    // Order 2 publishes first under --naive-order alternate: dying after its COMMIT is harmless.
+    let (v, text) = narrative(&[
+        "simulate",
+        "--crash-at",
+        "service-after-commit:2",
+        "--seed",
+        "1",
+        "--orders",
+        "20",
+    ]);
+    assert_eq!(v["naive"]["lost_events"], 0);
+    assert_eq!(v["naive"]["phantom_events"], 0);
+    assert!(
+        text.contains("its order service crashed once but never between the two writes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("so its one crash kept both or neither"),
+        "{text}"
+    );
+    // The advice given is the crash that does open the gap.
+    let (v, text) = narrative(&[
+        "simulate",
+        "--crash-at",
+        "service-after-commit:1",
+        "--seed",
+        "1",
+        "--orders",
+        "20",
+    ]);
+    assert_eq!(v["naive"]["lost_events"], 1);
+    assert!(text.contains("The dual-write gap"), "{text}");
+}
+
+#[test]
+fn one_relay_has_nobody_to_overlap_with_and_says_so() {
+    let (_, text) = narrative(&[
+        "simulate", "--crash", "--seed", "4", "--orders", "200", "--relays", "1",
+    ]);
+    assert!(!text.contains("Replicas claim disjoint batches"), "{text}");
+    assert!(
+        text.contains("With one relay there was no other replica"),
+        "{text}"
+    );
+}

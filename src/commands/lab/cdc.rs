@@ -5,10 +5,11 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use comfy_table::{Cell, CellAlignment};
 
-use super::shared::{parse_duration_ms, record_charted, within};
+use super::shared::{Request, duration_word, list_word, parse_duration_ms, record_charted, within};
 use crate::Outcome;
 use crate::cli::CdcArgs;
 use crate::commands::context::{Context, emit};
+use crate::commands::replay::{Replay, redact_db};
 use crate::sim::lab::cdc::{self, CdcOptions};
 use crate::ui::plot::{self, Distribution, Figure};
 use crate::ui::{Bar, Verdict};
@@ -65,11 +66,9 @@ fn rates(list: &str) -> Result<Vec<u32>> {
     Ok(rates)
 }
 
-pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
+/// Raw arguments to checked options; every problem is one line naming its option.
+fn options(args: &CdcArgs) -> Result<CdcOptions> {
     let rates = rates(&args.rate)?;
-    if let Some(path) = &args.plot {
-        plot::check_svg_path(path)?;
-    }
     within("--seconds", args.seconds, 0.05, 600.0)?;
     let interval_ms = parse_duration_ms("--interval", &args.interval)?;
     within("--interval", interval_ms, 1, 60_000)?;
@@ -96,27 +95,68 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
             "--rate × --seconds asks for {offered} orders; keep it under 2,000,000 (fewer seconds or a lower rate)"
         );
     }
+    Ok(options)
+}
+
+/// The command that replays the run: the seed, the server, and every option that differs from
+/// the lab's default. The latencies are this machine's at this moment and will differ; what the
+/// run was asked to do, and what it lost, will not.
+fn replay(o: &CdcOptions) -> Replay {
+    let defaults = CdcOptions::new(o.seed);
+    let mut replay = Replay::new(&["lab", "cdc"]);
+    replay.option("--seed", o.seed);
+    if let Some(url) = &o.db {
+        replay.db(url);
+    }
+    if o.rates != defaults.rates {
+        replay.option("--rate", list_word(&o.rates));
+    }
+    if o.seconds != defaults.seconds {
+        replay.option("--seconds", o.seconds);
+    }
+    if o.interval_ms != defaults.interval_ms {
+        replay.option("--interval", duration_word(o.interval_ms));
+    }
+    if o.crashes != defaults.crashes {
+        replay.option("--crashes", o.crashes);
+    }
+    if o.batch != defaults.batch {
+        replay.option("--batch", o.batch);
+    }
+    replay
+}
+
+pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
+    let options = options(args)?;
+    if let Some(path) = &args.plot {
+        plot::check_svg_path(path)?;
+    }
+    let offered: u64 = options
+        .rates
+        .iter()
+        .map(|&r| u64::from(options.orders_at(r)))
+        .sum();
+    let replay = replay(&options);
     let store = ctx.open_store()?;
     let bar = Bar::new(2 * offered, "orders", !args.json);
     bar.message("CDC, then polling, at each rate");
     let lab = cdc::run(&options, &bar);
     bar.finish();
     let lab = lab?;
-    let held = lab.lost == 0 && lab.double_applied == 0;
-    let outcome = if args.check && !held {
-        Outcome::CheckFailed
-    } else {
-        Outcome::Success
-    };
+    let outcome = checked(args.check, &lab);
     let chart = latencies(&lab);
     if let Some(path) = &args.plot {
         chart.save(path)?;
     }
+    let request = Request {
+        seed: options.seed,
+        options: &options,
+        replay: &replay,
+    };
     let Some(run) = record_charted(
         &store,
         "lab-cdc",
-        options.seed,
-        &options,
+        &request,
         &lab,
         args.plot.as_deref(),
         args.json,
@@ -124,7 +164,14 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     else {
         return Ok(outcome);
     };
-    let mut out = render(&lab, &options, &chart.terminal(ctx.paint), run, ctx);
+    let mut out = render(
+        &lab,
+        &options,
+        &replay,
+        &chart.terminal(ctx.paint),
+        run,
+        ctx,
+    );
     if let Some(path) = &args.plot {
         out.push_str(&format!("Chart written to {}\n", path.display()));
     }
@@ -132,9 +179,19 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// What `--check` asks, as its help says: exit 1 if either relay lost or double-applied an event.
+fn checked(check: bool, lab: &cdc::CdcLab) -> Outcome {
+    if check && (lab.lost > 0 || lab.double_applied > 0) {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Success
+    }
+}
+
 fn render(
     lab: &cdc::CdcLab,
     options: &CdcOptions,
+    replay: &Replay,
     picture: &str,
     run: i64,
     ctx: &Context,
@@ -150,10 +207,7 @@ fn render(
         "{}  {} · seed {} · {} s of orders at {} · polling every {} ms · {} relay and {} service crashes per run\n\n",
         paint.bold("msgwork lab cdc"),
         match &options.db {
-            Some(url) => format!(
-                "PostgreSQL {}",
-                crate::sim::storage::postgres::connect::redact(url)
-            ),
+            Some(url) => format!("PostgreSQL {}", redact_db(url)),
             None => "SQLite".to_string(),
         },
         lab.seed,
@@ -228,73 +282,128 @@ fn render(
     let _ = writeln!(out, "{targets}\n");
 
     let _ = writeln!(out, "{}", paint.bold("What this shows"));
-    if let Some(r) = lab.runs.first() {
-        let _ = writeln!(
-            out,
-            "  • At {}/s the polling relay's median is {} against CDC's {}: {}× slower. A row committed just \
-             after a poll waits almost a whole interval, one committed just before waits nothing, so the \
-             median sits near half the interval whatever the machine does.",
-            r.rate,
-            ms(r.polling.latency_ms.p50),
-            ms(r.cdc.latency_ms.p50),
-            ratio(r.p50_ratio)
-        );
+    for sentence in explain(lab) {
+        let _ = writeln!(out, "  • {sentence}");
     }
-    let redelivered: u64 = lab
-        .runs
-        .iter()
-        .map(|r| r.cdc.redelivered + r.polling.redelivered)
-        .sum();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
+    );
+    out
+}
+
+/// The findings, each stated only when this run's figures bear it out.
+fn explain(lab: &cdc::CdcLab) -> Vec<String> {
+    let mut lines = Vec::new();
+    let interval = lab.interval_ms as f64;
+    if let Some(r) = lab.runs.first() {
+        let (polling, cdc) = (r.polling.latency_ms.p50, r.cdc.latency_ms.p50);
+        let faster = if r.p50_ratio > 1.0 {
+            format!("{}× slower", ratio(r.p50_ratio))
+        } else {
+            "CDC was not faster here".to_string()
+        };
+        let share = polling / interval * 100.0;
+        let half = if (40.0..=65.0).contains(&share) {
+            format!(
+                "so the median sits near half the interval whatever the machine does: {share:.0}% \
+                 of {} ms here",
+                lab.interval_ms
+            )
+        } else {
+            format!(
+                "so the median should sit near half the interval, but here it was {share:.0}% of \
+                 the {} ms interval, outside the 40–65% the lab expects (see the targets)",
+                lab.interval_ms
+            )
+        };
+        lines.push(format!(
+            "At {}/s the polling relay's median is {} against CDC's {}: {faster}. A row committed \
+             just after a poll waits almost a whole interval, one committed just before waits \
+             nothing, {half}.",
+            r.rate,
+            ms(polling),
+            ms(cdc),
+        ));
+    }
+    let sum = |f: fn(&cdc::RelayRun) -> u64| -> u64 {
+        lab.runs.iter().map(|r| f(&r.cdc) + f(&r.polling)).sum()
+    };
+    let redelivered = sum(|r| r.redelivered);
+    let phantom = sum(|r| r.phantom);
+    let relay_crashes = sum(|r| u64::from(r.relay_crashes));
+    let service_crashes = sum(|r| u64::from(r.service_crashes));
     let how = if lab.backend == "postgres" {
-        "The CDC relay reads PostgreSQL's own log through a logical replication slot (test_decoding), \
-         woken by a NOTIFY that the server delivers only on commit, and advances the slot only after \
-         publishing. The slot keeps the position on the server"
+        "The CDC relay reads PostgreSQL's own log through a logical replication slot \
+         (test_decoding), woken by a NOTIFY that the server delivers only on commit, and advances \
+         the slot only after publishing. The slot keeps the position on the server"
     } else {
         "The CDC relay is woken by SQLite's WAL hook, which fires only once a commit is in the log, \
          and reads forward from the last outbox id it saved"
     };
-    let _ = writeln!(
-        out,
-        "  • {how}. A rolled-back order never reaches the feed; a relay that crashes restarts from the \
-         confirmed position and publishes again what it had not confirmed, which billing's inbox \
-         skipped ({redelivered} redeliveries in all)."
-    );
-    let _ = writeln!(
-        out,
-        "  • {}",
-        if lab.lost == 0 && lab.double_applied == 0 {
-            "Nothing was lost or applied twice by either relay, crashes included: CDC changes how soon \
-             an event leaves, not whether it does."
-                .to_string()
-        } else {
-            paint.bad(&format!(
-                "{} events were lost and {} applied twice: this is a bug in msgwork, please report it with the seed.",
-                lab.lost, lab.double_applied
-            ))
-        }
-    );
-    let _ = writeln!(
-        out,
-        "  • Why not always CDC? The hooks see only connections that install them, and only rowid tables \
-         without REPLACE deletes; a real database's log (PostgreSQL's logical decoding, MySQL's binlog) \
-         has no such gaps but needs a slot to manage and a connector to run. Polling every few hundred \
-         milliseconds is simpler, and fast enough for most consumers."
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!(
-            "Replay: msgwork lab cdc --seed {} --rate {}  ·  recorded as run {run}",
-            lab.seed,
-            options
-                .rates
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        ))
-    );
-    out
+    let rolled_back = match (phantom, service_crashes) {
+        (0, 0) => String::new(),
+        (0, n) => format!(
+            " The {} rolled their orders back, and none of them reached the feed.",
+            plural(n, "service crash", "service crashes")
+        ),
+        (n, _) => format!(
+            " Yet {} reached billing for orders that were rolled back: this is a bug in msgwork, \
+             please report it with the replay command below.",
+            plural(n, "event", "events")
+        ),
+    };
+    let restarts = match (relay_crashes, redelivered) {
+        (0, _) => " No relay crashed this run.".to_string(),
+        (n, 0) => format!(
+            " After each of the {} a relay restarted from its confirmed position, with nothing \
+             unconfirmed to publish again.",
+            plural(n, "relay crash", "relay crashes")
+        ),
+        (n, again) => format!(
+            " After each of the {} a relay restarted from its confirmed position and published \
+             again what it had not confirmed: {} that billing's inbox was there to skip.",
+            plural(n, "relay crash", "relay crashes"),
+            plural(again, "redelivery", "redeliveries")
+        ),
+    };
+    lines.push(format!("{how}.{rolled_back}{restarts}"));
+    lines.push(if lab.lost == 0 && lab.double_applied == 0 {
+        format!(
+            "Nothing was lost or applied twice by either relay{}: CDC changes how soon an event \
+             leaves, not whether it does.",
+            if relay_crashes + service_crashes > 0 {
+                ", crashes included"
+            } else {
+                ""
+            }
+        )
+    } else {
+        format!(
+            "{} lost and {} applied twice: this is a bug in msgwork, please report it with the \
+             replay command below.",
+            plural(lab.lost, "event was", "events were"),
+            plural(lab.double_applied, "event", "events")
+        )
+    });
+    lines.push(if lab.backend == "postgres" {
+        "Why not always CDC? A slot holds the server's log until the relay confirms it, so a relay \
+         that stays down fills the disk; the slot needs watching and a connector to run. Polling \
+         every few hundred milliseconds is simpler, and fast enough for most consumers."
+            .to_string()
+    } else {
+        "Why not always CDC? The hooks see only connections that install them, and only rowid \
+         tables without REPLACE deletes; a real database's log (PostgreSQL's logical decoding, \
+         MySQL's binlog) has no such gaps but needs a slot to manage and a connector to run. \
+         Polling every few hundred milliseconds is simpler, and fast enough for most consumers."
+            .to_string()
+    });
+    lines
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn ratio(x: f64) -> String {
@@ -302,5 +411,69 @@ fn ratio(x: f64) -> String {
         format!("{x:.0}")
     } else {
         format!("{x:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::shared::testing::assert_replays;
+    use super::*;
+    use crate::cli::LabCommand;
+
+    #[test]
+    fn check_fails_on_a_lost_or_double_applied_event_and_only_when_asked() {
+        let mut options = CdcOptions::new(3);
+        options.rates = vec![200];
+        options.seconds = 0.1;
+        options.interval_ms = 20;
+        let lab = cdc::run(&options, &crate::sim::progress::NoProgress).unwrap();
+        assert_eq!((lab.lost, lab.double_applied), (0, 0));
+        assert_eq!(checked(true, &lab), Outcome::Success);
+        for (lost, twice) in [(1, 0), (0, 1)] {
+            let broken = cdc::CdcLab {
+                lost,
+                double_applied: twice,
+                ..lab.clone()
+            };
+            assert_eq!(checked(true, &broken), Outcome::CheckFailed);
+            assert_eq!(checked(false, &broken), Outcome::Success);
+        }
+    }
+
+    #[test]
+    fn the_replay_gives_back_every_option_that_changes_the_result() {
+        assert_replays(
+            "cdc",
+            &[
+                &["--seed", "3"],
+                &[
+                    "--seed",
+                    "3",
+                    "--rate",
+                    "300",
+                    "--seconds",
+                    "0.25",
+                    "--interval",
+                    "50ms",
+                ],
+                &[
+                    "--seed",
+                    "3",
+                    "--crashes",
+                    "0",
+                    "--batch",
+                    "7",
+                    "--interval",
+                    "2s",
+                    "--db",
+                    "postgres://u@h/db",
+                ],
+            ],
+            |lab| match lab {
+                LabCommand::Cdc(args) => options(&args).unwrap(),
+                other => panic!("{other:?}"),
+            },
+            replay,
+        );
     }
 }

@@ -4,10 +4,11 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use super::shared::{parse_duration_ms, record_charted, within};
+use super::shared::{Request, duration_word, parse_duration_ms, record_charted, within};
 use crate::Outcome;
 use crate::cli::DlqArgs;
 use crate::commands::context::{Context, emit};
+use crate::commands::replay::Replay;
 use crate::sim::lab::dlq;
 use crate::ui::plot::{self, LineChart};
 
@@ -55,7 +56,8 @@ fn depth_chart(r: &dlq::DlqReport) -> LineChart {
     )
 }
 
-pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
+/// Raw arguments to checked options; every problem is one line naming its option.
+fn options(args: &DlqArgs) -> Result<dlq::DlqOptions> {
     within("--messages", args.messages, 1, 1_000_000)?;
     within("--max-attempts", args.max_attempts, 1, 20)?;
     for (name, rate) in [
@@ -67,18 +69,48 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
     if args.poison_rate + args.transient_rate > 1.0 {
         bail!("--poison-rate and --transient-rate add up to more than 1");
     }
-    let backoff = parse_backoff(&args.backoff)?;
-    if let Some(path) = &args.plot {
-        plot::check_svg_path(path)?;
-    }
-    let store = ctx.open_store()?;
     let mut options =
         dlq::DlqOptions::new(args.seed.unwrap_or_else(crate::sim::model::random_seed));
     options.messages = args.messages;
     options.max_attempts = args.max_attempts;
-    options.backoff_ms = backoff;
+    options.backoff_ms = parse_backoff(&args.backoff)?;
     options.poison_rate = args.poison_rate;
     options.transient_rate = args.transient_rate;
+    Ok(options)
+}
+
+/// The command that replays the run: the seed, and every option that differs from the lab's
+/// default.
+fn replay(o: &dlq::DlqOptions) -> Replay {
+    let defaults = dlq::DlqOptions::new(o.seed);
+    let mut replay = Replay::new(&["lab", "dlq"]);
+    replay.option("--seed", o.seed);
+    if o.messages != defaults.messages {
+        replay.option("--messages", o.messages);
+    }
+    if o.max_attempts != defaults.max_attempts {
+        replay.option("--max-attempts", o.max_attempts);
+    }
+    if o.backoff_ms != defaults.backoff_ms {
+        let words: Vec<String> = o.backoff_ms.iter().map(|ms| duration_word(*ms)).collect();
+        replay.option("--backoff", words.join(","));
+    }
+    if o.poison_rate != defaults.poison_rate {
+        replay.option("--poison-rate", o.poison_rate);
+    }
+    if o.transient_rate != defaults.transient_rate {
+        replay.option("--transient-rate", o.transient_rate);
+    }
+    replay
+}
+
+pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
+    let options = options(args)?;
+    if let Some(path) = &args.plot {
+        plot::check_svg_path(path)?;
+    }
+    let replay = replay(&options);
+    let store = ctx.open_store()?;
     let r = dlq::run(&options);
     let chart = depth_chart(&r);
     if let Some(path) = &args.plot {
@@ -91,11 +123,15 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
         }
         .save(path)?;
     }
+    let request = Request {
+        seed: options.seed,
+        options: &options,
+        replay: &replay,
+    };
     let Some(run) = record_charted(
         &store,
         "lab-dlq",
-        options.seed,
-        &options,
+        &request,
         &r,
         args.plot.as_deref(),
         args.json,
@@ -169,40 +205,128 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", paint.bold("What this shows"));
+    for sentence in explain(&r, &options) {
+        let _ = writeln!(out, "  • {sentence}");
+    }
     let _ = writeln!(
         out,
-        "  • Backoff turned {} transient failures into successes: a dependency that was down for a while \
-         got time to recover instead of a retry storm.",
-        r.applied_after_retry
+        "{}",
+        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
     );
+    emit(&out)?;
+    Ok(Outcome::Success)
+}
+
+/// The findings about retries and dead letters, each stated only when this run's figures bear it
+/// out.
+fn explain(r: &dlq::DlqReport, o: &dlq::DlqOptions) -> Vec<String> {
+    let mut lines = Vec::new();
+    lines.push(if r.applied_after_retry > 0 {
+        format!(
+            "Backoff turned {} that failed at first into successes: a dependency that was down for \
+             a while got time to recover instead of a retry storm.",
+            plural(r.applied_after_retry, "message", "messages")
+        )
+    } else if o.max_attempts == 1 {
+        "With --max-attempts 1 nothing is retried: every failure went straight to the dead-letter \
+         queue."
+            .to_string()
+    } else if o.transient_rate == 0.0 {
+        "No message failed only for a while (--transient-rate 0), so no retry had anything to \
+         save."
+            .to_string()
+    } else {
+        "No message succeeded on a retry this run.".to_string()
+    });
     let poison = r
         .dead_letters
         .iter()
         .filter(|d| d.reason.contains("payload"))
-        .count();
-    let _ = writeln!(
-        out,
-        "  • {} messages did not succeed within {} attempts: {poison} poison (no retry could save them) and {} \
-         whose dependency stayed down longer than the backoff waited. Each went to the dead-letter queue with \
-         its reason, where an alert and a person should look at it; retrying poison forever would block the \
-         queue behind it.",
-        r.dead_lettered,
-        options.max_attempts,
-        r.dead_letters.len() - poison
-    );
-    let _ = writeln!(
-        out,
-        "  • Applied {} + dead-lettered {} = {}: nothing was lost, and every message is accounted for.",
-        r.applied, r.dead_lettered, options.messages
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!(
-            "Replay: msgwork lab dlq --seed {}  ·  recorded as run {run}",
-            options.seed
-        ))
-    );
-    emit(&out)?;
-    Ok(Outcome::Success)
+        .count() as u64;
+    let stayed_down = r.dead_letters.len() as u64 - poison;
+    if r.dead_lettered > 0 {
+        let mut kinds = Vec::new();
+        if poison > 0 {
+            kinds.push(format!("{poison} poison (no retry could save them)"));
+        }
+        if stayed_down > 0 {
+            kinds.push(format!(
+                "{stayed_down} whose dependency stayed down longer than the retries lasted"
+            ));
+        }
+        lines.push(format!(
+            "{} did not succeed within {}: {}. Each went to the dead-letter queue with its reason, \
+             where an alert and a person should look at it; retrying poison forever would block \
+             the queue behind it.",
+            plural(r.dead_lettered, "message", "messages"),
+            plural(u64::from(o.max_attempts), "attempt", "attempts"),
+            kinds.join(" and ")
+        ));
+    } else {
+        lines.push(format!(
+            "No message needed the dead-letter queue: every one succeeded within {}.",
+            plural(u64::from(o.max_attempts), "attempt", "attempts")
+        ));
+    }
+    let accounted = r.applied + r.dead_lettered;
+    lines.push(if r.lost == 0 && accounted == u64::from(o.messages) {
+        format!(
+            "Applied {} + dead-lettered {} = {}: nothing was lost, and every message is accounted \
+             for.",
+            r.applied, r.dead_lettered, o.messages
+        )
+    } else {
+        format!(
+            "Applied {} + dead-lettered {} of {} messages, {} lost: this is a bug in msgwork, please \
+             report it with the replay command below.",
+            r.applied, r.dead_lettered, o.messages, r.lost
+        )
+    });
+    lines
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::shared::testing::assert_replays;
+    use super::*;
+    use crate::cli::LabCommand;
+
+    #[test]
+    fn the_replay_gives_back_every_option_that_changes_the_result() {
+        assert_replays(
+            "dlq",
+            &[
+                &["--seed", "3"],
+                &[
+                    "--seed",
+                    "3",
+                    "--max-attempts",
+                    "3",
+                    "--backoff",
+                    "1500ms,10s,2m,1h",
+                    "--poison-rate",
+                    "0.05",
+                ],
+                &[
+                    "--seed",
+                    "3",
+                    "--messages",
+                    "90",
+                    "--transient-rate",
+                    "0.3",
+                    "--backoff",
+                    "5s",
+                ],
+            ],
+            |lab| match lab {
+                LabCommand::Dlq(args) => options(&args).unwrap(),
+                other => panic!("{other:?}"),
+            },
+            replay,
+        );
+    }
 }

@@ -3,36 +3,57 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use serde_json::json;
 
-use super::shared::{record, within};
+use super::shared::{Request, record, within};
 use crate::Outcome;
+use crate::cli::FanoutArgs;
 use crate::commands::context::{Context, emit};
+use crate::commands::replay::Replay;
 use crate::sim::lab::fanout;
 
 const SERVICES: [&str; 3] = ["billing", "inventory", "email"];
 
-pub(super) fn fanout_lab(
+/// The checked options: the seed drawn if it was left out.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+struct FanoutOptions {
+    #[serde(skip)]
+    seed: u64,
     orders: u32,
     instances: u32,
-    seed: Option<u64>,
-    json: bool,
-    ctx: &Context,
-) -> Result<Outcome> {
-    within("--orders", orders, 1, 1_000_000)?;
-    within("--instances", instances, 1, 64)?;
+}
+
+fn options(args: &FanoutArgs) -> Result<FanoutOptions> {
+    within("--orders", args.orders, 1, 1_000_000)?;
+    within("--instances", args.instances, 1, 64)?;
+    Ok(FanoutOptions {
+        seed: args.seed.unwrap_or_else(crate::sim::model::random_seed),
+        orders: args.orders,
+        instances: args.instances,
+    })
+}
+
+/// The command that replays the run: every option, since each one changes the result.
+fn replay(o: &FanoutOptions) -> Replay {
+    let mut replay = Replay::new(&["lab", "fanout"]);
+    replay
+        .option("--seed", o.seed)
+        .option("--orders", o.orders)
+        .option("--instances", o.instances);
+    replay
+}
+
+pub(super) fn fanout_lab(args: &FanoutArgs, ctx: &Context) -> Result<Outcome> {
+    let o = options(args)?;
+    let replay = replay(&o);
     let store = ctx.open_store()?;
-    let seed = seed.unwrap_or_else(crate::sim::model::random_seed);
-    let result = fanout::run(seed, orders, &SERVICES, instances);
-    let Some(run) = record(
-        &store,
-        "lab-fanout",
+    let (seed, orders) = (o.seed, o.orders);
+    let result = fanout::run(seed, orders, &SERVICES, o.instances);
+    let request = Request {
         seed,
-        &json!({"orders": orders, "instances": instances}),
-        &result,
-        json,
-    )?
-    else {
+        options: &o,
+        replay: &replay,
+    };
+    let Some(run) = record(&store, "lab-fanout", &request, &result, args.json)? else {
         return Ok(Outcome::Success);
     };
     let paint = ctx.paint;
@@ -77,28 +98,119 @@ pub(super) fn fanout_lab(
         ]);
     }
     let _ = writeln!(out, "{table}\n");
-    let share =
-        result.queue.iter().map(|s| s.orders).max().unwrap_or(0) as f64 / f64::from(orders) * 100.0;
     let _ = writeln!(out, "{}", paint.bold("What this shows"));
-    let _ = writeln!(
-        out,
-        "  • On one queue the three services are competing consumers: each message goes to whichever \
-         is free, so none sees more than {share:.0}% of the orders, and billing never charges the rest. \
-         This is the 'a queue broadcasts' misconception, made visible."
-    );
-    let _ = writeln!(
-        out,
-        "  • With a topic, each service has its own subscription and every one of them sees all {orders} \
-         orders. Inside a subscription, a service's {} instances share the work: competing consumers \
-         again, now where they belong.",
-        result.instances
-    );
+    for sentence in explain(&result) {
+        let _ = writeln!(out, "  • {sentence}");
+    }
     let _ = writeln!(
         out,
         "  • Queue for work one worker should do; topic for a fact several services care about. SNS + SQS \
          builds the topic from a queue per subscriber; Kafka from one log with a consumer group per service."
     );
-    let _ = writeln!(out, "{}", paint.dim(&format!("Replay: msgwork lab fanout --seed {seed} --orders {orders} --instances {instances}  ·  recorded as run {run}")));
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
+    );
     emit(&out)?;
     Ok(Outcome::Success)
+}
+
+/// The findings, each stated only when this run's figures bear it out.
+fn explain(r: &fanout::Fanout) -> Vec<String> {
+    let mut lines = Vec::new();
+    let split: Vec<String> = r
+        .queue
+        .iter()
+        .map(|s| format!("{} {}", s.service, s.orders))
+        .collect();
+    let missed: Vec<&fanout::Seen> = r.queue.iter().filter(|s| s.missed > 0).collect();
+    let mut queue = format!(
+        "On one queue the {} services are competing consumers: each message goes to whichever is \
+         free, so they split the {} orders between them ({})",
+        r.queue.len(),
+        r.orders,
+        split.join(", ")
+    );
+    match r.queue.iter().find(|s| s.service == "billing") {
+        Some(billing) if billing.missed > 0 => queue.push_str(&format!(
+            ", and billing never charged the {} it did not see",
+            billing.missed
+        )),
+        _ => {}
+    }
+    queue.push('.');
+    if !missed.is_empty() {
+        queue.push_str(" This is the 'a queue broadcasts' misconception, made visible.");
+    }
+    lines.push(queue);
+
+    let short: Vec<String> = r
+        .topic
+        .iter()
+        .filter(|s| s.missed > 0)
+        .map(|s| format!("{} missed {}", s.service, s.missed))
+        .collect();
+    let mut topic = if short.is_empty() {
+        format!(
+            "With a topic, each service has its own subscription and every one of them saw all {} \
+             orders.",
+            r.orders
+        )
+    } else {
+        format!(
+            "With a topic every service should see every order, yet {}: this is a bug in msgwork, \
+             please report it with the replay command below.",
+            short.join(", ")
+        )
+    };
+    if r.instances > 1 {
+        let shares: Vec<String> = r
+            .topic
+            .iter()
+            .map(|s| {
+                s.per_instance
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            })
+            .collect();
+        topic.push_str(&format!(
+            " Inside a subscription, a service's {} instances shared the work ({}): competing \
+             consumers again, now where they belong.",
+            r.instances,
+            shares.join("; ")
+        ));
+    } else {
+        topic.push_str(
+            " Each subscription had one instance here; with --instances 2 or more they would share \
+             its work as competing consumers.",
+        );
+    }
+    lines.push(topic);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::shared::testing::assert_replays;
+    use super::*;
+    use crate::cli::LabCommand;
+
+    #[test]
+    fn the_replay_gives_back_every_option_that_changes_the_result() {
+        assert_replays(
+            "fanout",
+            &[
+                &["--seed", "3", "--orders", "3000", "--instances", "2"],
+                &["--seed", "3", "--orders", "90", "--instances", "1"],
+            ],
+            |lab| match lab {
+                LabCommand::Fanout(args) => options(&args).unwrap(),
+                other => panic!("{other:?}"),
+            },
+            replay,
+        );
+    }
 }

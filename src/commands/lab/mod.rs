@@ -16,37 +16,11 @@ use crate::cli::LabCommand;
 
 pub fn run(command: LabCommand, ctx: &Context) -> Result<Outcome> {
     match command {
-        LabCommand::Fanout {
-            orders,
-            instances,
-            seed,
-            json,
-        } => fanout::fanout_lab(orders, instances, seed, json, ctx),
+        LabCommand::Fanout(args) => fanout::fanout_lab(&args, ctx),
         LabCommand::Cdc(args) => cdc::cdc_lab(&args, ctx),
         LabCommand::Dlq(args) => dlq::dlq_lab(&args, ctx),
         LabCommand::Cleanup(args) => cleanup::cleanup_lab(&args, ctx),
-        LabCommand::Ordering {
-            orders,
-            partitions,
-            seed,
-            db,
-            json,
-        } => ordering::ordering_lab(orders, partitions, seed, db, json, ctx),
-        LabCommand::Retention {
-            events,
-            duplicate_rate,
-            hours,
-            seed,
-            plot,
-            json,
-        } => retention::retention_lab(
-            events,
-            duplicate_rate,
-            &hours,
-            seed,
-            plot.as_deref(),
-            json,
-            ctx,
-        ),
+        LabCommand::Ordering(args) => ordering::ordering_lab(&args, ctx),
+        LabCommand::Retention(args) => retention::retention_lab(&args, ctx),
     }
 }

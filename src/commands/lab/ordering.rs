@@ -5,57 +5,65 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde_json::json;
 
-use super::shared::{record, within};
+use super::shared::{Request, record, within};
 use crate::Outcome;
+use crate::cli::OrderingArgs;
 use crate::commands::context::{Context, emit};
+use crate::commands::replay::Replay;
 use crate::sim::lab::ordering;
 
 /// A table row: label, the figure, and whether zero is the good value.
 type OrderingRow = (&'static str, fn(&ordering::OrderingRun) -> u64, bool);
 
-pub(super) fn ordering_lab(
-    orders: u32,
-    partitions: u32,
-    seed: Option<u64>,
-    db: Option<String>,
-    json: bool,
-    ctx: &Context,
-) -> Result<Outcome> {
-    within("--orders", orders, 1, 1_000_000)?;
-    within("--partitions", partitions, 1, 256)?;
-    if let Some(url) = &db {
+fn options(args: &OrderingArgs) -> Result<ordering::OrderingOptions> {
+    within("--orders", args.orders, 1, 1_000_000)?;
+    within("--partitions", args.partitions, 1, 256)?;
+    if let Some(url) = &args.db {
         crate::sim::storage::postgres::connect::config(url)?;
     }
+    Ok(ordering::OrderingOptions {
+        seed: args.seed.unwrap_or_else(crate::sim::model::random_seed),
+        orders: args.orders,
+        partitions: args.partitions,
+        db: args.db.clone(),
+    })
+}
+
+/// The command that replays the run: every option, since each one changes the result.
+fn replay(o: &ordering::OrderingOptions) -> Replay {
+    let mut replay = Replay::new(&["lab", "ordering"]);
+    replay.option("--seed", o.seed);
+    if let Some(url) = &o.db {
+        replay.db(url);
+    }
+    replay
+        .option("--orders", o.orders)
+        .option("--partitions", o.partitions);
+    replay
+}
+
+pub(super) fn ordering_lab(args: &OrderingArgs, ctx: &Context) -> Result<Outcome> {
+    let options = options(args)?;
+    let replay = replay(&options);
     let store = ctx.open_store()?;
-    let options = ordering::OrderingOptions {
-        seed: seed.unwrap_or_else(crate::sim::model::random_seed),
-        orders,
-        partitions,
-        db,
-    };
-    let seed = options.seed;
-    let bar = crate::ui::Bar::new(2 * 4 * u64::from(orders), "events", !json);
+    let (seed, orders, partitions) = (options.seed, options.orders, options.partitions);
+    let bar = crate::ui::Bar::new(2 * 4 * u64::from(orders), "events", !args.json);
     bar.message("keyed by aggregate id, then scattered");
     let r = ordering::run(&options, &bar);
     bar.finish();
     let r = r?;
-    let Some(run) = record(
-        &store,
-        "lab-ordering",
+    let recorded = json!({"orders": orders, "partitions": partitions, "backend": r.backend});
+    let request = Request {
         seed,
-        &json!({"orders": orders, "partitions": partitions, "backend": r.backend}),
-        &r,
-        json,
-    )?
-    else {
+        options: &recorded,
+        replay: &replay,
+    };
+    let Some(run) = record(&store, "lab-ordering", &request, &r, args.json)? else {
         return Ok(Outcome::Success);
     };
     let paint = ctx.paint;
     let backend = match &options.db {
-        Some(url) => format!(
-            "PostgreSQL {}",
-            crate::sim::storage::postgres::connect::redact(url)
-        ),
+        Some(url) => format!("PostgreSQL {}", crate::commands::replay::redact_db(url)),
         None => "SQLite".to_string(),
     };
     let mut out = format!(
@@ -94,18 +102,9 @@ pub(super) fn ordering_lab(
     }
     let _ = writeln!(out, "{table}\n");
     let _ = writeln!(out, "{}", paint.bold("What this shows"));
-    let _ = writeln!(
-        out,
-        "  • Keyed by aggregate id, all of an order's events share one partition, one relay and one worker, so \
-         they arrive in the order they happened however the {partitions} partitions interleave. A crash only \
-         repeats what was not yet acknowledged or marked sent, and the sequence number skips it."
-    );
-    let _ = writeln!(
-        out,
-        "  • Not keyed, an order's events scatter across partitions and a faster partition overtakes a slower one: \
-         {} events arrived before an earlier event of the same order ({} orders affected). Shipped before Paid.",
-        r.unkeyed.violations, r.unkeyed.orders_affected
-    );
+    for sentence in explain(&r) {
+        let _ = writeln!(out, "  • {sentence}");
+    }
     let claim = if options.db.is_some() {
         "on PostgreSQL with FOR UPDATE SKIP LOCKED, keeping only the rows that continue the head: SKIP LOCKED \
          alone would let a restarted relay publish past rows its dead predecessor still holds"
@@ -122,18 +121,10 @@ pub(super) fn ordering_lab(
         "  • Keying buys order per aggregate, not overall, and that is all most consumers need; a sequence number \
          per aggregate lets a consumer detect anything that still slips."
     );
-    let mut replay =
-        format!("msgwork lab ordering --seed {seed} --orders {orders} --partitions {partitions}");
-    let note = match &options.db {
-        Some(url) => {
-            let _ = write!(
-                replay,
-                " --db {}",
-                crate::sim::storage::postgres::connect::redact(url)
-            );
-            "  ·  on PostgreSQL a crashed relay's locks go when the server notices, so a replay may differ a little"
-        }
-        None => "",
+    let note = if options.db.is_some() {
+        "  ·  on PostgreSQL a crashed relay's locks go when the server notices, so a replay may differ a little"
+    } else {
+        ""
     };
     let _ = writeln!(
         out,
@@ -142,4 +133,101 @@ pub(super) fn ordering_lab(
     );
     emit(&out)?;
     Ok(Outcome::Success)
+}
+
+/// The findings about order, each stated only when this run's figures bear it out.
+fn explain(r: &ordering::OrderingReport) -> Vec<String> {
+    let (keyed, unkeyed) = (&r.keyed, &r.unkeyed);
+    let partitions = r.partitions;
+    let mut lines = Vec::new();
+    let mut sentence = if keyed.violations == 0 {
+        format!(
+            "Keyed by aggregate id, all of an order's events share one partition, one relay and one \
+             worker, so all {} arrived in the order they happened{}.",
+            keyed.events,
+            if partitions > 1 {
+                format!(" however the {partitions} partitions interleaved")
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        format!(
+            "Keyed by aggregate id, {} still arrived before an earlier event of the same order \
+             ({} affected): this is a bug in msgwork, please report it with the replay command \
+             below.",
+            plural(keyed.violations, "event", "events"),
+            plural(keyed.orders_affected, "order", "orders")
+        )
+    };
+    if keyed.crashes + keyed.relay_crashes > 0 {
+        sentence.push_str(&format!(
+            " {} and {} only repeated what was not yet acknowledged or marked sent",
+            plural(keyed.crashes, "worker crash", "worker crashes"),
+            plural(keyed.relay_crashes, "relay crash", "relay crashes"),
+        ));
+        sentence.push_str(&if keyed.duplicates_skipped > 0 {
+            format!(
+                ", and the sequence number skipped the {} that came again.",
+                plural(keyed.duplicates_skipped, "event", "events")
+            )
+        } else {
+            ", and nothing came again this time.".to_string()
+        });
+    }
+    lines.push(sentence);
+    lines.push(if unkeyed.violations > 0 {
+        format!(
+            "Not keyed, an order's events scatter across partitions and a faster partition \
+             overtakes a slower one: {} arrived before an earlier event of the same order ({} \
+             affected). Shipped before Paid.",
+            plural(unkeyed.violations, "event", "events"),
+            plural(unkeyed.orders_affected, "order", "orders")
+        )
+    } else if partitions == 1 {
+        "Not keyed, an order's events would scatter across partitions, but with one partition \
+         there is nowhere to scatter to and nothing overtook anything; try --partitions 4."
+            .to_string()
+    } else {
+        format!(
+            "Not keyed, an order's events scatter across the {partitions} partitions, yet none \
+             overtook an earlier one this run; more --orders make it show."
+        )
+    });
+    let lost = keyed.lost + unkeyed.lost;
+    if lost > 0 {
+        lines.push(format!(
+            "{} lost: this is a bug in msgwork, please report it with the replay command below.",
+            plural(lost, "event was", "events were")
+        ));
+    }
+    lines
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::shared::testing::assert_replays;
+    use super::*;
+    use crate::cli::LabCommand;
+
+    #[test]
+    fn the_replay_gives_back_every_option_that_changes_the_result() {
+        assert_replays(
+            "ordering",
+            &[
+                &["--seed", "3", "--orders", "2000", "--partitions", "4"],
+                &["--seed", "3", "--orders", "90", "--partitions", "1"],
+                &["--seed", "3", "--db", "postgres://msgwork@db/lab"],
+            ],
+            |lab| match lab {
+                LabCommand::Ordering(args) => options(&args).unwrap(),
+                other => panic!("{other:?}"),
+            },
+            replay,
+        );
+    }
 }

@@ -1,14 +1,14 @@
 //! `msgwork lab retention`: the inbox retention window.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use anyhow::Result;
-use serde_json::json;
 
-use super::shared::{record_charted, within};
+use super::shared::{Request, list_word, record_charted, within};
 use crate::Outcome;
+use crate::cli::RetentionArgs;
 use crate::commands::context::{Context, emit};
+use crate::commands::replay::Replay;
 use crate::sim::lab::retention;
 use crate::ui::plot::{self, Figure, LineChart};
 
@@ -33,17 +33,20 @@ fn trade_off(r: &retention::RetentionReport) -> Figure {
         )
 }
 
-pub(super) fn retention_lab(
+/// The checked options: the seed drawn if it was left out, the windows read.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+struct RetentionOptions {
+    #[serde(skip)]
+    seed: u64,
     events: u32,
-    rate: f64,
-    hours: &str,
-    seed: Option<u64>,
-    plot: Option<&Path>,
-    json: bool,
-    ctx: &Context,
-) -> Result<Outcome> {
-    within("--events", events, 1, 1_000_000)?;
-    within("--duplicate-rate", rate, 0.0, 1.0)?;
+    duplicate_rate: f64,
+    hours: Vec<u32>,
+}
+
+fn options(args: &RetentionArgs) -> Result<RetentionOptions> {
+    within("--events", args.events, 1, 1_000_000)?;
+    within("--duplicate-rate", args.duplicate_rate, 0.0, 1.0)?;
+    let hours = &args.hours;
     let windows: Vec<u32> = hours
         .split(',')
         .map(|h| {
@@ -56,14 +59,37 @@ pub(super) fn retention_lab(
         .ok_or_else(|| {
             anyhow::anyhow!("--hours takes whole numbers of hours, like 1,4,24 (got '{hours}')")
         })?;
+    Ok(RetentionOptions {
+        seed: args.seed.unwrap_or_else(crate::sim::model::random_seed),
+        events: args.events,
+        duplicate_rate: args.duplicate_rate,
+        hours: windows,
+    })
+}
+
+/// The command that replays the run: every option, since each one changes the result.
+fn replay(o: &RetentionOptions) -> Replay {
+    let mut replay = Replay::new(&["lab", "retention"]);
+    replay
+        .option("--seed", o.seed)
+        .option("--events", o.events)
+        .option("--duplicate-rate", o.duplicate_rate)
+        .option("--hours", list_word(&o.hours));
+    replay
+}
+
+pub(super) fn retention_lab(args: &RetentionArgs, ctx: &Context) -> Result<Outcome> {
+    let o = options(args)?;
+    let plot = args.plot.as_deref();
     if let Some(path) = plot {
         plot::check_svg_path(path)?;
     }
+    let replay = replay(&o);
     let store = ctx.open_store()?;
-    let seed = seed.unwrap_or_else(crate::sim::model::random_seed);
-    let bar = crate::ui::Bar::new(windows.len() as u64, "windows", !json);
+    let (seed, events) = (o.seed, o.events);
+    let bar = crate::ui::Bar::new(o.hours.len() as u64, "windows", !args.json);
     bar.message("replaying the arrivals against each window");
-    let r = retention::run(seed, events, rate, &windows, &bar);
+    let r = retention::run(seed, events, o.duplicate_rate, &o.hours, &bar);
     bar.finish();
     let r = r?;
     let chart = trade_off(&r);
@@ -77,16 +103,12 @@ pub(super) fn retention_lab(
         }
         .save(path)?;
     }
-    let Some(run) = record_charted(
-        &store,
-        "lab-retention",
+    let request = Request {
         seed,
-        &json!({"events": events, "duplicate_rate": rate, "hours": windows}),
-        &r,
-        plot,
-        json,
-    )?
-    else {
+        options: &o,
+        replay: &replay,
+    };
+    let Some(run) = record_charted(&store, "lab-retention", &request, &r, plot, args.json)? else {
         return Ok(Outcome::Success);
     };
     let paint = ctx.paint;
@@ -121,28 +143,9 @@ pub(super) fn retention_lab(
     if let Some(path) = plot {
         let _ = writeln!(out, "Chart written to {}\n", path.display());
     }
-    let first_safe = r.windows.iter().find(|w| w.reapplied == 0);
     let _ = writeln!(out, "{}", paint.bold("What this shows"));
-    let _ = writeln!(
-        out,
-        "  • A short window forgets ids while duplicates are still on their way: each one that arrives after \
-         its id was swept is applied again, a second charge."
-    );
-    match first_safe {
-        Some(w) => {
-            let _ = writeln!(
-                out,
-                "  • From {} h on, no duplicate got through here, at the price of {} inbox rows. Past the longest \
-                 delay a duplicate can have, a longer window buys nothing but table size.",
-                w.hours, w.max_inbox_rows
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "  • Even the longest window here let duplicates through: the tail of late arrivals is longer still."
-            );
-        }
+    for sentence in explain(&r) {
+        let _ = writeln!(out, "  • {sentence}");
     }
     let _ = writeln!(
         out,
@@ -152,10 +155,121 @@ pub(super) fn retention_lab(
     let _ = writeln!(
         out,
         "{}",
-        paint.dim(&format!(
-            "Replay: msgwork lab retention --seed {seed}  ·  recorded as run {run}"
-        ))
+        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
     );
     emit(&out)?;
     Ok(Outcome::Success)
+}
+
+/// The findings about the window, each stated only when this run's figures bear it out.
+fn explain(r: &retention::RetentionReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut windows: Vec<&retention::Window> = r.windows.iter().collect();
+    windows.sort_by_key(|w| w.hours);
+    let (Some(shortest), Some(longest)) = (windows.first(), windows.last()) else {
+        return lines;
+    };
+    if r.duplicates == 0 {
+        lines.push(
+            "No event came back a second time (--duplicate-rate 0), so no window had a duplicate \
+             to catch and the shortest one is as good as any."
+                .to_string(),
+        );
+        return lines;
+    }
+    // The shortest window from which on no longer one let a duplicate through either.
+    let last_leak = windows.iter().rposition(|w| w.reapplied > 0);
+    let Some(leak) = last_leak else {
+        lines.push(format!(
+            "Even the shortest window here, {} h, caught all {} late duplicates: none came later \
+             than that.",
+            shortest.hours, r.duplicates
+        ));
+        if longest.hours > shortest.hours {
+            lines.push(format!(
+                "A longer window bought nothing here but table size: {} inbox rows at {} h \
+                 against {} at {} h.",
+                longest.max_inbox_rows, longest.hours, shortest.max_inbox_rows, shortest.hours
+            ));
+        }
+        return lines;
+    };
+    if shortest.reapplied > 0 {
+        lines.push(format!(
+            "A short window forgets ids while duplicates are still on their way: kept for {} h, \
+             {} arrived after {} id was swept and {} applied again, a second charge each.",
+            shortest.hours,
+            plural(shortest.reapplied, "duplicate", "duplicates"),
+            if shortest.reapplied == 1 {
+                "its"
+            } else {
+                "their"
+            },
+            if shortest.reapplied == 1 {
+                "was"
+            } else {
+                "were"
+            },
+        ));
+    }
+    lines.push(match windows.get(leak + 1) {
+        Some(w) => format!(
+            "From {} h on, no duplicate got through here, at the price of {} inbox rows at {} h. \
+             Past the longest delay a duplicate can have, a longer window buys nothing but table \
+             size.",
+            w.hours, w.max_inbox_rows, w.hours
+        ),
+        None => format!(
+            "Even the longest window here, {} h, let {} through: the tail of late arrivals is \
+             longer still.",
+            longest.hours,
+            plural(longest.reapplied, "duplicate", "duplicates")
+        ),
+    });
+    lines
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::shared::testing::assert_replays;
+    use super::*;
+    use crate::cli::LabCommand;
+
+    #[test]
+    fn the_replay_gives_back_every_option_that_changes_the_result() {
+        assert_replays(
+            "retention",
+            &[
+                &[
+                    "--seed",
+                    "3",
+                    "--events",
+                    "20000",
+                    "--duplicate-rate",
+                    "0.1",
+                    "--hours",
+                    "1,2,4,8,12,24,48,96",
+                ],
+                &[
+                    "--seed",
+                    "3",
+                    "--events",
+                    "90",
+                    "--duplicate-rate",
+                    "0.25",
+                    "--hours",
+                    "24, 1,6",
+                ],
+            ],
+            |lab| match lab {
+                LabCommand::Retention(args) => options(&args).unwrap(),
+                other => panic!("{other:?}"),
+            },
+            replay,
+        );
+    }
 }

@@ -182,6 +182,22 @@ pub struct Report {
     pub timings: Timings,
 }
 
+impl Report {
+    /// What `simulate --check` refuses: every broken invariant of the outbox run and, whatever
+    /// `--claim` says, any overlapping claim. Under `--claim none` replicas overlap by design and
+    /// the verdict says so, but a check still fails: two relays held the same row.
+    pub fn check_problems(&self) -> Vec<String> {
+        let mut problems = self.verdict.outbox_problems.clone();
+        let overlaps = self.outbox.overlapping_claims.unwrap_or(0);
+        if self.claim == ClaimMode::None && overlaps > 0 {
+            problems.push(format!(
+                "{overlaps} overlapping relay claims (--claim none lets replicas overlap)"
+            ));
+        }
+        problems
+    }
+}
+
 impl Verdict {
     pub fn judge(naive: &PipelineReport, outbox: &PipelineReport, claim: ClaimMode) -> Self {
         let mut problems = Vec::new();

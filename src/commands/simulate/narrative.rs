@@ -1,0 +1,442 @@
+//! The sentences under the crash lab's table. Each one is chosen by, and states, this run's
+//! figures: a sentence whose condition did not happen is not said, and no cause is named that
+//! did not occur.
+
+use crate::sim::crash::ClaimMode;
+use crate::sim::crash::report::{PipelineReport, Report};
+use crate::sim::crash::schedule::{CrashPoint, NaiveOrder};
+
+/// The database, as the report's sentences name it.
+pub(super) fn database(report: &Report) -> &'static str {
+    match report.backend {
+        "postgres" => "PostgreSQL",
+        _ => "SQLite",
+    }
+}
+
+pub(super) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn orders_list(orders: &[u32]) -> String {
+    let shown: Vec<String> = orders.iter().take(6).map(|n| format!("#{n}")).collect();
+    let more = orders.len().saturating_sub(6);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// `once`, `twice`, `3 times`.
+fn times(n: u64) -> String {
+    match n {
+        1 => "once".to_string(),
+        2 => "twice".to_string(),
+        n => format!("{n} times"),
+    }
+}
+
+/// Crashes that struck `run` at `point`.
+fn at(run: &PipelineReport, point: CrashPoint) -> u64 {
+    run.crashes_by_point.get(&point).copied().unwrap_or(0)
+}
+
+fn service_crashes(run: &PipelineReport) -> u64 {
+    at(run, CrashPoint::ServiceBeforeCommit) + at(run, CrashPoint::ServiceAfterCommit)
+}
+
+fn consumer_crashes(run: &PipelineReport) -> u64 {
+    at(run, CrashPoint::ConsumerBeforeCommit) + at(run, CrashPoint::ConsumerAfterCommit)
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// What the numbers of this run prove, one sentence a finding.
+pub(super) fn explain(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    crashes(report, &mut lines);
+    naive(report, &mut lines);
+    outbox(report, &mut lines);
+    duplicates(report, &mut lines);
+    dedupe(report, &mut lines);
+    claims(report, &mut lines);
+    lines
+}
+
+/// Whether anything crashed, and with process mode, what was killed.
+fn crashes(report: &Report, lines: &mut Vec<String>) {
+    let (naive, outbox) = (&report.naive, &report.outbox);
+    let struck = naive.crashes + outbox.crashes;
+    let lost_any =
+        naive.lost_events + naive.phantom_events + outbox.lost_events + outbox.phantom_events > 0;
+    if struck == 0 {
+        let why = if !report.crash {
+            "No crash was asked for".to_string()
+        } else if !report.unplaced_crash_points.is_empty() {
+            format!(
+                "Crashes were asked for, but none struck: {} did not fit in {}",
+                plural(
+                    report.unplaced_crash_points.len() as u64,
+                    "crash",
+                    "crashes"
+                ),
+                plural(u64::from(report.orders), "order", "orders")
+            )
+        } else {
+            "Crashes were asked for, but none struck".to_string()
+        };
+        let outcome = if lost_any {
+            "and still an event went missing or appeared from nowhere (see below)"
+        } else {
+            "so both pipelines delivered every event: the dual write only fails when a process \
+             dies at the wrong moment"
+        };
+        let advice = if report.crash {
+            "Use more --orders or another --crash-at to make one strike."
+        } else {
+            "Run with --crash to make it die."
+        };
+        lines.push(format!("{why}, {outcome}. {advice}"));
+    }
+    let processes = [&naive.processes, &outbox.processes];
+    if processes.iter().any(|p| p.is_some()) {
+        let (spawned, killed) = processes
+            .iter()
+            .filter_map(|p| p.as_ref())
+            .fold((0, 0), |(s, k), p| (s + p.spawned, k + p.killed));
+        lines.push(if killed > 0 {
+            format!(
+                "The crashes were real: the order service and the relays ran as child processes of \
+                 msgwork, and {killed} of the {spawned} started were killed with SIGKILL at a crash \
+                 point; each new process found only what {} had committed. The billing consumer \
+                 ran inside msgwork and crashed in-process.",
+                database(report)
+            )
+        } else {
+            format!(
+                "The order service and the relays ran as {} of msgwork, but none was killed: no \
+                 crash point of theirs struck this run.",
+                plural(spawned, "child process", "child processes")
+            )
+        });
+    }
+}
+
+/// The naive pipeline: the gap, or why it did not show this time.
+fn naive(report: &Report, lines: &mut Vec<String>) {
+    let naive = &report.naive;
+    if naive.lost_events > 0 {
+        let after_commit = at(naive, CrashPoint::ServiceAfterCommit);
+        let cause = if after_commit > 0 {
+            format!(
+                ": it died between COMMIT and publish ({} after commit), and nothing remembered the \
+                 event",
+                plural(after_commit, "crash", "crashes")
+            )
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "The dual-write gap: the naive service committed {} but never published {}{cause} ({}).",
+            plural(naive.committed_orders, "order", "orders"),
+            plural(naive.lost_events, "event", "events"),
+            orders_list(&naive.lost_orders)
+        ));
+    }
+    if naive.phantom_events > 0 {
+        let cause = if at(naive, CrashPoint::ServiceBeforeCommit) > 0 {
+            " then rolled back when it died before COMMIT"
+        } else {
+            " never committed"
+        };
+        let (sent, whose) = if naive.phantom_events == 1 {
+            ("1 event for an order", "a phantom")
+        } else {
+            ("", "phantoms")
+        };
+        let sent = if sent.is_empty() {
+            format!("{} events for orders", naive.phantom_events)
+        } else {
+            sent.to_string()
+        };
+        lines.push(format!(
+            "The other half of the gap: the handler that publishes first sent {sent} whose \
+             transaction{cause}: {whose} billing charged for ({}).",
+            orders_list(&naive.phantom_orders)
+        ));
+    }
+    let nothing_struck = naive.crashes + report.outbox.crashes == 0;
+    if naive.lost_events > 0 || naive.phantom_events > 0 || nothing_struck {
+        return;
+    }
+    let (point, order) = match report.naive_order {
+        NaiveOrder::PublishFirst => ("service-before-commit", "publishes first"),
+        NaiveOrder::CommitFirst | NaiveOrder::Alternate => {
+            ("service-after-commit", "commits first")
+        }
+    };
+    let try_this = format!(
+        "The gap is only there when a process dies between the two writes: try --crash-at \
+         {point}:1 (order 1 {order})."
+    );
+    let service = service_crashes(naive);
+    lines.push(if naive.crashes == 0 {
+        format!("No crash struck the naive pipeline, so it lost and invented nothing. {try_this}")
+    } else if service == 0 {
+        let struck = if naive.crashes == 1 {
+            "its one crash did not strike the order service".to_string()
+        } else {
+            format!(
+                "none of its {} crashes struck the order service",
+                naive.crashes
+            )
+        };
+        format!("The naive dual write lost and invented nothing this run: {struck}. {try_this}")
+    } else {
+        format!(
+            "The naive dual write lost and invented nothing this run: its order service crashed \
+             {} but never between the two writes of an order. {try_this}",
+            times(service)
+        )
+    });
+}
+
+/// The outbox's write: one transaction, tested or not.
+fn outbox(report: &Report, lines: &mut Vec<String>) {
+    let outbox = &report.outbox;
+    if outbox.lost_events > 0 || outbox.phantom_events > 0 {
+        let mut broken = Vec::new();
+        if outbox.lost_events > 0 {
+            broken.push(format!(
+                "{} lost ({})",
+                plural(outbox.lost_events, "event", "events"),
+                orders_list(&outbox.lost_orders)
+            ));
+        }
+        if outbox.phantom_events > 0 {
+            broken.push(format!(
+                "{} phantom ({})",
+                plural(outbox.phantom_events, "event", "events"),
+                orders_list(&outbox.phantom_orders)
+            ));
+        }
+        lines.push(format!(
+            "The outbox broke its promise: {}. The order and its outbox row share one transaction, \
+             so this is a bug in msgwork: please report it with the replay command below.",
+            and_list(&broken)
+        ));
+        return;
+    }
+    let service = service_crashes(outbox);
+    if service > 0 {
+        lines.push(format!(
+            "One local transaction closes it: the outbox service wrote each order and its \
+             OrderPlaced row in the same {} transaction, so {} kept both or neither: 0 lost, 0 \
+             phantom.",
+            database(report),
+            if service == 1 {
+                "its one crash".to_string()
+            } else {
+                format!("each of its {service} crashes")
+            }
+        ));
+    } else if outbox.crashes > 0 {
+        lines.push(
+            "No crash struck the outbox's order service, so its one-transaction write was not put \
+             to the test this run; nothing was lost or invented."
+                .to_string(),
+        );
+    }
+}
+
+/// Why billing saw some events more than once: republishing, and its own crashes.
+fn duplicates(report: &Report, lines: &mut Vec<String>) {
+    let outbox = &report.outbox;
+    if outbox.duplicate_deliveries == 0 {
+        return;
+    }
+    let mut causes = Vec::new();
+    let after_publish = at(outbox, CrashPoint::RelayAfterPublish);
+    if after_publish > 0 {
+        causes.push(format!(
+            "{} between publishing and marking the row sent",
+            plural(after_publish, "relay crash", "relay crashes")
+        ));
+    }
+    let overlaps = outbox.overlapping_claims.unwrap_or(0);
+    if overlaps > 0 {
+        causes.push(match report.claim {
+            ClaimMode::None => format!(
+                "{} of rows another relay still held",
+                plural(overlaps, "claim", "claims")
+            ),
+            ClaimMode::Lease => format!(
+                "{} of rows whose lease had run out while their holder was still at work",
+                plural(overlaps, "claim", "claims")
+            ),
+        });
+    }
+    let republished = outbox.events_republished;
+    let mut sentence = String::from("Delivery is at-least-once: ");
+    if republished > 0 {
+        sentence.push_str(&plural(
+            republished,
+            "event went out more than once",
+            "events went out more than once",
+        ));
+        if !causes.is_empty() {
+            sentence.push_str(&format!(" (because of {})", and_list(&causes)));
+        }
+        sentence.push_str(", and ");
+    }
+    sentence.push_str(&format!(
+        "billing saw {}",
+        plural(
+            outbox.duplicate_deliveries,
+            "duplicate delivery",
+            "duplicate deliveries"
+        )
+    ));
+    let consumer = consumer_crashes(outbox);
+    if consumer > 0 {
+        sentence.push_str(&format!(
+            ", {}redelivered by the broker after billing itself crashed before acknowledging ({})",
+            if republished > 0 { "some of them " } else { "" },
+            times(consumer)
+        ));
+    }
+    sentence.push('.');
+    lines.push(sentence);
+}
+
+/// What the inbox did, against the naive consumer without one.
+fn dedupe(report: &Report, lines: &mut Vec<String>) {
+    let (naive, outbox) = (&report.naive, &report.outbox);
+    if outbox.double_applied > 0 {
+        lines.push(format!(
+            "Billing's inbox failed: {} applied twice ({}), although each charge and its inbox \
+             entry share one transaction. This is a bug in msgwork: please report it with the \
+             replay command below.",
+            plural(outbox.double_applied, "charge was", "charges were"),
+            orders_list(&outbox.double_applied_orders)
+        ));
+    } else if outbox.dedupe_skips > 0 {
+        lines.push(format!(
+            "The consumer dedupes: billing records each event_id in its inbox in the same \
+             transaction as the charge, skipped {} and charged no order twice.",
+            plural(outbox.dedupe_skips, "duplicate", "duplicates"),
+        ));
+    }
+    if naive.double_applied > 0 {
+        let cause = if at(naive, CrashPoint::ConsumerAfterCommit) > 0 {
+            ": it died after committing a charge, before acknowledging, and the broker redelivered"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "The naive consumer has no inbox and charged {} twice ({}){cause}.",
+            plural(naive.double_applied_orders.len() as u64, "order", "orders"),
+            orders_list(&naive.double_applied_orders)
+        ));
+    } else if naive.duplicate_deliveries > 0 {
+        let cause = if at(naive, CrashPoint::ConsumerBeforeCommit) > 0 {
+            ": each followed a crash that had rolled the first charge back"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "The naive consumer has no inbox, yet its {} charged nothing twice{cause}.",
+            plural(
+                naive.duplicate_deliveries,
+                "duplicate delivery",
+                "duplicate deliveries"
+            ),
+        ));
+    }
+}
+
+/// Whether the relays kept out of each other's way, and why.
+fn claims(report: &Report, lines: &mut Vec<String>) {
+    let outbox = &report.outbox;
+    let overlaps = outbox.overlapping_claims.unwrap_or(0);
+    let relay = outbox.relay.as_ref();
+    let passes = plural(relay.map_or(0, |r| r.passes), "pass", "passes");
+    let relays = plural(u64::from(report.relays), "relay", "relays");
+    let sentence = match (report.claim, overlaps) {
+        (_, 0) if relay.is_none_or(|r| r.rows_claimed == 0) => format!(
+            "The {relays} claimed no row this run{}",
+            if outbox.committed_orders == 0 {
+                ": no order was committed for them to publish."
+            } else {
+                "."
+            }
+        ),
+        (_, 0) if report.relays == 1 => format!(
+            "With one relay there was no other replica to overlap with ({passes}); run --relays 3 \
+             to see {}.",
+            match report.claim {
+                ClaimMode::Lease => "the claim keep replicas apart",
+                ClaimMode::None => "replicas without claims overlap",
+            }
+        ),
+        (ClaimMode::Lease, 0) => format!(
+            "Replicas claim disjoint batches: {relays} made {passes} with 0 overlapping claims, \
+             because {}. Try --claim none to see what the claim prevents.",
+            if report.backend == "postgres" {
+                "each claim is a SELECT … FOR UPDATE SKIP LOCKED in the relay's own transaction: \
+                 a row another relay has locked is skipped, not waited for, and a relay that dies \
+                 releases its locks with its transaction"
+            } else {
+                "each claim is one UPDATE … RETURNING under BEGIN IMMEDIATE that leases the rows"
+            }
+        ),
+        (ClaimMode::Lease, _) if report.backend == "postgres" => format!(
+            "The claims did not keep the replicas apart: {relays} made {passes} with {}, although \
+             SKIP LOCKED should have skipped every locked row.",
+            plural(overlaps, "overlapping claim", "overlapping claims")
+        ),
+        (ClaimMode::Lease, _) => {
+            let fenced = relay.map_or(0, |r| r.fenced_marks);
+            let fence = if fenced > 0 {
+                format!(
+                    " The fence refused the late holders' marks on {}, but what they had \
+                     published was already out.",
+                    plural(fenced, "row", "rows")
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "Leases did not keep the replicas apart: {relays} made {passes} with {}, because \
+                 a lease of {} ran out before its holder had published and marked its batch, and \
+                 another relay claimed the rows.{fence} A lease must outlast a pass (the default \
+                 is 1000 ms).",
+                plural(overlaps, "overlapping claim", "overlapping claims"),
+                plural(report.lease_ms, "ms", "ms"),
+            )
+        }
+        (ClaimMode::None, 0) => format!(
+            "Without claims, replicas may read the same unsent rows, but none did this run: \
+             {relays} made {passes} with 0 overlapping claims. Try more --orders or --relays."
+        ),
+        (ClaimMode::None, _) => format!(
+            "Without claims, replicas read the same unsent rows: {} across {passes} of {relays}, \
+             rows another relay still held and had not marked sent.{}",
+            plural(overlaps, "overlapping claim", "overlapping claims"),
+            if outbox.double_applied == 0 {
+                " Billing's inbox still charged each order once."
+            } else {
+                ""
+            }
+        ),
+    };
+    lines.push(sentence);
+}
