@@ -9,8 +9,9 @@ use super::shared::{Request, duration_word, list_word, parse_duration_ms, record
 use crate::Outcome;
 use crate::cli::CdcArgs;
 use crate::commands::context::{Context, emit};
-use crate::commands::replay::{Replay, redact_db};
+use crate::commands::replay::Replay;
 use crate::sim::lab::cdc::{self, CdcOptions};
+use crate::sim::storage::postgres::connect::redact;
 use crate::ui::plot::{self, Distribution, Figure};
 use crate::ui::{Bar, Verdict};
 
@@ -207,7 +208,7 @@ fn render(
         "{}  {} · seed {} · {} s of orders at {} · polling every {} ms · {} relay and {} service crashes per run\n\n",
         paint.bold("msgwork lab cdc"),
         match &options.db {
-            Some(url) => format!("PostgreSQL {}", redact_db(url)),
+            Some(url) => format!("PostgreSQL {}", redact(url)),
             None => "SQLite".to_string(),
         },
         lab.seed,

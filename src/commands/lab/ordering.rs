@@ -63,7 +63,10 @@ pub(super) fn ordering_lab(args: &OrderingArgs, ctx: &Context) -> Result<Outcome
     };
     let paint = ctx.paint;
     let backend = match &options.db {
-        Some(url) => format!("PostgreSQL {}", crate::commands::replay::redact_db(url)),
+        Some(url) => format!(
+            "PostgreSQL {}",
+            crate::sim::storage::postgres::connect::redact(url)
+        ),
         None => "SQLite".to_string(),
     };
     let mut out = format!(

@@ -11,8 +11,55 @@ use crate::sim::error::{PgError, describe};
 /// The oldest server the labs run on: `pg_replication_slot_advance` arrived in 11.
 pub const MIN_SERVER_VERSION: i32 = 110_000;
 
-/// A database URL with any password hidden, fit to print and to record.
+/// A connection string with every password hidden, fit to print and to record: the URL's
+/// `user:password@`, and any `password=` in a query string or in the `key=value` form.
 pub fn redact(url: &str) -> String {
+    let url = redact_authority(url);
+    let lower = url.to_ascii_lowercase();
+    let mut out = String::with_capacity(url.len());
+    let mut rest = 0;
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("password") {
+        let key_end = from + found + "password".len();
+        from = key_end;
+        let after_key = &url[key_end..];
+        let spaces = after_key.len() - after_key.trim_start().len();
+        let Some(value) = after_key.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let start = url.len() - value.len();
+        let end = start + value_len(value);
+        out.push_str(&url[rest..start]);
+        out.push_str("***");
+        rest = end;
+        from = end.max(key_end + spaces);
+    }
+    out.push_str(&url[rest..]);
+    out
+}
+
+/// How long a `password=` value runs: to the closing quote of a quoted value, else to the next
+/// `&` (query string) or blank (`key=value` form).
+fn value_len(value: &str) -> usize {
+    if let Some(quoted) = value.strip_prefix('\'') {
+        let mut escaped = false;
+        for (i, c) in quoted.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '\'' if !escaped => return i + 2,
+                _ => escaped = false,
+            }
+        }
+        return value.len();
+    }
+    value
+        .find(|c: char| c == '&' || c.is_whitespace())
+        .unwrap_or(value.len())
+}
+
+/// The password of a URL's `user:password@`, hidden.
+fn redact_authority(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -104,5 +151,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn no_password_survives_in_any_form_of_connection_string() {
+        for (url, want) in [
+            (
+                "postgres://msgwork:s3cret@db:5432/lab",
+                "postgres://msgwork:***@db:5432/lab",
+            ),
+            (
+                "postgres://msgwork@db/lab?sslmode=disable&password=s3cret&x=1",
+                "postgres://msgwork@db/lab?sslmode=disable&password=***&x=1",
+            ),
+            (
+                "host=db user=msgwork password=s3cret dbname=lab",
+                "host=db user=msgwork password=*** dbname=lab",
+            ),
+            (
+                "host=db PASSWORD = 's3 cr\\'et' dbname=lab",
+                "host=db PASSWORD = *** dbname=lab",
+            ),
+            ("postgres://msgwork@db/lab", "postgres://msgwork@db/lab"),
+            ("host=db passwordless=1", "host=db passwordless=1"),
+        ] {
+            let redacted = redact(url);
+            assert_eq!(redacted, want, "{url}");
+            assert!(!redacted.contains("s3"), "{redacted}");
+        }
     }
 }
