@@ -1,10 +1,11 @@
 //! The command that reproduces a run: built once per command from its checked options, shown
 //! quoted for a shell on the "Replay:" line, and carried by `--json` as an argv array.
 
-use crate::sim::storage::postgres::connect::redact;
 use std::fmt;
 
 use serde::Serialize;
+
+use crate::sim::storage::postgres::connect::redact;
 
 /// `msgwork …` as an argv: every option that changes the result, and nothing that does not
 /// (`--json`, `--plot`, `--trace`, `--keep-db`, `--check`).
