@@ -335,5 +335,35 @@ fn a_replay_on_postgres_names_the_server_and_reproduces_the_run() {
         "simulate", "--crash", "--seed", "3", "--orders", "80", "--batch", "4", "--db", &url,
     ]);
     assert_eq!(first["backend"], "postgres");
-    assert_eq!(without(first, &["timings"]), without(second, &["timings"]));
+    // A crashed relay's row locks go when the server notices its connection has closed, a
+    // moment no seed decides, so the outbox run's claim counts may differ a little between a
+    // run and its replay (the README says so). Everything the seed fixes must match: the
+    // options, the schedule, the whole naive run, and what the outbox run proves.
+    let fixed = [
+        "schema_version",
+        "backend",
+        "seed",
+        "orders",
+        "relays",
+        "mode",
+        "claim",
+        "naive_order",
+        "batch",
+        "lease_ms",
+        "crash",
+        "crash_rate",
+        "schedule",
+        "unplaced_crash_points",
+        "naive",
+        "outbox.committed_orders",
+        "outbox.lost_events",
+        "outbox.phantom_events",
+        "outbox.double_applied",
+        "outbox.lost_orders",
+        "outbox.phantom_orders",
+        "outbox.double_applied_orders",
+        "verdict",
+        "replay",
+    ];
+    assert_eq!(only(&first, &fixed), only(&second, &fixed));
 }
