@@ -16,7 +16,7 @@
 //! own tokens, one at a time, so it cannot read a statement differently from the checker.
 //!
 //! One file per stage, each using only the ones before it: `lex` -> `statements` -> `facts` ->
-//! `schema` -> `model`, then the judge's vocabulary (`roles`, `words`), the `sandbox`, and the
+//! `steps` (the order of effects, read from statements and prose) -> `schema` -> `model`, then the judge's vocabulary (`roles`, `words`), the `sandbox`, and the
 //! `judge` that reads them all (its last item runs the sandbox). Beneath every stage sit the
 //! `report` types, the `limits` and `lines`; above them all, `check` is the entry point.
 
@@ -32,6 +32,7 @@ mod roles;
 mod sandbox;
 mod schema;
 mod statements;
+mod steps;
 mod words;
 
 pub use check::check;
