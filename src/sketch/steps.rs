@@ -1,5 +1,6 @@
 //! The order of effects: what each statement and each line of pseudocode or comment does (hand
-//! the event to the broker, acknowledge, delete, update, mark sent, insert, begin, commit), in the order
+//! the event to the broker, acknowledge, delete, update, mark sent, insert, do the consumer's work,
+//! begin, commit), in the order
 //! the text says it happens. A statement is read from its facts. Prose is read clause by clause:
 //! "delete the row after publishing it" puts the publish first, "before publishing, delete it"
 //! puts it last, a negated clause ("never delete before the ack") does nothing, and a clause that
@@ -31,6 +32,8 @@ pub(super) enum Effect {
     Mark,
     /// Rows inserted.
     Insert { table: String },
+    /// Prose that does the consumer's work ("dedupe", "apply", "charge", "record").
+    Work,
     /// Prose that opens a transaction (`with db.transaction():`, "begin").
     Begin,
     /// Prose that commits ("commit, then ack").
@@ -46,6 +49,10 @@ pub(super) struct Step {
     pub(super) key: (usize, usize),
     /// The statement it is part of; none for a comment.
     pub(super) unit: Option<usize>,
+    /// It is a step of a procedure (a statement, a line of pseudocode, a call, a clause that
+    /// opens with a verb or a sequence word such as "then"), not prose describing the design
+    /// ("the relay publishes rows in order").
+    pub(super) step: bool,
 }
 
 /// What a statement does, in the order its keywords come.
@@ -90,6 +97,7 @@ pub(super) fn of_statement(facts: &Facts, start: usize, unit: usize) -> Vec<Step
             at,
             key: (start, n),
             unit: Some(unit),
+            step: true,
         })
         .collect()
 }
@@ -119,6 +127,7 @@ pub(super) fn of_prose(
                 .into_iter()
                 .enumerate()
                 .map(|(n, (at, effect))| Step {
+                    step: sql_to_end || is_step(&words, at, &effect),
                     effect,
                     at,
                     key: (line_start, n),
@@ -220,8 +229,6 @@ const SEND_VERBS: &[&str] = &[
     "delivers",
     "dispatch",
     "dispatches",
-    "relay",
-    "relays",
 ];
 
 const BROKER_WORDS: &[&str] = &["topic", "queue", "bus", "exchange", "stream", "partition"];
@@ -265,6 +272,34 @@ const SENT_WORDS: &[&str] = &[
 ];
 
 const COMMIT_WORDS: &[&str] = &["commit", "commits", "committing", "committed"];
+
+/// Verbs of a consumer doing its work.
+const WORK_VERBS: &[&str] = &[
+    "dedupe",
+    "dedupes",
+    "deduplicate",
+    "deduplicates",
+    "process",
+    "processes",
+    "handle",
+    "handles",
+    "apply",
+    "applies",
+    "record",
+    "records",
+    "store",
+    "stores",
+    "save",
+    "saves",
+    "charge",
+    "charges",
+    "bill",
+    "bills",
+    "insert",
+    "inserts",
+    "write",
+    "writes",
+];
 
 const NEGATIONS: &[&str] = &[
     "not",
@@ -316,6 +351,77 @@ const FAILURES: &[&str] = &[
     "crash",
     "crashes",
 ];
+
+/// Words that open a step of a procedure.
+const STEP_OPENERS: &[&str] = &[
+    "then",
+    "next",
+    "finally",
+    "afterwards",
+    "now",
+    "and",
+    "after",
+    "once",
+    "when",
+    "if",
+    "for",
+    "foreach",
+    "loop",
+    "while",
+    "on",
+    "wait",
+    "step",
+    "first",
+    "second",
+    "third",
+];
+
+/// Whether the effect said at `at` is a step of a procedure: SQL, a call, or a clause that
+/// opens with a verb or a sequence word, or follows a `:`, an arrow or "then".
+fn is_step(words: &[Word], at: usize, effect: &Effect) -> bool {
+    if matches!(
+        effect,
+        Effect::Delete { table: Some(_), .. } | Effect::Update { .. } | Effect::Insert { .. }
+    ) {
+        return true;
+    }
+    let Some(k) = words.iter().position(|w| w.start == at) else {
+        return false;
+    };
+    if words.get(k + 1).is_some_and(|n| n.punct && n.text == "(") {
+        return true;
+    }
+    let separator = |w: &Word| {
+        (w.punct && matches!(w.text.as_str(), "," | ":" | ";" | "." | "->" | "=>"))
+            || (!w.punct && w.text == "then")
+    };
+    let opened_by = words.get(..k).unwrap_or(&[]).iter().rposition(separator);
+    if let Some(sep) = opened_by.and_then(|j| words.get(j))
+        && matches!(sep.text.as_str(), ":" | "->" | "=>" | "then")
+    {
+        return true;
+    }
+    let first = words
+        .get(opened_by.map_or(0, |j| j + 1)..)
+        .unwrap_or(&[])
+        .iter()
+        .find(|w| !w.punct);
+    first.is_some_and(|w| {
+        w.text.chars().all(|c| c.is_ascii_digit())
+            || [
+                STEP_OPENERS,
+                PUBLISH_VERBS,
+                SEND_VERBS,
+                DELETE_VERBS,
+                MARK_VERBS,
+                ACK_WORDS,
+                COMMIT_WORDS,
+            ]
+            .iter()
+            .any(|list| has(list, w))
+            || w.text.contains('.')
+    })
+}
 
 /// Words that put what follows them first: "X after Y" is Y, then X.
 const AFTER_WORDS: &[&str] = &["after", "once", "when", "whenever", "if", "until"];
@@ -441,6 +547,8 @@ fn clause_events(src: &str, clause: &[Word], broker: bool, sql_end: usize) -> Ve
                 table: None,
                 filter: Vec::new(),
             })
+        } else if has(WORK_VERBS, w) {
+            Some(Effect::Work)
         } else if has(MARK_VERBS, w)
             && clause
                 .iter()

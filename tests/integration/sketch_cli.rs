@@ -271,7 +271,7 @@ const STATEMENTS: &[(&str, &str, Value)] = &[
         Value::OneOf(&["effect-before-record"]),
     ),
     (
-        "acknowledges the message",
+        "the message is acknowledged",
         "consumer-scope",
         Value::OneOf(&["ack-before-commit"]),
     ),
@@ -394,7 +394,7 @@ fn losing_orders_of_effects_are_named_as_losses() {
             "consumer-ack-first.sql",
             "inbox",
             "wrong",
-            "acknowledges the message",
+            "the message is acknowledged",
         ),
         (
             "consumer-one-transaction.sql",

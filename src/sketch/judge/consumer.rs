@@ -122,9 +122,15 @@ fn consumer_names(sentence: &str) -> Vec<(String, bool)> {
         // ("ReceiptMailer consumes ...", "consumer: ReceiptMailer").
         let acts = CONSUMER_VERBS.contains(&bare(k + 1).as_str())
             || (k > 0 && bare(k - 1).starts_with("consumer"));
-        let Some(name) = service_name(w).or_else(|| camel_case(w).filter(|_| acts)) else {
+        let two_words = two_word_service(w, raw.get(k + 1).copied());
+        let Some(name) = service_name(w)
+            .map(str::to_string)
+            .or_else(|| camel_case(w).filter(|_| acts).map(str::to_string))
+            .or(two_words)
+        else {
             continue;
         };
+        let name = name.as_str();
         let left_of_arrow = raw
             .get(k + 1)
             .is_some_and(|n| n.starts_with("->") || n.starts_with("=>"));
@@ -147,6 +153,27 @@ fn consumer_names(sentence: &str) -> Vec<(String, bool)> {
         }
     }
     out
+}
+
+/// A service named in two words, "Billing service": a capitalised name, then the kind of
+/// service, as "the Billing service".
+fn two_word_service(word: &str, next: Option<&str>) -> Option<String> {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let kind = next?
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    let lower = w.to_lowercase();
+    let named = w.chars().next().is_some_and(char::is_uppercase)
+        && w.len() >= 3
+        && w.chars().all(char::is_alphanumeric)
+        && ![
+            "the", "a", "an", "our", "this", "that", "each", "every", "one", "any",
+        ]
+        .contains(&lower.as_str())
+        && !PLUMBING.iter().any(|p| lower.starts_with(p))
+        && !CONSUMER_WORDS.contains(&lower.as_str());
+    (named && ["service", "consumer", "worker", "handler"].contains(&kind.as_str()))
+        .then(|| format!("the {w} {kind}"))
 }
 
 /// Verbs that say the name before them consumes.
@@ -208,25 +235,35 @@ impl<'m> Judge<'m> {
             near.push((prev_end, t.start + 1));
         }
         let in_part = |off: usize| near.iter().any(|&(a, b)| a <= off && off < b);
-        let mut first_choice: Vec<String> = Vec::new();
-        let mut second: Vec<String> = Vec::new();
+        // The first sentence that names consumers, in the consumer's part first; a sentence
+        // naming several ("EmailService and BillingService consume it") names them all.
+        let mut first_choice: Option<Vec<String>> = None;
+        let mut second: Option<Vec<String>> = None;
         for c in &self.m.comments {
             for s in sentences(&c.text) {
-                for (name, outright) in consumer_names(&s) {
-                    if in_part(c.start) {
-                        first_choice.push(name);
-                    } else if outright {
-                        second.push(name);
-                    }
+                let names = consumer_names(&s);
+                let outright: Vec<String> = names
+                    .iter()
+                    .filter(|(_, o)| *o)
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                let all: Vec<String> = names.into_iter().map(|(n, _)| n).collect();
+                if in_part(c.start) && !all.is_empty() && first_choice.is_none() {
+                    first_choice = Some(all);
+                } else if !outright.is_empty() && second.is_none() {
+                    second = Some(outright);
                 }
             }
         }
-        if let Some(n) = first_choice
-            .into_iter()
-            .next()
-            .or(second.into_iter().next())
-        {
-            return Some(n);
+        if let Some(mut names) = first_choice.or(second) {
+            names.truncate(3);
+            return Some(match names.len() {
+                0 | 1 => names.concat(),
+                _ => {
+                    let last = names.pop().unwrap_or_default();
+                    format!("{} and {last}", names.join(", "))
+                }
+            });
         }
         let t = self.inbox?;
         let from_column = t
@@ -320,12 +357,18 @@ impl<'m> Judge<'m> {
                 _ => false,
             });
             let record_end = self.step_end(record);
+            // An ack counts as early when nothing committed before it, and, above the record,
+            // when its own line does not put the work first ("consume, dedupe, then ack").
             let ack = steps.iter().find(|a| {
                 matches!(a.effect, Effect::Ack)
                     && a.at < record_end
                     && !steps
                         .iter()
                         .any(|c| matches!(c.effect, Effect::Commit) && c.key < a.key)
+                    && !(a.key < record.key
+                        && steps.iter().any(|w| {
+                            matches!(w.effect, Effect::Work) && w.key.0 == a.key.0 && w.key < a.key
+                        }))
             });
             if let Some(a) = ack {
                 return ConsumerScope::AckFirst {

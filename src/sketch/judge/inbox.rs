@@ -31,8 +31,8 @@ impl<'m> Judge<'m> {
                 format!(
                     "No dedupe store for {consumer} (a processed_events or inbox table keyed by \
                      event id). Delivery is at-least-once, so {consumer} will see some events \
-                     twice; it needs to record each event id in the same transaction as its \
-                     side effect and skip ids it has seen.{extra}",
+                     twice: record each event id in the same transaction as the side effect, \
+                     and skip ids already seen.{extra}",
                     consumer = self.consumer_label()
                 ),
             );
@@ -149,7 +149,7 @@ impl<'m> Judge<'m> {
                         self.line(*record)
                     ),
                     ConsumerScope::AckFirst { ack, record } => format!(
-                        "it acknowledges the message (line {}) before the transaction that \
+                        "the message is acknowledged (line {}) before the transaction that \
                          records the event id (line {}) commits: a crash in between loses the \
                          event, since the broker will not redeliver an acknowledged message",
                         self.line(*ack),
@@ -162,8 +162,9 @@ impl<'m> Judge<'m> {
                     Status::Wrong,
                     true,
                     format!(
-                        "{keyed}, but in {who}'s unit {why}. Record the id and apply the side \
-                         effect in one transaction, and acknowledge only after it commits."
+                        "{keyed}, but where {who} handles an event, {why}. Record the id and \
+                         apply the side effect in one transaction, and acknowledge only after it \
+                         commits."
                     ),
                 );
             }

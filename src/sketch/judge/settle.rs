@@ -91,7 +91,12 @@ impl<'m> Judge<'m> {
                     .iter()
                     .rev()
                     .find(|p| p.key > lower && p.key < s.key);
-                let after = publishes.iter().find(|p| p.key > s.key);
+                // After the settle has committed, only a step of the procedure counts as
+                // the publish that follows it, not a remark about the design.
+                let settled = self.commit_point(s, &steps, r.to);
+                let after = publishes
+                    .iter()
+                    .find(|p| p.key > s.key && (p.step || p.at < settled));
                 let heading = publishes.iter().find(|p| p.key < lower);
                 // A line that orders the settle against a publish itself ("delete the row
                 // before publishing it") says more than the lines around it.

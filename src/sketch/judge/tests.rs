@@ -304,3 +304,46 @@ fn an_index_on_another_table_is_not_the_relays_index() {
         "{a}"
     );
 }
+
+#[test]
+fn consumers_are_named_as_written_and_producers_never() {
+    let base: String = NO_INBOX
+        .lines()
+        .filter(|l| !l.contains("BillingService") && !l.contains("Consumer:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (comment, named) in [
+        (
+            "-- Outbox sketch: BookingService (producer) and BillingService (consumer)",
+            "BillingService",
+        ),
+        ("-- consumer: billing-service", "billing-service"),
+        (
+            "-- The ShippingWorker consumes BookingCreated",
+            "ShippingWorker",
+        ),
+        (
+            "-- BookingService publishes; EmailService and BillingService consume",
+            "EmailService and BillingService",
+        ),
+        (
+            "-- Consumer side: the Billing service dedupes by event_id",
+            "the Billing service",
+        ),
+        ("-- OrderService outbox", "the consumer"),
+        ("-- The Booking service writes the outbox", "the consumer"),
+    ] {
+        let r = check(&format!("{comment}\n{base}"));
+        let inbox = get(&r, "inbox");
+        assert_eq!(
+            inbox.facts.get("consumer").map(String::as_str),
+            Some(named),
+            "{comment}"
+        );
+        assert!(
+            inbox.message.contains(named),
+            "{comment}: {}",
+            inbox.message
+        );
+    }
+}

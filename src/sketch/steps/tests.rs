@@ -13,6 +13,7 @@ fn order(text: &str) -> Vec<String> {
             Effect::Update { table, .. } => format!("update {table}"),
             Effect::Mark => "mark".to_string(),
             Effect::Insert { table } => format!("insert {table}"),
+            Effect::Work => "work".to_string(),
             Effect::Begin => "begin".to_string(),
             Effect::Commit => "commit".to_string(),
         })
@@ -94,8 +95,12 @@ fn negated_and_failure_clauses_say_nothing_happened() {
 fn sending_means_publishing_only_on_a_line_about_the_broker() {
     assert_eq!(order("-- send it to the orders topic"), ["publish"]);
     assert!(order("-- send the guest a welcome email").is_empty());
-    assert_eq!(order("-- commit the offset, then charge the card"), ["ack"]);
+    assert_eq!(
+        order("-- commit the offset, then charge the card"),
+        ["ack", "work"]
+    );
     assert_eq!(order("-- commit, then ack"), ["commit", "ack"]);
+    assert_eq!(order("-- consume, dedupe, then ack"), ["work", "ack"]);
 }
 
 #[test]
@@ -104,4 +109,25 @@ fn prose_transactions_open_and_commit() {
         order("    with db.transaction():\n        delete it; publish it\n    commit"),
         ["begin", "delete", "publish", "commit"]
     );
+}
+
+/// Whether each effect of `text` is a step of a procedure.
+fn steps_of(text: &str) -> Vec<bool> {
+    of_prose(text, 0, text.len(), false, None)
+        .into_iter()
+        .map(|s| s.step)
+        .collect()
+}
+
+#[test]
+fn procedure_steps_differ_from_remarks_about_the_design() {
+    assert_eq!(steps_of("-- then publish each row to kafka"), [true]);
+    assert_eq!(steps_of("-- publish(row)"), [true]);
+    assert_eq!(steps_of("-- for each row: publish it"), [true]);
+    assert_eq!(steps_of("-- 2. publish the batch"), [true]);
+    assert_eq!(
+        steps_of("-- The relay publishes rows in created_at order"),
+        [false]
+    );
+    assert_eq!(steps_of("-- Each replica publishes its own batch"), [false]);
 }
