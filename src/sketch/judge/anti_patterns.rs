@@ -2,7 +2,7 @@
 //! relay path (placed against the publish by the shared settles), and a sketch with no index.
 
 use super::design::{Judge, item};
-use super::shared::{SettleKind, SettleOrder};
+use super::shared::{Settle, SettleKind, SettleOrder};
 use crate::sketch::limits::MAX_WRITE_GROUPS_SCANNED;
 use crate::sketch::model::GroupKind;
 use crate::sketch::report::{Item, Status};
@@ -70,8 +70,25 @@ impl<'m> Judge<'m> {
         // Deleting outbox rows on the relay path, wherever the relay's order puts it.
         if self.cdc.is_none() {
             let lose = "mark them sent and sweep old sent rows in batches";
-            for s in self.settles.iter().filter(|s| s.kind == SettleKind::Delete) {
-                let line = self.line(s.at);
+            // One sentence per order, at the first place it happens.
+            let deletes: Vec<&Settle> = self
+                .settles
+                .iter()
+                .filter(|s| s.kind == SettleKind::Delete)
+                .collect();
+            let mut said: Vec<String> = Vec::new();
+            for s in &deletes {
+                let label = s.label();
+                if said.contains(&label) {
+                    continue;
+                }
+                let more = deletes.iter().filter(|d| d.label() == label).count() - 1;
+                said.push(label);
+                let line = if more > 0 {
+                    format!("{} (and {more} more places)", self.line(s.at))
+                } else {
+                    self.line(s.at).to_string()
+                };
                 found.push(match s.order {
                     SettleOrder::AfterPublish(_) => format!(
                         "line {line} deletes outbox rows right after publishing instead of \

@@ -49,11 +49,20 @@ impl<'m> Judge<'m> {
             }
             Fact::RelayIndex => self.index_fit.label().to_string(),
             Fact::Settle => {
-                let list: Vec<String> = self
+                const SHOWN: usize = 6;
+                let mut list: Vec<String> = self
                     .settles
                     .iter()
+                    .take(SHOWN)
                     .map(|s| format!("{} at line {}", s.label(), self.line(s.at)))
                     .collect();
+                if self.settles.len() > SHOWN {
+                    let rest = self.settles.get(SHOWN..).unwrap_or(&[]);
+                    let mut kinds: Vec<String> = rest.iter().map(|s| s.label()).collect();
+                    kinds.sort();
+                    kinds.dedup();
+                    list.push(format!("{} more ({})", rest.len(), kinds.join(", ")));
+                }
                 if list.is_empty() {
                     "none".to_string()
                 } else {

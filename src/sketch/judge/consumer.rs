@@ -344,7 +344,7 @@ impl<'m> Judge<'m> {
         let ob = self.ob();
         let mut said = None;
         for r in regions.iter().filter(|r| r.part == Part::Consumer) {
-            let steps: Vec<&Step> = self.m.steps.iter().filter(|s| r.holds(s)).collect();
+            let steps: Vec<&Step> = self.steps_in(r);
             let record = steps
                 .iter()
                 .find(|s| matches!(&s.effect, Effect::Insert { table } if table == inbox));

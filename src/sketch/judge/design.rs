@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::shared::{ConsumerScope, IndexFit, Settle, WriteScope};
 use crate::sketch::lex::word_at;
-use crate::sketch::model::{Model, Unit};
+use crate::sketch::model::{GroupKind, Model, Unit};
 use crate::sketch::report::{Item, Status};
 use crate::sketch::roles::{Marker, Roles, consumer_like, event_id_rank, inbox_named, roles};
 use crate::sketch::schema::{Column, Table};
@@ -48,6 +48,28 @@ pub(crate) struct Judge<'m> {
     pub(super) settles: Vec<Settle>,
     pub(super) consumer: Option<String>,
     pub(super) consumer_scope: ConsumerScope,
+    /// Transactions and routine bodies as (start, end, group, the furthest end of any span
+    /// starting at or before this one), by start: the index `group_at` searches.
+    pub(super) txn_spans: Vec<(usize, usize, usize, usize)>,
+}
+
+fn txn_spans(m: &Model) -> Vec<(usize, usize, usize, usize)> {
+    let mut spans: Vec<(usize, usize, usize)> = m
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.kind != GroupKind::Single)
+        .map(|(i, g)| (g.start, g.end, i))
+        .collect();
+    spans.sort_unstable();
+    let mut reach = 0;
+    spans
+        .into_iter()
+        .map(|(a, b, i)| {
+            reach = reach.max(b);
+            (a, b, i, reach)
+        })
+        .collect()
 }
 
 /// One judged item.
@@ -174,6 +196,7 @@ impl<'m> Judge<'m> {
             settles: Vec::new(),
             consumer: None,
             consumer_scope: ConsumerScope::NotShown,
+            txn_spans: txn_spans(m),
         };
         judge.claim = judge.find_claim();
         judge.cdc = judge.cdc_evidence().filter(|_| judge.claim.is_none());

@@ -35,7 +35,8 @@ impl<'m> Judge<'m> {
     /// when it commits by itself. Prose takes effect at once, unless the prose before it in its
     /// unit opened a transaction ("with db.transaction():"): then at the next commit the prose
     /// names, or at the unit's end.
-    fn commit_point(&self, s: &Step, steps: &[&Step], region_end: usize) -> usize {
+    /// `marks` are the prose's begins and commits in the unit, in order.
+    fn commit_point(&self, s: &Step, marks: &[&Step], region_end: usize) -> usize {
         let unit = s.unit.and_then(|u| self.m.units.get(u));
         if let Some(u) = unit.filter(|u| !(u.head == Head::Pseudo && u.ast.is_none())) {
             return match self.m.group(u) {
@@ -46,16 +47,17 @@ impl<'m> Judge<'m> {
         if let Some(g) = self.group_at(s.at) {
             return g.end;
         }
-        let open = steps
-            .iter()
-            .rev()
-            .filter(|x| x.key < s.key)
-            .find(|x| matches!(x.effect, Effect::Begin | Effect::Commit))
+        let i = marks.partition_point(|x| x.key < s.key);
+        let open = i
+            .checked_sub(1)
+            .and_then(|j| marks.get(j))
             .is_some_and(|x| matches!(x.effect, Effect::Begin));
         if !open {
             return s.at;
         }
-        steps
+        marks
+            .get(i..)
+            .unwrap_or(&[])
             .iter()
             .find(|x| x.key > s.key && matches!(x.effect, Effect::Commit))
             .map_or(unit.map_or(region_end, |u| u.end), |c| c.at)
@@ -66,10 +68,16 @@ impl<'m> Judge<'m> {
         let mut out = Vec::new();
         let claim_unit = self.claim.map(|c| c.unit);
         for r in regions.iter().filter(|r| r.part == Part::Relay) {
-            let steps: Vec<&Step> = self.m.steps.iter().filter(|s| r.holds(s)).collect();
-            let publishes: Vec<&&Step> = steps
+            let steps: Vec<&Step> = self.steps_in(r);
+            let publishes: Vec<&Step> = steps
                 .iter()
+                .copied()
                 .filter(|s| matches!(s.effect, Effect::Publish | Effect::Ack))
+                .collect();
+            let marks: Vec<&Step> = steps
+                .iter()
+                .copied()
+                .filter(|s| matches!(s.effect, Effect::Begin | Effect::Commit))
                 .collect();
             let claim_key = claim_unit
                 .filter(|c| r.units.contains(c))
@@ -87,22 +95,29 @@ impl<'m> Judge<'m> {
                         .and_then(|u| self.m.units.get(u))
                         .is_some_and(|u| u.facts.returning);
                 let lower = claim_key.filter(|k| *k <= s.key).unwrap_or((r.from, 0));
-                let before = publishes
-                    .iter()
-                    .rev()
-                    .find(|p| p.key > lower && p.key < s.key);
+                // Publishes are in order: those before the settle, then those after it.
+                let i = publishes.partition_point(|p| p.key < s.key);
+                let (earlier, later) = publishes.split_at(i.min(publishes.len()));
+                let before = earlier.last().filter(|p| p.key > lower);
                 // After the settle has committed, only a step of the procedure counts as
                 // the publish that follows it, not a remark about the design.
-                let settled = self.commit_point(s, &steps, r.to);
-                let after = publishes
+                let settled = self.commit_point(s, &marks, r.to);
+                let after = later
                     .iter()
                     .find(|p| p.key > s.key && (p.step || p.at < settled));
-                let heading = publishes.iter().find(|p| p.key < lower);
+                let heading = publishes.first().filter(|p| p.key < lower);
                 // A line that orders the settle against a publish itself ("delete the row
                 // before publishing it") says more than the lines around it.
                 let same_line = |p: &&&Step| p.key.0 == s.key.0 && p.unit == s.unit;
-                let line_before = publishes.iter().find(|p| same_line(p) && p.key < s.key);
-                let line_after = publishes.iter().find(|p| same_line(p) && p.key > s.key);
+                let line_before = earlier
+                    .iter()
+                    .rev()
+                    .take_while(|p| p.key.0 == s.key.0)
+                    .find(same_line);
+                let line_after = later
+                    .iter()
+                    .take_while(|p| p.key.0 == s.key.0)
+                    .find(|p| same_line(p) && p.key > s.key);
                 let (before, after) = match (line_before, line_after) {
                     (None, None) => (before, after),
                     pair => pair,
@@ -112,13 +127,13 @@ impl<'m> Judge<'m> {
                 } else if let Some(p) = after {
                     SettleOrder::BeforePublish {
                         publish: Some(p.at),
-                        commit: self.commit_before(s, p.at, &steps, r.to),
+                        commit: self.commit_before(s, p.at, &marks, r.to),
                     }
                 } else if claim && matches!(kind, SettleKind::Mark { .. }) {
                     // A claim that marks its rows sent comes before any publish there can be.
                     SettleOrder::BeforePublish {
                         publish: None,
-                        commit: Commit::First(self.commit_point(s, &steps, r.to)),
+                        commit: Commit::First(self.commit_point(s, &marks, r.to)),
                     }
                 } else if let Some(p) = heading {
                     SettleOrder::AfterPublish(p.at)

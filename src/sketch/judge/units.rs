@@ -4,6 +4,8 @@
 //! lines after it up to the next part or a heading for another part), so its steps can be read in
 //! order.
 
+use std::collections::BTreeSet;
+
 use super::design::Judge;
 use crate::sketch::lex::{Kind, Tok};
 use crate::sketch::model::{Group, GroupKind, Unit};
@@ -27,7 +29,7 @@ pub(super) enum Part {
 #[derive(Clone, Debug)]
 pub(super) struct Region {
     pub(super) part: Part,
-    pub(super) units: Vec<usize>,
+    pub(super) units: BTreeSet<usize>,
     pub(super) from: usize,
     pub(super) to: usize,
 }
@@ -182,20 +184,24 @@ impl<'m> Judge<'m> {
             .enumerate()
             .map(|(i, u)| self.unit_part(i, u))
             .collect();
+        // What each transaction or routine body holds, gathered in one pass.
+        let mut consumer = vec![false; self.m.groups.len()];
+        let mut relay = vec![false; self.m.groups.len()];
+        for (u, p) in self.m.units.iter().zip(&own) {
+            if let Some(flag) = match p {
+                Part::Consumer => consumer.get_mut(u.group),
+                Part::Relay => relay.get_mut(u.group),
+                _ => None,
+            } {
+                *flag = true;
+            }
+        }
         let group_part = |g: usize| {
-            let members = || {
-                self.m
-                    .units
-                    .iter()
-                    .zip(&own)
-                    .filter(move |(u, _)| u.group == g)
-                    .map(|(_, p)| *p)
-            };
-            if members().any(|p| p == Part::Consumer) {
+            if consumer.get(g).copied().unwrap_or(false) {
                 Part::Consumer
             } else if self.write_groups.contains(&g) {
                 Part::Write
-            } else if members().any(|p| p == Part::Relay) {
+            } else if relay.get(g).copied().unwrap_or(false) {
                 Part::Relay
             } else {
                 Part::Loose
@@ -216,11 +222,34 @@ impl<'m> Judge<'m> {
 
     /// The innermost transaction or routine body (not a statement on its own) around `off`.
     pub(super) fn group_at(&self, off: usize) -> Option<&'m Group> {
-        self.m
-            .groups
+        let spans = &self.txn_spans;
+        // The last span starting at or before `off`, then back while an earlier one can still
+        // reach it (spans nest only a level or two, so this stops at once).
+        let mut j = spans.partition_point(|s| s.0 <= off);
+        while let Some(k) = j.checked_sub(1) {
+            let (start, end, g, reach) = spans.get(k).copied()?;
+            if reach < off {
+                return None;
+            }
+            if start <= off && off <= end {
+                return self.m.groups.get(g);
+            }
+            j = k;
+        }
+        None
+    }
+
+    /// The steps a region holds, found by where they are rather than by a scan of them all.
+    pub(super) fn steps_in(&self, r: &Region) -> Vec<&'m Step> {
+        let steps = &self.m.steps;
+        let first = steps.partition_point(|s| s.key.0 < r.from);
+        let last = steps.partition_point(|s| s.key.0 < r.to);
+        steps
+            .get(first..last.max(first))
+            .unwrap_or(&[])
             .iter()
-            .filter(|g| g.kind != GroupKind::Single && g.start <= off && off <= g.end)
-            .min_by_key(|g| g.end - g.start)
+            .filter(|s| r.holds(s))
+            .collect()
     }
 
     /// The relay's and the consumer's units, each with the text it covers.
@@ -237,6 +266,7 @@ impl<'m> Judge<'m> {
             .collect();
         order.sort_by_key(|&i| self.m.units.get(i).map_or(0, |u| u.start));
         let part = |i: usize| parts.get(i).copied().unwrap_or(Part::Loose);
+        let text_end = self.text_end();
         let mut out = Vec::new();
         let mut k = 0;
         while k < order.len() {
@@ -285,10 +315,8 @@ impl<'m> Judge<'m> {
                 .max()
                 .unwrap_or(first);
             let from = self.comment_block_above(first, prev_end);
-            let to = self
-                .heading_after(last_end, next_start, p)
-                .min(self.text_end());
-            let mut all = units;
+            let to = self.heading_after(last_end, next_start, p).min(text_end);
+            let mut all: BTreeSet<usize> = units.into_iter().collect();
             all.extend(
                 order
                     .get(last_own + 1..=end)
@@ -315,21 +343,45 @@ impl<'m> Judge<'m> {
     /// A relay written only as prose: runs of comment lines and loose pseudocode, outside the
     /// write path and the consumer, that both publish and mark or delete rows.
     fn prose_relays(&self, parts: &[Part], taken: &[Region]) -> Vec<Region> {
+        let mut taken_spans: Vec<(usize, usize)> = taken.iter().map(|r| (r.from, r.to)).collect();
+        taken_spans.extend(self.write_groups.iter().filter_map(|&g| {
+            self.m
+                .groups
+                .get(g)
+                .filter(|g| g.kind != GroupKind::Single)
+                .map(|g| (g.start, g.end + 1))
+        }));
+        taken_spans.sort_unstable();
+        let mut reach = 0;
+        let taken_spans: Vec<(usize, usize, usize)> = taken_spans
+            .into_iter()
+            .map(|(a, b)| {
+                reach = reach.max(b);
+                (a, b, reach)
+            })
+            .collect();
         let inside_other = |off: usize| {
-            taken.iter().any(|r| r.from <= off && off < r.to)
-                || self.write_groups.iter().any(|&g| {
-                    self.m.groups.get(g).is_some_and(|g| {
-                        g.kind != GroupKind::Single && g.start <= off && off <= g.end
-                    })
-                })
+            let mut j = taken_spans.partition_point(|s| s.0 <= off);
+            while let Some(k) = j.checked_sub(1) {
+                match taken_spans.get(k) {
+                    Some(&(a, b, reach)) if reach > off => {
+                        if a <= off && off < b {
+                            return true;
+                        }
+                        j = k;
+                    }
+                    _ => return false,
+                }
+            }
+            false
         };
         // Spans of text, each with the pseudocode units in it.
-        let mut spans: Vec<(usize, usize, Vec<usize>)> = self
+        let mut spans: Vec<(usize, usize, BTreeSet<usize>)> = self
             .m
             .comments
             .iter()
             .filter(|c| !inside_other(c.start))
-            .map(|c| (c.start, c.start + c.text.len(), Vec::new()))
+            .map(|c| (c.start, c.start + c.text.len(), BTreeSet::new()))
             .collect();
         spans.extend(
             self.m
@@ -341,10 +393,10 @@ impl<'m> Judge<'m> {
                         && parts.get(*i) == Some(&Part::Loose)
                         && !inside_other(u.start)
                 })
-                .map(|(i, u)| (u.start, u.end, vec![i])),
+                .map(|(i, u)| (u.start, u.end, BTreeSet::from([i]))),
         );
         spans.sort_by_key(|s| s.0);
-        let mut merged: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+        let mut merged: Vec<(usize, usize, BTreeSet<usize>)> = Vec::new();
         for (a, b, us) in spans {
             match merged.last_mut() {
                 Some(last) if self.line(a) <= self.line(last.1.saturating_sub(1)) + 1 => {
@@ -363,7 +415,8 @@ impl<'m> Judge<'m> {
                 to,
             })
             .filter(|r| {
-                let steps = || self.m.steps.iter().filter(|s| r.holds(s));
+                let held = self.steps_in(r);
+                let steps = || held.iter();
                 steps().any(|s| matches!(s.effect, Effect::Publish | Effect::Ack))
                     && steps().any(|s| self.settle_kind(s).is_some())
             })
@@ -397,9 +450,10 @@ impl<'m> Judge<'m> {
     fn comment_block_above(&self, at: usize, floor: usize) -> usize {
         let mut from = at;
         let mut line = self.line(at);
-        for c in self.m.comments.iter().rev() {
-            if c.start >= from || c.start < floor {
-                continue;
+        let before = self.m.comments.partition_point(|c| c.start < at);
+        for c in self.m.comments.get(..before).unwrap_or(&[]).iter().rev() {
+            if c.start < floor {
+                break;
             }
             let last = self.line(c.start + c.text.len().saturating_sub(1));
             if last + 1 == line || last == line {
@@ -415,10 +469,13 @@ impl<'m> Judge<'m> {
     /// Where the text after `from` stops belonging to part `p`: at the first comment that
     /// heads another part, or at `limit`.
     fn heading_after(&self, from: usize, limit: usize, p: Part) -> usize {
+        let first = self.m.comments.partition_point(|c| c.start < from);
         self.m
             .comments
+            .get(first..)
+            .unwrap_or(&[])
             .iter()
-            .filter(|c| c.start >= from && c.start < limit)
+            .take_while(|c| c.start < limit)
             .find(|c| heading_for_other(&c.text, p))
             .map_or(limit, |c| c.start)
     }
