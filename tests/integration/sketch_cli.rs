@@ -217,6 +217,8 @@ const STATEMENTS: &[(&str, &str, Value)] = &[
         "settle",
         Value::Lacks("mark-"),
     ),
+    ("marks the row sent", "marker", Value::Lacks("none")),
+    ("marks rows as sent", "marker", Value::Lacks("none")),
     (
         "the relay has an index to work with",
         "relay-index",
@@ -401,6 +403,18 @@ fn losing_orders_of_effects_are_named_as_losses() {
             "inbox",
             "ok",
             "same transaction as its side effect",
+        ),
+        (
+            "remark-after-relay.sql",
+            "mark-after-publish",
+            "ok",
+            "does not show the publish",
+        ),
+        (
+            "prose-mark-no-marker.sql",
+            "mark-after-publish",
+            "missing",
+            "No UPDATE sets the sent marker",
         ),
         (
             "autocommit-writes.sql",

@@ -118,8 +118,8 @@ impl<'m> Judge<'m> {
                     "No UPDATE marks rows, and with CDC none is needed: the connector commits its \
                      log offset only after the broker acks, so a crash replays from the last \
                      committed offset. That is the same at-least-once guarantee a polling relay \
-                     gets by marking after publishing, and the consumer drops the replay by \
-                     event id."
+                     gets by marking after publishing, and the replay is the consumer's to \
+                     drop by event id."
                         .to_string(),
                 );
             }

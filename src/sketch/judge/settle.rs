@@ -26,7 +26,8 @@ impl<'m> Judge<'m> {
                 .map(|(c, _)| SettleKind::Mark {
                     col: Some(c.clone()),
                 }),
-            Effect::Mark => Some(SettleKind::Mark { col: None }),
+            // Prose that marks rows sent, when the outbox has a marker to set.
+            Effect::Mark if !self.roles.markers.is_empty() => Some(SettleKind::Mark { col: None }),
             _ => None,
         }
     }
