@@ -25,7 +25,7 @@ pub fn check(sql: &str) -> SketchReport {
     }
     let judge = Judge::new(&model);
     let mut items = judge.items();
-    items.push(judge.sandbox_item());
+    items.push(judge.sandbox());
     let passed = items.iter().all(|i| !i.required || i.status == Status::Ok);
     SketchReport {
         dialect: model.flavor.name(),

@@ -8,12 +8,23 @@ use super::lex::{Kind, Tok, qname, until_depth0, word_at};
 pub(super) struct UpdateFact {
     pub(super) table: String,
     pub(super) sets: Vec<(String, Vec<Tok>)>,
+    /// Where the UPDATE keyword is.
+    pub(super) at: usize,
 }
 
 #[derive(Clone, Debug)]
 pub(super) struct DeleteFact {
     pub(super) table: String,
     pub(super) filter: Vec<Tok>,
+    /// Where the DELETE keyword is.
+    pub(super) at: usize,
+}
+
+/// A function or method called, `broker.publish(...)`, and where its name starts.
+#[derive(Clone, Debug)]
+pub(super) struct Call {
+    pub(super) name: String,
+    pub(super) at: usize,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -27,7 +38,7 @@ pub(super) struct Facts {
     pub(super) order_by: Vec<String>,
     pub(super) limit: bool,
     pub(super) returning: bool,
-    pub(super) calls: Vec<String>,
+    pub(super) calls: Vec<Call>,
     pub(super) filter_words: Vec<String>,
 }
 
@@ -50,15 +61,17 @@ pub(super) fn facts_of(toks: &[Tok]) -> Facts {
             && p.end == t.start
         {
             let mut name = p.text.clone();
+            let mut at = p.start;
             let mut k = i.saturating_sub(1);
             while k >= 2
                 && toks.get(k - 1).is_some_and(|d| d.is_punct("."))
                 && let Some(q) = toks.get(k - 2).filter(|q| q.kind == Kind::Word)
             {
                 name = format!("{}.{name}", q.text);
+                at = q.start;
                 k -= 2;
             }
-            f.calls.push(name);
+            f.calls.push(Call { name, at });
         }
         if t.kind != Kind::Word {
             continue;
@@ -98,7 +111,11 @@ pub(super) fn facts_of(toks: &[Tok]) -> Facts {
                 }
                 if word_at(toks, k) == "set" {
                     let sets = assignments(toks, k + 1);
-                    f.updates.push(UpdateFact { table, sets });
+                    f.updates.push(UpdateFact {
+                        table,
+                        sets,
+                        at: t.start,
+                    });
                 }
             }
             "delete" if word_at(toks, i + 1) == "from" => {
@@ -114,7 +131,11 @@ pub(super) fn facts_of(toks: &[Tok]) -> Facts {
                         }
                         None => Vec::new(),
                     };
-                    f.deletes.push(DeleteFact { table, filter });
+                    f.deletes.push(DeleteFact {
+                        table,
+                        filter,
+                        at: t.start,
+                    });
                 }
             }
             "from" | "join" if !matches!(prev, "distinct" | "delete") => {

@@ -16,9 +16,10 @@
 //! own tokens, one at a time, so it cannot read a statement differently from the checker.
 //!
 //! One file per stage, each using only the ones before it: `lex` -> `statements` -> `facts` ->
-//! `schema` -> `model`, then the judge's vocabulary (`roles`, `words`), the `sandbox`, and the
-//! `judge` that reads them all (its last item runs the sandbox). Beneath every stage sit the
-//! `report` types, the `limits` and `lines`; above them all, `check` is the entry point.
+//! `steps` (the order of effects, read from statements and prose alike) -> `schema` -> `model`,
+//! then the judge's vocabulary (`roles`), the `sandbox`, and the `judge` that reads them all (its
+//! last item runs the sandbox). Beneath every stage sit the `report` types, the `limits`, the
+//! `lines` and the `words` prose is read with; above them all, `check` is the entry point.
 
 mod check;
 mod facts;
@@ -32,6 +33,7 @@ mod roles;
 mod sandbox;
 mod schema;
 mod statements;
+mod steps;
 mod words;
 
 pub use check::check;

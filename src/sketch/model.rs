@@ -20,6 +20,7 @@ use super::schema::{
 use super::statements::{
     BeginMode, Head, ParseErr, head_of, is_sql_start, parse_both, parser_gap, split,
 };
+use super::steps::{Step, of_prose, of_statement};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Flavor {
@@ -94,6 +95,15 @@ impl Unit {
         }
     }
 
+    /// The statement's tokens joined by spaces, for reading it as words.
+    pub(super) fn text(&self) -> String {
+        self.toks
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub(super) fn has_params(&self) -> bool {
         self.toks.iter().any(|t| t.kind == Kind::Param)
     }
@@ -117,6 +127,8 @@ pub(super) struct Model {
     pub(super) schemas: BTreeSet<String>,
     pub(super) flavor: Flavor,
     pub(super) problems: Vec<ParseProblem>,
+    /// What the statements and the prose do, in the order the text says it happens.
+    pub(super) steps: Vec<Step>,
 }
 
 #[derive(Default)]
@@ -370,6 +382,7 @@ impl Model {
             }
         }
         comments.sort_by_key(|c| c.start);
+        let steps = steps_of(src, &units, &comments);
 
         let mut tables: Vec<Table> = Vec::new();
         let mut table_at: HashMap<String, usize> = HashMap::new();
@@ -430,6 +443,7 @@ impl Model {
             schemas,
             flavor,
             problems,
+            steps,
         }
     }
 
@@ -440,6 +454,32 @@ impl Model {
     pub(super) fn group(&self, u: &Unit) -> Option<&Group> {
         self.groups.get(u.group)
     }
+}
+
+/// Every step of the sketch in order: statements read from their facts, pseudocode and comments
+/// read as prose. Definitions (tables, indexes, routines as a whole) do nothing by themselves.
+fn steps_of(src: &str, units: &[Unit], comments: &[Comment]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (i, u) in units.iter().enumerate() {
+        match u.head {
+            Head::Pseudo if u.ast.is_none() => {
+                steps.extend(of_prose(src, u.start, u.end, true, Some(i)));
+            }
+            Head::CreateTable
+            | Head::CreateIndex
+            | Head::CreateTrigger
+            | Head::CreateRoutine
+            | Head::CreateOther
+            | Head::AlterTable
+            | Head::Do => {}
+            _ => steps.extend(of_statement(&u.facts, u.start, i)),
+        }
+    }
+    for c in comments {
+        steps.extend(of_prose(src, c.start, c.start + c.text.len(), false, None));
+    }
+    steps.sort_by_key(|s| s.key);
+    steps
 }
 
 fn problem(src: &str, lines: &Lines, f: &Failure, flavor: Flavor) -> ParseProblem {

@@ -1,5 +1,7 @@
 //! What a sketch check reports: one judged item per design point, and where the sketch did not parse.
 
+use std::collections::BTreeMap;
+
 /// How one item of the sketch was judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,6 +18,9 @@ pub struct Item {
     pub status: Status,
     pub required: bool,
     pub message: String,
+    /// The shared facts the verdict rests on, by name ("write-scope": "one-transaction"). Every
+    /// item that cites a fact cites the same value, so no two items can disagree about it.
+    pub facts: BTreeMap<&'static str, String>,
 }
 
 /// A statement that did not parse, at its 1-based line and column in the sketch.

@@ -143,3 +143,25 @@ fn checking_good_sql_is_fast() {
     assert!(r.passed);
     assert!(took < Duration::from_millis(500), "took {took:?}");
 }
+
+#[test]
+fn long_relays_consumers_and_prose_stay_bounded() {
+    // Each shape once cost time quadratic in the number of statements or comments.
+    let started = Instant::now();
+    for block in [
+        "BEGIN;\nSELECT * FROM outbox ORDER BY created_at LIMIT 5 FOR UPDATE SKIP LOCKED;\n\
+         DELETE FROM outbox WHERE id = 1;\n-- then publish it\nCOMMIT;\n",
+        "UPDATE outbox SET published_at = now() WHERE id = 1;\n-- publish(row)\n",
+        "BEGIN;\nINSERT INTO bookings (id) VALUES (1);\nINSERT INTO outbox (event_id) VALUES (1);\n\
+         COMMIT;\nSELECT * FROM outbox FOR UPDATE SKIP LOCKED;\n-- publish\n\
+         UPDATE outbox SET published_at = now() WHERE id = 1;\nCREATE TABLE t (x int);\n\
+         INSERT INTO processed_events (event_id) VALUES (1);\n-- ack\n",
+        "-- delete the row, then publish it; after the ack mark it sent\n",
+    ] {
+        let sql = format!("{GOOD}\n{}", block.repeat(900_000 / block.len()));
+        let r = check(&sql);
+        assert_eq!(r.items.len(), 14);
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+}

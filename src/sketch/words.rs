@@ -1,8 +1,6 @@
 //! What comments and pseudocode say: talk of publishing to a broker, of publishing later or
 //! elsewhere, and of a CDC connector, read as words so prose counts as much as SQL.
 
-use super::model::Unit;
-
 pub(super) fn words(text: &str) -> Vec<String> {
     text.to_lowercase()
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
@@ -80,14 +78,6 @@ pub(super) fn publish_call(name: &str) -> bool {
     }
     name.split('.').any(publish_word)
         || name.ends_with(".send") && name.split('.').any(|p| p.contains("produc") || p == "bus")
-}
-
-pub(super) fn unit_text(u: &Unit) -> String {
-    u.toks
-        .iter()
-        .map(|t| t.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 pub(super) const CDC_PHRASES: &[&str] = &[

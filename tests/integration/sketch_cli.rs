@@ -85,3 +85,406 @@ fn bad_sketch_files_are_clear_errors() {
     assert!(!v["parse_problems"].as_array().unwrap().is_empty());
     assert!(v["parse_problems"][0]["line"].as_u64().unwrap() >= 1);
 }
+
+/// Every sketch the project has: the shipped samples and the adversarial ones under tests/.
+fn every_sketch() -> Vec<std::path::PathBuf> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    let mut dirs = vec![root.join("fixtures/sketches"), root.join("tests/fixtures")];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "sql") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn check_json(path: &std::path::Path) -> serde_json::Value {
+    let out = Msgwork::new(&["sketch", "check", &path_str(path), "--json"]).output();
+    assert!(
+        out.code == 0 || out.code == 1,
+        "{}: exit {}",
+        path.display(),
+        out.code
+    );
+    out.json()
+}
+
+/// What a fact's cited value must be for a sentence to be true of it.
+enum Value {
+    OneOf(&'static [&'static str]),
+    Has(&'static str),
+    Lacks(&'static str),
+}
+
+const ATOMIC: &[&str] = &["one-statement", "one-transaction", "routine", "trigger"];
+
+/// Sentences by which a message states a shared fact, and what the fact must then be.
+const STATEMENTS: &[(&str, &str, Value)] = &[
+    (
+        "written by the same local transaction",
+        "write-scope",
+        Value::OneOf(ATOMIC),
+    ),
+    (
+        "One local transaction means",
+        "write-scope",
+        Value::OneOf(ATOMIC),
+    ),
+    (
+        "The write transaction ran too",
+        "write-scope",
+        Value::OneOf(ATOMIC),
+    ),
+    (
+        "Two commits reopen",
+        "write-scope",
+        Value::OneOf(&["separate"]),
+    ),
+    (
+        "in separate transactions",
+        "write-scope",
+        Value::OneOf(&["separate"]),
+    ),
+    (
+        "No INSERT into bookings",
+        "write-scope",
+        Value::OneOf(&["no-booking-write"]),
+    ),
+    (
+        "no outbox row is written",
+        "write-scope",
+        Value::OneOf(&["no-outbox-write"]),
+    ),
+    (
+        "deletes each row after publishing",
+        "settle",
+        Value::Has("delete-after-publish"),
+    ),
+    (
+        "deletes outbox rows right after publishing",
+        "settle",
+        Value::Has("delete-after-publish"),
+    ),
+    (
+        "deletes outbox rows before they are published",
+        "settle",
+        Value::Has("delete-before-publish"),
+    ),
+    (
+        "deletes the rows it claims",
+        "settle",
+        Value::Has("delete-before-publish"),
+    ),
+    (
+        "marks rows as sent while claiming",
+        "settle",
+        Value::Has("mark-before-publish"),
+    ),
+    (
+        "before the publish at line",
+        "settle",
+        Value::Has("-before-publish"),
+    ),
+    (
+        "and only then publishes it",
+        "settle",
+        Value::Has("-before-publish"),
+    ),
+    (
+        "after the publish at line",
+        "settle",
+        Value::Has("-after-publish"),
+    ),
+    (
+        "sent rows are marked rather than deleted",
+        "settle",
+        Value::Has("mark-"),
+    ),
+    (
+        "no outbox row is deleted on the relay path",
+        "settle",
+        Value::Lacks("delete-"),
+    ),
+    (
+        "No UPDATE sets the sent marker",
+        "settle",
+        Value::Lacks("mark-"),
+    ),
+    ("marks the row sent", "marker", Value::Lacks("none")),
+    ("marks rows as sent", "marker", Value::Lacks("none")),
+    (
+        "the relay has an index to work with",
+        "relay-index",
+        Value::OneOf(&["partial", "leading"]),
+    ),
+    (
+        "is a partial index on unsent rows",
+        "relay-index",
+        Value::OneOf(&["partial"]),
+    ),
+    (
+        "No relay query over the outbox",
+        "claim",
+        Value::OneOf(&["none"]),
+    ),
+    (
+        "claims oldest-first with FOR UPDATE SKIP LOCKED",
+        "claim",
+        Value::Has("skip-locked"),
+    ),
+    (
+        "reads unsent rows without claiming them",
+        "claim",
+        Value::Has("plain-read"),
+    ),
+    ("a CDC connector", "cdc", Value::Lacks("none")),
+    ("No dedupe store", "inbox", Value::OneOf(&["none"])),
+    ("is keyed by", "inbox", Value::Lacks("none")),
+    (
+        "in the same transaction as its side effect (line",
+        "consumer-scope",
+        Value::OneOf(&["one-transaction"]),
+    ),
+    (
+        "records each event id in the same transaction as its side effect, and",
+        "consumer-scope",
+        Value::OneOf(&["said-one-transaction"]),
+    ),
+    (
+        "show that transaction to make it certain",
+        "consumer-scope",
+        Value::OneOf(&["not-shown"]),
+    ),
+    (
+        "the event id commits",
+        "consumer-scope",
+        Value::OneOf(&["record-before-effect"]),
+    ),
+    (
+        "the side effect commits",
+        "consumer-scope",
+        Value::OneOf(&["effect-before-record"]),
+    ),
+    (
+        "the message is acknowledged",
+        "consumer-scope",
+        Value::OneOf(&["ack-before-commit"]),
+    ),
+];
+
+#[test]
+fn no_two_items_contradict_each_other_on_any_sketch() {
+    let sketches = every_sketch();
+    assert!(sketches.len() >= 20, "{sketches:?}");
+    let mut problems = Vec::new();
+    for path in &sketches {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let v = check_json(path);
+        let items = v["items"].as_array().unwrap();
+        // Two items that cite one fact cite the same value.
+        let mut seen: std::collections::BTreeMap<String, (String, String)> = Default::default();
+        for item in items {
+            let id = item["id"].as_str().unwrap();
+            for (fact, value) in item["facts"].as_object().unwrap() {
+                let value = value.as_str().unwrap().to_string();
+                match seen.get(fact) {
+                    Some((other, v)) if *v != value => problems.push(format!(
+                        "{name}: {id} cites {fact} = {value:?} but {other} cites {v:?}"
+                    )),
+                    _ => {
+                        seen.insert(fact.clone(), (id.to_string(), value));
+                    }
+                }
+            }
+        }
+        // What a message states about a shared fact is what the item cites of it.
+        for item in items {
+            let id = item["id"].as_str().unwrap();
+            let message = item["message"].as_str().unwrap();
+            for (phrase, fact, want) in STATEMENTS {
+                if !message.contains(phrase) {
+                    continue;
+                }
+                let Some(cited) = item["facts"][*fact].as_str() else {
+                    problems.push(format!(
+                        "{name}: {id} says \"{phrase}\" without citing {fact}"
+                    ));
+                    continue;
+                };
+                let holds = match want {
+                    Value::OneOf(list) => list.contains(&cited),
+                    Value::Has(part) => cited.contains(part),
+                    Value::Lacks(part) => !cited.contains(part),
+                };
+                if !holds {
+                    problems.push(format!(
+                        "{name}: {id} says \"{phrase}\" but {fact} is {cited:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn losing_orders_of_effects_are_named_as_losses() {
+    let dir = format!("{}/tests/fixtures/sketches", env!("CARGO_MANIFEST_DIR"));
+    for (file, id, status, says) in [
+        (
+            "delete-then-publish.sql",
+            "mark-after-publish",
+            "wrong",
+            "the event is lost",
+        ),
+        (
+            "delete-then-publish.sql",
+            "anti-patterns",
+            "wrong",
+            "before they are published",
+        ),
+        (
+            "prose-relay-delete-first.sql",
+            "mark-after-publish",
+            "wrong",
+            "at-most-once",
+        ),
+        (
+            "delete-returning-claim.sql",
+            "mark-after-publish",
+            "wrong",
+            "deletes the rows it claims",
+        ),
+        (
+            "mark-then-publish.sql",
+            "mark-after-publish",
+            "wrong",
+            "before the publish at line 26",
+        ),
+        (
+            "routine-relay.sql",
+            "mark-after-publish",
+            "wrong",
+            "before the publish",
+        ),
+        (
+            "prose-delete-after-publish.sql",
+            "mark-after-publish",
+            "missing",
+            "after publishing",
+        ),
+        (
+            "prose-delete-after-publish.sql",
+            "anti-patterns",
+            "wrong",
+            "right after publishing",
+        ),
+        (
+            "consumer-record-first.sql",
+            "inbox",
+            "wrong",
+            "skipped as a duplicate",
+        ),
+        (
+            "consumer-ack-first.sql",
+            "inbox",
+            "wrong",
+            "the message is acknowledged",
+        ),
+        (
+            "consumer-one-transaction.sql",
+            "inbox",
+            "ok",
+            "same transaction as its side effect",
+        ),
+        (
+            "remark-after-relay.sql",
+            "mark-after-publish",
+            "ok",
+            "does not show the publish",
+        ),
+        (
+            "prose-mark-no-marker.sql",
+            "mark-after-publish",
+            "missing",
+            "No UPDATE sets the sent marker",
+        ),
+        (
+            "autocommit-writes.sql",
+            "write-transaction",
+            "wrong",
+            "dual-write",
+        ),
+        (
+            "autocommit-writes.sql",
+            "outbox-table",
+            "ok",
+            "write-transaction says what is missing",
+        ),
+    ] {
+        let v = check_json(std::path::Path::new(&format!("{dir}/{file}")));
+        let item = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .unwrap();
+        assert_eq!(item["status"], status, "{file} {id}: {}", item["message"]);
+        assert!(
+            item["message"].as_str().unwrap().contains(says),
+            "{file} {id} should say {says:?}: {}",
+            item["message"]
+        );
+    }
+}
+
+#[test]
+fn the_inbox_advice_names_the_consumer_the_sketch_names() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    for (file, consumer) in [
+        ("fixtures/sketches/no-inbox.sql", "BillingService"),
+        ("fixtures/sketches/good.sql", "BillingService"),
+        (
+            "tests/fixtures/sketches/delete-then-publish.sql",
+            "NotificationService",
+        ),
+        (
+            "tests/fixtures/sketches/consumer-one-transaction.sql",
+            "ReceiptMailer",
+        ),
+        (
+            "tests/fixtures/sketches/consumer-ack-first.sql",
+            "the loyalty consumer",
+        ),
+        // Only the producer is named: the advice stays neutral.
+        (
+            "tests/fixtures/sketches/prose-relay-delete-first.sql",
+            "the consumer",
+        ),
+        ("fixtures/sketches/attack.sql", "the consumer"),
+    ] {
+        let v = check_json(std::path::Path::new(&format!("{dir}/{file}")));
+        let inbox = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == "inbox")
+            .unwrap();
+        assert_eq!(inbox["facts"]["consumer"], consumer, "{file}");
+        let message = inbox["message"].as_str().unwrap();
+        assert!(message.contains(consumer), "{file}: {message}");
+        for producer in ["BookingService", "OrderService", "PaymentService"] {
+            assert!(
+                !message.contains(producer),
+                "{file} names the producer: {message}"
+            );
+        }
+    }
+}

@@ -1,44 +1,15 @@
 //! The anti-patterns item: publishing inside the write transaction, deleting outbox rows on the
-//! relay path, and a sketch with no index at all.
+//! relay path (placed against the publish by the shared settles), and a sketch with no index.
 
 use super::design::{Judge, item};
-use crate::sketch::lex::{Kind, Tok};
+use super::shared::{Settle, SettleKind, SettleOrder};
 use crate::sketch::limits::MAX_WRITE_GROUPS_SCANNED;
 use crate::sketch::model::GroupKind;
 use crate::sketch::report::{Item, Status};
 use crate::sketch::statements::Head;
-use crate::sketch::words::{defers_publish, mentions_publish, publish_call, unit_text};
+use crate::sketch::words::{defers_publish, mentions_publish, publish_call};
 
 impl<'m> Judge<'m> {
-    fn retention_filter(&self, filter: &[Tok]) -> bool {
-        let markers: Vec<String> = self
-            .marker_cols()
-            .iter()
-            .map(|(c, _)| c.name.clone())
-            .collect();
-        let created = self.col(self.roles.created).map(|c| c.name.clone());
-        filter.iter().any(|t| t.is_punct("<") || t.is_punct("<="))
-            && filter.iter().any(|t| {
-                t.kind == Kind::Param
-                    || t.ident().is_some_and(|w| {
-                        markers.contains(&w)
-                            || Some(&w) == created.as_ref()
-                            || [
-                                "now",
-                                "current_timestamp",
-                                "current_date",
-                                "interval",
-                                "datetime",
-                                "strftime",
-                                "julianday",
-                                "unixepoch",
-                                "date",
-                            ]
-                            .contains(&w.as_str())
-                    })
-            })
-    }
-
     pub(super) fn anti_patterns(&self) -> Item {
         let id = "anti-patterns";
         let ob = self.ob().to_string();
@@ -60,8 +31,8 @@ impl<'m> Judge<'m> {
             });
             let call = self.m.units.iter().find(|u| {
                 u.group == *g
-                    && (u.facts.calls.iter().any(|c| publish_call(c))
-                        || (u.head == Head::Pseudo && mentions_publish(&unit_text(u))))
+                    && (u.facts.calls.iter().any(|c| publish_call(&c.name))
+                        || (u.head == Head::Pseudo && mentions_publish(&u.text())))
             });
             let at = match (comment.map(|c| c.start), call.map(|u| u.start)) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -79,33 +50,63 @@ impl<'m> Judge<'m> {
             }
         }
 
-        // Deleting outbox rows on the relay path.
-        if !ob.is_empty() {
-            for u in &self.m.units {
-                for d in u.facts.deletes.iter().filter(|d| d.table == ob) {
-                    if self.write_groups.contains(&u.group)
-                        && self.m.group(u).is_some_and(|g| g.kind != GroupKind::Single)
-                    {
-                        if self.cdc.is_none() {
-                            found.push(format!(
-                                "line {} deletes the outbox row in the transaction that wrote \
-                                 it. Only a CDC connector reading the log would ever see that \
-                                 row; a polling relay never will, so the event is never \
-                                 published.",
-                                self.line(u.start)
-                            ));
-                        }
-                    } else if !self.retention_filter(&d.filter) && self.cdc.is_none() {
-                        found.push(format!(
-                            "line {} deletes outbox rows right after publishing instead of \
-                             marking them. The table stays small, but you lose the record of \
-                             what was sent and when (no replay, no audit, no lag metric), and \
-                             each delete leaves dead rows on the hottest table; mark them sent \
-                             and sweep old sent rows in batches.",
-                            self.line(u.start)
-                        ));
-                    }
+        // Deleting the outbox row in the transaction that wrote it.
+        if !ob.is_empty() && self.cdc.is_none() {
+            let in_write = self.m.units.iter().find(|u| {
+                u.facts.deletes.iter().any(|d| d.table == ob)
+                    && self.write_groups.contains(&u.group)
+                    && self.m.group(u).is_some_and(|g| g.kind != GroupKind::Single)
+            });
+            if let Some(u) = in_write {
+                found.push(format!(
+                    "line {} deletes the outbox row in the transaction that wrote it. Only a \
+                     CDC connector reading the log would ever see that row; a polling relay \
+                     never will, so the event is never published.",
+                    self.line(u.start)
+                ));
+            }
+        }
+
+        // Deleting outbox rows on the relay path, wherever the relay's order puts it.
+        if self.cdc.is_none() {
+            let lose = "mark them sent and sweep old sent rows in batches";
+            // One sentence per order, at the first place it happens.
+            let deletes: Vec<&Settle> = self
+                .settles
+                .iter()
+                .filter(|s| s.kind == SettleKind::Delete)
+                .collect();
+            let mut said: Vec<String> = Vec::new();
+            for s in &deletes {
+                let label = s.label();
+                if said.contains(&label) {
+                    continue;
                 }
+                let more = deletes.iter().filter(|d| d.label() == label).count() - 1;
+                said.push(label);
+                let line = if more > 0 {
+                    format!("{} (and {more} more places)", self.line(s.at))
+                } else {
+                    self.line(s.at).to_string()
+                };
+                found.push(match s.order {
+                    SettleOrder::AfterPublish(_) => format!(
+                        "line {line} deletes outbox rows right after publishing instead of \
+                         marking them. The table stays small, but you lose the record of what \
+                         was sent and when (no replay, no audit, no lag metric), and each \
+                         delete leaves dead rows on the hottest table; {lose}."
+                    ),
+                    SettleOrder::BeforePublish { .. } => format!(
+                        "line {line} deletes outbox rows before they are published, so the row \
+                         is gone while the broker still has nothing; see mark-after-publish for \
+                         how that loses events. Publish first, then {lose}."
+                    ),
+                    SettleOrder::Unstated => format!(
+                        "line {line} deletes outbox rows on the relay path instead of marking \
+                         them, and the sketch never says where the publish comes; deleting \
+                         loses the record of what was sent and when; {lose}."
+                    ),
+                });
             }
         }
 
@@ -121,9 +122,19 @@ impl<'m> Judge<'m> {
             let rest = if self.cdc.is_some() {
                 "and with CDC there is no poll to index and no sent row to keep: the connector \
                  has already read the INSERT from the log"
+                    .to_string()
             } else {
-                "sent rows are marked rather than deleted on the spot, and the relay has an \
-                 index to work with"
+                let settled = if self.settles.iter().any(|s| s.is_mark()) {
+                    "sent rows are marked rather than deleted on the spot"
+                } else {
+                    "no outbox row is deleted on the relay path"
+                };
+                let index = if self.index_fit.serves_relay() {
+                    ", and the relay has an index to work with"
+                } else {
+                    ""
+                };
+                format!("{settled}{index}")
             };
             item(
                 id,

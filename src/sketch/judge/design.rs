@@ -5,8 +5,9 @@
 
 use std::collections::BTreeSet;
 
+use super::shared::{ConsumerScope, IndexFit, Settle, WriteScope};
 use crate::sketch::lex::word_at;
-use crate::sketch::model::{Model, Unit};
+use crate::sketch::model::{GroupKind, Model, Unit};
 use crate::sketch::report::{Item, Status};
 use crate::sketch::roles::{Marker, Roles, consumer_like, event_id_rank, inbox_named, roles};
 use crate::sketch::schema::{Column, Table};
@@ -30,7 +31,7 @@ pub(super) struct Claim {
 }
 
 /// A sketch's model with its parts settled: the outbox, the inbox, the business tables, the write
-/// transactions, the claim and any CDC evidence.
+/// transactions, the claim and any CDC evidence, and the shared facts every item reads.
 pub(crate) struct Judge<'m> {
     pub(super) m: &'m Model,
     pub(super) outbox: Option<&'m Table>,
@@ -42,6 +43,33 @@ pub(crate) struct Judge<'m> {
     pub(super) cdc: Option<String>,
     pub(super) claim: Option<Claim>,
     pub(super) write_groups: BTreeSet<usize>,
+    pub(super) write_scope: WriteScope,
+    pub(super) index_fit: IndexFit,
+    pub(super) settles: Vec<Settle>,
+    pub(super) consumer: Option<String>,
+    pub(super) consumer_scope: ConsumerScope,
+    /// Transactions and routine bodies as (start, end, group, the furthest end of any span
+    /// starting at or before this one), by start: the index `group_at` searches.
+    pub(super) txn_spans: Vec<(usize, usize, usize, usize)>,
+}
+
+fn txn_spans(m: &Model) -> Vec<(usize, usize, usize, usize)> {
+    let mut spans: Vec<(usize, usize, usize)> = m
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.kind != GroupKind::Single)
+        .map(|(i, g)| (g.start, g.end, i))
+        .collect();
+    spans.sort_unstable();
+    let mut reach = 0;
+    spans
+        .into_iter()
+        .map(|(a, b, i)| {
+            reach = reach.max(b);
+            (a, b, i, reach)
+        })
+        .collect()
 }
 
 /// One judged item.
@@ -51,6 +79,7 @@ pub(super) fn item(id: &'static str, status: Status, required: bool, message: St
         status,
         required,
         message,
+        facts: std::collections::BTreeMap::new(),
     }
 }
 
@@ -162,9 +191,21 @@ impl<'m> Judge<'m> {
             cdc: None,
             claim: None,
             write_groups,
+            write_scope: WriteScope::NoBookingWrite,
+            index_fit: IndexFit::Missing,
+            settles: Vec::new(),
+            consumer: None,
+            consumer_scope: ConsumerScope::NotShown,
+            txn_spans: txn_spans(m),
         };
         judge.claim = judge.find_claim();
         judge.cdc = judge.cdc_evidence().filter(|_| judge.claim.is_none());
+        judge.write_scope = judge.find_write_scope();
+        judge.index_fit = judge.find_index_fit();
+        let regions = judge.regions();
+        judge.settles = judge.find_settles(&regions);
+        judge.consumer = judge.find_consumer(&regions);
+        judge.consumer_scope = judge.find_consumer_scope(&regions);
         judge
     }
 
@@ -219,7 +260,7 @@ impl<'m> Judge<'m> {
             let aggregate = f
                 .calls
                 .iter()
-                .any(|c| matches!(c.as_str(), "count" | "max" | "min" | "avg" | "sum"));
+                .any(|c| matches!(c.name.as_str(), "count" | "max" | "min" | "avg" | "sum"));
             let kind = if f.skip_locked {
                 ClaimKind::SkipLocked
             } else if updates && f.returning {

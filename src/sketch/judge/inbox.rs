@@ -1,7 +1,10 @@
 //! The inbox item: does the consumer have a dedupe store keyed by event id, so a redelivered
-//! event is skipped.
+//! event is skipped, and does its unit record the id in the same transaction as its side effect
+//! and acknowledge only after that commits (the shared `ConsumerScope`). The consumer is named
+//! as the sketch names it.
 
 use super::design::{Judge, item};
+use super::shared::ConsumerScope;
 use crate::sketch::report::{Item, Status};
 use crate::sketch::roles::{consumer_like, event_id_rank};
 use crate::sketch::schema::Column;
@@ -26,10 +29,11 @@ impl<'m> Judge<'m> {
                 Status::Missing,
                 true,
                 format!(
-                    "No dedupe store for the consumer (a processed_events or inbox table keyed \
-                     by event id). Delivery is at-least-once, so BillingService will see some \
-                     events twice; it needs to record each event id in the same transaction as \
-                     its side effect and skip ids it has seen.{extra}"
+                    "No dedupe store for {consumer} (a processed_events or inbox table keyed by \
+                     event id). Delivery is at-least-once, so {consumer} will see some events \
+                     twice: record each event id in the same transaction as the side effect, \
+                     and skip ids already seen.{extra}",
+                    consumer = self.consumer_label()
                 ),
             );
         };
@@ -104,14 +108,67 @@ impl<'m> Judge<'m> {
                     .contains(&w.as_str())
                 })
             });
-        let mut msg = format!(
-            "`{}` (line {}) is keyed by `{}`{per_consumer}: the consumer records each event id \
-             in the same transaction as its side effect, and a redelivered event hits the key \
-             and is skipped.",
+        let who = self.consumer_label();
+        let keyed = format!(
+            "`{}` (line {}) is keyed by `{}`{per_consumer}",
             t.name,
             self.line(t.start),
             c.name
         );
+        let mut msg = match &self.consumer_scope {
+            ConsumerScope::OneTransaction { record, effect } => format!(
+                "{keyed}: {who} records each event id (line {}) in the same transaction as its \
+                 side effect (line {}), and a redelivered event hits the key and is skipped.",
+                self.line(*record),
+                self.line(*effect)
+            ),
+            ConsumerScope::Said { at } => format!(
+                "{keyed}: line {} says {who} records each event id in the same transaction as \
+                 its side effect, and a redelivered event hits the key and is skipped.",
+                self.line(*at)
+            ),
+            ConsumerScope::NotShown => format!(
+                "{keyed}, so a redelivered event hits the key and is skipped, provided {who} \
+                 records each event id in the same transaction as its side effect; show that \
+                 transaction to make it certain."
+            ),
+            broken => {
+                let why = match broken {
+                    ConsumerScope::RecordFirst { record, effect } => format!(
+                        "the event id commits (line {}) before the side effect does (line {}): a \
+                         crash in between leaves the id recorded and the work undone, and the \
+                         redelivery is then skipped as a duplicate, so the event is lost",
+                        self.line(*record),
+                        self.line(*effect)
+                    ),
+                    ConsumerScope::EffectFirst { record, effect } => format!(
+                        "the side effect commits (line {}) before the event id is recorded (line \
+                         {}): a crash in between leaves no record, so the redelivery applies \
+                         the event a second time",
+                        self.line(*effect),
+                        self.line(*record)
+                    ),
+                    ConsumerScope::AckFirst { ack, record } => format!(
+                        "the message is acknowledged (line {}) before the transaction that \
+                         records the event id (line {}) commits: a crash in between loses the \
+                         event, since the broker will not redeliver an acknowledged message",
+                        self.line(*ack),
+                        self.line(*record)
+                    ),
+                    _ => String::new(),
+                };
+                return item(
+                    id,
+                    Status::Wrong,
+                    true,
+                    format!(
+                        "{keyed}, but where {who} handles an event, {why}. Record the id and \
+                         apply the side effect in one transaction, and acknowledge only after it \
+                         commits."
+                    ),
+                );
+            }
+        };
         if conflict {
             msg.push_str(
                 " The ON CONFLICT / OR IGNORE insert makes the check and the record one step.",

@@ -1,16 +1,17 @@
 //! The mark-after-publish item: is a row marked sent only after the broker acks, which makes
-//! delivery at-least-once, and is a failed publish handled.
+//! delivery at-least-once, and is a failed publish handled. Where the relay marks or deletes rows
+//! against the publish is the shared list of settles, read from the relay's order of effects.
 
 use super::design::{Judge, item};
+use super::shared::{Commit, SettleKind, SettleOrder};
 use crate::sketch::lex::{Kind, Tok};
-use crate::sketch::model::{GroupKind, Unit};
 use crate::sketch::report::{Item, Status};
 use crate::sketch::roles::Marker;
 use crate::sketch::statements::Head;
-use crate::sketch::words::{mentions_publish, publish_call, unit_text, words};
+use crate::sketch::words::words;
 
 impl<'m> Judge<'m> {
-    fn is_mark(&self, col: &str, value: &[Tok]) -> bool {
+    pub(super) fn is_mark(&self, col: &str, value: &[Tok]) -> bool {
         let Some((_, kind)) = self.marker_cols().into_iter().find(|(c, _)| c.name == col) else {
             return false;
         };
@@ -52,37 +53,6 @@ impl<'m> Judge<'m> {
                     })
             }
         }
-    }
-
-    fn publish_mentions(&self) -> Vec<usize> {
-        let in_write = |off: usize| {
-            self.write_groups.iter().any(|g| {
-                self.m
-                    .groups
-                    .get(*g)
-                    .is_some_and(|g| g.kind != GroupKind::Single && g.start <= off && off <= g.end)
-            })
-        };
-        let mut at: Vec<usize> = self
-            .m
-            .comments
-            .iter()
-            .filter(|c| mentions_publish(&c.text) && !in_write(c.start))
-            .map(|c| c.start)
-            .collect();
-        at.extend(
-            self.m
-                .units
-                .iter()
-                .filter(|u| !self.write_groups.contains(&u.group))
-                .filter(|u| {
-                    u.facts.calls.iter().any(|c| publish_call(c))
-                        || (u.head == Head::Pseudo && mentions_publish(&unit_text(u)))
-                })
-                .map(|u| u.start),
-        );
-        at.sort_unstable();
-        at
     }
 
     fn failure_handling(&self, from: usize) -> Option<String> {
@@ -137,40 +107,9 @@ impl<'m> Judge<'m> {
         let id = "mark-after-publish";
         const AT_LEAST_ONCE: &str = "Marking only after the broker acks is what makes delivery \
             at-least-once: if the relay dies between the publish and the UPDATE, the row is \
-            still unsent and goes out again on the next pass, so nothing is lost and consumers \
-            dedupe the repeat by event id; marking first would make it at-most-once.";
-        let ob = self.ob();
-        let marks: Vec<(usize, &Unit)> = self
-            .m
-            .units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| {
-                u.facts
-                    .updates
-                    .iter()
-                    .any(|x| x.table == ob && x.sets.iter().any(|(c, v)| self.is_mark(c, v)))
-            })
-            .collect();
-        let claim_unit = self.claim.map(|c| c.unit);
-        if let Some((_, u)) = marks
-            .iter()
-            .find(|(i, u)| Some(*i) == claim_unit && u.facts.returning)
-        {
-            return item(
-                id,
-                Status::Wrong,
-                true,
-                format!(
-                    "The claim at line {} marks rows as sent while claiming them, before \
-                     anything is published. A crash after that statement loses those events: \
-                     that is at-most-once. Claim with a lease or lock, and set the sent marker \
-                     in a separate UPDATE after the broker acks. {AT_LEAST_ONCE}",
-                    self.line(u.start)
-                ),
-            );
-        }
-        let Some((_, mark)) = marks.iter().find(|(i, _)| Some(*i) != claim_unit).copied() else {
+            still unsent and goes out again on the next pass, so nothing is lost and the \
+            consumer has a repeat to drop by event id; marking first would make it at-most-once.";
+        let Some(s) = self.main_settle() else {
             if self.cdc.is_some() && self.marker_cols().is_empty() {
                 return item(
                     id,
@@ -179,80 +118,135 @@ impl<'m> Judge<'m> {
                     "No UPDATE marks rows, and with CDC none is needed: the connector commits its \
                      log offset only after the broker acks, so a crash replays from the last \
                      committed offset. That is the same at-least-once guarantee a polling relay \
-                     gets by marking after publishing, and consumers dedupe the replay by event \
-                     id."
-                    .to_string(),
+                     gets by marking after publishing, and the replay is the consumer's to \
+                     drop by event id."
+                        .to_string(),
                 );
             }
-            let deletes = self
-                .m
-                .units
-                .iter()
-                .any(|u| u.facts.deletes.iter().any(|d| d.table == ob));
-            let what = if deletes {
-                "The relay deletes each row after publishing instead of marking it sent, so \
-                 nothing records what the broker already has."
-            } else {
-                "No UPDATE sets the sent marker after publishing, so the relay cannot tell what \
-                 the broker already has."
-            };
-            return item(id, Status::Missing, true, format!("{what} {AT_LEAST_ONCE}"));
-        };
-        let col = mark
-            .facts
-            .updates
-            .iter()
-            .flat_map(|x| x.sets.iter())
-            .find(|(c, v)| self.is_mark(c, v))
-            .map(|(c, _)| c.clone())
-            .unwrap_or_default();
-        let mentions = self.publish_mentions();
-        let claim_start = claim_unit
-            .and_then(|i| self.m.units.get(i))
-            .map_or(0, |u| u.start);
-        let between = mentions.iter().any(|&p| p > claim_start && p < mark.start);
-        let after = mentions
-            .iter()
-            .find(|&&p| p > mark.start && p > claim_start);
-        // The publish that follows the mark: inside the mark's transaction, or, for a mark that
-        // commits on its own, before the next statement.
-        let window_end = match self.m.group(mark) {
-            Some(g) if g.kind != GroupKind::Single => g.end,
-            _ => self
-                .m
-                .units
-                .iter()
-                .find(|u| !u.in_body && u.start > mark.end)
-                .map_or(usize::MAX, |u| u.start),
-        };
-        if !between && let Some(&p) = after.filter(|&&p| p <= window_end) {
             return item(
                 id,
-                Status::Wrong,
+                Status::Missing,
                 true,
                 format!(
-                    "The UPDATE at line {} sets `{col}` before the publish at line {}. If the \
-                     relay dies in between, the row says sent but the broker never got it: the \
-                     event is lost. {AT_LEAST_ONCE}",
-                    self.line(mark.start),
-                    self.line(p)
+                    "No UPDATE sets the sent marker after publishing, so the relay cannot tell \
+                     what the broker already has. {AT_LEAST_ONCE}"
                 ),
             );
-        }
-        let failure = match self.failure_handling(claim_start) {
-            Some(f) => format!(" Publish failures are handled: {f}."),
-            None => " Say what happens when a publish fails: leave the row unsent (skip the \
-                     UPDATE or roll back), count the attempt and back off."
-                .to_string(),
         };
-        item(
-            id,
-            Status::Ok,
-            true,
-            format!(
-                "The UPDATE at line {} sets `{col}` after the publish. {AT_LEAST_ONCE}{failure}",
-                self.line(mark.start)
+        let line = self.line(s.at);
+        let what = match (&s.kind, s.unit.is_some()) {
+            (SettleKind::Mark { col: Some(c) }, true) => {
+                format!("The UPDATE at line {line} sets `{c}`")
+            }
+            (SettleKind::Mark { .. }, _) => format!("Line {line} marks the row sent"),
+            (SettleKind::Delete, true) => format!("The DELETE at line {line} removes the row"),
+            (SettleKind::Delete, false) => format!("Line {line} deletes the row"),
+        };
+        match s.order {
+            SettleOrder::BeforePublish { publish, commit } => {
+                let (left, gone) = match s.kind {
+                    SettleKind::Mark { .. } => ("a row that says sent", "the row says sent"),
+                    SettleKind::Delete => ("no row at all", "the row is gone"),
+                };
+                let publish = match publish.map(|p| self.line(p)) {
+                    None => "before anything is published".to_string(),
+                    Some(p) if p == line => "and only then publishes it".to_string(),
+                    Some(p) => format!("before the publish at line {p}"),
+                };
+                let opening = match (&s.kind, s.claim) {
+                    (SettleKind::Mark { .. }, true) => format!(
+                        "The claim at line {line} marks rows as sent while claiming them, \
+                         {publish}."
+                    ),
+                    (SettleKind::Delete, true) => {
+                        format!("The claim at line {line} deletes the rows it claims, {publish}.")
+                    }
+                    _ => format!("{what} {publish}."),
+                };
+                let why = match commit {
+                    Commit::First(c) => format!(
+                        "{} so a relay that dies between the two leaves {left} while the broker \
+                         never got the event: the event is lost. That is at-most-once delivery.",
+                        if c == s.at {
+                            "No transaction holds it back until the publish,".to_string()
+                        } else {
+                            format!("It commits first (line {}),", self.line(c))
+                        }
+                    ),
+                    Commit::Open(c) => format!(
+                        "Its transaction stays open until line {}, so a crash still rolls it \
+                         back, but {gone} before the broker has the event: any publish failure \
+                         that does not end in ROLLBACK commits a loss, which is at-most-once \
+                         delivery.",
+                        self.line(c)
+                    ),
+                };
+                let fix = match s.kind {
+                    SettleKind::Mark { .. } if s.claim => {
+                        "Claim with a lease or lock, and set the sent marker in a separate \
+                         UPDATE after the broker acks."
+                    }
+                    SettleKind::Mark { .. } => "Publish first and mark after the broker acks.",
+                    SettleKind::Delete => {
+                        "Publish first, wait for the ack, and only then mark the row sent (or \
+                         delete it)."
+                    }
+                };
+                item(
+                    id,
+                    Status::Wrong,
+                    true,
+                    format!("{opening} {why} {fix} {AT_LEAST_ONCE}"),
+                )
+            }
+            SettleOrder::AfterPublish(p) if s.kind == SettleKind::Delete => item(
+                id,
+                Status::Missing,
+                true,
+                format!(
+                    "The relay deletes each row after publishing (line {line}, after the publish \
+                     at line {}) instead of marking it sent, so nothing records what the broker \
+                     already has. {AT_LEAST_ONCE}",
+                    self.line(p)
+                ),
             ),
-        )
+            SettleOrder::Unstated if s.kind == SettleKind::Delete => item(
+                id,
+                Status::Missing,
+                true,
+                format!(
+                    "The relay deletes rows at line {line} instead of marking them sent, and the \
+                     sketch never says where it publishes them, so neither the order nor what \
+                     the broker already has can be told. {AT_LEAST_ONCE}"
+                ),
+            ),
+            order => {
+                let claim_start = self
+                    .claim
+                    .and_then(|c| self.m.units.get(c.unit))
+                    .map_or(0, |u| u.start);
+                let failure = match self.failure_handling(claim_start) {
+                    Some(f) => format!(" Publish failures are handled: {f}."),
+                    None => " Say what happens when a publish fails: leave the row unsent (skip \
+                             the UPDATE or roll back), count the attempt and back off."
+                        .to_string(),
+                };
+                let placed = match order {
+                    SettleOrder::AfterPublish(p) => {
+                        format!("{what} after the publish at line {}.", self.line(p))
+                    }
+                    _ => format!(
+                        "{what}; the sketch does not show the publish, so put it before this \
+                         line."
+                    ),
+                };
+                item(
+                    id,
+                    Status::Ok,
+                    true,
+                    format!("{placed} {AT_LEAST_ONCE}{failure}"),
+                )
+            }
+        }
     }
 }

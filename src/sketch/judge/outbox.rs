@@ -29,15 +29,21 @@ impl<'m> Judge<'m> {
                         t.name
                     )
                 };
+                let durable = if self.write_scope.atomic() {
+                    " Because this row is written by the same local transaction as the booking, \
+                     the intent to publish is exactly as durable as the booking itself."
+                } else {
+                    " The row makes the intent to publish as durable as the booking only once \
+                     the booking's own transaction writes it; write-transaction says what is \
+                     missing."
+                };
                 item(
                     id,
                     Status::Ok,
                     true,
                     format!(
                         "`{}` (line {}) is the outbox: `{}` identifies each event, `{}` carries \
-                         it and `{}` says what it is.{by_shape} Because this row is written by \
-                         the same local transaction as the booking, the intent to publish is \
-                         exactly as durable as the booking itself.",
+                         it and `{}` says what it is.{by_shape}{durable}",
                         t.name,
                         self.line(t.start),
                         name(self.roles.event_id),

@@ -2,6 +2,7 @@
 //! never required, since the sandbox is SQLite standing in for PostgreSQL.
 
 use super::design::{Judge, item};
+use super::shared::WriteScope;
 use crate::sketch::model::Flavor;
 use crate::sketch::report::{Item, Status};
 use crate::sketch::sandbox::run_sandbox;
@@ -63,18 +64,38 @@ impl<'m> Judge<'m> {
                 format!("No DDL could run in the sandbox, so nothing was tried.{skipped}"),
             );
         }
+        // What the write path is called and what running it shows, from the shared scope.
+        let (path, rows) = match &self.write_scope {
+            s if s.atomic() => (
+                "the write transaction",
+                "the booking and its outbox row insert cleanly against your own tables",
+            ),
+            WriteScope::Separate { .. } => (
+                "the booking and outbox writes",
+                "both insert cleanly against your own tables, though in separate transactions \
+                 (see write-transaction)",
+            ),
+            WriteScope::NoOutboxWrite { .. } => (
+                "the booking write",
+                "the booking inserts cleanly against your own tables",
+            ),
+            _ => ("the writes", "they insert cleanly against your own tables"),
+        };
         let write = if run.write_total == 0 {
             "There was no write transaction to run.".to_string()
         } else if run.write_skipped > 0 {
             format!(
-                "Of the write transaction, {} of {} statements ran; the rest use syntax the \
-                 sandbox cannot emulate, so check those against PostgreSQL itself.",
+                "Of {path}, {} of {} statements ran; the rest use syntax the sandbox cannot \
+                 emulate, so check those against PostgreSQL itself.",
                 run.write, run.write_total
             )
         } else {
+            let mut p = path.chars();
+            let path = p
+                .next()
+                .map_or_else(String::new, |c| c.to_uppercase().chain(p).collect());
             format!(
-                "The write transaction ran too ({} statement{}), so the booking and its \
-                 outbox row insert cleanly against your own tables.",
+                "{path} ran too ({} statement{}), so {rows}.",
                 run.write,
                 if run.write == 1 { "" } else { "s" }
             )

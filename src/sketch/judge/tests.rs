@@ -189,3 +189,161 @@ fn a_function_body_counts_as_one_transaction() {
     assert_eq!(w.status, Status::Ok, "{}", w.message);
     assert!(w.message.contains("create_booking"));
 }
+
+/// GOOD with its relay's UPDATE swapped for `relay`, placed where the UPDATE was.
+fn good_with_relay(relay: &str) -> String {
+    GOOD.replace(
+        "UPDATE outbox\n   SET published_at = now()\n WHERE id = $1;\n",
+        relay,
+    )
+}
+
+#[test]
+fn deleting_then_publishing_is_a_loss_not_a_delete_after_publish() {
+    // The delete commits on its own; the publish is only written after it.
+    let sql = GOOD
+        .replace("BEGIN;\n\nSELECT id, event_id", "SELECT id, event_id")
+        .replace(
+            "-- for each row, in order:",
+            "DELETE FROM outbox WHERE id = $1;\n-- for each row, in order:",
+        );
+    let r = assert_fails(&sql, "mark-after-publish", Status::Wrong);
+    let m = &get(&r, "mark-after-publish").message;
+    assert!(
+        m.contains("before the publish") && m.contains("at-most-once"),
+        "{m}"
+    );
+    assert!(!m.contains("after publishing ("), "{m}");
+    let a = &get(&r, "anti-patterns").message;
+    assert!(a.contains("before they are published"), "{a}");
+    assert!(!a.contains("right after publishing"), "{a}");
+}
+
+#[test]
+fn publishing_then_deleting_stays_a_delete_after_publish() {
+    let sql = good_with_relay("-- then:\nDELETE FROM outbox WHERE id = $1;\n");
+    let r = check(&sql);
+    let m = get(&r, "mark-after-publish");
+    assert_eq!(m.status, Status::Missing, "{}", m.message);
+    assert!(m.message.contains("after publishing"), "{}", m.message);
+    assert!(
+        get(&r, "anti-patterns")
+            .message
+            .contains("right after publishing")
+    );
+}
+
+#[test]
+fn prose_order_words_decide_the_order() {
+    let before = good_with_relay("-- delete the row before publishing it\n");
+    let r = check(&before);
+    assert_eq!(get(&r, "mark-after-publish").status, Status::Wrong);
+    let after = good_with_relay("-- delete the row after the broker acks\n");
+    let r = check(&after);
+    assert_eq!(get(&r, "mark-after-publish").status, Status::Missing);
+    assert!(
+        get(&r, "anti-patterns")
+            .message
+            .contains("right after publishing")
+    );
+}
+
+#[test]
+fn the_outbox_item_never_claims_a_transaction_the_write_does_not_have() {
+    let r = check(SEPARATE);
+    assert_eq!(get(&r, "write-transaction").status, Status::Wrong);
+    let outbox = get(&r, "outbox-table");
+    assert!(
+        !outbox.message.contains("same local transaction"),
+        "{}",
+        outbox.message
+    );
+    assert_eq!(
+        outbox.facts.get("write-scope").map(String::as_str),
+        Some("separate")
+    );
+    assert!(
+        !get(&r, "sandbox-run")
+            .message
+            .contains("The write transaction ran")
+    );
+}
+
+#[test]
+fn the_inbox_advice_names_the_sketchs_consumer_or_none() {
+    let r = check(NO_INBOX);
+    assert!(get(&r, "inbox").message.contains("BillingService"));
+    let renamed = NO_INBOX.replace("BillingService", "LedgerService");
+    let r = check(&renamed);
+    let m = &get(&r, "inbox").message;
+    assert!(
+        m.contains("LedgerService") && !m.contains("BillingService"),
+        "{m}"
+    );
+    let unnamed = NO_INBOX.replace("BillingService", "the ledger");
+    let m = get(&check(&unnamed), "inbox").message.clone();
+    assert!(
+        m.contains("the consumer") && !m.contains("BookingService"),
+        "{m}"
+    );
+}
+
+#[test]
+fn an_index_on_another_table_is_not_the_relays_index() {
+    let sql = "CREATE TABLE bookings (id uuid PRIMARY KEY, guest uuid NOT NULL);\n\
+        CREATE INDEX bookings_guest ON bookings (guest);\n\
+        CREATE TABLE outbox (event_id uuid PRIMARY KEY, aggregate_id uuid NOT NULL, event_type text NOT NULL,\n\
+          payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now());\n\
+        BEGIN;\nINSERT INTO bookings (id, guest) VALUES ($1, $2);\n\
+        INSERT INTO outbox (event_id, aggregate_id, event_type, payload) VALUES ($3, $1, 'BookingCreated', '{}');\nCOMMIT;\n";
+    let r = check(sql);
+    assert_eq!(get(&r, "relay-index").status, Status::Missing);
+    let a = &get(&r, "anti-patterns").message;
+    assert!(
+        !a.contains("has an index") && !a.contains("are marked"),
+        "{a}"
+    );
+}
+
+#[test]
+fn consumers_are_named_as_written_and_producers_never() {
+    let base: String = NO_INBOX
+        .lines()
+        .filter(|l| !l.contains("BillingService") && !l.contains("Consumer:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (comment, named) in [
+        (
+            "-- Outbox sketch: BookingService (producer) and BillingService (consumer)",
+            "BillingService",
+        ),
+        ("-- consumer: billing-service", "billing-service"),
+        (
+            "-- The ShippingWorker consumes BookingCreated",
+            "ShippingWorker",
+        ),
+        (
+            "-- BookingService publishes; EmailService and BillingService consume",
+            "EmailService and BillingService",
+        ),
+        (
+            "-- Consumer side: the Billing service dedupes by event_id",
+            "the Billing service",
+        ),
+        ("-- OrderService outbox", "the consumer"),
+        ("-- The Booking service writes the outbox", "the consumer"),
+    ] {
+        let r = check(&format!("{comment}\n{base}"));
+        let inbox = get(&r, "inbox");
+        assert_eq!(
+            inbox.facts.get("consumer").map(String::as_str),
+            Some(named),
+            "{comment}"
+        );
+        assert!(
+            inbox.message.contains(named),
+            "{comment}: {}",
+            inbox.message
+        );
+    }
+}
