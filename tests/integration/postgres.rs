@@ -184,6 +184,7 @@ fn over_fifty_seeds_skip_locked_relays_lose_nothing_and_never_share_a_row() {
     let Some(url) = postgres("the crash lab on PostgreSQL over 50 seeds") else {
         return;
     };
+    let mut every_relay = std::collections::BTreeSet::new();
     for seed in 1..=50 {
         let r = simulate_on(&url, seed, 200, 4);
         assert_eq!(r.backend, "postgres");
@@ -199,14 +200,18 @@ fn over_fifty_seeds_skip_locked_relays_lose_nothing_and_never_share_a_row() {
             r.verdict.outbox_problems
         );
         assert_eq!(o.overlapping_claims, Some(0), "seed {seed}");
-        // The claim log: every one of the four relays claimed, and no row was held twice.
+        // The claim log: relays claimed side by side, and no row was held twice. On threads a
+        // loaded machine may not schedule one relay before a short run drains, so each run
+        // needs two relays at work, and over the fifty runs all four must have claimed.
         let relays = o.relay.as_ref().unwrap();
-        assert_eq!(relays.passes_by_relay.len(), 4, "seed {seed}: {relays:?}");
+        assert!(relays.passes_by_relay.len() >= 2, "seed {seed}: {relays:?}");
+        every_relay.extend(relays.passes_by_relay.keys().cloned());
         assert_eq!(
             relays.fenced_marks, 0,
             "row locks need no fence: seed {seed}"
         );
     }
+    assert_eq!(every_relay.len(), 4, "{every_relay:?}");
 }
 
 #[test]
