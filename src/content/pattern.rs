@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use super::lexicon::{is_auxiliary, is_negative_auxiliary};
 use super::text::{Answer, Sentence, denied, denies, is_light};
 
 /// How many unmatched words may stand between two consecutive terms.
@@ -65,6 +66,9 @@ pub struct Hit {
     /// The clause they stand in, as the learner wrote it.
     pub clause: String,
     pub standing: Standing,
+    /// Where: the sentence, and the matched tokens in it.
+    pub sentence: usize,
+    pub at: Vec<usize>,
 }
 
 impl Hit {
@@ -129,12 +133,23 @@ impl Pattern {
     /// The first match in the answer that a clause asserts, or else the first match that
     /// stands in some other way (denied before listed before quoted).
     pub fn find(&self, answer: &Answer) -> Option<Hit> {
+        self.find_apart(answer, &[])
+    }
+
+    /// Like [`Pattern::find`], but no match may share a word with any of `taken`.
+    pub fn find_apart(&self, answer: &Answer, taken: &[Hit]) -> Option<Hit> {
         let mut other: Option<Hit> = None;
-        for sentence in &answer.sentences {
+        for (number, sentence) in answer.sentences.iter().enumerate() {
             for clause in &sentence.clauses {
                 let mut asserted = None;
                 let from = clause.label.unwrap_or(clause.first);
                 self.search(sentence, from, clause.end, 0, &mut Vec::new(), &mut |at| {
+                    if taken
+                        .iter()
+                        .any(|t| t.sentence == number && at.iter().any(|i| t.at.contains(i)))
+                    {
+                        return false;
+                    }
                     let standing = standing(sentence, at);
                     if standing == Standing::Asserted
                         || other.as_ref().is_none_or(|o| standing < o.standing)
@@ -149,6 +164,8 @@ impl Pattern {
                                 .span(&sentence.tokens[clause.first..clause.end])
                                 .to_string(),
                             standing,
+                            sentence: number,
+                            at: at.to_vec(),
                         };
                         if standing == Standing::Asserted {
                             asserted = Some(hit);
@@ -212,6 +229,24 @@ impl Pattern {
     }
 }
 
+/// Whether the words ending at `last` are the subject of a denied predicate: `queue depth
+/// doesn't matter`, `the outbox never loses events`.
+fn subject_of_denial(sentence: &Sentence, last: usize) -> bool {
+    let clause = sentence.tokens[last].clause;
+    let word = |i: usize| {
+        sentence
+            .tokens
+            .get(i)
+            .filter(|t| t.clause == clause)
+            .map(|t| t.word.as_str())
+    };
+    let negates = |i: usize| {
+        word(i).is_some_and(|w| matches!(w, "not" | "never") || is_negative_auxiliary(w))
+            && denies(sentence, i)
+    };
+    negates(last + 1) || (word(last + 1).is_some_and(is_auxiliary) && negates(last + 2))
+}
+
 /// How the sentence stands to the words at `at`: quoted, denied (by a denial that is not one
 /// of the matched words themselves, or one standing between them: `outbox is not needed
 /// because`), in a clause that only lists terms, or asserted.
@@ -220,6 +255,7 @@ fn standing(sentence: &Sentence, at: &[usize]) -> Standing {
         Standing::Quoted
     } else if at.iter().any(|&i| denied(sentence, i, at))
         || (at[0]..at[at.len() - 1]).any(|i| !at.contains(&i) && denies(sentence, i))
+        || subject_of_denial(sentence, at[at.len() - 1])
     {
         Standing::Denied
     } else if at

@@ -134,6 +134,38 @@ enum Cut {
     Hard,
 }
 
+impl Sentence {
+    /// Whether a clause is a prohibition (`never put secrets on events`, `don't retry
+    /// forever`): it tells the reader what not to do, and denies nothing about the world.
+    pub fn prohibits(&self, clause: usize) -> bool {
+        let c = &self.clauses[clause];
+        let words: Vec<&str> = self.tokens[c.first..c.end]
+            .iter()
+            .map(|t| t.word.as_str())
+            .skip_while(|w| matches!(*w, "so" | "and" | "then" | "just" | "please" | "but"))
+            .collect();
+        let verb = match words.as_slice() {
+            ["never" | "dont", verb, ..] | ["do", "not", verb, ..] => *verb,
+            _ => return false,
+        };
+        verb_form(verb).is_some_and(|v| v.form == Form::Base)
+    }
+
+    /// The proposition the words `first..=last` stand in: their clause, cut down to the words
+    /// between the nearest `because`, `so`, `which`, `but`... on either side.
+    pub fn proposition(&self, first: usize, last: usize) -> std::ops::Range<usize> {
+        let clause = &self.clauses[self.tokens[first].clause];
+        let start = (clause.first..=first)
+            .rev()
+            .find(|&i| ends_scope(&self.tokens[i].word))
+            .unwrap_or(clause.first);
+        let end = (last + 1..clause.end)
+            .find(|&i| ends_scope(&self.tokens[i].word))
+            .unwrap_or(clause.end);
+        start..end
+    }
+}
+
 /// Whether the word at `i` of a sentence is a denial with some reach.
 pub fn denies(sentence: &Sentence, i: usize) -> bool {
     sentence.scopes.iter().any(|s| s.at == i)

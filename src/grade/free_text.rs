@@ -62,8 +62,6 @@ pub struct TextGrade {
     pub misconceptions: Vec<Spotted>,
 }
 
-const DENIAL_CONTRADICTS: bool = true;
-
 /// Coverage at or above which an answer with every required concept is correct.
 const CORRECT_COVERAGE: f64 = 0.6;
 
@@ -80,49 +78,21 @@ pub fn grade_text(
     let mut missing = Vec::new();
     let mut contradicted = Vec::new();
     let mut weight = 0;
-    for concept in &rubric.concepts {
-        let gap = |hit: Option<Hit>| Gap {
-            id: concept.id.clone(),
-            says: concept.says.clone(),
-            required: concept.required,
-            standing: hit.as_ref().map(|h| h.standing),
-            words: hit.map(|h| h.words),
-        };
-        if let Some(hit) = asserted(&concept.contradicts, &answer) {
-            contradicted.push(Gap {
-                standing: None,
-                ..gap(Some(hit))
-            });
-            continue;
-        }
-        match best(&concept.patterns, &answer) {
-            Some(hit) if hit.asserted() => {
-                conveyed.push(concept.id.clone());
-                met.push(Met {
-                    id: concept.id.clone(),
-                    words: hit.words,
-                    clause: hit.clause,
-                });
-                weight += concept.weight;
-            }
-            // A required point the answer denies is the opposite stated, not a point left out.
-            Some(hit)
-                if hit.standing == Standing::Denied && concept.required && DENIAL_CONTRADICTS =>
-            {
-                contradicted.push(Gap {
-                    standing: Some(Standing::Denied),
-                    ..gap(Some(hit))
-                });
-            }
-            other => missing.push(gap(other)),
-        }
-    }
+    // The proposition that asserts a misconception cannot also convey a concept: in `the relay
+    // publishes inside the same transaction`, `same transaction` is part of the false claim.
+    let mut false_claims = Vec::new();
     let misconceptions: Vec<Spotted> = rubric
         .misconceptions
         .iter()
         .filter_map(|id| catalogue.get(id))
         .filter_map(|m| {
-            let hit = asserted(&m.patterns, &answer)?;
+            let hit = asserted(&m.patterns, &answer, &[])?;
+            let sentence = &answer.sentences[hit.sentence];
+            let span = sentence.proposition(hit.at[0], hit.at[hit.at.len() - 1]);
+            false_claims.push(Hit {
+                at: span.collect(),
+                ..hit.clone()
+            });
             Some(Spotted {
                 id: m.id.clone(),
                 name: m.name.clone(),
@@ -132,6 +102,46 @@ pub fn grade_text(
             })
         })
         .collect();
+    for concept in &rubric.concepts {
+        let gap = |hit: Option<Hit>| Gap {
+            id: concept.id.clone(),
+            says: concept.says.clone(),
+            required: concept.required,
+            standing: hit.as_ref().map(|h| h.standing),
+            words: hit.map(|h| h.words),
+        };
+        if let Some(hit) = asserted(&concept.contradicts, &answer, &[]) {
+            contradicted.push(Gap {
+                standing: None,
+                ..gap(Some(hit))
+            });
+            continue;
+        }
+        match best(&concept.patterns, &answer, &false_claims) {
+            Some(hit) if hit.asserted() => {
+                conveyed.push(concept.id.clone());
+                met.push(Met {
+                    id: concept.id.clone(),
+                    words: hit.words,
+                    clause: hit.clause,
+                });
+                weight += concept.weight;
+            }
+            // A required point the answer denies is the opposite stated, not a point left out
+            // (unless the denial only forbids something: `never put secrets on events`).
+            Some(hit)
+                if hit.standing == Standing::Denied
+                    && concept.required
+                    && !prohibition(&answer, &hit) =>
+            {
+                contradicted.push(Gap {
+                    standing: Some(Standing::Denied),
+                    ..gap(Some(hit))
+                });
+            }
+            other => missing.push(gap(other)),
+        }
+    }
     let coverage = if total == 0 {
         0.0
     } else {
@@ -155,12 +165,20 @@ pub fn grade_text(
     } else {
         Verdict::Incorrect
     };
+    let only_minor = contradicted.is_empty()
+        && rubric
+            .misconceptions
+            .iter()
+            .filter_map(|id| catalogue.get(id))
+            .filter(|m| misconceptions.iter().any(|s| s.id == m.id))
+            .all(|m| m.minor);
     let verdict = if contradicted.is_empty() && misconceptions.is_empty() {
         claims
-    } else if claims == Verdict::Correct {
+    } else if claims == Verdict::Correct || only_minor {
         // Everything that matters, and something false besides: half marks, and the feedback
-        // names what was false.
-        Verdict::Partial
+        // names what was false. Over-caution alone leaves the verdict where the claims put it,
+        // below full marks.
+        claims.min(Verdict::Partial)
     } else {
         Verdict::Incorrect
     };
@@ -175,18 +193,26 @@ pub fn grade_text(
     }
 }
 
-/// The first asserted match of any of the patterns.
-fn asserted(patterns: &[Pattern], answer: &Answer) -> Option<Hit> {
+/// Whether a match stands in a prohibition (`never put secrets on events`), which denies
+/// nothing about the point it names.
+fn prohibition(answer: &Answer, hit: &Hit) -> bool {
+    let sentence = &answer.sentences[hit.sentence];
+    sentence.prohibits(sentence.tokens[hit.at[0]].clause)
+}
+
+/// The first asserted match of any of the patterns, sharing no word with `taken`.
+fn asserted(patterns: &[Pattern], answer: &Answer, taken: &[Hit]) -> Option<Hit> {
     patterns
         .iter()
-        .filter_map(|p| p.find(answer))
+        .filter_map(|p| p.find_apart(answer, taken))
         .find(Hit::asserted)
 }
 
-/// The first asserted match of any of the patterns, or else the match that came closest.
-fn best(patterns: &[Pattern], answer: &Answer) -> Option<Hit> {
+/// The first asserted match of any of the patterns sharing no word with `taken`, or else the
+/// match that came closest.
+fn best(patterns: &[Pattern], answer: &Answer, taken: &[Hit]) -> Option<Hit> {
     let mut closest: Option<Hit> = None;
-    for hit in patterns.iter().filter_map(|p| p.find(answer)) {
+    for hit in patterns.iter().filter_map(|p| p.find_apart(answer, taken)) {
         if hit.asserted() {
             return Some(hit);
         }
