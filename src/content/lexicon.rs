@@ -85,7 +85,7 @@ const VERBS: &[&str] = &[
 /// queue`, `consumer lag`).
 #[rustfmt::skip]
 const NOUNISH: &[&str] = &[
-    "alert", "audit", "back", "own", "batch", "block", "buffer", "cache", "call", "change",
+    "alert", "audit", "back", "own", "separate", "batch", "block", "buffer", "cache", "call", "change",
     "charge", "check", "claim", "commit", "control", "copy", "cost", "crash", "cut", "delay",
     "design", "double", "duplicate", "email", "end", "fan", "filter", "fire", "flow", "flush",
     "group", "hash", "hit", "index", "insert", "key", "lag", "land", "last", "lead", "leak",

@@ -33,6 +33,12 @@ pub struct Clause {
     pub listed: bool,
     /// How many items the comma-joined run of clauses it stands in holds.
     pub run_items: usize,
+    /// Terms in it (`database and broker` is two).
+    pub items: usize,
+    /// Wholly inside brackets.
+    pub bracket: bool,
+    /// It opens with `but`, `so`, `because`...
+    pub connective: bool,
     /// The first token of a label it continues (`Write model: handles commands`): a match may
     /// start in the label.
     pub label: Option<usize>,
@@ -67,13 +73,11 @@ pub struct Answer {
 impl Answer {
     /// Reads an answer.
     pub fn read(text: &str) -> Answer {
-        let mut sentences: Vec<Sentence> = split(text)
-            .into_iter()
-            .map(|raw| analyse(raw.tokens, &raw.cuts, &raw.symbols, &raw.brackets))
-            .collect();
+        let mut sentences: Vec<Sentence> = split(text).into_iter().map(analyse).collect();
         // A clause says something when it has a predicate, or denies something outside a list
         // (`not an event`, `no outbox`); then every clause of the answer that is not an item
         // of a list asserts.
+        list_bare_terms(&mut sentences);
         let says_something = sentences.iter().any(|s| {
             let words: Vec<&str> = s.tokens.iter().map(|t| t.word.as_str()).collect();
             s.clauses.iter().any(|c| {
@@ -166,6 +170,55 @@ impl Sentence {
     }
 }
 
+/// Marks lists of terms across the whole answer, whatever separates their items (commas,
+/// semicolons, new lines): a run of clauses with three or more bare terms (verbless, denying
+/// nothing) is a list, and its short items (three words or fewer, `retry later`, `no atomicity`)
+/// are listed with them. Labels (`Polling:`) and brackets neither count nor break a run; a
+/// longer clause, or one opening with `but`, `so`..., ends it.
+fn list_bare_terms(sentences: &mut [Sentence]) {
+    let mut run: Vec<(usize, usize)> = Vec::new();
+    let mut bare = 0;
+    let close = |run: &mut Vec<(usize, usize)>, bare: &mut usize, sentences: &mut [Sentence]| {
+        if *bare >= 3 {
+            for &(s, c) in run.iter() {
+                sentences[s].clauses[c].listed = true;
+            }
+        }
+        run.clear();
+        *bare = 0;
+    };
+    for s in 0..sentences.len() {
+        for c in 0..sentences[s].clauses.len() {
+            let sentence = &sentences[s];
+            let clause = &sentence.clauses[c];
+            let label = sentence
+                .clauses
+                .get(c + 1)
+                .is_some_and(|next| next.label == Some(clause.first));
+            let words: Vec<&str> = sentence.tokens[clause.first..clause.end]
+                .iter()
+                .map(|t| t.word.as_str())
+                .collect();
+            let denies = (0..words.len()).any(|i| denial(&words, i).is_some());
+            let short = words.iter().filter(|w| !is_coordinator(w)).count() <= 3;
+            if clause.bracket || label {
+                continue;
+            }
+            if clause.connective {
+                close(&mut run, &mut bare, sentences);
+            } else if !clause.predicate && !denies {
+                run.push((s, c));
+                bare += clause.items;
+            } else if short {
+                run.push((s, c));
+            } else {
+                close(&mut run, &mut bare, sentences);
+            }
+        }
+    }
+    close(&mut run, &mut bare, sentences);
+}
+
 /// Whether the word at `i` of a sentence is a denial with some reach.
 pub fn denies(sentence: &Sentence, i: usize) -> bool {
     sentence.scopes.iter().any(|s| s.at == i)
@@ -181,6 +234,8 @@ struct Raw {
     symbols: Vec<usize>,
     /// Clauses (by index) that are wholly inside brackets.
     brackets: Vec<usize>,
+    /// Token indexes that follow a hyphen inside a compound (`append-only`).
+    hyphens: Vec<usize>,
 }
 
 /// Contractions with an apostrophe, expanded so `don't` reads as `do not`.
@@ -333,8 +388,8 @@ fn split(text: &str) -> Vec<Raw> {
             }
             ')' | ']' => {
                 flush(&mut word, &mut raw, clause, word_start, at);
-                if depth > 0 && bracket_clause == Some(clause) && !raw.tokens.is_empty() {
-                    raw.brackets.push(clause);
+                if let Some(opened) = bracket_clause.filter(|_| depth > 0) {
+                    raw.brackets.extend(opened..=clause);
                 }
                 depth = depth.saturating_sub(1);
                 cut(&mut raw, &mut clause, Cut::Hard);
@@ -354,6 +409,15 @@ fn split(text: &str) -> Vec<Raw> {
             '-' if prev == Some(' ') && matches!(next, Some(' ') | Some('-')) => {
                 flush(&mut word, &mut raw, clause, word_start, at);
                 cut(&mut raw, &mut clause, Cut::Label);
+            }
+            '-' if letter(prev) && letter(next) => {
+                flush(&mut word, &mut raw, clause, word_start, at);
+                raw.hyphens.push(raw.tokens.len());
+            }
+            // `polling / CDC`: a spaced slash separates items; `pub/sub` is one term.
+            '/' if prev == Some(' ') && next == Some(' ') => {
+                flush(&mut word, &mut raw, clause, word_start, at);
+                cut(&mut raw, &mut clause, Cut::Comma);
             }
             '=' | '\u{2192}' | '\u{21d2}' => {
                 flush(&mut word, &mut raw, clause, word_start, at);
@@ -393,15 +457,17 @@ fn abbreviation(before: &str) -> bool {
 /// competing consumers, copy`), at least half of them verbless, is a list of terms: its verbless
 /// items, and any item of three words or fewer, are listed. A clause that opens with `but`,
 /// `so`, `because`... starts a new run.
-fn analyse(
-    mut tokens: Vec<Token>,
-    cuts: &[(usize, Cut)],
-    symbols: &[usize],
-    brackets: &[usize],
-) -> Sentence {
+fn analyse(raw: Raw) -> Sentence {
+    let Raw {
+        mut tokens,
+        cuts,
+        symbols,
+        brackets,
+        hyphens,
+    } = raw;
     let mut bounds: Vec<usize> = vec![0];
     let mut before: Vec<Cut> = vec![Cut::Hard];
-    for &(at, kind) in cuts {
+    for &(at, kind) in &cuts {
         if at > bounds[bounds.len() - 1] && at < tokens.len() {
             bounds.push(at);
             before.push(kind);
@@ -414,15 +480,22 @@ fn analyse(
         }
     }
     let words: Vec<&str> = tokens.iter().map(|t| t.word.as_str()).collect();
+    let shape = shape(&words, &hyphens);
     let mut clauses: Vec<Clause> = bounds
         .windows(2)
         .enumerate()
         .map(|(index, w)| Clause {
             first: w[0],
             end: w[1],
-            predicate: symbols.contains(&index) || has_predicate(&words[w[0]..w[1]]),
+            predicate: symbols.contains(&index) || has_predicate(&shape[w[0]..w[1]]),
             listed: false,
             run_items: 0,
+            items: 1 + words[w[0]..w[1]]
+                .iter()
+                .filter(|w| matches!(**w, "and" | "or" | "plus" | "vs" | "versus"))
+                .count(),
+            bracket: brackets.contains(&index),
+            connective: ends_scope(words[w[0]]),
             label: None,
             asserts: false,
         })
@@ -438,17 +511,10 @@ fn analyse(
             .filter(|w| !is_coordinator(w))
             .count()
     };
-    let items = |c: &Clause| {
-        1 + words[c.first..c.end]
-            .iter()
-            .filter(|w| matches!(**w, "and" | "or" | "plus" | "vs" | "versus"))
-            .count()
-    };
-    let connective = |c: &Clause| ends_scope(words[c.first]);
     let mut start = 0;
     while start < clauses.len() {
         let mut end = start + 1;
-        while end < clauses.len() && before[end] == Cut::Comma && !connective(&clauses[end]) {
+        while end < clauses.len() && before[end] == Cut::Comma && !clauses[end].connective {
             end += 1;
         }
         let run = start..end;
@@ -460,7 +526,7 @@ fn analyse(
             .clone()
             .zip(&items_of)
             .filter(|(_, item)| **item)
-            .map(|(c, _)| items(&clauses[c]))
+            .map(|(c, _)| clauses[c].items)
             .sum();
         let verbless = run.clone().filter(|&c| !clauses[c].predicate).count();
         let listed = count >= 4 && verbless * 2 >= run.len();
@@ -470,7 +536,7 @@ fn analyse(
         }
         start = end;
     }
-    let scopes = scopes(&tokens, &words, &clauses);
+    let scopes = scopes(&tokens, &words, &shape, &clauses);
     Sentence {
         tokens,
         clauses,
@@ -482,7 +548,7 @@ fn analyse(
 /// (`but`, `because`, `so`, …), to an `and`, `or` or `that` followed by a new predicate, to a
 /// new subject with its own verb (`they never got it we had nothing`), or to the end of the
 /// quotation it stands in.
-fn scopes(tokens: &[Token], words: &[&str], clauses: &[Clause]) -> Vec<Scope> {
+fn scopes(tokens: &[Token], words: &[&str], shape: &[&str], clauses: &[Clause]) -> Vec<Scope> {
     let mut out = Vec::new();
     for clause in clauses {
         for at in clause.first..clause.end {
@@ -501,10 +567,10 @@ fn scopes(tokens: &[Token], words: &[&str], clauses: &[Clause]) -> Vec<Scope> {
             let mut last = at;
             for j in at + 1..clause.end {
                 let w = words[j];
-                let new_predicate = || has_predicate(&words[j + 1..clause.end]);
+                let new_predicate = || has_predicate(&shape[j + 1..clause.end]);
                 // `places that all do the same thing`, `an event we had`, but not `do not
                 // think that you need it`, `do not think you need it`.
-                let after_noun = j > at + 1 && !is_verb(words, j - 1) && !closed(words[j - 1]);
+                let after_noun = j > at + 1 && !is_verb(shape, j - 1) && !closed(words[j - 1]);
                 if tokens[j].quoted != tokens[at].quoted
                     || ends_scope(w)
                     || (w == "nor" && words[at] != "nor")
@@ -512,7 +578,7 @@ fn scopes(tokens: &[Token], words: &[&str], clauses: &[Clause]) -> Vec<Scope> {
                     || (w == "that" && after_noun && new_predicate())
                     || (matches!(w, "i" | "you" | "we" | "they" | "he" | "she")
                         && after_noun
-                        && has_predicate(&words[j..clause.end]))
+                        && has_predicate(&shape[j..clause.end]))
                 {
                     break;
                 }
@@ -522,6 +588,27 @@ fn scopes(tokens: &[Token], words: &[&str], clauses: &[Clause]) -> Vec<Scope> {
                 out.push(Scope { at, last, kind });
             }
         }
+    }
+    out
+}
+
+/// The words as predicates are looked for in them: a word inside a hyphenated compound
+/// (`append-only`, `fire-and-forget`, `event-carried`) is never a verb, so it stands as `x`;
+/// a prefix (`re-send`) and `dead-letter` keep their words.
+fn shape<'w>(words: &[&'w str], hyphens: &[usize]) -> Vec<&'w str> {
+    let mut out = words.to_vec();
+    for &h in hyphens {
+        let (Some(&before), Some(&after)) = (h.checked_sub(1).map(|b| &words[b]), words.get(h))
+        else {
+            continue;
+        };
+        if matches!(before, "re" | "pre" | "co" | "un" | "de" | "non")
+            || (before == "dead" && after == "letter")
+        {
+            continue;
+        }
+        out[h - 1] = "x";
+        out[h] = "x";
     }
     out
 }
@@ -546,6 +633,10 @@ fn is_verb(words: &[&str], i: usize) -> bool {
     let open = |w: &str| !closed(w) && !number(w);
     // `consumers idempotent on the event id`, `the write atomic`: an adjective after its noun
     // says something about it; before a noun (`idempotent consumers`) it only names.
+    // `dead-letter it`.
+    if w == "letter" && prev == Some("dead") {
+        return next.is_some_and(|n| is_determiner(n) || matches!(n, "it" | "them"));
+    }
     if is_post_nominal(w) {
         return prev.is_some_and(open)
             && next.is_none_or(|n| is_preposition(n) || matches!(n, "and" | "or" | "so"));

@@ -83,6 +83,9 @@ fn a_list_of_terms_asserts_nothing() {
         "two writes, database and broker, no atomicity, crash in between",
         "queue depth, oldest message age, consumer lag, unpublished outbox rows",
         "write model, commands, read model, queries, projections, replay",
+        "polling / CDC / latency / WAL",
+        "append-only log, replay, snapshots, compensating event",
+        "fire-and-forget, dual write, outbox row",
     ] {
         assert!(!asserts_anything(list), "{list:?} asserts something");
     }
@@ -195,4 +198,39 @@ fn a_denial_stops_at_a_new_clause_or_a_new_predicate() {
         vec!["the", "relay", "the", "broker", "dedupes"]
     );
     assert!(denied_words("not only the relay but also the broker").is_empty());
+}
+
+#[test]
+fn a_list_in_an_answer_that_says_something_still_asserts_nothing() {
+    let listed = |text: &str, clause: &str| {
+        let answer = Answer::read(text);
+        answer.sentences.iter().enumerate().any(|(s, sentence)| {
+            (0..sentence.clauses.len())
+                .any(|c| answer.clause_text(s, c) == clause && !sentence.clauses[c].asserts)
+        })
+    };
+    // Whatever separates the terms.
+    let semicolons =
+        "detect gaps; park; different partitions; buffer; each service commits locally";
+    assert!(listed(semicolons, "park"));
+    assert!(listed(semicolons, "detect gaps"));
+    assert!(!listed(semicolons, "each service commits locally"));
+    let lines = "relay\nslow\ncdc\neach service commits locally";
+    assert!(listed(lines, "relay"));
+    // Two notes beside claims are notes, not a list.
+    assert!(!listed(
+        "queue, competing workers. msg = s3 key. no outbox: thumbs are idempotent",
+        "queue"
+    ));
+    assert!(!listed(
+        "Queue. Workers compete. No outbox. Idempotent by URL.",
+        "Idempotent by URL"
+    ));
+}
+
+#[test]
+fn words_inside_a_hyphenated_compound_are_not_verbs() {
+    assert!(!asserts_anything("append-only log, event-carried state"));
+    assert!(asserts_anything("dead-letter it after five attempts"));
+    assert!(asserts_anything("the relay re-sends the row"));
 }
