@@ -26,6 +26,7 @@ pub struct Spotted {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Met {
     pub id: String,
+    pub says: String,
     /// The learner's words that matched.
     pub words: String,
     /// The clause that claims it, as the learner wrote it.
@@ -43,9 +44,13 @@ pub struct Gap {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<String>,
     /// For a missing concept whose words are there: why they did not count (`denied`,
-    /// `listed`, `quoted`).
+    /// `listed`, `quoted`). For a contradiction: `denied` when the answer denied the point
+    /// rather than stating its opposite.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standing: Option<Standing>,
+    /// The clause those words stand in, as the learner wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clause: Option<String>,
 }
 
 /// How a free-text answer fared against its rubric.
@@ -108,6 +113,7 @@ pub fn grade_text(
             says: concept.says.clone(),
             required: concept.required,
             standing: hit.as_ref().map(|h| h.standing),
+            clause: hit.as_ref().map(|h| h.clause.clone()),
             words: hit.map(|h| h.words),
         };
         if let Some(hit) = asserted(&concept.contradicts, &answer, &[]) {
@@ -122,6 +128,7 @@ pub fn grade_text(
                 conveyed.push(concept.id.clone());
                 met.push(Met {
                     id: concept.id.clone(),
+                    says: concept.says.clone(),
                     words: hit.words,
                     clause: hit.clause,
                 });

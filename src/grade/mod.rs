@@ -11,5 +11,5 @@ pub mod item;
 mod verdict;
 
 pub use choice::{ChoiceGrade, grade_choice, read_choice};
-pub use free_text::{Gap, Spotted, TextGrade, grade_text};
+pub use free_text::{Gap, Met, Spotted, TextGrade, grade_text};
 pub use verdict::Verdict;
