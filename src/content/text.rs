@@ -172,9 +172,10 @@ impl Sentence {
 
 /// Marks lists of terms across the whole answer, whatever separates their items (commas,
 /// semicolons, new lines): a run of clauses with three or more bare terms (verbless, denying
-/// nothing) is a list, and its short items (three words or fewer, `retry later`, `no atomicity`)
-/// are listed with them. Labels (`Polling:`) and brackets neither count nor break a run; a
-/// longer clause, or one opening with `but`, `so`..., ends it.
+/// nothing, four words or fewer) is a list, and its short items (three words or fewer, `retry
+/// later`, `no atomicity`) are listed with them. Labels (`Polling:`) and brackets neither count
+/// nor break a run; a longer clause (`exponential backoff with jitter for transient failures`),
+/// or one opening with `but`, `so`..., ends it.
 fn list_bare_terms(sentences: &mut [Sentence]) {
     let mut run: Vec<(usize, usize)> = Vec::new();
     let mut bare = 0;
@@ -200,16 +201,16 @@ fn list_bare_terms(sentences: &mut [Sentence]) {
                 .map(|t| t.word.as_str())
                 .collect();
             let denies = (0..words.len()).any(|i| denial(&words, i).is_some());
-            let short = words.iter().filter(|w| !is_coordinator(w)).count() <= 3;
+            let size = words.iter().filter(|w| !is_coordinator(w)).count();
             if clause.bracket || label {
                 continue;
             }
             if clause.connective {
                 close(&mut run, &mut bare, sentences);
-            } else if !clause.predicate && !denies {
+            } else if !clause.predicate && !denies && size <= 4 {
                 run.push((s, c));
                 bare += clause.items;
-            } else if short {
+            } else if size <= 3 {
                 run.push((s, c));
             } else {
                 close(&mut run, &mut bare, sentences);
@@ -520,7 +521,10 @@ fn analyse(raw: Raw) -> Sentence {
         let run = start..end;
         let items_of: Vec<bool> = run
             .clone()
-            .map(|c| !brackets.contains(&c) && (!clauses[c].predicate || size(&clauses[c]) <= 3))
+            .map(|c| {
+                let size = size(&clauses[c]);
+                !brackets.contains(&c) && (size <= 3 || (!clauses[c].predicate && size <= 4))
+            })
             .collect();
         let count: usize = run
             .clone()
