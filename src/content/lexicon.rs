@@ -2,7 +2,7 @@
 //! forms, auxiliaries, pronouns, determiners, prepositions, and the words that deny or set aside
 //! what follows them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// How a word can stand in a sentence, as far as finding a predicate goes.
@@ -132,11 +132,6 @@ const IRREGULAR: &[(&str, &str)] = &[
     ("withdrawn", "withdraw"), ("wrote", "write"), ("written", "write"),
 ];
 
-fn verbs() -> &'static HashSet<&'static str> {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| VERBS.iter().copied().collect())
-}
-
 fn nounish() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| NOUNISH.iter().copied().collect())
@@ -144,58 +139,81 @@ fn nounish() -> &'static HashSet<&'static str> {
 
 /// The word as a form of a known verb, if it is one.
 pub fn verb_form(word: &str) -> Option<VerbForm> {
-    let known = |base: &str| verbs().contains(base);
-    let found = |form, base: &str| {
-        Some(VerbForm {
-            form,
-            nounish: nounish().contains(base),
-        })
-    };
-    if let Some((_, base)) = IRREGULAR.iter().find(|(w, _)| *w == word) {
-        return found(Form::Past, base);
-    }
-    if known(word) {
-        // `put`, `set`, `cut`, `read`, `broadcast` are their own past tense; reading them as
-        // a base form is enough to find a predicate.
-        return found(Form::Base, word);
-    }
-    for (suffix, form) in [("ing", Form::Ing), ("ed", Form::Past)] {
-        let Some(stem) = word.strip_suffix(suffix) else {
-            continue;
-        };
-        let mut candidates = vec![stem.to_string(), format!("{stem}e")];
-        if let Some(y) = stem.strip_suffix('i') {
-            candidates.push(format!("{y}y"));
+    forms().get(word).copied()
+}
+
+/// Every form of every known verb, built once: base, third person, past and participle, `-ing`.
+fn forms() -> &'static HashMap<String, VerbForm> {
+    static TABLE: OnceLock<HashMap<String, VerbForm>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = HashMap::new();
+        let nounish = nounish();
+        // Earlier entries win: an irregular past, then a base form (`read`, `put` are their
+        // own past), then the regular inflections.
+        for (word, base) in IRREGULAR {
+            let form = VerbForm {
+                form: Form::Past,
+                nounish: nounish.contains(base),
+            };
+            table.insert(word.to_string(), form);
         }
-        let b = stem.as_bytes();
-        if b.len() >= 2 && b[b.len() - 1] == b[b.len() - 2] {
-            candidates.push(stem[..stem.len() - 1].to_string());
+        for base in VERBS {
+            let nounish = nounish.contains(base);
+            table.entry(base.to_string()).or_insert(VerbForm {
+                form: Form::Base,
+                nounish,
+            });
         }
-        if form == Form::Past {
-            candidates.push(format!("{stem}d").trim_end_matches("dd").to_string());
+        for base in VERBS {
+            let nounish = nounish.contains(base);
+            for (word, form) in inflections(base) {
+                table.entry(word).or_insert(VerbForm { form, nounish });
+            }
         }
-        if let Some(base) = candidates.iter().find(|c| known(c)) {
-            return found(form, base);
+        table
+    })
+}
+
+/// The regular inflections of a base form, generously: `drop` gives `dropped` and `droped`,
+/// `use` gives `using`; a form no one writes is never looked up.
+fn inflections(base: &str) -> Vec<(String, Form)> {
+    let mut out = Vec::new();
+    let last = base.chars().last().unwrap_or(' ');
+    let vowel = |c: char| "aeiou".contains(c);
+    let stem_y = base
+        .strip_suffix('y')
+        .filter(|s| s.chars().last().is_some_and(|c| !vowel(c)));
+    let stem_e = base.strip_suffix('e').filter(|s| !s.ends_with('e'));
+    // Third person.
+    if let Some(stem) = stem_y {
+        out.push((format!("{stem}ies"), Form::Third));
+    } else if base.ends_with(['s', 'x', 'z', 'o']) || base.ends_with("sh") || base.ends_with("ch") {
+        out.push((format!("{base}es"), Form::Third));
+    } else {
+        out.push((format!("{base}s"), Form::Third));
+    }
+    // Past and participle.
+    if let Some(stem) = stem_y {
+        out.push((format!("{stem}ied"), Form::Past));
+    }
+    if last == 'e' {
+        out.push((format!("{base}d"), Form::Past));
+    } else {
+        out.push((format!("{base}ed"), Form::Past));
+        out.push((format!("{base}{last}ed"), Form::Past));
+    }
+    // `-ing`.
+    if let Some(stem) = base.strip_suffix("ie") {
+        out.push((format!("{stem}ying"), Form::Ing));
+    }
+    match stem_e {
+        Some(stem) => out.push((format!("{stem}ing"), Form::Ing)),
+        None => {
+            out.push((format!("{base}ing"), Form::Ing));
+            out.push((format!("{base}{last}ing"), Form::Ing));
         }
     }
-    if let Some(stem) = word.strip_suffix("ies") {
-        let base = format!("{stem}y");
-        if known(&base) {
-            return found(Form::Third, &base);
-        }
-    }
-    if let Some(stem) = word.strip_suffix("es")
-        && known(stem)
-    {
-        return found(Form::Third, stem);
-    }
-    if let Some(stem) = word.strip_suffix('s')
-        && !stem.ends_with('s')
-        && known(stem)
-    {
-        return found(Form::Third, stem);
-    }
-    None
+    out
 }
 
 /// Finite auxiliaries, modals and copulas: a clause that has one says something.
