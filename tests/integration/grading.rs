@@ -91,9 +91,13 @@ fn grade(pack: &Pack, a: &Labelled) -> TextGrade {
 fn agreement(name: &str, set: &[Labelled], show: bool) -> (usize, usize) {
     let pack = pack();
     let mut by_section: BTreeMap<Section, (usize, usize)> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for a in set {
         let graded = grade(&pack, a);
         let agrees = graded.verdict == label(&a.label);
+        let kind = by_kind.entry(a.kind.as_str()).or_default();
+        kind.1 += 1;
+        kind.0 += usize::from(agrees);
         let entry = by_section.entry(rubric(&pack, &a.item).1).or_default();
         entry.1 += 1;
         if agrees {
@@ -127,10 +131,15 @@ fn agreement(name: &str, set: &[Labelled], show: bool) -> (usize, usize) {
         .iter()
         .map(|(s, (a, t))| format!("{s} {a}/{t}"))
         .collect();
+    let kinds: Vec<String> = by_kind
+        .iter()
+        .map(|(k, (a, t))| format!("{k} {a}/{t}"))
+        .collect();
     println!(
-        "{name}: {agree}/{total} = {:.1}% ({})",
+        "{name}: {agree}/{total} = {:.1}% ({})\n    by kind: {}",
         percent(agree, total),
-        sections.join(", ")
+        sections.join(", "),
+        kinds.join(", ")
     );
     (agree, total)
 }
