@@ -407,6 +407,7 @@ impl Checker {
                     id,
                     name: m.name,
                     explain: m.explain,
+                    minor: m.minor,
                     patterns,
                 },
             );

@@ -135,6 +135,11 @@ pub struct MisconceptionFile {
     pub name: String,
     /// Why it is wrong and what is true instead.
     pub explain: String,
+    /// An over-cautious belief rather than a false one (every async job needs an outbox): it
+    /// keeps a correct answer from full marks, but does not by itself make a partial answer
+    /// incorrect.
+    #[serde(default)]
+    pub minor: bool,
     #[serde(rename = "match", default)]
     pub patterns: Vec<Spanned<String>>,
 }

@@ -5,6 +5,7 @@ mod builtin;
 mod check;
 mod dir;
 mod file;
+mod lexicon;
 mod model;
 pub mod pattern;
 mod problem;

@@ -182,6 +182,9 @@ pub struct Misconception {
     pub id: String,
     pub name: String,
     pub explain: String,
+    /// Over-caution rather than error: it costs a correct answer its full marks, but does not
+    /// make a partial answer incorrect.
+    pub minor: bool,
     pub patterns: Vec<Pattern>,
 }
 

@@ -1,11 +1,15 @@
 //! The rubric pattern language: words in order, small gaps, prefixes, alternatives, negation.
 //!
-//! `publish* inside|within transaction` matches a sentence where a word starting with `publish`
+//! `publish* inside|within transaction` matches a clause where a word starting with `publish`
 //! is followed, with at most three other words between each, by `inside` or `within`, then by
-//! `transaction` (or `transactions`). A match whose first word has a negator (`not`, `never`,
-//! `without`, …) up to three words before it in the same clause is negated.
+//! `transaction` (or `transactions`). A match counts only where the answer asserts it: not under
+//! a denial (`not`, `never`, `without`, `instead of`, …), not in a bare list of terms, not in
+//! quotation marks.
 
-use super::text::{Token, is_negator};
+use serde::Serialize;
+
+use super::lexicon::{is_auxiliary, is_negative_auxiliary};
+use super::text::{Answer, Sentence, denied, denies, is_light};
 
 /// How many unmatched words may stand between two consecutive terms.
 pub const MAX_GAP: usize = 3;
@@ -40,12 +44,37 @@ pub struct Pattern {
     terms: Vec<Vec<Alt>>,
 }
 
+/// How an answer stands to the words a pattern matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
+    /// A clause of the answer says it.
+    Asserted,
+    /// The words are there, but under `not`, `never`, `without`, `instead of`, `unless`...
+    Denied,
+    /// The words are there, but only as terms in a list, with nothing said about them.
+    Listed,
+    /// The words are there, but only inside quotation marks.
+    Quoted,
+}
+
 /// Where a pattern matched in an answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
     /// The words that matched, as the learner wrote them.
     pub words: String,
-    pub negated: bool,
+    /// The clause they stand in, as the learner wrote it.
+    pub clause: String,
+    pub standing: Standing,
+    /// Where: the sentence, and the matched tokens in it.
+    pub sentence: usize,
+    pub at: Vec<usize>,
+}
+
+impl Hit {
+    pub fn asserted(&self) -> bool {
+        self.standing == Standing::Asserted
+    }
 }
 
 impl Pattern {
@@ -101,64 +130,96 @@ impl Pattern {
         &self.source
     }
 
-    /// The first match in the answer that is not negated, or else the first negated one.
-    pub fn find(&self, sentences: &[Vec<Token>]) -> Option<Hit> {
-        let mut negated_hit = None;
-        for sentence in sentences {
-            let mut found = None;
-            self.search(sentence, 0, &mut Vec::new(), &mut |indexes| {
-                let hit = Hit {
-                    words: indexes
+    /// The first match in the answer that a clause asserts, or else the first match that
+    /// stands in some other way (denied before listed before quoted).
+    pub fn find(&self, answer: &Answer) -> Option<Hit> {
+        self.find_apart(answer, &[])
+    }
+
+    /// Like [`Pattern::find`], but no match may share a word with any of `taken`.
+    pub fn find_apart(&self, answer: &Answer, taken: &[Hit]) -> Option<Hit> {
+        let mut other: Option<Hit> = None;
+        for (number, sentence) in answer.sentences.iter().enumerate() {
+            for clause in &sentence.clauses {
+                let mut asserted = None;
+                let from = clause.label.unwrap_or(clause.first);
+                self.search(sentence, from, clause.end, 0, &mut Vec::new(), &mut |at| {
+                    if taken
                         .iter()
-                        .map(|&i| sentence[i].word.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    negated: negated(sentence, indexes),
-                };
-                if hit.negated {
-                    negated_hit.get_or_insert(hit);
+                        .any(|t| t.sentence == number && at.iter().any(|i| t.at.contains(i)))
+                    {
+                        return false;
+                    }
+                    let standing = standing(sentence, at);
+                    if standing == Standing::Asserted
+                        || other.as_ref().is_none_or(|o| standing < o.standing)
+                    {
+                        let hit = Hit {
+                            words: at
+                                .iter()
+                                .map(|&i| sentence.tokens[i].word.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            clause: answer
+                                .span(&sentence.tokens[clause.first..clause.end])
+                                .to_string(),
+                            standing,
+                            sentence: number,
+                            at: at.to_vec(),
+                        };
+                        if standing == Standing::Asserted {
+                            asserted = Some(hit);
+                            return true;
+                        }
+                        other = Some(hit);
+                    }
                     false
-                } else {
-                    found = Some(hit);
-                    true
+                });
+                if asserted.is_some() {
+                    return asserted;
                 }
-            });
-            if found.is_some() {
-                return found;
             }
         }
-        negated_hit
+        other
     }
 
-    /// Whether the pattern matches somewhere without being negated.
-    pub fn asserted(&self, sentences: &[Vec<Token>]) -> bool {
-        self.find(sentences).is_some_and(|hit| !hit.negated)
+    /// Whether a clause of the answer asserts what the pattern matches.
+    pub fn asserted(&self, answer: &Answer) -> bool {
+        self.find(answer).is_some_and(|hit| hit.asserted())
     }
 
-    /// Depth-first search over placements of the terms; `visit` returns true to stop.
+    /// Depth-first search over placements of the terms in `from..end`; `visit` returns true to
+    /// stop.
     fn search(
         &self,
-        sentence: &[Token],
+        sentence: &Sentence,
         from: usize,
+        end: usize,
+        term: usize,
         placed: &mut Vec<usize>,
         visit: &mut dyn FnMut(&[usize]) -> bool,
     ) -> bool {
-        let term = placed.len();
         if term == self.terms.len() {
             return visit(placed);
         }
-        let end = if term == 0 {
-            sentence.len()
+        let last = if term == 0 {
+            end
         } else {
-            sentence.len().min(from + MAX_GAP + 1)
+            end.min(from + MAX_GAP + 1)
         };
-        for i in from..end {
+        // After a denial the pattern names itself (`no|not need* outbox`), only light words may
+        // come before the next term: `not the bytes`, but not `no need for a single owner`.
+        let after_denial = placed.last().is_some_and(|&p| denies(sentence, p));
+        for i in from..last {
+            if after_denial && i > from && !is_light(&sentence.tokens[i - 1].word) {
+                break;
+            }
             if self.terms[term]
                 .iter()
-                .any(|alt| alt.matches(&sentence[i].word))
+                .any(|alt| alt.matches(&sentence.tokens[i].word))
             {
                 placed.push(i);
-                if self.search(sentence, i + 1, placed, visit) {
+                if self.search(sentence, i + 1, end, term + 1, placed, visit) {
                     return true;
                 }
                 placed.pop();
@@ -168,31 +229,56 @@ impl Pattern {
     }
 }
 
-/// How far before a match a negator still reaches: a negation scopes over its verb phrase
-/// ("it is not safe enough to just publish after commit").
-pub const NEGATION_REACH: usize = 5;
+/// Whether the words ending at `last` are the subject of a denied predicate: `queue depth
+/// doesn't matter`, `the outbox never loses events`.
+fn subject_of_denial(sentence: &Sentence, last: usize) -> bool {
+    let clause = sentence.tokens[last].clause;
+    let word = |i: usize| {
+        sentence
+            .tokens
+            .get(i)
+            .filter(|t| t.clause == clause)
+            .map(|t| t.word.as_str())
+    };
+    let negates = |i: usize| {
+        word(i).is_some_and(|w| matches!(w, "not" | "never") || is_negative_auxiliary(w))
+            && denies(sentence, i)
+    };
+    negates(last + 1) || (word(last + 1).is_some_and(is_auxiliary) && negates(last + 2))
+}
 
-/// A negator before the match in its clause, or in a gap between its terms ("consumers don't
-/// call back" does not assert "consumers call back").
-fn negated(sentence: &[Token], matched: &[usize]) -> bool {
-    let first = matched[0];
-    let clause = sentence[first].clause;
-    let before = sentence[first.saturating_sub(NEGATION_REACH)..first]
+/// How the sentence stands to the words at `at`: quoted, denied (by a denial that is not one
+/// of the matched words themselves, or one standing between them: `outbox is not needed
+/// because`), in a clause that only lists terms, or asserted.
+fn standing(sentence: &Sentence, at: &[usize]) -> Standing {
+    if at.iter().any(|&i| sentence.tokens[i].quoted) {
+        Standing::Quoted
+    } else if at.iter().any(|&i| denied(sentence, i, at))
+        || (at[0]..at[at.len() - 1]).any(|i| !at.contains(&i) && denies(sentence, i))
+        || subject_of_denial(sentence, at[at.len() - 1])
+    {
+        Standing::Denied
+    } else if at
         .iter()
-        .any(|t| t.clause == clause && is_negator(&t.word));
-    let within = (first..=*matched.last().unwrap_or(&first))
-        .filter(|i| !matched.contains(i))
-        .any(|i| is_negator(&sentence[i].word));
-    before || within
+        .any(|&i| !sentence.clauses[sentence.tokens[i].clause].asserts)
+    {
+        Standing::Listed
+    } else {
+        Standing::Asserted
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::text::sentences;
+    use super::super::text::Answer;
     use super::*;
 
     fn hit(pattern: &str, text: &str) -> Option<Hit> {
-        Pattern::parse(pattern).unwrap().find(&sentences(text))
+        Pattern::parse(pattern).unwrap().find(&Answer::read(text))
+    }
+
+    fn standing(pattern: &str, text: &str) -> Option<Standing> {
+        hit(pattern, text).map(|h| h.standing)
     }
 
     #[test]
@@ -217,36 +303,110 @@ mod tests {
     }
 
     #[test]
-    fn negation_before_the_first_term_in_the_same_clause() {
-        assert!(
-            hit("need* outbox", "you do not need an outbox")
-                .unwrap()
-                .negated
+    fn a_match_stays_inside_its_clause() {
+        // The X12 answer: `give ... exactly once` spans two clauses and says nothing wrong.
+        let answer = "brokers give at-least-once; exactly-once processing is built by the app";
+        assert!(hit("give* exactly once", answer).is_none());
+        assert!(hit("exactly once processing", answer).is_some());
+    }
+
+    #[test]
+    fn denials_reach_to_the_end_of_their_clause() {
+        use Standing::*;
+        assert_eq!(
+            standing("need* outbox", "you do not need an outbox"),
+            Some(Denied)
         );
-        assert!(
-            !hit("need* outbox", "no, you need an outbox")
-                .unwrap()
-                .negated
+        assert_eq!(
+            standing("need* outbox", "no, you need an outbox"),
+            Some(Asserted)
         );
-        assert!(hit("atomic", "it cannot be atomic").unwrap().negated);
-        assert!(
-            hit("consumer* call* back", "ecst consumers do not call back")
-                .unwrap()
-                .negated
+        assert_eq!(
+            standing("need* outbox", "no you need an outbox"),
+            Some(Asserted)
         );
-        assert!(
-            hit(
+        assert_eq!(standing("atomic", "it cannot be atomic"), Some(Denied));
+        assert_eq!(
+            standing("consumer* call* back", "ecst consumers do not call back"),
+            Some(Denied)
+        );
+        assert_eq!(
+            standing(
+                "same transaction",
+                "the outbox row does not need to be in the same transaction as the order"
+            ),
+            Some(Denied)
+        );
+        assert_eq!(
+            standing(
                 "publish* after commit",
-                "it is not safe enough to just publish after commit"
-            )
-            .unwrap()
-            .negated
+                "write an outbox row instead of publishing after commit"
+            ),
+            Some(Denied)
         );
-        // A later, un-negated occurrence wins.
-        assert!(
-            !hit("need* outbox", "not sure. you need an outbox")
-                .unwrap()
-                .negated
+        assert_eq!(
+            standing(
+                "publish* after commit",
+                "rather than publish after commit, use an outbox"
+            ),
+            Some(Denied)
+        );
+        assert_eq!(
+            standing(
+                "relay publish*",
+                "the row does not need the same transaction and a relay publishes it"
+            ),
+            Some(Asserted)
+        );
+        assert_eq!(
+            standing(
+                "keep* local copy",
+                "consumers don't call back and keep a local copy"
+            ),
+            Some(Asserted)
+        );
+        // A later, asserted occurrence wins.
+        assert_eq!(
+            standing("need* outbox", "not sure. you need an outbox"),
+            Some(Asserted)
+        );
+        // A pattern that holds its own denial asserts the denial.
+        assert_eq!(
+            standing("no|not need* outbox", "you do not need an outbox"),
+            Some(Asserted)
+        );
+        assert_eq!(
+            standing("need* outbox", "I don't think that you need an outbox"),
+            Some(Denied)
+        );
+        assert_eq!(
+            standing("need* outbox", "I don't think you need an outbox"),
+            Some(Denied)
+        );
+    }
+
+    #[test]
+    fn lists_and_quotations_assert_nothing() {
+        assert_eq!(
+            standing(
+                "competing consumer*",
+                "queue, topic, competing consumers, copy, broadcast"
+            ),
+            Some(Standing::Listed)
+        );
+        assert_eq!(
+            standing(
+                "just publish* after commit",
+                "the team's \"just publish after commit\" loses events on a crash"
+            ),
+            Some(Standing::Quoted)
+        );
+        assert_eq!(
+            standing(
+                "same transaction",
+                "\"the event is written in the same transaction\""
+            ),
+            Some(Standing::Asserted)
         );
     }
 

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::choice::{ChoiceGrade, grade_choice};
-use super::free_text::{TextGrade, grade_text};
+use super::free_text::{Gap, TextGrade, grade_text};
 use super::verdict::Verdict;
+use crate::content::pattern::Standing;
 use crate::content::{Item, Misconception, Question, Scenario, Section};
 
 /// A misconception named in feedback.
@@ -195,7 +196,8 @@ pub fn tidy(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// What a free-text grade means, in sentences.
+/// What a free-text grade means, in sentences: what was false and where, which clause met
+/// which point, and what is missing (and why words that were there did not count).
 fn text_feedback(text: &TextGrade, answer: &str) -> String {
     if answer.trim().is_empty() {
         return "No answer given.".to_string();
@@ -205,20 +207,30 @@ fn text_feedback(text: &TextGrade, answer: &str) -> String {
         out.push(format!(
             "This is the '{}' misconception (you wrote \"{}\"): {}",
             m.name,
-            m.words,
+            m.clause,
             tidy(&m.explain)
         ));
     }
     for gap in &text.contradicted {
-        out.push(format!(
-            "You stated the opposite of this (\"{}\"): {}",
-            gap.words.as_deref().unwrap_or(""),
-            tidy(&gap.says)
-        ));
+        let said = gap.clause.as_deref().or(gap.words.as_deref()).unwrap_or("");
+        if gap.standing == Some(Standing::Denied) {
+            out.push(format!(
+                "You denied what matters here (\"{said}\"): {}",
+                tidy(&gap.says)
+            ));
+        } else {
+            out.push(format!(
+                "You stated the opposite of this (\"{said}\"): {}",
+                tidy(&gap.says)
+            ));
+        }
+    }
+    for met in &text.met {
+        out.push(format!("\"{}\" shows: {}", met.clause, tidy(&met.says)));
     }
     let missing_required: Vec<_> = text.missing.iter().filter(|g| g.required).collect();
     for gap in &missing_required {
-        out.push(format!("Missing: {}", tidy(&gap.says)));
+        out.push(format!("Missing: {}", with_why_not(gap)));
     }
     if text.verdict == Verdict::Correct {
         out.push("You covered what matters.".to_string());
@@ -230,8 +242,28 @@ fn text_feedback(text: &TextGrade, answer: &str) -> String {
         && text.contradicted.is_empty()
     {
         for gap in &text.missing {
-            out.push(format!("Also worth saying: {}", tidy(&gap.says)));
+            out.push(format!("Also worth saying: {}", with_why_not(gap)));
         }
     }
     out.join(" ")
+}
+
+/// A missing point, with why words that would have made it did not count.
+fn with_why_not(gap: &Gap) -> String {
+    let says = tidy(&gap.says);
+    let words = gap.words.as_deref().unwrap_or("");
+    let why = match gap.standing {
+        Some(Standing::Listed) => {
+            format!(" (\"{words}\" is only a term in a list: say what it does or why)")
+        }
+        Some(Standing::Denied) => format!(
+            " (you wrote \"{}\", but denied it)",
+            gap.clause.as_deref().unwrap_or(words)
+        ),
+        Some(Standing::Quoted) => {
+            format!(" (\"{words}\" is only inside quotation marks)")
+        }
+        _ => return says,
+    };
+    format!("{}{why}.", says.trim_end_matches('.'))
 }

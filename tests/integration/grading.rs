@@ -1,11 +1,14 @@
-//! The grader against labelled learner answers: right paraphrases, wrong answers, keyword-stuffed
-//! wrong answers and negations. tests/grading/answers.toml is the tuning set (its quarter once held
-//! out has since been used for tuning too). tests/grading/fresh.toml was written later by someone
-//! who saw neither the rubrics nor the first set, and is never used for tuning: it is the honest
-//! measure of how the grader does on answers it has not seen.
+//! The free-text grader against labelled learner answers (tests/grading): its agreement with the
+//! labels, by section, on the sets it was tuned on and on the one it never was; lists of terms and
+//! negated claims always rejected; misconceptions quoted to reject them never held against the
+//! answer; the workshop's own expected answers at full marks.
 
-use msgwork::content::{self, Pack, Rubric};
-use msgwork::grade::{self, Verdict};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use msgwork::content::{self, Pack, Rubric, Section};
+use msgwork::grade::item::{ScenarioAnswer, grade_scenario};
+use msgwork::grade::{self, TextGrade, Verdict};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -25,32 +28,48 @@ struct Labelled {
     note: String,
 }
 
-fn labelled() -> Vec<Labelled> {
-    let text = include_str!("../grading/answers.toml");
-    toml::from_str::<Set>(text)
-        .expect("the labelled set parses")
-        .answer
+/// The sets the grader and its rubrics were tuned on.
+const TUNING: &[(&str, &str)] = &[
+    ("answers.toml", include_str!("../grading/answers.toml")),
+    ("fresh.toml", include_str!("../grading/fresh.toml")),
+    ("claims.toml", include_str!("../grading/claims.toml")),
+];
+
+/// Written before the claim-reading grader, and never tuned on: the honest measure.
+const UNTUNED: &[(&str, &str)] = &[("untuned.toml", include_str!("../grading/untuned.toml"))];
+
+/// Agreement the tuning sets must reach, overall (the issue's target).
+const TUNING_TARGET: f64 = 0.97;
+
+/// The floor under the untuned set's agreement: what it measured when the claim-reading grader
+/// was finished (104/112, 92.9%; the keyword grader before it: 89/112, 79.5%), less a little,
+/// so a change that makes grading worse fails here.
+const UNTUNED_FLOOR: f64 = 0.90;
+
+fn load(sets: &[(&str, &str)]) -> Vec<Labelled> {
+    sets.iter()
+        .flat_map(|(name, text)| {
+            toml::from_str::<Set>(text)
+                .unwrap_or_else(|e| panic!("{name} does not parse: {e}"))
+                .answer
+        })
+        .collect()
 }
 
-/// A second set, written later by someone who saw neither rubrics nor the first set, and never
-/// used for tuning: the cleanest estimate of how the grader does on answers it has not seen.
-fn fresh() -> Vec<Labelled> {
-    let text = include_str!("../grading/fresh.toml");
-    toml::from_str::<Set>(text)
-        .expect("the fresh set parses")
-        .answer
+fn pack() -> Pack {
+    content::builtin().expect("built-in pack")
 }
 
-fn rubric<'p>(pack: &'p Pack, item: &str) -> &'p Rubric {
+fn rubric<'p>(pack: &'p Pack, item: &str) -> (&'p Rubric, Section) {
     pack.items
         .iter()
         .find(|i| i.id == item)
-        .map(|i| &i.rubric)
+        .map(|i| (&i.rubric, i.section))
         .or_else(|| {
             pack.scenarios
                 .iter()
                 .find(|s| s.id == item)
-                .map(|s| &s.reason)
+                .map(|s| (&s.reason, Section::Scenarios))
         })
         .unwrap_or_else(|| panic!("no item {item}"))
 }
@@ -59,100 +78,295 @@ fn label(name: &str) -> Verdict {
     match name {
         "correct" => Verdict::Correct,
         "partial" => Verdict::Partial,
-        _ => Verdict::Incorrect,
+        "incorrect" => Verdict::Incorrect,
+        other => panic!("unknown label {other}"),
     }
 }
 
-/// (agreeing, total) over the answers `pick` selects.
-fn agreement(pick: impl Fn(&Labelled) -> bool, show: bool) -> (usize, usize) {
-    agreement_on(labelled(), pick, show)
+fn grade(pack: &Pack, a: &Labelled) -> TextGrade {
+    grade::grade_text(rubric(pack, &a.item).0, &pack.misconceptions, &a.text)
 }
 
-fn agreement_on(
-    set: Vec<Labelled>,
-    pick: impl Fn(&Labelled) -> bool,
-    show: bool,
-) -> (usize, usize) {
-    let pack = content::builtin().expect("built-in pack");
-    let mut agree = 0;
-    let mut total = 0;
-    for a in set.iter().filter(|a| pick(a)) {
-        total += 1;
-        let graded = grade::grade_text(rubric(&pack, &a.item), &pack.misconceptions, &a.text);
-        if graded.verdict == label(&a.label) {
-            agree += 1;
+/// Agreement per section, printed, and overall as (agreeing, total).
+fn agreement(name: &str, set: &[Labelled], show: bool) -> (usize, usize) {
+    let pack = pack();
+    let mut by_section: BTreeMap<Section, (usize, usize)> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for a in set {
+        let graded = grade(&pack, a);
+        let agrees = graded.verdict == label(&a.label);
+        let kind = by_kind.entry(a.kind.as_str()).or_default();
+        kind.1 += 1;
+        kind.0 += usize::from(agrees);
+        let entry = by_section.entry(rubric(&pack, &a.item).1).or_default();
+        entry.1 += 1;
+        if agrees {
+            entry.0 += 1;
         } else if show {
             println!(
-                "{} {:>9} graded {:>9} [{}] {}\n    conveyed {:?} missing {:?} contra {:?} misc {:?}\n",
+                "{} labelled {}, graded {} [{}] {}\n    conveyed {:?} contradicted {:?} misconceptions {:?}",
                 a.item,
                 a.label,
                 graded.verdict.name(),
                 a.kind,
-                a.text.replace('\n', " "),
+                a.text.replace('\n', " / "),
                 graded.conveyed,
-                graded.missing.iter().map(|g| &g.id).collect::<Vec<_>>(),
                 graded
                     .contradicted
                     .iter()
-                    .map(|g| (&g.id, &g.words))
+                    .map(|g| &g.id)
                     .collect::<Vec<_>>(),
                 graded
                     .misconceptions
                     .iter()
-                    .map(|m| (&m.id, &m.words))
+                    .map(|m| &m.id)
                     .collect::<Vec<_>>(),
             );
         }
     }
+    let (agree, total) = by_section
+        .values()
+        .fold((0, 0), |(a, t), (sa, st)| (a + sa, t + st));
+    let sections: Vec<String> = by_section
+        .iter()
+        .map(|(s, (a, t))| format!("{s} {a}/{t}"))
+        .collect();
+    let kinds: Vec<String> = by_kind
+        .iter()
+        .map(|(k, (a, t))| format!("{k} {a}/{t}"))
+        .collect();
+    println!(
+        "{name}: {agree}/{total} = {:.1}% ({})\n    by kind: {}",
+        percent(agree, total),
+        sections.join(", "),
+        kinds.join(", ")
+    );
     (agree, total)
 }
 
+fn percent(part: usize, whole: usize) -> f64 {
+    part as f64 * 100.0 / whole as f64
+}
+
 #[test]
-fn the_grader_agrees_with_the_labels_at_least_90_percent() {
-    let (agree, total) = agreement(|_| true, false);
-    let (held_agree, held) = agreement(|a| a.holdout, false);
-    let share = agree as f64 / total as f64;
-    println!(
-        "grader agreement: {agree}/{total} = {:.1}% (held out: {held_agree}/{held} = {:.1}%)",
-        share * 100.0,
-        held_agree as f64 / held as f64 * 100.0
-    );
-    assert!(total >= 100, "the labelled set has {total} answers");
-    assert!(share >= 0.9, "agreement {:.1}% is below 90%", share * 100.0);
-    // The held-out quarter is the honest estimate for answers the rubrics were not tuned on. It
-    // is not yet at 90% (see the README); this floor keeps rubric edits from sliding back.
-    let held_share = held_agree as f64 / held as f64;
+fn the_grader_agrees_with_the_tuning_sets_at_least_97_percent() {
+    let set = load(TUNING);
+    let (agree, total) = agreement("tuning sets", &set, false);
+    for (name, text) in TUNING {
+        agreement(name, &load(&[(name, text)]), false);
+    }
+    assert!(total >= 440, "the tuning sets hold {total} answers");
     assert!(
-        held_share >= 0.65,
-        "held-out agreement {:.1}% fell below 65%",
-        held_share * 100.0
+        agree as f64 / total as f64 >= TUNING_TARGET,
+        "agreement {:.1}% is below {:.0}%",
+        percent(agree, total),
+        TUNING_TARGET * 100.0
     );
 }
 
 #[test]
 fn the_grader_on_answers_it_was_never_tuned_on() {
-    let (agree, total) = agreement_on(fresh(), |_| true, false);
-    let share = agree as f64 / total as f64;
-    println!(
-        "fresh set agreement: {agree}/{total} = {:.1}%",
-        share * 100.0
-    );
-    assert!(total >= 88, "the fresh set has {total} answers");
+    let set = load(UNTUNED);
+    let (agree, total) = agreement("untuned set", &set, false);
+    assert!(total >= 100, "the untuned set holds {total} answers");
     assert!(
-        share >= FRESH_FLOOR,
-        "fresh-set agreement {:.1}% fell below its floor",
-        share * 100.0
+        agree as f64 / total as f64 >= UNTUNED_FLOOR,
+        "untuned agreement {:.1}% fell below its floor",
+        percent(agree, total)
     );
 }
 
-/// The floor under the fresh set's agreement: what it measured (89%), less a little, so a rubric
-/// edit that makes grading worse fails here. The goal is 90%.
-const FRESH_FLOOR: f64 = 0.86;
+#[test]
+fn the_labelled_sets_cover_every_free_text_item_in_every_kind() {
+    let pack = pack();
+    let new: Vec<Labelled> = load(&TUNING[2..])
+        .into_iter()
+        .chain(load(UNTUNED))
+        .collect();
+    assert!(
+        new.len() >= 150,
+        "{} answers written for issue #12",
+        new.len()
+    );
+    let wrong = new.iter().filter(|a| a.label != "correct").count();
+    assert!(
+        wrong * 10 >= new.len() * 4,
+        "only {wrong} of {} are wrong",
+        new.len()
+    );
+    let ids = pack
+        .items
+        .iter()
+        .map(|i| i.id.as_str())
+        .chain(pack.scenarios.iter().map(|s| s.id.as_str()));
+    for id in ids {
+        for (name, set) in [("tuning", load(&TUNING[2..])), ("untuned", load(UNTUNED))] {
+            let of_item: Vec<&Labelled> = set.iter().filter(|a| a.item == id).collect();
+            assert!(
+                of_item.len() >= 2,
+                "{id} has {} {name} answers",
+                of_item.len()
+            );
+            assert!(
+                of_item.iter().any(|a| a.label == "correct")
+                    && of_item.iter().any(|a| a.label != "correct"),
+                "{id} needs right and wrong {name} answers"
+            );
+        }
+    }
+    for kind in [
+        "term-list",
+        "negated",
+        "quoted",
+        "right-then-wrong",
+        "terse",
+        "rambling",
+        "list",
+        "hedge",
+        "workshop",
+    ] {
+        assert!(new.iter().any(|a| a.kind == kind), "no {kind} answers");
+    }
+}
 
-/// While tuning: the disagreements on the training part only (never the held-out quarter).
+/// How many of the answers of a kind the grader rejects, and of how many: a term-list must be
+/// graded incorrect, anything else below correct.
+fn rejected(pack: &Pack, set: &[Labelled], kind: &str) -> (usize, usize, Vec<String>) {
+    let mut rejected = 0;
+    let mut total = 0;
+    let mut credited = Vec::new();
+    for a in set.iter().filter(|a| a.kind == kind) {
+        let graded = grade(pack, a);
+        total += 1;
+        let ok = match kind {
+            "term-list" => graded.verdict == Verdict::Incorrect,
+            _ => graded.verdict != Verdict::Correct,
+        };
+        if ok {
+            rejected += 1;
+        } else {
+            credited.push(format!("{} {}: {}", a.item, graded.verdict.name(), a.text));
+        }
+    }
+    (rejected, total, credited)
+}
+
+#[test]
+fn lists_of_terms_and_negated_claims_are_always_rejected() {
+    let pack = pack();
+    for kind in ["term-list", "negated"] {
+        let (ok, total, credited) = rejected(&pack, &load(TUNING), kind);
+        println!("{kind}: {ok}/{total} rejected in the tuning sets");
+        assert!(total >= 30, "only {total} {kind} answers");
+        assert!(
+            credited.is_empty(),
+            "{kind} credited:\n{}",
+            credited.join("\n")
+        );
+        // The untuned set is reported, never shown answer by answer.
+        let (ok, total, _) = rejected(&pack, &load(UNTUNED), kind);
+        println!("{kind}: {ok}/{total} rejected in the untuned set");
+    }
+}
+
+#[test]
+fn a_misconception_quoted_to_reject_it_is_not_held_against_the_answer() {
+    let pack = pack();
+    for a in load(TUNING)
+        .iter()
+        .chain(&load(UNTUNED))
+        .filter(|a| a.kind == "quoted" && a.label == "correct")
+    {
+        let graded = grade(&pack, a);
+        assert!(
+            graded.misconceptions.is_empty() && graded.verdict == Verdict::Correct,
+            "{} graded {} with {:?}: {}",
+            a.item,
+            graded.verdict.name(),
+            graded
+                .misconceptions
+                .iter()
+                .map(|m| &m.id)
+                .collect::<Vec<_>>(),
+            a.text
+        );
+    }
+}
+
+#[test]
+fn right_then_wrong_names_the_misconception_and_never_gets_full_marks() {
+    let pack = pack();
+    let (ok, total, credited) = rejected(&pack, &load(TUNING), "right-then-wrong");
+    println!("right-then-wrong: {ok}/{total} below full marks in the tuning sets");
+    assert!(credited.is_empty(), "credited:\n{}", credited.join("\n"));
+    let named = load(TUNING)
+        .iter()
+        .filter(|a| a.kind == "right-then-wrong")
+        .filter(|a| !grade(&pack, a).misconceptions.is_empty())
+        .count();
+    assert!(
+        named * 10 >= total * 8,
+        "only {named} of {total} name a misconception"
+    );
+    let (ok, total, _) = rejected(&pack, &load(UNTUNED), "right-then-wrong");
+    println!("right-then-wrong: {ok}/{total} below full marks in the untuned set");
+}
+
+/// The workshop's expected answer for each scenario, put in other words, with the expected
+/// choices: full marks.
+#[test]
+fn the_workshops_expected_answers_score_full_marks() {
+    let pack = pack();
+    let mut seen = 0;
+    for a in load(TUNING)
+        .iter()
+        .chain(&load(UNTUNED))
+        .filter(|a| a.kind == "workshop")
+    {
+        let scenario = pack.scenarios.iter().find(|s| s.id == a.item).unwrap();
+        let answer = ScenarioAnswer {
+            channel: Some(scenario.channel.expected.clone()),
+            payload: Some(scenario.payload.expected.clone()),
+            outbox: Some(scenario.outbox.expected.clone()),
+            reason: Some(a.text.clone()),
+        };
+        let graded = grade_scenario(scenario, &pack.misconceptions, &answer);
+        assert_eq!(
+            graded.score, graded.max,
+            "{}: {}\n{}",
+            a.item, a.text, graded.feedback
+        );
+        seen += 1;
+    }
+    for id in ["A", "C", "E"] {
+        assert!(
+            load(TUNING)
+                .iter()
+                .chain(&load(UNTUNED))
+                .any(|a| a.kind == "workshop" && a.item == id),
+            "no workshop answer for {id}"
+        );
+    }
+    assert!(seen >= 10, "only {seen} workshop answers");
+}
+
+#[test]
+fn grading_takes_well_under_a_millisecond_an_answer() {
+    let pack = pack();
+    let set = load(TUNING);
+    let started = Instant::now();
+    for a in &set {
+        grade(&pack, a);
+    }
+    let each = started.elapsed() / set.len() as u32;
+    println!("{} answers graded, {each:?} each", set.len());
+    // A debug build on a shared machine; a release build is several times faster.
+    assert!(each.as_millis() < 5, "grading took {each:?} an answer");
+}
+
+/// While tuning: the disagreements on the tuning sets (never the untuned set).
 #[test]
 #[ignore]
-fn show_training_disagreements() {
-    let (agree, total) = agreement(|a| !a.holdout, true);
-    println!("training agreement {agree}/{total}");
+fn show_tuning_disagreements() {
+    agreement("tuning sets", &load(TUNING), true);
 }
