@@ -2,12 +2,18 @@
 //! dropped, the terminal's cursor comes back, the command's own last word is said, and the
 //! process exits with status 130.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use crate::sim::storage::postgres::leftovers::{self, Dropped};
 
 static NOTE: Mutex<Option<String>> = Mutex::new(None);
 static INSTALLED: OnceLock<()> = OnceLock::new();
+/// Set the moment the handler starts: from then on the handler owns the process's exit.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// How long a command waits for the handler before it ends the process itself.
+const CLEAN_UP_LIMIT: Duration = Duration::from_secs(60);
 
 /// Installs the handler; later calls do nothing.
 pub fn install() {
@@ -23,7 +29,19 @@ pub fn say_on_interrupt(note: String) {
     *NOTE.lock().unwrap_or_else(PoisonError::into_inner) = Some(note);
 }
 
+/// Once Ctrl-C was pressed, the handler is dropping what the run left and will exit with 130.
+/// A command whose work failed because of that (its connection was ended under it) must not
+/// race the handler to an exit status of its own: it waits here for the handler to finish.
+pub fn wait_if_interrupted() {
+    if !INTERRUPTED.load(Ordering::SeqCst) {
+        return;
+    }
+    std::thread::sleep(CLEAN_UP_LIMIT);
+    std::process::exit(130);
+}
+
 fn on_interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
     let Dropped {
         dropped,
         registered,

@@ -34,7 +34,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
     if !matches!(cli.command, Command::Actor { .. }) {
         interrupt::install();
     }
-    match cli.command {
+    let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args, &ctx),
         Command::Bench(args) => bench::run(&args, &ctx),
         Command::Drill(args) => drill::run(&args, &ctx),
@@ -55,5 +55,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
             emit(&String::from_utf8_lossy(&out))?;
             Ok(Outcome::Success)
         }
-    }
+    };
+    interrupt::wait_if_interrupted();
+    result
 }
