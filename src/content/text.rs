@@ -519,11 +519,14 @@ fn analyse(raw: Raw) -> Sentence {
             end += 1;
         }
         let run = start..end;
+        // `partition key = order id` is notation, not a verb: in a run of terms it is one more
+        // term.
+        let verbal = |c: &Clause| has_predicate(&shape[c.first..c.end]);
         let items_of: Vec<bool> = run
             .clone()
             .map(|c| {
                 let size = size(&clauses[c]);
-                !brackets.contains(&c) && (size <= 3 || (!clauses[c].predicate && size <= 4))
+                !brackets.contains(&c) && (size <= 3 || (!verbal(&clauses[c]) && size <= 4))
             })
             .collect();
         let count: usize = run
@@ -532,8 +535,10 @@ fn analyse(raw: Raw) -> Sentence {
             .filter(|(_, item)| **item)
             .map(|(c, _)| clauses[c].items)
             .sum();
-        let verbless = run.clone().filter(|&c| !clauses[c].predicate).count();
-        let listed = count >= 4 && verbless * 2 >= run.len();
+        let verbless = run.clone().filter(|&c| !verbal(&clauses[c])).count();
+        // Three or more terms and nothing else, not one verb among them, are a list too.
+        let only_terms = run.len() >= 3 && verbless == run.len() && items_of.iter().all(|i| *i);
+        let listed = (count >= 4 && verbless * 2 >= run.len()) || only_terms;
         for (c, item) in run.zip(items_of) {
             clauses[c].run_items = count;
             clauses[c].listed = listed && item;
