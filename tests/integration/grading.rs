@@ -266,7 +266,10 @@ fn lists_of_terms_and_negated_claims_are_always_rejected() {
         // The untuned set is held to the same rule but never shown answer by answer.
         let (ok, total, _) = rejected(&pack, &load(UNTUNED), kind);
         println!("{kind}: {ok}/{total} rejected in the untuned set");
-        assert_eq!(ok, total, "{kind}: only {ok}/{total} rejected in the untuned set");
+        assert_eq!(
+            ok, total,
+            "{kind}: only {ok}/{total} rejected in the untuned set"
+        );
     }
 }
 
