@@ -161,3 +161,8 @@ impl Progress for Bar {
         }
     }
 }
+
+/// `1 event`, `2 events`: a count with its noun, for sentences built from a run's figures.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

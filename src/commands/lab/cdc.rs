@@ -13,6 +13,7 @@ use crate::commands::replay::Replay;
 use crate::sim::lab::cdc::{self, CdcOptions};
 use crate::sim::storage::postgres::connect::redact;
 use crate::ui::plot::{self, Distribution, Figure};
+use crate::ui::plural;
 use crate::ui::{Bar, Verdict};
 
 /// Commit-to-applied latency, CDC against polling, a panel per rate.
@@ -401,10 +402,6 @@ fn explain(lab: &cdc::CdcLab) -> Vec<String> {
             .to_string()
     });
     lines
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn ratio(x: f64) -> String {

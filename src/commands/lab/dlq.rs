@@ -11,6 +11,7 @@ use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::dlq;
 use crate::ui::plot::{self, LineChart};
+use crate::ui::plural;
 
 /// `1s,5s,30s,5m` to milliseconds.
 fn parse_backoff(list: &str) -> Result<Vec<u64>> {
@@ -283,10 +284,6 @@ fn explain(r: &dlq::DlqReport, o: &dlq::DlqOptions) -> Vec<String> {
         )
     });
     lines
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

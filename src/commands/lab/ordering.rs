@@ -11,6 +11,7 @@ use crate::cli::OrderingArgs;
 use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::ordering;
+use crate::ui::plural;
 
 /// A table row: label, the figure, and whether zero is the good value.
 type OrderingRow = (&'static str, fn(&ordering::OrderingRun) -> u64, bool);
@@ -205,10 +206,6 @@ fn explain(r: &ordering::OrderingReport) -> Vec<String> {
         ));
     }
     lines
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

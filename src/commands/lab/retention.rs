@@ -11,6 +11,7 @@ use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::retention;
 use crate::ui::plot::{self, Figure, LineChart};
+use crate::ui::plural;
 
 /// The trade-off against the window: duplicates that got through, and what the inbox grew to.
 fn trade_off(r: &retention::RetentionReport) -> Figure {
@@ -227,10 +228,6 @@ fn explain(r: &retention::RetentionReport) -> Vec<String> {
         ),
     });
     lines
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use crate::sim::crash::ClaimMode;
 use crate::sim::crash::report::{PipelineReport, Report};
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder};
+use crate::ui::plural;
 
 /// The database, as the report's sentences name it.
 pub(super) fn database(report: &Report) -> &'static str {
@@ -12,10 +13,6 @@ pub(super) fn database(report: &Report) -> &'static str {
         "postgres" => "PostgreSQL",
         _ => "SQLite",
     }
-}
-
-pub(super) fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn orders_list(orders: &[u32]) -> String {
