@@ -14,6 +14,10 @@ use crate::store::Run;
 /// The event the rewrite item asks for, as shipped.
 pub(super) const ORDER_PLACED: &str = "fixtures/events/order-placed.json";
 
+/// Why a check msgwork recorded before it kept fingerprints cannot count.
+const UNFINGERPRINTED: &str = "it was checked by an older msgwork, which kept nothing to tell it \
+                               apart from the shipped samples";
+
 /// Whether a recorded `sketch check` counts.
 pub fn sketch(run: &Run) -> Result<(), Refusal> {
     let file = run.options["file"].as_str().unwrap_or("the sketch");
@@ -62,12 +66,7 @@ pub fn sketch(run: &Run) -> Result<(), Refusal> {
         ));
     }
     if fingerprint.is_none() {
-        return Err(refuse(
-            "it was checked by an older msgwork, which kept nothing to tell it apart from the \
-             shipped samples"
-                .to_string(),
-            again,
-        ));
+        return Err(refuse(UNFINGERPRINTED.to_string(), again));
     }
     Ok(())
 }
@@ -134,12 +133,7 @@ pub fn rewrite(run: &Run) -> Result<(), Refusal> {
         ));
     }
     if fingerprint.is_none() {
-        return Err(refuse(
-            "it was checked by an older msgwork, which kept nothing to tell it apart from the \
-             shipped samples"
-                .to_string(),
-            again,
-        ));
+        return Err(refuse(UNFINGERPRINTED.to_string(), again));
     }
     Ok(())
 }
