@@ -72,15 +72,10 @@ impl Unit {
         let start = toks.first().map_or(0, |t| t.start);
         let end = toks.last().map_or(start, |t| t.end);
         let head = head_of(&toks, ast.is_some());
-        let facts = match head {
-            Head::CreateTable
-            | Head::CreateIndex
-            | Head::CreateTrigger
-            | Head::CreateRoutine
-            | Head::CreateOther
-            | Head::AlterTable
-            | Head::Do => Facts::default(),
-            _ => facts_of(&toks),
+        let facts = if head.declares() {
+            Facts::default()
+        } else {
+            facts_of(&toks)
         };
         Unit {
             toks,
@@ -465,13 +460,7 @@ fn steps_of(src: &str, units: &[Unit], comments: &[Comment]) -> Vec<Step> {
             Head::Pseudo if u.ast.is_none() => {
                 steps.extend(of_prose(src, u.start, u.end, true, Some(i)));
             }
-            Head::CreateTable
-            | Head::CreateIndex
-            | Head::CreateTrigger
-            | Head::CreateRoutine
-            | Head::CreateOther
-            | Head::AlterTable
-            | Head::Do => {}
+            head if head.declares() => {}
             _ => steps.extend(of_statement(&u.facts, u.start, i)),
         }
     }

@@ -220,6 +220,23 @@ pub(super) enum Head {
     Pseudo,
 }
 
+impl Head {
+    /// Whether the statement declares schema (a table, an index, a trigger, a routine, a `DO`
+    /// block) rather than doing something to rows: it has no effects of its own to read.
+    pub(super) fn declares(self) -> bool {
+        matches!(
+            self,
+            Head::CreateTable
+                | Head::CreateIndex
+                | Head::CreateTrigger
+                | Head::CreateRoutine
+                | Head::CreateOther
+                | Head::AlterTable
+                | Head::Do
+        )
+    }
+}
+
 pub(super) fn head_of(toks: &[Tok], parsed: bool) -> Head {
     let words: Vec<&str> = toks
         .iter()

@@ -128,20 +128,12 @@ impl<'m> Judge<'m> {
 
     /// What one statement, on its own, belongs to.
     fn unit_part(&self, i: usize, u: &Unit) -> Part {
-        if matches!(
-            u.head,
-            Head::CreateTable
-                | Head::CreateIndex
-                | Head::CreateTrigger
-                | Head::CreateRoutine
-                | Head::CreateOther
-                | Head::AlterTable
-                | Head::Do
-                | Head::Pragma
-                | Head::Attach
-                | Head::Detach
-                | Head::Vacuum
-        ) {
+        if u.head.declares()
+            || matches!(
+                u.head,
+                Head::Pragma | Head::Attach | Head::Detach | Head::Vacuum
+            )
+        {
             return Part::Schema;
         }
         let ob = self.ob();
