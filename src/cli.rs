@@ -526,6 +526,12 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "RATE")]
     pub crash_rate: Option<f64>,
 
+    /// Chance of a fault at every call to a database or the broker: a crash just before or after
+    /// it, or a broker failure; 0 turns faults anywhere off [default with crashes: 0.002; range
+    /// 0 to 0.1]
+    #[arg(long, value_name = "RATE")]
+    pub fault_rate: Option<f64>,
+
     /// Crash exactly here instead (repeatable); the order is drawn from the seed if left out
     #[arg(long = "crash-at", value_name = "POINT[:ORDER]")]
     pub crash_at: Vec<CrashAt>,

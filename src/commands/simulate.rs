@@ -13,8 +13,9 @@ use super::context::{Context, emit, emit_json};
 use super::replay::{Replay, WithReplay};
 use crate::Outcome;
 use crate::cli::{CrashModeArg, NaiveOrderArg, SimulateArgs, value_word};
+use crate::sim::crash::fault::Fault;
 use crate::sim::crash::observer::TraceSink;
-use crate::sim::crash::options::DEFAULT_CRASH_RATE;
+use crate::sim::crash::options::{DEFAULT_CRASH_RATE, DEFAULT_FAULT_RATE};
 use crate::sim::crash::report::{PipelineReport, Report};
 use crate::sim::crash::schedule::{CrashAt, CrashPlan, CrashPoint, per_point};
 use crate::sim::crash::{self as sim, ClaimMode, CrashMode, SimOptions};
@@ -105,6 +106,7 @@ fn options(args: &SimulateArgs) -> SimOptions {
     options.naive_order = args.naive_order.into();
     options.batch = args.batch;
     options.lease_ms = args.lease;
+    options.fault_rate = args.fault_rate;
     options.keep_dir = args.keep_db.clone();
     options.db = args.db.clone();
     options
@@ -116,6 +118,7 @@ struct Recorded<'a> {
     crash: bool,
     crash_at: Vec<String>,
     crash_rate: f64,
+    fault_rate: Option<f64>,
     orders: u32,
     relays: u32,
     claim: ClaimMode,
@@ -136,6 +139,7 @@ impl<'a> Recorded<'a> {
             crash: !matches!(options.crash, CrashPlan::None),
             crash_at,
             crash_rate: options.crash_rate(),
+            fault_rate: options.fault_rate,
             orders: options.orders,
             relays: options.relays,
             claim: options.claim,
@@ -204,6 +208,9 @@ fn replay(options: &SimOptions) -> Replay {
     if let Some(lease) = options.lease_ms {
         replay.option("--lease", lease);
     }
+    if let Some(rate) = options.fault_rate {
+        replay.option("--fault-rate", rate);
+    }
     if options.threads {
         replay.flag("--threads");
     }
@@ -240,8 +247,16 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
             description: p.describe(),
         })
         .collect();
+    let faults: Vec<serde_json::Value> = Fault::catalogue()
+        .into_iter()
+        .map(|(name, description)| serde_json::json!({ "name": name, "description": description }))
+        .collect();
     if json {
-        emit_json(&serde_json::json!({ "schema_version": 1, "crash_points": points }))?;
+        emit_json(&serde_json::json!({
+            "schema_version": 1,
+            "crash_points": points,
+            "faults": faults,
+        }))?;
         return Ok(Outcome::Success);
     }
     let mut table = paint.table(&["crash point", "runs in", "what happens"]);
@@ -252,12 +267,30 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
             p.description.to_string(),
         ]);
     }
+    let mut kinds = paint.table(&["fault anywhere", "what happens"]);
+    for (name, description) in Fault::catalogue() {
+        kinds.add_row(vec![paint.bold(&name), description.to_string()]);
+    }
     emit(&format!(
         "{table}\n\nThe default schedule (--crash) hits every point at least {} times for 1000 orders; \
-         replay one with --crash-at POINT[:ORDER].\n",
-        per_point(1000)
+         replay one with --crash-at POINT[:ORDER].\n\n{kinds}\n\nBeyond the named points, --crash \
+         draws faults anywhere: at every call an actor makes to its database or the broker, with \
+         the chance --fault-rate (default {}; 0 turns them off, and the second consumer instance \
+         with them). They run in the deterministic and --threads modes; --crash-mode process keeps \
+         to the named points.\n",
+        per_point(1000),
+        DEFAULT_FAULT_RATE,
     ))?;
     Ok(Outcome::Success)
+}
+
+/// Faults the broker injected into a run, crashes aside.
+fn broker_faults(run: &PipelineReport) -> u64 {
+    run.faults
+        .iter()
+        .filter(|(kind, _)| !kind.starts_with("crash-"))
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// A table row: label, the figure, and whether zero is the good value.
@@ -296,7 +329,7 @@ fn render(
 
     let mut table = paint.table(&["", "naive dual write", "outbox + inbox"]);
     let zero_is_good = |n: u64| if n == 0 { Verdict::Good } else { Verdict::Bad };
-    let rows: [Row; 9] = [
+    let rows: [Row; 11] = [
         ("orders committed", |r| r.committed_orders, false),
         ("events published", |r| r.events_published, false),
         ("events delivered (distinct)", |r| r.events_delivered, false),
@@ -305,7 +338,9 @@ fn render(
         ("duplicate deliveries", |r| r.duplicate_deliveries, false),
         ("side effects applied", |r| r.side_effects_applied, false),
         ("double-applied", |r| r.double_applied, true),
+        ("wrong amount charged", |r| r.mischarged, true),
         ("crashes injected", |r| r.crashes, false),
+        ("broker faults injected", broker_faults, false),
     ];
     for (label, get, judged) in rows {
         let cell = |r: &PipelineReport| {
@@ -326,9 +361,11 @@ fn render(
         ]);
     }
     let overlaps = outbox.overlapping_claims.unwrap_or(0);
+    // After a lease ran out an overlap is a cost; while it still ran, a broken claim.
     let overlap_verdict = match report.claim {
-        ClaimMode::Lease => zero_is_good(overlaps),
-        ClaimMode::None => Verdict::Plain,
+        ClaimMode::Lease if outbox.unexpired_overlaps.unwrap_or(0) > 0 => Verdict::Bad,
+        ClaimMode::Lease if overlaps == 0 => Verdict::Good,
+        _ => Verdict::Plain,
     };
     table.add_row(vec![
         comfy_table::Cell::new("overlapping claims"),

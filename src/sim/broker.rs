@@ -95,6 +95,19 @@ impl Broker {
         log.cursor = log.cursor.max(next_offset.min(log.messages.len()));
     }
 
+    /// How many messages the consumer group has acknowledged: everything before its offset.
+    pub fn acknowledged(&self) -> usize {
+        self.log().cursor
+    }
+
+    /// The message at `offset`, acknowledged or not.
+    pub fn get(&self, offset: usize) -> Option<Delivery> {
+        self.log().messages.get(offset).map(|event| Delivery {
+            offset,
+            event: Arc::clone(event),
+        })
+    }
+
     /// Messages not yet acknowledged.
     pub fn backlog(&self) -> usize {
         let log = self.log();

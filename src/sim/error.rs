@@ -42,6 +42,35 @@ pub enum SimError {
     /// A child process's parent closed the pipe: the run is over, one way or another.
     #[error("the parent process closed the pipe")]
     ParentGone,
+    /// An injected fault killed the actor making the call: its driver rebuilds it. Never reaches
+    /// the user.
+    #[error("internal error: an injected crash escaped its actor")]
+    Crashed,
+    /// The run ended while an actor waited for its turn. Never reaches the user.
+    #[error("internal error: an actor outlived its run")]
+    Stopped,
+    /// The broker did not acknowledge a publish: the message may or may not have been stored.
+    #[error("the broker did not acknowledge the publish")]
+    Unacknowledged,
+}
+
+impl SimError {
+    /// Whether SQLite refused a statement because another connection holds the write lock.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            SimError::Sql {
+                cause: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error {
+                        code: rusqlite::ErrorCode::DatabaseBusy,
+                        ..
+                    },
+                    _
+                ),
+                ..
+            }
+        )
+    }
 }
 
 impl From<WireError> for SimError {

@@ -50,10 +50,11 @@ fn under_the_default_schedule_naive_loses_and_the_outbox_holds_for_200_seeds() {
             outbox.duplicate_deliveries >= 1,
             "seed {seed}: no redelivery happened"
         );
-        assert_eq!(outbox.overlapping_claims, Some(0), "seed {seed}");
-        assert_eq!(
-            outbox.committed_orders, naive.committed_orders,
-            "seed {seed}: same schedule"
+        assert_eq!(outbox.unexpired_overlaps, Some(0), "seed {seed}");
+        assert_eq!(outbox.mischarged, 0, "seed {seed}");
+        assert!(
+            outbox.crashes > outbox.crashes_by_point.values().sum::<u64>(),
+            "seed {seed}: no crash struck away from the named points"
         );
         // Every crash point struck: the verdict never rests on a lucky draw.
         for point in CrashPoint::ALL {
@@ -130,10 +131,10 @@ fn on_real_threads_the_invariants_hold() {
         );
         assert_eq!(r.outbox.phantom_events, 0, "seed {seed}");
         assert_eq!(r.outbox.double_applied, 0, "seed {seed}");
-        assert_eq!(r.outbox.overlapping_claims, Some(0), "seed {seed}");
-        assert_eq!(
-            r.outbox.committed_orders,
-            300 - r.outbox.crashes_by_point[&CrashPoint::ServiceBeforeCommit]
+        assert_eq!(r.outbox.unexpired_overlaps, Some(0), "seed {seed}");
+        assert!(
+            r.outbox.committed_orders < 300,
+            "seed {seed}: no order died"
         );
     }
 }
@@ -216,7 +217,7 @@ fn without_crashes_nothing_is_lost_anywhere() {
 }
 
 #[test]
-fn a_lease_shorter_than_a_pass_lets_relays_overlap_and_the_fence_and_inbox_contain_it() {
+fn a_lease_shorter_than_a_pass_lets_relays_overlap_at_a_cost_the_fence_and_inbox_contain() {
     let mut options = SimOptions::new(8);
     options.orders = 300;
     options.lease_ms = Some(1);
@@ -225,10 +226,9 @@ fn a_lease_shorter_than_a_pass_lets_relays_overlap_and_the_fence_and_inbox_conta
     assert!(r.outbox.relay.as_ref().unwrap().fenced_marks > 0);
     assert_eq!(r.outbox.double_applied, 0);
     assert_eq!(r.outbox.lost_events, 0);
-    assert!(
-        !r.verdict.outbox_holds,
-        "overlap under claims must fail the verdict"
-    );
+    // Every overlap took over an expired lease: a cost the inbox paid, not a broken claim.
+    assert_eq!(r.outbox.unexpired_overlaps, Some(0));
+    assert!(r.verdict.outbox_holds, "{:?}", r.verdict.outbox_problems);
 }
 
 mod configurations {
@@ -255,6 +255,7 @@ mod configurations {
             batch in 1u32..25,
             consumer_batch in 1u32..8,
             rate in 0.0f64..0.3,
+            faults in 0.0f64..0.02,
             naive in naive_order(),
         ) {
             let mut options = SimOptions::new(seed);
@@ -264,11 +265,13 @@ mod configurations {
             options.consumer_batch = consumer_batch;
             options.naive_order = naive;
             options.crash = CrashPlan::Default { rate };
+            options.fault_rate = Some(faults);
             let r = run(&options);
             prop_assert_eq!(r.outbox.lost_events, 0);
             prop_assert_eq!(r.outbox.phantom_events, 0);
             prop_assert_eq!(r.outbox.double_applied, 0);
-            prop_assert_eq!(r.outbox.overlapping_claims, Some(0));
+            prop_assert_eq!(r.outbox.mischarged, 0);
+            prop_assert_eq!(r.outbox.unexpired_overlaps, Some(0));
             prop_assert_eq!(r.outbox.side_effects_applied, r.outbox.committed_orders);
         }
     }

@@ -10,6 +10,7 @@ mod harness;
 mod lab;
 mod lab_cli;
 mod layout;
+mod mutants;
 mod postgres;
 mod replay;
 mod rewrite_cli;

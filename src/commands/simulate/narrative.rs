@@ -47,6 +47,40 @@ fn consumer_crashes(run: &PipelineReport) -> u64 {
     at(run, CrashPoint::ConsumerBeforeCommit) + at(run, CrashPoint::ConsumerAfterCommit)
 }
 
+/// Faults of kind `kind` that struck `component` (`service`, `relay`, `consumer`) of `run`.
+fn fault(run: &PipelineReport, component: &str, kind: &str) -> u64 {
+    run.faults_by_component
+        .get(component)
+        .and_then(|kinds| kinds.get(kind))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Crashes anywhere (not at a named point) that struck `component` of `run`.
+fn crashes_anywhere(run: &PipelineReport, component: &str) -> u64 {
+    run.faults_by_component.get(component).map_or(0, |kinds| {
+        kinds
+            .iter()
+            .filter(|(kind, _)| kind.starts_with("crash-"))
+            .map(|(_, n)| n)
+            .sum()
+    })
+}
+
+/// The causes that fired, as a clause: ` (a, b)`, or nothing.
+fn fired(parts: Vec<(u64, String)>) -> String {
+    let fired: Vec<String> = parts
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(_, text)| text)
+        .collect();
+    if fired.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", and_list(&fired))
+    }
+}
+
 /// `a`, `a and b`, `a, b and c`.
 fn and_list(parts: &[String]) -> String {
     match parts {
@@ -65,7 +99,71 @@ pub(super) fn explain(report: &Report) -> Vec<String> {
     duplicates(report, &mut lines);
     dedupe(report, &mut lines);
     claims(report, &mut lines);
+    faults(report, &mut lines);
     lines
+}
+
+/// What struck beyond the named crash points, in both runs together.
+fn faults(report: &Report, lines: &mut Vec<String>) {
+    let runs = [&report.naive, &report.outbox];
+    let total = |kind: &str| -> u64 {
+        runs.iter()
+            .map(|r| r.faults.get(kind).copied().unwrap_or(0))
+            .sum()
+    };
+    let anywhere: u64 = runs
+        .iter()
+        .flat_map(|r| r.faults.iter())
+        .filter(|(kind, _)| kind.starts_with("crash-"))
+        .map(|(_, n)| n)
+        .sum();
+    let mut parts = Vec::new();
+    if anywhere > 0 {
+        parts.push(format!(
+            "{} struck away from the named points, just before or after a statement, a publish \
+             or an acknowledgement",
+            plural(anywhere, "crash", "crashes")
+        ));
+    }
+    let broker = [
+        (
+            "broker-publish-lost",
+            "publish lost before the broker made it durable",
+            "publishes lost before the broker made them durable",
+        ),
+        (
+            "broker-publish-timeout",
+            "publish stored but never acknowledged",
+            "publishes stored but never acknowledged",
+        ),
+        (
+            "broker-redeliver-acked",
+            "acknowledged message delivered again",
+            "acknowledged messages delivered again",
+        ),
+        (
+            "broker-reorder",
+            "batch handed out of order",
+            "batches handed out of order",
+        ),
+        (
+            "consumer-race",
+            "fetch by a second consumer instance racing the first",
+            "fetches by a second consumer instance racing the first",
+        ),
+    ];
+    for (kind, one, many) in broker {
+        let n = total(kind);
+        if n > 0 {
+            parts.push(plural(n, one, many));
+        }
+    }
+    if !parts.is_empty() {
+        lines.push(format!(
+            "Faults anywhere: {}. `msgwork simulate --list-crash-points` describes each kind.",
+            and_list(&parts)
+        ));
+    }
 }
 
 /// Whether anything crashed, and with process mode, what was killed.
@@ -131,26 +229,38 @@ fn crashes(report: &Report, lines: &mut Vec<String>) {
 fn naive(report: &Report, lines: &mut Vec<String>) {
     let naive = &report.naive;
     if naive.lost_events > 0 {
-        let after_commit = at(naive, CrashPoint::ServiceAfterCommit);
-        let cause = if after_commit > 0 {
-            format!(
-                ": it died between COMMIT and publish ({} after commit), and nothing remembered the \
-                 event",
-                plural(after_commit, "crash", "crashes")
-            )
-        } else {
-            String::new()
-        };
+        let between = at(naive, CrashPoint::ServiceAfterCommit)
+            + fault(naive, "service", "crash-after-commit")
+            + fault(naive, "service", "crash-before-publish");
+        let cause = fired(vec![
+            (
+                between,
+                format!(
+                    "the service died between COMMIT and publish {}",
+                    times(between)
+                ),
+            ),
+            (
+                fault(naive, "service", "broker-publish-lost"),
+                "the broker lost a publish the naive handler never retried".to_string(),
+            ),
+        ]);
         lines.push(format!(
-            "The dual-write gap: the naive service committed {} but never published {}{cause} ({}).",
+            "The dual-write gap: the naive service committed {}, and billing never charged {} of \
+             them{cause}: nothing remembered their events ({}).",
             plural(naive.committed_orders, "order", "orders"),
-            plural(naive.lost_events, "event", "events"),
+            naive.lost_events,
             orders_list(&naive.lost_orders)
         ));
     }
     if naive.phantom_events > 0 {
-        let cause = if at(naive, CrashPoint::ServiceBeforeCommit) > 0 {
+        let died = at(naive, CrashPoint::ServiceBeforeCommit)
+            + fault(naive, "service", "crash-after-publish")
+            + fault(naive, "service", "crash-before-commit");
+        let cause = if died > 0 {
             " then rolled back when it died before COMMIT"
+        } else if fault(naive, "service", "broker-publish-timeout") > 0 {
+            " rolled back when the broker's acknowledgement never came"
         } else {
             " never committed"
         };
@@ -226,18 +336,19 @@ fn outbox(report: &Report, lines: &mut Vec<String>) {
             ));
         }
         lines.push(format!(
-            "The outbox broke its promise: {}. The order and its outbox row share one transaction, \
-             so this is a bug in msgwork: please report it with the replay command below.",
+            "The outbox broke its promise: {}, judged from the orders the service committed \
+             against the charges billing committed. msgwork's own outbox should never do this: \
+             please report it with the replay command below.",
             and_list(&broken)
         ));
         return;
     }
-    let service = service_crashes(outbox);
+    let service = service_crashes(outbox) + crashes_anywhere(outbox, "service");
     if service > 0 {
         lines.push(format!(
             "One local transaction closes it: the outbox service wrote each order and its \
-             OrderPlaced row in the same {} transaction, so {} kept both or neither: 0 lost, 0 \
-             phantom.",
+             OrderPlaced row in the same {} transaction, so {} kept both or neither, and every \
+             committed order was charged: 0 lost, 0 phantom.",
             database(report),
             if service == 1 {
                 "its one crash".to_string()
@@ -302,12 +413,42 @@ fn duplicates(report: &Report, lines: &mut Vec<String>) {
             "duplicate deliveries"
         )
     ));
-    let consumer = consumer_crashes(outbox);
-    if consumer > 0 {
+    let consumer = consumer_crashes(outbox) + crashes_anywhere(outbox, "consumer");
+    let again = fault(outbox, "consumer", "broker-redeliver-acked");
+    let raced = fault(outbox, "consumer", "consumer-race");
+    let why: Vec<String> = [
+        (
+            consumer,
+            format!(
+                "redeliveries after billing itself crashed before acknowledging ({})",
+                times(consumer)
+            ),
+        ),
+        (
+            again,
+            format!(
+                "acknowledged messages the broker delivered again ({})",
+                times(again)
+            ),
+        ),
+        (
+            raced,
+            "fetches by a second consumer instance racing the first".to_string(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(_, text)| text)
+    .collect();
+    if !why.is_empty() {
         sentence.push_str(&format!(
-            ", {}redelivered by the broker after billing itself crashed before acknowledging ({})",
-            if republished > 0 { "some of them " } else { "" },
-            times(consumer)
+            ": {}{}",
+            if republished > 0 {
+                "besides those, "
+            } else {
+                ""
+            },
+            and_list(&why)
         ));
     }
     sentence.push('.');
@@ -319,27 +460,46 @@ fn dedupe(report: &Report, lines: &mut Vec<String>) {
     let (naive, outbox) = (&report.naive, &report.outbox);
     if outbox.double_applied > 0 {
         lines.push(format!(
-            "Billing's inbox failed: {} applied twice ({}), although each charge and its inbox \
-             entry share one transaction. This is a bug in msgwork: please report it with the \
-             replay command below.",
-            plural(outbox.double_applied, "charge was", "charges were"),
+            "Billing's inbox failed: the charges table holds {} beyond the first ({}). msgwork's \
+             own consumer should never do this: please report it with the replay command below.",
+            plural(outbox.double_applied, "charge", "charges"),
             orders_list(&outbox.double_applied_orders)
         ));
     } else if outbox.dedupe_skips > 0 {
         lines.push(format!(
-            "The consumer dedupes: billing records each event_id in its inbox in the same \
-             transaction as the charge, skipped {} and charged no order twice.",
+            "The consumer dedupes: billing recognised {} by event_id in its inbox, and the \
+             charges table holds exactly one charge for every order it charged.",
             plural(outbox.dedupe_skips, "duplicate", "duplicates"),
         ));
     }
     if naive.double_applied > 0 {
-        let cause = if at(naive, CrashPoint::ConsumerAfterCommit) > 0 {
-            ": it died after committing a charge, before acknowledging, and the broker redelivered"
+        let after_commit =
+            at(naive, CrashPoint::ConsumerAfterCommit) + crashes_anywhere(naive, "consumer");
+        let why: Vec<String> = [
+            (
+                after_commit,
+                "it crashed before acknowledging what it had charged, and the broker redelivered",
+            ),
+            (
+                fault(naive, "consumer", "broker-redeliver-acked"),
+                "the broker delivered acknowledged messages again",
+            ),
+            (
+                fault(naive, "consumer", "consumer-race"),
+                "a second consumer instance charged what the first had in hand",
+            ),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(_, text)| text.to_string())
+        .collect();
+        let cause = if why.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(": {}", why.join("; "))
         };
         lines.push(format!(
-            "The naive consumer has no inbox and charged {} twice ({}){cause}.",
+            "The naive consumer has no inbox and charged {} more than once ({}){cause}.",
             plural(naive.double_applied_orders.len() as u64, "order", "orders"),
             orders_list(&naive.double_applied_orders)
         ));
@@ -400,6 +560,13 @@ fn claims(report: &Report, lines: &mut Vec<String>) {
              SKIP LOCKED should have skipped every locked row.",
             plural(overlaps, "overlapping claim", "overlapping claims")
         ),
+        (ClaimMode::Lease, _) if outbox.unexpired_overlaps.unwrap_or(0) > 0 => format!(
+            "The claims did not keep the replicas apart: of {} across {passes} of {relays}, {} \
+             took rows whose holder's lease was still running. No correct claim does that: two \
+             relays owned one row at once.",
+            plural(overlaps, "overlapping claim", "overlapping claims"),
+            outbox.unexpired_overlaps.unwrap_or(0),
+        ),
         (ClaimMode::Lease, _) => {
             let fenced = relay.map_or(0, |r| r.fenced_marks);
             let fence = if fenced > 0 {
@@ -412,11 +579,11 @@ fn claims(report: &Report, lines: &mut Vec<String>) {
                 String::new()
             };
             format!(
-                "Leases did not keep the replicas apart: {relays} made {passes} with {}, because \
-                 a lease of {} ran out before its holder had published and marked its batch, and \
-                 another relay claimed the rows.{fence} A lease must outlast a pass (the default \
-                 is 1000 ms).",
-                plural(overlaps, "overlapping claim", "overlapping claims"),
+                "Leases ran out under slow holders: {relays} made {passes} with {}, each taking \
+                 over rows whose lease of {} had expired before their holder published and \
+                 marked them. That is the lease's price, not a broken claim: the rows went out \
+                 twice and billing's inbox absorbed the duplicates.{fence}",
+                plural(overlaps, "claim of expired rows", "claims of expired rows"),
                 plural(report.lease_ms, "ms", "ms"),
             )
         }

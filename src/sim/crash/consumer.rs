@@ -1,94 +1,212 @@
 //! The billing consumer: turns `OrderPlaced` into a charge, with or without an inbox.
 
+use std::collections::HashSet;
+
+use crate::sim::broker::Delivery;
+use crate::sim::crash::fault::Fault;
+use crate::sim::crash::mutant::Mutant;
 use crate::sim::crash::observer::Detail;
 use crate::sim::crash::runner::Poll;
 use crate::sim::crash::schedule::CrashPoint;
-use crate::sim::crash::world::{Actor, Link, World};
+use crate::sim::crash::world::{Actor, Db, Link, World};
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Pipeline};
 use crate::sim::storage::Storage;
 
+/// How long the second consumer instance rests after each batch: it races the first now and
+/// then rather than on every message.
+const TWIN_REST_MS: u64 = 40;
+
 pub struct Consumer {
+    name: &'static str,
     link: Link,
+    twin: bool,
+    /// What a consumer that dedupes in memory remembers; a restart forgets it.
+    seen: HashSet<String>,
 }
 
 impl Consumer {
-    pub fn new() -> Self {
+    /// The consumer after `incarnation` deaths.
+    pub fn reborn(incarnation: u32) -> Self {
         Consumer {
-            link: Link::billing(),
+            name: "billing",
+            link: Link::reborn(Db::Billing, incarnation),
+            twin: false,
+            seen: HashSet::new(),
         }
     }
-}
 
-const NAME: &str = "billing";
+    /// A second instance of the consumer in the same group, after `incarnation` deaths.
+    pub fn twin(incarnation: u32) -> Self {
+        Consumer {
+            name: "billing-2",
+            twin: true,
+            ..Consumer::reborn(incarnation)
+        }
+    }
 
-impl Actor for Consumer {
-    fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
-        let batch = world.broker.fetch(world.config.consumer_batch as usize);
-        let Some(last) = batch.last() else {
-            return Ok(Poll::Sleep(world.now() + world.config.poll_ms));
-        };
-        let next_offset = last.offset + 1;
-        // Only the outbox pipeline's consumer keeps an inbox; the naive one applies whatever arrives.
-        let idempotent = world.pipeline == Pipeline::Outbox;
-        let now = world.now();
-        let conn = self.link.get(world, NAME)?;
-        conn.begin()?;
-        let mut struck = None;
-        for delivery in &batch {
-            let event = &delivery.event;
-            let order = event.order_number();
-            world.obs.delivered(NAME, &event.event_id, order);
-            if idempotent && !conn.inbox_record(&event.event_id, now)? {
-                world.obs.dedupe_skipped(NAME, &event.event_id, order);
-            } else {
-                charge(conn, event, now)?;
-                world.obs.trace(
-                    NAME,
-                    "apply",
-                    Detail {
-                        order,
-                        event_id: Some(&event.event_id),
-                        ..Detail::default()
-                    },
-                );
-            }
-            if struck.is_none() {
-                struck =
-                    order.filter(|n| world.trigger.fires(CrashPoint::ConsumerBeforeCommit, *n));
-            }
-        }
-        if let Some(order) = struck {
-            return Ok(self.crash(world, CrashPoint::ConsumerBeforeCommit, order));
-        }
-        conn.commit()?;
+    /// Whether the crash scheduled at `point` strikes one of `batch`'s orders; records it.
+    fn crash_at(&mut self, world: &World<'_>, point: CrashPoint, batch: &[Delivery]) -> bool {
         let struck = batch.iter().find_map(|d| {
             d.event
                 .order_number()
-                .filter(|n| world.trigger.fires(CrashPoint::ConsumerAfterCommit, *n))
+                .filter(|n| world.trigger.fires(point, *n))
         });
         if let Some(order) = struck {
-            return Ok(self.crash(world, CrashPoint::ConsumerAfterCommit, order));
+            self.link.crash();
+            world.obs.crashed(self.name, point, order);
         }
-        world.broker.ack(next_offset);
+        struck.is_some()
+    }
+
+    /// Applies the batch in one transaction with its inbox rows, or as a mutant gets it wrong.
+    /// Returns whether a crash struck.
+    fn apply(
+        &mut self,
+        world: &World<'_>,
+        batch: &[Delivery],
+        next_offset: usize,
+    ) -> Result<bool, SimError> {
+        let now = world.now();
+        let mutant = if world.pipeline == Pipeline::Outbox {
+            world.config.mutant
+        } else {
+            Mutant::None
+        };
+        match mutant {
+            Mutant::InboxCommitFirst => {
+                for delivery in batch {
+                    let event = &delivery.event;
+                    let conn = self.link.get(world, self.name)?;
+                    conn.begin()?;
+                    let fresh = conn.inbox_record(&event.event_id, now)?;
+                    conn.commit()?;
+                    if !fresh {
+                        world
+                            .obs
+                            .dedupe_skipped(self.name, &event.event_id, event.order_number());
+                        continue;
+                    }
+                    conn.begin()?;
+                    charge(conn, event, now)?;
+                    applied(world, self.name, event);
+                    conn.commit()?;
+                }
+            }
+            Mutant::InboxAfterCharge => {
+                for delivery in batch {
+                    let event = &delivery.event;
+                    let conn = self.link.get(world, self.name)?;
+                    if conn.inbox_has(&event.event_id)? {
+                        world
+                            .obs
+                            .dedupe_skipped(self.name, &event.event_id, event.order_number());
+                        continue;
+                    }
+                    conn.begin()?;
+                    charge(conn, event, now)?;
+                    applied(world, self.name, event);
+                    conn.commit()?;
+                    conn.begin()?;
+                    conn.inbox_record(&event.event_id, now)?;
+                    conn.commit()?;
+                }
+            }
+            _ => {
+                let conn = self.link.get(world, self.name)?;
+                conn.begin()?;
+                for delivery in batch {
+                    let event = &delivery.event;
+                    if fresh(world, self.name, &mut self.seen, conn, event, now)? {
+                        charge(conn, event, now)?;
+                        applied(world, self.name, event);
+                    }
+                }
+                if mutant == Mutant::AckBeforeCommit {
+                    world.ack(next_offset)?;
+                }
+                if self.crash_at(world, CrashPoint::ConsumerBeforeCommit, batch) {
+                    return Ok(true);
+                }
+                self.link.get(world, self.name)?.commit()?;
+            }
+        }
+        Ok(self.crash_at(world, CrashPoint::ConsumerAfterCommit, batch))
+    }
+}
+
+impl Actor for Consumer {
+    fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
+        let batch = world.fetch(self.name, world.config.consumer_batch as usize)?;
+        let Some(next_offset) = batch.iter().map(|d| d.offset + 1).max() else {
+            return Ok(Poll::Sleep(world.now() + world.config.poll_ms));
+        };
+        if self.twin {
+            world.obs.fault(self.name, Fault::ConsumerRace);
+        }
+        for delivery in &batch {
+            let event = &delivery.event;
+            world
+                .obs
+                .delivered(self.name, &event.event_id, event.order_number());
+        }
+        if self.apply(world, &batch, next_offset)? {
+            return Ok(Poll::Crashed(world.now() + world.config.restart_ms));
+        }
+        world.ack(next_offset)?;
         world.obs.trace(
-            NAME,
+            self.name,
             "ack",
             Detail {
                 count: Some(batch.len() as u64),
                 ..Detail::default()
             },
         );
-        Ok(Poll::Ready)
+        Ok(if self.twin {
+            Poll::Sleep(world.now() + TWIN_REST_MS)
+        } else {
+            Poll::Ready
+        })
+    }
+
+    fn name(&self) -> &str {
+        self.name
     }
 }
 
-impl Consumer {
-    fn crash(&mut self, world: &World<'_>, point: CrashPoint, order: u32) -> Poll {
-        self.link.crash();
-        world.obs.crashed(NAME, point, order);
-        Poll::Crashed(world.now() + world.config.restart_ms)
+/// Whether `event` is new to the consumer `name`: recorded in the inbox, in the transaction the
+/// charge is in, or (for a mutant) remembered in `seen`. Traces the skip of a duplicate.
+fn fresh(
+    world: &World<'_>,
+    name: &str,
+    seen: &mut HashSet<String>,
+    conn: &mut dyn Storage,
+    event: &Envelope,
+    now: u64,
+) -> Result<bool, SimError> {
+    let fresh = match (world.pipeline, world.config.mutant) {
+        (Pipeline::Naive, _) => true,
+        (Pipeline::Outbox, Mutant::MemoryDedupe) => seen.insert(event.event_id.clone()),
+        (Pipeline::Outbox, _) => conn.inbox_record(&event.event_id, now)?,
+    };
+    if !fresh {
+        world
+            .obs
+            .dedupe_skipped(name, &event.event_id, event.order_number());
     }
+    Ok(fresh)
+}
+
+fn applied(world: &World<'_>, name: &str, event: &Envelope) {
+    world.obs.trace(
+        name,
+        "apply",
+        Detail {
+            order: event.order_number(),
+            event_id: Some(&event.event_id),
+            ..Detail::default()
+        },
+    );
 }
 
 /// What billing reads of an `OrderPlaced` payload, borrowed from the event where it can be: the

@@ -1,47 +1,116 @@
-//! Drives the crash lab's actors: under the seeded runner, or in real time, each on an OS thread
-//! (`--threads`) or, for the consumer of a process-mode run, on the parent's own thread.
+//! Drives the crash lab's actors: interleaved by the seeded scheduler down to single statements,
+//! or in real time, each on an OS thread (`--threads`) or, for the consumer of a process-mode run,
+//! on the parent's own thread. Whatever drives it, a crashed actor is rebuilt from scratch.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rand::SeedableRng;
-use rand::rngs::ChaCha8Rng;
-
-use super::runner::{Poll, Settled, run_seeded};
+use super::fault::FaultRates;
+use super::gate::{Gate, Ticks};
+use super::runner::{Poll, Settled};
 use super::world::{Actor, World};
 use crate::sim::clock::SimClock;
 use crate::sim::error::SimError;
 
+/// Builds an actor for its `incarnation`: 0 at the start, one more after each crash.
+pub type Maker = Box<dyn Fn(u32) -> Box<dyn Actor> + Send + Sync>;
+
+/// One actor's lives. A crash is a restart: the actor is dropped with everything it held in
+/// memory, its connection rolls back, and a new one is built from its constructor; only the
+/// incarnation number carries over.
+pub struct Life {
+    make: Maker,
+    actor: Box<dyn Actor>,
+    incarnation: u32,
+}
+
+impl Life {
+    pub fn new(make: Maker) -> Self {
+        let actor = make(0);
+        Life {
+            make,
+            actor,
+            incarnation: 0,
+        }
+    }
+
+    /// One step; a crash, scheduled or injected, ends in a rebirth and a wait for the restart.
+    pub fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
+        let poll = match self.actor.step(world) {
+            Err(SimError::Crashed) => {
+                if let Some((gate, slot)) = &world.gate
+                    && let Some(fault) = gate.reborn(*slot)
+                {
+                    world.obs.fault(self.actor.name(), fault);
+                }
+                Poll::Crashed(world.now() + world.config.restart_ms)
+            }
+            other => other?,
+        };
+        if let Poll::Crashed(_) = poll {
+            world.obs.died(self.actor.name());
+            self.incarnation += 1;
+            // Building an actor opens nothing, so the old one, and its connection with it, is
+            // gone before its successor touches the database.
+            self.actor = (self.make)(self.incarnation);
+        }
+        Ok(poll)
+    }
+}
+
 /// Runs a crash-lab pipeline under the seeded scheduler until the service is done and `settled`.
-pub fn run_deterministic(
-    mut actors: Vec<Box<dyn Actor>>,
+/// Each actor has its own thread, but only the one holding the turn moves.
+pub fn run_interleaved(
+    makers: Vec<Maker>,
     world: &World<'_>,
     clock: &SimClock,
     seed: u64,
+    rates: FaultRates,
     settled: &Settled<'_>,
 ) -> Result<u64, SimError> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let limit = 1_000_000 + 400 * u64::from(world.config.orders);
-    run_seeded(
-        &mut actors,
-        &mut rng,
-        clock,
-        limit,
-        |actor, _| actor.step(world),
-        settled,
-    )
+    let limit = 1_000_000 + 600 * u64::from(world.config.orders);
+    // On PostgreSQL a statement can wait for a row lock held by an actor waiting for its turn.
+    let watchdog = world.location.is_postgres();
+    let gate = Arc::new(Gate::seeded(makers.len(), seed, rates, limit, watchdog));
+    clock.set(0);
+    let ticks = Ticks { clock, settled };
+    std::thread::scope(|scope| {
+        for (slot, make) in makers.into_iter().enumerate() {
+            let world = world.at(&gate, slot);
+            let gate = &gate;
+            let ticks = &ticks;
+            scope.spawn(move || {
+                let mut life = Life::new(make);
+                while gate.wait_turn(slot) {
+                    match life.step(&world) {
+                        Ok(poll) => gate.step_ended(slot, poll, ticks),
+                        Err(SimError::Stopped) => break,
+                        Err(err) => {
+                            gate.fail(err);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+        gate.wait_end()
+    })
 }
 
 /// Steps one actor on the calling thread until it is done or `stop` is set, sleeping through its
 /// waits in real time. Returns the steps it took and whether it finished.
 pub fn drive(
-    actor: &mut dyn Actor,
+    life: &mut Life,
     world: &World<'_>,
     stop: &AtomicBool,
 ) -> Result<(u64, bool), SimError> {
     let mut steps = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        let poll = actor.step(world)?;
+        let poll = match life.step(world) {
+            Err(SimError::Stopped) => break,
+            other => other?,
+        };
         steps += 1;
         match poll {
             Poll::Ready => {}
@@ -58,23 +127,28 @@ pub fn drive(
 /// Runs every actor on its own OS thread against the same database files, for true parallelism.
 /// The first actor is the service: when it is done and the pipeline has drained, the rest stop.
 pub fn run_threads(
-    actors: Vec<Box<dyn Actor>>,
+    makers: Vec<Maker>,
     world: &World<'_>,
+    seed: u64,
+    rates: FaultRates,
     settled: &Settled<'_>,
     timeout: Duration,
 ) -> Result<u64, SimError> {
+    let gate = Arc::new(Gate::free(makers.len(), seed, rates));
     let stop = AtomicBool::new(false);
     let service_done = AtomicBool::new(false);
     let started = Instant::now();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = actors
+        let handles: Vec<_> = makers
             .into_iter()
             .enumerate()
-            .map(|(i, mut actor)| {
+            .map(|(i, make)| {
                 let stop = &stop;
                 let service_done = &service_done;
+                let world = world.at(&gate, i);
                 scope.spawn(move || -> Result<u64, SimError> {
-                    let result = drive(actor.as_mut(), world, stop);
+                    let mut life = Life::new(make);
+                    let result = drive(&mut life, &world, stop);
                     match &result {
                         Ok((_, true)) if i == 0 => service_done.store(true, Ordering::Release),
                         Ok(_) => {}
@@ -103,6 +177,7 @@ pub fn run_threads(
             std::thread::sleep(Duration::from_millis(2));
         }
         stop.store(true, Ordering::Relaxed);
+        gate.stop();
         let mut total = 0;
         for handle in handles {
             total += handle

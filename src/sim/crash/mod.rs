@@ -6,6 +6,9 @@
 //! `observer` watches every step and `report` judges what it saw; `process` runs the same actors
 //! as child processes killed with SIGKILL.
 
+pub mod fault;
+pub mod gate;
+pub mod mutant;
 pub mod observer;
 pub mod options;
 pub mod process;
@@ -17,6 +20,7 @@ pub mod world;
 
 pub(crate) mod consumer;
 pub(crate) mod drive;
+pub(crate) mod guarded;
 pub(crate) mod relay;
 pub(crate) mod service;
 

@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use serde::Serialize;
 
 use crate::sim::clock::Clock;
+use crate::sim::crash::fault::{Fault, FaultCounts};
 use crate::sim::crash::schedule::CrashPoint;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
@@ -74,6 +75,9 @@ pub struct Detail<'a> {
     pub pass: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// The kind of fault injected, as `--list-crash-points` names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -85,6 +89,17 @@ struct TraceLine<'a> {
     step: &'a str,
     #[serde(flatten)]
     detail: Detail<'a>,
+}
+
+/// The component an actor is an instance of.
+fn component(actor: &str) -> &'static str {
+    if actor.starts_with("relay") {
+        "relay"
+    } else if actor.starts_with("billing") {
+        "consumer"
+    } else {
+        "service"
+    }
 }
 
 /// What the checker saw during one pipeline's run.
@@ -103,11 +118,21 @@ pub struct Observed {
     pub rows_claimed: u64,
     /// Row claims made while another live pass held the same row.
     pub overlapping_claims: u64,
+    /// Of those, claims made before the holder's lease ran out.
+    pub unexpired_overlaps: u64,
+    /// Faults injected anywhere, by kind.
+    pub faults: FaultCounts,
+    /// The same, by the component they struck: `service`, `relay` or `consumer`.
+    pub faults_by_component: BTreeMap<&'static str, FaultCounts>,
     /// Rows a relay published but could not mark because its claim had been taken over.
     pub fenced: u64,
     pub dedupe_skips: u64,
     live: HashMap<i64, Vec<u64>>,
     pass_rows: HashMap<u64, Vec<i64>>,
+    /// When each live pass's lease runs out.
+    pass_lease: HashMap<u64, u64>,
+    /// Which relay holds each live pass.
+    pass_owner: HashMap<u64, String>,
 }
 
 pub struct Observer<'a> {
@@ -227,8 +252,32 @@ impl<'a> Observer<'a> {
         );
     }
 
-    /// A relay pass began holding `rows`; returns the pass id for [`Observer::pass_ended`].
-    pub fn pass_started(&self, actor: &str, rows: &[i64]) -> u64 {
+    /// A fault struck `actor`.
+    pub fn fault(&self, actor: &str, fault: Fault) {
+        {
+            let mut state = self.state();
+            state.faults.add(fault);
+            state
+                .faults_by_component
+                .entry(component(actor))
+                .or_default()
+                .add(fault);
+        }
+        let kind = fault.to_string();
+        self.trace(
+            actor,
+            "fault",
+            Detail {
+                fault: Some(&kind),
+                ..Detail::default()
+            },
+        );
+    }
+
+    /// A relay pass began holding `rows` until `lease_until`; returns the pass id for
+    /// [`Observer::pass_ended`].
+    pub fn pass_started(&self, actor: &str, rows: &[i64], lease_until: u64) -> u64 {
+        let now = self.clock.now();
         let pass = {
             let mut guard = self.state();
             let state = &mut *guard;
@@ -244,11 +293,17 @@ impl<'a> Observer<'a> {
             for row in rows {
                 let holders = state.live.entry(*row).or_default();
                 if !holders.is_empty() {
+                    let unexpired = holders
+                        .iter()
+                        .any(|p| state.pass_lease.get(p).is_some_and(|until| *until > now));
                     state.overlapping_claims += 1;
+                    state.unexpired_overlaps += u64::from(unexpired);
                 }
                 holders.push(pass);
             }
             state.pass_rows.insert(pass, rows.to_vec());
+            state.pass_lease.insert(pass, lease_until);
+            state.pass_owner.insert(pass, actor.to_string());
             pass
         };
         self.trace(
@@ -263,10 +318,27 @@ impl<'a> Observer<'a> {
         pass
     }
 
+    /// `actor` died: whatever passes it held end with it. Its rows stay leased in the database
+    /// until the lease runs out, but nobody is working on them any more.
+    pub fn died(&self, actor: &str) {
+        let passes: Vec<u64> = self
+            .state()
+            .pass_owner
+            .iter()
+            .filter(|(_, owner)| *owner == actor)
+            .map(|(pass, _)| *pass)
+            .collect();
+        for pass in passes {
+            self.pass_ended(pass);
+        }
+    }
+
     /// A relay pass ended: marked its rows, or died holding them.
     pub fn pass_ended(&self, pass: u64) {
         let mut state = self.state();
         let rows = state.pass_rows.remove(&pass).unwrap_or_default();
+        state.pass_lease.remove(&pass);
+        state.pass_owner.remove(&pass);
         for row in rows {
             if let Some(holders) = state.live.get_mut(&row) {
                 holders.retain(|p| *p != pass);

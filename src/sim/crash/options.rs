@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::fault::FaultRates;
+use super::mutant::Mutant;
 use super::schedule::{CrashPlan, NaiveOrder};
 use super::world::{ClaimMode, Config};
 use crate::sim::error::SimError;
@@ -42,7 +44,16 @@ pub struct SimOptions {
     pub db: Option<String>,
     /// Keep the lab's SQLite files here instead of a temporary directory.
     pub keep_dir: Option<PathBuf>,
+    /// Chance of a fault at each call an actor makes, beyond the named crash points; `None`
+    /// picks [`DEFAULT_FAULT_RATE`] under the default crash plan and none otherwise.
+    pub fault_rate: Option<f64>,
+    /// A deliberate bug, for the suite that proves the checker catches it.
+    pub mutant: Mutant,
 }
+
+/// The default chance of a fault at each call: a crash before or after it, and for a publish or
+/// a fetch, a broker failure. About thirty crashes anywhere in a run of a thousand orders.
+pub const DEFAULT_FAULT_RATE: f64 = 0.002;
 
 /// The default crash rate: random extra crashes per order, on top of the guaranteed ones.
 pub const DEFAULT_CRASH_RATE: f64 = 0.005;
@@ -71,6 +82,29 @@ impl SimOptions {
             durability: Durability::Off,
             db: None,
             keep_dir: None,
+            fault_rate: None,
+            mutant: Mutant::None,
+        }
+    }
+
+    /// The faults drawn anywhere. A process-mode run keeps to the named points: its service and
+    /// relays live in other processes, beyond the gate.
+    pub fn faults(&self) -> FaultRates {
+        if self.crash_mode == CrashMode::Process {
+            return FaultRates::OFF;
+        }
+        // `--crash-at` replays precise crashes: faults anywhere join them only when asked for.
+        let rate = self.fault_rate.unwrap_or(match self.crash {
+            CrashPlan::Default { .. } => DEFAULT_FAULT_RATE,
+            CrashPlan::None | CrashPlan::Exact { .. } => 0.0,
+        });
+        if rate <= 0.0 {
+            return FaultRates::OFF;
+        }
+        FaultRates {
+            crash: rate,
+            broker: rate * 2.0,
+            twin_consumer: true,
         }
     }
 
@@ -118,6 +152,13 @@ impl SimOptions {
         };
         if !(0.0..=1.0).contains(&rate) {
             problems.push(format!("--crash-rate must be between 0 and 1 (got {rate})"));
+        }
+        if let Some(rate) = self.fault_rate
+            && !(0.0..=0.1).contains(&rate)
+        {
+            problems.push(format!(
+                "--fault-rate must be between 0 and 0.1 (got {rate})"
+            ));
         }
         if self.crash_mode == CrashMode::Process {
             if !cfg!(unix) {
@@ -178,6 +219,8 @@ impl SimOptions {
             lease_ms: self.lease_ms.unwrap_or(lease),
             poll_ms: poll,
             restart_ms: restart,
+            faults: self.faults(),
+            mutant: self.mutant,
         }
     }
 

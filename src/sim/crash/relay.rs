@@ -1,5 +1,6 @@
 //! A relay replica: claim a batch of unsent outbox rows, publish each, mark them sent.
 
+use crate::sim::crash::mutant::Mutant;
 use crate::sim::crash::runner::Poll;
 use crate::sim::crash::schedule::CrashPoint;
 use crate::sim::crash::world::{Actor, ClaimMode, Db, Link, Outside, World};
@@ -11,6 +12,8 @@ pub struct Relay {
     link: Link,
     pass: Option<Pass>,
     passes: u64,
+    /// Rows read but not yet claimed, for a relay that selects in one step and claims in the next.
+    selected: Option<Vec<i64>>,
 }
 
 /// The batch a relay is working through. Lives in memory only: a crash forgets it.
@@ -20,13 +23,11 @@ struct Pass {
     token: String,
     rows: Vec<OutboxRow>,
     published: usize,
+    /// Already marked sent, by a relay that marks before it publishes.
+    marked: bool,
 }
 
 impl Relay {
-    pub fn new(index: u32) -> Self {
-        Relay::reborn(index, 0)
-    }
-
     /// Replica `index` started after `incarnation` deaths: a new owner for every claim it makes.
     pub fn reborn(index: u32, incarnation: u32) -> Self {
         Relay {
@@ -34,6 +35,7 @@ impl Relay {
             link: Link::reborn(Db::Service, incarnation),
             pass: None,
             passes: 0,
+            selected: None,
         }
     }
 
@@ -55,30 +57,94 @@ impl Relay {
         let token = self.next_token();
         let now = world.now();
         let config = world.config();
+        let lease_until = now.saturating_add(config.lease_ms);
         let conn = self.link.get(world, &self.name)?;
-        let rows = match config.claim {
-            ClaimMode::Lease => {
-                conn.claim_batch(&token, now, now + config.lease_ms, config.batch)?
+        let rows = match (config.claim, config.mutant) {
+            (ClaimMode::None, _) => conn.select_unsent(config.batch)?,
+            (ClaimMode::Lease, Mutant::ClaimIgnoringLease) => {
+                conn.claim_batch(&token, i64::MAX as u64, lease_until, config.batch)?
             }
-            ClaimMode::None => conn.select_unsent(config.batch)?,
+            (ClaimMode::Lease, Mutant::SelectThenClaim) => {
+                let ids: Vec<i64> = conn
+                    .select_unleased(now, config.batch)?
+                    .iter()
+                    .map(|r| r.id)
+                    .collect();
+                conn.claim_ids(&token, &ids, lease_until)?
+            }
+            (ClaimMode::Lease, Mutant::SelectThenClaimTwoSteps) => match self.selected.take() {
+                Some(ids) => conn.claim_ids(&token, &ids, lease_until)?,
+                None => {
+                    let ids: Vec<i64> = conn
+                        .select_unleased(now, config.batch)?
+                        .iter()
+                        .map(|r| r.id)
+                        .collect();
+                    if ids.is_empty() {
+                        return Ok(Poll::Sleep(now + config.poll_ms));
+                    }
+                    self.selected = Some(ids);
+                    return Ok(Poll::Ready);
+                }
+            },
+            (ClaimMode::Lease, _) => conn.claim_batch(&token, now, lease_until, config.batch)?,
         };
         if rows.is_empty() {
             return Ok(Poll::Sleep(now + config.poll_ms));
         }
+        if config.mutant == Mutant::CommitClaimEarly
+            && config.mutant.applies(world.location().is_postgres())
+        {
+            conn.commit()?;
+        }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let pass = world.pass_started(&self.name, &ids)?;
+        let lease = match config.claim {
+            ClaimMode::Lease => lease_until,
+            ClaimMode::None => 0,
+        };
+        let pass = world.pass_started(&self.name, &ids, lease)?;
         for order in rows.iter().filter_map(|r| r.event.order_number()) {
             if world.crash_here(&self.name, CrashPoint::RelayAfterClaim, order)? {
                 return Ok(self.crash(world, pass));
             }
         }
-        self.pass = Some(Pass {
+        let mut pass = Pass {
             id: pass,
             token,
             rows,
             published: 0,
-        });
+            marked: false,
+        };
+        if config.mutant == Mutant::MarkBeforePublish {
+            self.mark(world, &mut pass)?;
+        }
+        self.pass = Some(pass);
         Ok(Poll::Ready)
+    }
+
+    /// Marks the pass's rows sent, fenced by its claim token.
+    fn mark(&mut self, world: &impl Outside, pass: &mut Pass) -> Result<(), SimError> {
+        let ids: Vec<i64> = pass.rows.iter().map(|r| r.id).collect();
+        let now = world.now();
+        let config = world.config();
+        let conn = self.link.get(world, &self.name)?;
+        let (marked, fenced) = match (config.claim, config.mutant) {
+            (ClaimMode::Lease, Mutant::MarkRangeWithoutFence) => {
+                let lo = ids.iter().min().copied().unwrap_or(0);
+                let hi = ids.iter().max().copied().unwrap_or(-1);
+                let range: Vec<i64> = (lo..=hi).collect();
+                (conn.mark_sent(&range, now)?, 0)
+            }
+            (ClaimMode::Lease, _) => {
+                let marked = conn.mark_claimed_sent(&pass.token, &ids, now)?;
+                (marked, ids.len() - marked)
+            }
+            // Without claims nothing is fenced: a row another replica marked first is skipped.
+            (ClaimMode::None, _) => (conn.mark_sent(&ids, now)?, 0),
+        };
+        pass.marked = true;
+        world.marked(&self.name, pass.id, marked, fenced);
+        Ok(())
     }
 
     /// Publishes the pass's next row, or marks the whole pass sent.
@@ -88,7 +154,18 @@ impl Relay {
         };
         if let Some(row) = pass.rows.get(pass.published) {
             let order = row.event.order_number();
-            world.publish(&self.name, row.event.clone(), order);
+            match world.publish(&self.name, row.event.clone(), order) {
+                Ok(()) => {}
+                // No acknowledgement: the pass is abandoned unmarked, and its rows go out again
+                // once the lease runs out. The connection is dropped, which on PostgreSQL ends the
+                // claim's transaction and frees its rows at once.
+                Err(SimError::Unacknowledged) => {
+                    world.pass_ended(pass.id);
+                    self.link.reconnect();
+                    return Ok(Poll::Sleep(world.now() + world.config().poll_ms));
+                }
+                Err(err) => return Err(err),
+            }
             pass.published += 1;
             if let Some(order) = order
                 && world.crash_here(&self.name, CrashPoint::RelayAfterPublish, order)?
@@ -98,19 +175,9 @@ impl Relay {
             self.pass = Some(pass);
             return Ok(Poll::Ready);
         }
-        let ids: Vec<i64> = pass.rows.iter().map(|r| r.id).collect();
-        let now = world.now();
-        let claim = world.config().claim;
-        let conn = self.link.get(world, &self.name)?;
-        let (marked, fenced) = match claim {
-            ClaimMode::Lease => {
-                let marked = conn.mark_claimed_sent(&pass.token, &ids, now)?;
-                (marked, ids.len() - marked)
-            }
-            // Without claims nothing is fenced: a row another replica marked first is skipped.
-            ClaimMode::None => (conn.mark_sent(&ids, now)?, 0),
-        };
-        world.marked(&self.name, pass.id, marked, fenced);
+        if !pass.marked {
+            self.mark(world, &mut pass)?;
+        }
         world.pass_ended(pass.id);
         Ok(Poll::Ready)
     }
@@ -119,5 +186,9 @@ impl Relay {
 impl Actor for Relay {
     fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
         self.step_in(world)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 }

@@ -1,6 +1,6 @@
 //! The checker: what each run proves, computed from the databases and what the observer saw.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -8,8 +8,9 @@ use crate::sim::crash::observer::Observed;
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder, ScheduledCrash};
 use crate::sim::crash::world::ClaimMode;
 
-/// Bumped when a key of the `--json` report changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped when a key of the `--json` report changes meaning or disappears. Version 2 judges lost,
+/// phantom and double-applied from the charges billing committed, not from deliveries.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One pipeline's results.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -22,9 +23,10 @@ pub struct PipelineReport {
     pub events_republished: u64,
     /// Distinct event ids the consumer received.
     pub events_delivered: u64,
-    /// Committed orders for which no event ever reached the consumer.
+    /// Committed orders billing never charged for their amount: the event that should have told
+    /// it was lost somewhere between the service's commit and billing's.
     pub lost_events: u64,
-    /// Distinct events delivered for orders that were never committed.
+    /// Orders billing charged that were never committed: an event for something that did not happen.
     pub phantom_events: u64,
     /// Deliveries of an event id the consumer had already received.
     pub duplicate_deliveries: u64,
@@ -32,18 +34,31 @@ pub struct PipelineReport {
     pub side_effects_applied: u64,
     /// Charges beyond the first for the same order.
     pub double_applied: u64,
-    /// Crashes that actually struck this pipeline.
+    /// Committed orders charged an amount other than their own.
+    pub mischarged: u64,
+    /// Crashes that actually struck this pipeline: at the named points and anywhere else.
     pub crashes: u64,
     pub crashes_by_point: BTreeMap<CrashPoint, u64>,
+    /// Every fault injected anywhere (crashes before or after a statement, publish or ack, and
+    /// the broker's own failures), by kind.
+    pub faults: BTreeMap<String, u64>,
+    /// The same faults, by the component they struck: `service`, `relay`, `consumer`.
+    pub faults_by_component: BTreeMap<String, BTreeMap<String, u64>>,
     /// Duplicates the consumer's inbox recognised and skipped.
     pub dedupe_skips: u64,
-    /// Row claims made while another live relay pass held the same row (outbox only).
+    /// Row claims made while another live relay pass held the same row (outbox only). After a
+    /// lease ran out this is a cost (a duplicate publish the inbox absorbs), not a violation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlapping_claims: Option<u64>,
+    /// Of those, claims of a row whose holder's lease had not yet run out: two owners at once,
+    /// which no correct claim allows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unexpired_overlaps: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relay: Option<RelayStats>,
     pub lost_orders: Vec<u32>,
     pub phantom_orders: Vec<u32>,
+    pub mischarged_orders: Vec<u32>,
     pub double_applied_orders: Vec<u32>,
     /// Scheduler steps (deterministic runs replay the same count).
     pub steps: u64,
@@ -75,64 +90,107 @@ pub struct RelayStats {
     pub fenced_marks: u64,
 }
 
-/// What the databases hold at the end of a run.
+/// What the databases hold at the end of a run: the only ground the verdict stands on.
 pub struct Final {
-    pub committed: Vec<u32>,
-    /// `(order reference, charges)` per charged order.
-    pub charges: Vec<(String, u64)>,
+    /// `(order number, amount)` for every order the service committed.
+    pub committed: Vec<(u32, i64)>,
+    /// `(order reference, amount, how many)` for every charge billing committed.
+    pub charges: Vec<(String, i64, u64)>,
+}
+
+/// The durable outcome, order by order: what billing did about each committed order, and what
+/// it charged for orders that never were.
+#[derive(Default)]
+struct Outcome {
+    lost: Vec<u32>,
+    phantom: Vec<u32>,
+    /// Orders with a charge of an amount other than the order's.
+    mischarged: Vec<u32>,
+    double_applied: u64,
+    double_applied_orders: Vec<u32>,
+    /// Charges whose order reference names no order at all.
+    unreadable: u64,
+    applied: u64,
+}
+
+impl Outcome {
+    fn of(end: &Final) -> Self {
+        let committed: BTreeMap<u32, i64> = end.committed.iter().copied().collect();
+        // order → (charges of the right amount, charges of any other amount)
+        let mut charged: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+        let mut outcome = Outcome::default();
+        for (reference, amount, count) in &end.charges {
+            outcome.applied += count;
+            let Some(order) = crate::sim::model::parse_order_ref(reference) else {
+                outcome.unreadable += count;
+                continue;
+            };
+            let entry = charged.entry(order).or_default();
+            if committed.get(&order) == Some(amount) {
+                entry.0 += count;
+            } else {
+                entry.1 += count;
+            }
+        }
+        for (&order, &(right, wrong)) in &charged {
+            if !committed.contains_key(&order) {
+                outcome.phantom.push(order);
+                continue;
+            }
+            if wrong > 0 {
+                outcome.mischarged.push(order);
+            }
+            if right + wrong > 1 {
+                outcome.double_applied += right + wrong - 1;
+                outcome.double_applied_orders.push(order);
+            }
+        }
+        outcome.lost = committed
+            .keys()
+            .filter(|order| charged.get(order).is_none_or(|(right, _)| *right == 0))
+            .copied()
+            .collect();
+        outcome
+    }
 }
 
 impl PipelineReport {
+    /// Judges a run from what the databases hold: an order is safe when billing charged it
+    /// exactly once, for its amount. What the observer saw only explains how it came to be.
     pub fn check(observed: &Observed, end: &Final, with_relays: bool, steps: u64) -> Self {
-        let committed: BTreeSet<u32> = end.committed.iter().copied().collect();
-        let covered: BTreeSet<u32> = observed.delivered.values().flatten().copied().collect();
-        let lost_orders: Vec<u32> = committed.difference(&covered).copied().collect();
-        let mut phantom_orders: Vec<u32> = observed
-            .delivered
-            .values()
-            .flatten()
-            .filter(|n| !committed.contains(n))
-            .copied()
-            .collect();
-        phantom_orders.sort_unstable();
-        let phantom_events = observed
-            .delivered
-            .values()
-            .filter(|n| n.is_none_or(|n| !committed.contains(&n)))
-            .count() as u64;
-        let mut double_applied = 0;
-        let mut double_applied_orders = Vec::new();
-        for (reference, charges) in &end.charges {
-            if *charges > 1 {
-                double_applied += charges - 1;
-                if let Some(n) = crate::sim::model::parse_order_ref(reference) {
-                    double_applied_orders.push(n);
-                }
-            }
-        }
+        let outcome = Outcome::of(end);
         PipelineReport {
-            committed_orders: committed.len() as u64,
+            committed_orders: end.committed.len() as u64,
             events_published: observed.published.values().map(|n| u64::from(*n)).sum(),
             events_republished: observed.published.values().map(|n| u64::from(*n) - 1).sum(),
             events_delivered: observed.delivered.len() as u64,
-            lost_events: lost_orders.len() as u64,
-            phantom_events,
+            lost_events: outcome.lost.len() as u64,
+            phantom_events: outcome.phantom.len() as u64 + outcome.unreadable,
             duplicate_deliveries: observed.deliveries - observed.delivered.len() as u64,
-            side_effects_applied: end.charges.iter().map(|(_, n)| n).sum(),
-            double_applied,
-            crashes: observed.crashes.values().sum(),
+            side_effects_applied: outcome.applied,
+            double_applied: outcome.double_applied,
+            mischarged: outcome.mischarged.len() as u64,
+            crashes: observed.crashes.values().sum::<u64>() + observed.faults.crashes(),
             crashes_by_point: observed.crashes.clone(),
+            faults: observed.faults.counts(),
+            faults_by_component: observed
+                .faults_by_component
+                .iter()
+                .map(|(c, f)| (c.to_string(), f.counts()))
+                .collect(),
             dedupe_skips: observed.dedupe_skips,
             overlapping_claims: with_relays.then_some(observed.overlapping_claims),
+            unexpired_overlaps: with_relays.then_some(observed.unexpired_overlaps),
             relay: with_relays.then_some(RelayStats {
                 passes: observed.passes,
                 passes_by_relay: observed.passes_by_relay.clone(),
                 rows_claimed: observed.rows_claimed,
                 fenced_marks: observed.fenced,
             }),
-            lost_orders,
-            phantom_orders,
-            double_applied_orders,
+            lost_orders: outcome.lost,
+            phantom_orders: outcome.phantom,
+            mischarged_orders: outcome.mischarged,
+            double_applied_orders: outcome.double_applied_orders,
             steps,
             processes: None,
         }
@@ -152,7 +210,8 @@ pub struct Timings {
 pub struct Verdict {
     /// The naive dual write lost or invented at least one event.
     pub naive_broken: bool,
-    /// Zero lost, zero phantom, zero double-applied (and zero overlapping claims when claiming).
+    /// Zero lost, zero phantom, zero double-applied, zero mischarged (and, when claiming, no row
+    /// claimed from a relay whose lease was still running).
     pub outbox_holds: bool,
     /// Each broken invariant of the outbox run, in words.
     pub outbox_problems: Vec<String>,
@@ -174,6 +233,8 @@ pub struct Report {
     pub lease_ms: u64,
     pub crash: bool,
     pub crash_rate: f64,
+    /// Chance of a fault at each call, beyond the named points; 0 when they are off.
+    pub fault_rate: f64,
     pub schedule: Vec<ScheduledCrash>,
     pub unplaced_crash_points: Vec<CrashPoint>,
     pub naive: PipelineReport,
@@ -210,9 +271,17 @@ impl Verdict {
         if outbox.double_applied > 0 {
             problems.push(format!("{} charges applied twice", outbox.double_applied));
         }
-        let overlaps = outbox.overlapping_claims.unwrap_or(0);
-        if claim == ClaimMode::Lease && overlaps > 0 {
-            problems.push(format!("{overlaps} overlapping relay claims"));
+        if outbox.mischarged > 0 {
+            problems.push(format!(
+                "{} orders charged the wrong amount",
+                outbox.mischarged
+            ));
+        }
+        let unexpired = outbox.unexpired_overlaps.unwrap_or(0);
+        if claim == ClaimMode::Lease && unexpired > 0 {
+            problems.push(format!(
+                "{unexpired} rows claimed while another relay's lease on them was still running"
+            ));
         }
         Verdict {
             naive_broken: naive.lost_events + naive.phantom_events > 0,

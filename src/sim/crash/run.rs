@@ -2,11 +2,12 @@
 //! seeded crash schedule, with relay replicas, an in-process broker and a billing consumer.
 
 use std::path::Path;
+use std::sync::atomic::AtomicU32;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::consumer::Consumer;
-use super::drive;
+use super::drive::{self, Life, Maker};
 use super::observer::{Observer, TraceSink};
 use super::options::{CrashMode, REAL_TIME_LIMIT, SimOptions};
 use super::process::fleet;
@@ -14,7 +15,7 @@ use super::relay::Relay;
 use super::report::{self, Final, PipelineReport, Report, Timings, Verdict};
 use super::schedule::{CrashPlan, Schedule, Trigger};
 use super::service::Service;
-use super::world::{Actor, Config, World};
+use super::world::{Config, World};
 use crate::sim::broker::Broker;
 use crate::sim::clock::{Clock, EpochClock, SimClock, WallClock};
 use crate::sim::error::SimError;
@@ -66,6 +67,7 @@ pub fn run(
         lease_ms: config.lease_ms,
         crash: !matches!(options.crash, CrashPlan::None),
         crash_rate: options.crash_rate(),
+        fault_rate: options.faults().crash,
         schedule: schedule.crashes(),
         unplaced_crash_points: schedule.unplaced.clone(),
         naive,
@@ -117,6 +119,7 @@ fn run_pipeline(
     let trigger = Trigger::new(schedule, pipeline);
     let broker = Broker::new();
     let obs = Observer::new(pipeline, clock, trace, progress);
+    let client = AtomicU32::new(1);
     let world = World {
         pipeline,
         config,
@@ -125,6 +128,8 @@ fn run_pipeline(
         trigger: &trigger,
         obs: &obs,
         location: backend.location(),
+        client: &client,
+        gate: None,
     };
     let relays = if with_relays { options.relays } else { 0 };
 
@@ -151,29 +156,42 @@ fn run_pipeline(
             epoch_clock.unix_us(),
             trace.is_some(),
         );
-        let consumer = Box::new(Consumer::new());
+        let consumer = Life::new(Box::new(|n| Box::new(Consumer::reborn(n))));
         let steps = fleet::run(&mut fleet, consumer, &settled, REAL_TIME_LIMIT)?;
         processes = Some(fleet.stats().clone());
         steps
     } else {
-        let mut actors: Vec<Box<dyn Actor>> = vec![Box::new(Service::new())];
-        actors.extend((1..=relays).map(|i| Box::new(Relay::new(i)) as Box<dyn Actor>));
-        actors.push(Box::new(Consumer::new()));
+        let mut makers: Vec<Maker> = vec![Box::new(|n| Box::new(Service::reborn(n)))];
+        for i in 1..=relays {
+            makers.push(Box::new(move |n| Box::new(Relay::reborn(i, n))));
+        }
+        makers.push(Box::new(|n| Box::new(Consumer::reborn(n))));
+        if config.faults.twin_consumer {
+            makers.push(Box::new(|n| Box::new(Consumer::twin(n))));
+        }
+        let salt = match pipeline {
+            Pipeline::Naive => 0x6e61,
+            Pipeline::Outbox => 0x6f62,
+        };
+        let seed = options.seed ^ salt;
         if options.threads {
-            drive::run_threads(actors, &world, &settled, REAL_TIME_LIMIT)?
+            drive::run_threads(
+                makers,
+                &world,
+                seed,
+                config.faults,
+                &settled,
+                REAL_TIME_LIMIT,
+            )?
         } else {
-            let salt = match pipeline {
-                Pipeline::Naive => 0x6e61,
-                Pipeline::Outbox => 0x6f62,
-            };
-            drive::run_deterministic(actors, &world, &sim_clock, options.seed ^ salt, &settled)?
+            drive::run_interleaved(makers, &world, &sim_clock, seed, config.faults, &settled)?
         }
     };
 
     let mut checker = checker.into_inner().unwrap_or_else(PoisonError::into_inner);
     let end = Final {
         committed: checker.committed_orders()?,
-        charges: billing.charges_per_order()?,
+        charges: billing.charges()?,
     };
     let mut report = PipelineReport::check(&obs.into_observed(), &end, with_relays, steps);
     report.processes = processes;

@@ -1,5 +1,6 @@
 //! The order service: the naive dual write and the transactional outbox write.
 
+use crate::sim::crash::mutant::Mutant;
 use crate::sim::crash::observer::Detail;
 use crate::sim::crash::runner::Poll;
 use crate::sim::crash::schedule::CrashPoint;
@@ -10,50 +11,56 @@ use crate::sim::storage::Storage;
 
 const NAME: &str = "service";
 
+/// The service holds nothing but its connection: the client knows which order comes next.
 pub struct Service {
-    next: u32,
     link: Link,
 }
 
 impl Service {
-    pub fn new() -> Self {
-        Service::resume(1, 0)
-    }
-
-    /// A service process started after `incarnation` deaths, taking requests from order `next` on.
-    pub fn resume(next: u32, incarnation: u32) -> Self {
+    /// A service started after `incarnation` deaths.
+    pub fn reborn(incarnation: u32) -> Self {
         Service {
-            next,
             link: Link::reborn(Db::Service, incarnation),
         }
     }
 
-    /// Handles the next order request.
+    /// Handles the client's next order request.
     pub fn step_in(&mut self, world: &impl Outside) -> Result<Poll, SimError> {
-        if self.next > world.config().orders {
-            return Ok(Poll::Done);
-        }
-        let order = Order::generate(world.config().seed, self.next);
         // The client moves on whatever happens: a request that died is not retried.
-        self.next += 1;
-        let conn = self.link.get(world, NAME)?;
-        let crash = match world.pipeline() {
-            Pipeline::Naive => naive_write(world, conn, &order)?,
-            Pipeline::Outbox => outbox_write(world, conn, &order)?,
+        let Some(n) = world.next_request() else {
+            return Ok(Poll::Done);
         };
         world.order_handled();
-        Ok(if crash {
-            self.link.crash();
-            Poll::Crashed(world.now() + world.config().restart_ms)
-        } else {
-            Poll::Ready
-        })
+        let order = Order::generate(world.config().seed, n);
+        let conn = self.link.get(world, NAME)?;
+        let written = match world.pipeline() {
+            Pipeline::Naive => naive_write(world, conn, &order),
+            Pipeline::Outbox => outbox_write(world, conn, &order),
+        };
+        match written {
+            Ok(false) => Ok(Poll::Ready),
+            Ok(true) => {
+                self.link.crash();
+                Ok(Poll::Crashed(world.now() + world.config().restart_ms))
+            }
+            // The broker did not acknowledge: the handler gives up on the request, and whatever
+            // it had not committed rolls back with the connection.
+            Err(SimError::Unacknowledged) => {
+                self.link.reconnect();
+                Ok(Poll::Ready)
+            }
+            Err(err) => Err(err),
+        }
     }
 }
 
 impl Actor for Service {
     fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
         self.step_in(world)
+    }
+
+    fn name(&self) -> &str {
+        NAME
     }
 }
 
@@ -85,7 +92,7 @@ fn naive_write(
         (None, Some(event))
     };
     if let Some(event) = early {
-        world.publish(NAME, event, Some(n));
+        world.publish(NAME, event, Some(n))?;
     }
     if world.crash_here(NAME, CrashPoint::ServiceBeforeCommit, n)? {
         return Ok(true);
@@ -96,7 +103,7 @@ fn naive_write(
         return Ok(true);
     }
     if let Some(event) = late {
-        world.publish(NAME, event, Some(n));
+        world.publish(NAME, event, Some(n))?;
     }
     Ok(false)
 }
@@ -112,6 +119,10 @@ fn outbox_write(
     let event = Envelope::order_placed(world.config().seed, Pipeline::Outbox, order, now);
     conn.begin()?;
     conn.insert_order(order, now)?;
+    if world.config().mutant == Mutant::OrderThenOutbox {
+        conn.commit()?;
+        conn.begin()?;
+    }
     conn.insert_outbox(&event, now)?;
     if world.crash_here(NAME, CrashPoint::ServiceBeforeCommit, n)? {
         return Ok(true);

@@ -1,9 +1,16 @@
 //! What every actor steps against: the run's configuration, clock, broker, crash trigger and observer.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use serde::{Deserialize, Serialize};
 
+use super::fault::{Fault, FaultRates, Op, Phase};
+use super::gate::Gate;
+use super::guarded::Guarded;
+use super::mutant::Mutant;
 use super::runner::Poll;
-use crate::sim::broker::Broker;
+use crate::sim::broker::{Broker, Delivery};
 use crate::sim::clock::Clock;
 use crate::sim::crash::observer::{Detail, Observer};
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder, Trigger};
@@ -43,8 +50,16 @@ pub struct Config {
     pub lease_ms: u64,
     pub poll_ms: u64,
     pub restart_ms: u64,
+    /// Faults drawn anywhere, beyond the named crash points.
+    #[serde(default)]
+    pub faults: FaultRates,
+    /// A deliberate bug, for the suite that proves the checker catches it.
+    #[serde(skip)]
+    pub mutant: Mutant,
 }
 
+/// One actor's view of the run. Every actor gets its own, naming its slot at the gate.
+#[derive(Clone)]
 pub struct World<'a> {
     pub pipeline: Pipeline,
     pub config: &'a Config,
@@ -53,11 +68,89 @@ pub struct World<'a> {
     pub trigger: &'a Trigger<'a>,
     pub obs: &'a Observer<'a>,
     pub location: &'a Location,
+    /// The client placing orders: the number of the next request it sends.
+    pub client: &'a AtomicU32,
+    /// Where this actor's calls pass, and its slot there; none for a process-mode parent.
+    pub gate: Option<(Arc<Gate>, usize)>,
 }
 
-impl World<'_> {
+impl<'a> World<'a> {
     pub fn now(&self) -> u64 {
         self.clock.now()
+    }
+
+    /// The same world, for the actor in `slot` at `gate`.
+    pub fn at(&self, gate: &Arc<Gate>, slot: usize) -> World<'a> {
+        World {
+            gate: Some((Arc::clone(gate), slot)),
+            ..self.clone()
+        }
+    }
+
+    /// A point before or after a call to the broker: where a crash may strike.
+    fn point(&self, op: Op, phase: Phase) -> Result<(), SimError> {
+        match &self.gate {
+            Some((gate, slot)) => gate.point(*slot, op, phase),
+            None => Ok(()),
+        }
+    }
+
+    /// Draws a broker fault with the run's broker rate.
+    fn broker_fault(&self) -> bool {
+        match &self.gate {
+            Some((gate, slot)) => gate.draw(*slot, gate.rates().broker),
+            None => false,
+        }
+    }
+
+    fn fault(&self, actor: &str, fault: Fault) {
+        self.obs.fault(actor, fault);
+    }
+
+    /// Fetches up to `max` messages for the consumer `actor`: the broker may hand them out of
+    /// order, or slip in one it had already seen acknowledged.
+    pub fn fetch(&self, actor: &str, max: usize) -> Result<Vec<Delivery>, SimError> {
+        self.point(Op::Fetch, Phase::Before)?;
+        let mut batch = self.broker.fetch(max);
+        if !batch.is_empty()
+            && self.broker_fault()
+            && let Some(old) = self.redelivery()
+        {
+            let at = self.pick(batch.len() + 1);
+            batch.insert(at, old);
+            self.fault(actor, Fault::RedeliverAcked);
+        }
+        if batch.len() > 1 && self.broker_fault() {
+            for i in (1..batch.len()).rev() {
+                let j = self.pick(i + 1);
+                batch.swap(i, j);
+            }
+            self.fault(actor, Fault::Reorder);
+        }
+        self.point(Op::Fetch, Phase::After)?;
+        Ok(batch)
+    }
+
+    /// A message the consumer already acknowledged, drawn from the run's generator.
+    fn redelivery(&self) -> Option<Delivery> {
+        let acked = self.broker.acknowledged();
+        (acked > 0)
+            .then(|| self.pick(acked))
+            .and_then(|at| self.broker.get(at))
+    }
+
+    fn pick(&self, n: usize) -> usize {
+        match &self.gate {
+            Some((gate, slot)) => gate.pick(*slot, n),
+            None => 0,
+        }
+    }
+
+    /// Acknowledges everything before `next_offset`.
+    pub fn ack(&self, next_offset: usize) -> Result<(), SimError> {
+        self.point(Op::Ack, Phase::Before)?;
+        self.broker.ack(next_offset);
+        self.point(Op::Ack, Phase::After)
     }
 }
 
@@ -76,13 +169,22 @@ pub trait Outside {
     fn now(&self) -> u64;
     /// Where the run's databases are, to open a connection to one.
     fn location(&self) -> &Location;
+    /// The next order the client sends, or none once it has sent them all. The client lives
+    /// outside the service: a service that crashes forgets nothing the client knows.
+    fn next_request(&self) -> Option<u32>;
+    /// Wraps a fresh connection so that every statement is a point where faults strike.
+    fn guard(&self, conn: Box<dyn Storage>) -> Result<Box<dyn Storage>, SimError> {
+        Ok(conn)
+    }
     /// True when the crash scheduled for `order` at `point` strikes here: it is recorded against
     /// `actor`, which must die at once. A child process never sees true: it is killed instead.
     fn crash_here(&self, actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError>;
-    /// Hands an event to the broker, and tells the checker who published it.
-    fn publish(&self, actor: &str, event: Envelope, order: Option<u32>);
-    /// A relay pass began holding `rows`; returns the pass id for [`Outside::pass_ended`].
-    fn pass_started(&self, actor: &str, rows: &[i64]) -> Result<u64, SimError>;
+    /// Hands an event to the broker, and tells the checker who published it. Fails with
+    /// [`SimError::Unacknowledged`] when the broker did not acknowledge it.
+    fn publish(&self, actor: &str, event: Envelope, order: Option<u32>) -> Result<(), SimError>;
+    /// A relay pass began holding `rows` until `lease_until`; returns the pass id for
+    /// [`Outside::pass_ended`].
+    fn pass_started(&self, actor: &str, rows: &[i64], lease_until: u64) -> Result<u64, SimError>;
     fn pass_ended(&self, pass: u64);
     fn marked(&self, actor: &str, pass: u64, marked: usize, fenced: usize);
     fn trace(&self, actor: &str, step: &str, detail: Detail<'_>);
@@ -106,6 +208,18 @@ impl Outside for World<'_> {
         self.location
     }
 
+    fn next_request(&self) -> Option<u32> {
+        let next = self.client.fetch_add(1, Ordering::Relaxed);
+        (next <= self.config.orders).then_some(next)
+    }
+
+    fn guard(&self, conn: Box<dyn Storage>) -> Result<Box<dyn Storage>, SimError> {
+        match &self.gate {
+            Some((gate, slot)) => Ok(Box::new(Guarded::new(conn, Arc::clone(gate), *slot)?)),
+            None => Ok(conn),
+        }
+    }
+
     fn crash_here(&self, actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError> {
         let fires = self.trigger.fires(point, order);
         if fires {
@@ -114,13 +228,23 @@ impl Outside for World<'_> {
         Ok(fires)
     }
 
-    fn publish(&self, actor: &str, event: Envelope, order: Option<u32>) {
+    fn publish(&self, actor: &str, event: Envelope, order: Option<u32>) -> Result<(), SimError> {
+        self.point(Op::Publish, Phase::Before)?;
+        if self.broker_fault() {
+            self.fault(actor, Fault::PublishLost);
+            return Err(SimError::Unacknowledged);
+        }
         self.obs.published(actor, &event.event_id, order);
         self.broker.publish(event);
+        if self.broker_fault() {
+            self.fault(actor, Fault::PublishTimeout);
+            return Err(SimError::Unacknowledged);
+        }
+        self.point(Op::Publish, Phase::After)
     }
 
-    fn pass_started(&self, actor: &str, rows: &[i64]) -> Result<u64, SimError> {
-        Ok(self.obs.pass_started(actor, rows))
+    fn pass_started(&self, actor: &str, rows: &[i64], lease_until: u64) -> Result<u64, SimError> {
+        Ok(self.obs.pass_started(actor, rows, lease_until))
     }
 
     fn pass_ended(&self, pass: u64) {
@@ -143,6 +267,8 @@ impl Outside for World<'_> {
 /// A component of the pipeline, run one step at a time by a scheduler.
 pub trait Actor: Send {
     fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError>;
+    /// The name the trace and the report give it.
+    fn name(&self) -> &str;
 }
 
 /// A component's own database connection, dropped on a crash and reopened on restart.
@@ -174,7 +300,7 @@ impl Link {
         actor: &str,
     ) -> Result<&mut (dyn Storage + 'static), SimError> {
         if self.conn.is_none() {
-            let conn = world.location().connect(self.db)?;
+            let conn = world.guard(world.location().connect(self.db)?)?;
             if self.incarnation > 0 {
                 world.trace(actor, "restart", Default::default());
             }
@@ -191,5 +317,11 @@ impl Link {
     pub fn crash(&mut self) {
         self.conn = None;
         self.incarnation += 1;
+    }
+
+    /// Drops the connection after an error, rolling back whatever was open, and opens a new one
+    /// at the next call: what a component does when a call it depends on failed.
+    pub fn reconnect(&mut self) {
+        self.conn = None;
     }
 }

@@ -447,11 +447,15 @@ fn run_relay(
     })?;
 
     // The checker reads what is durable, not what the threads believe.
-    let committed: BTreeSet<u32> = orders.committed_orders()?.into_iter().collect();
-    let charges = billing.charges_per_order()?;
+    let committed: BTreeSet<u32> = orders
+        .committed_orders()?
+        .into_iter()
+        .map(|(order, _)| order)
+        .collect();
+    let charges = billing.charges()?;
     let charged: BTreeSet<u32> = charges
         .iter()
-        .filter_map(|(order, _)| crate::sim::model::parse_order_ref(order))
+        .filter_map(|(order, _, _)| crate::sim::model::parse_order_ref(order))
         .collect();
     let samples_ms: Vec<f64> = committed
         .iter()
@@ -468,7 +472,7 @@ fn run_relay(
         committed: committed.len() as u64,
         applied: committed.intersection(&charged).count() as u64,
         lost: committed.difference(&charged).count() as u64,
-        double_applied: charges.iter().filter(|(_, n)| *n > 1).count() as u64,
+        double_applied: charges.iter().filter(|(_, _, n)| *n > 1).count() as u64,
         phantom: charged.difference(&committed).count() as u64,
         redelivered: shared.redelivered.load(Ordering::Relaxed),
         relay_crashes: shared.relay_crashes.load(Ordering::Relaxed) as u32,

@@ -45,6 +45,10 @@ fn waits_for_flush() -> bool {
 }
 
 impl Location {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Location::Postgres { .. })
+    }
+
     /// A new connection to `db`: a component (re)starting.
     pub fn connect(&self, db: Db) -> Result<Box<dyn Storage>, SimError> {
         match self {

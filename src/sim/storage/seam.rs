@@ -17,6 +17,11 @@ pub struct OutboxRow {
 
 /// One component's connection to its part of the lab's data.
 pub trait Storage: Send {
+    /// Makes a statement that finds the database locked fail at once rather than wait: under the
+    /// seeded scheduler the holder of the lock cannot move while this connection waits.
+    fn no_wait(&mut self) -> Result<(), SimError> {
+        Ok(())
+    }
     /// Starts a write transaction.
     fn begin(&mut self) -> Result<(), SimError>;
     fn commit(&mut self) -> Result<(), SimError>;
@@ -37,10 +42,13 @@ pub trait Storage: Send {
     fn release_claims(&mut self, prefix: &str) -> Result<(), SimError>;
     /// Reads unsent rows without claiming them.
     fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError>;
+    /// Reads unsent rows no live lease holds, without claiming them.
+    fn select_unleased(&mut self, now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError>;
     /// Marks rows sent with no claim; a row already marked is skipped.
     fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError>;
     fn unsent_count(&mut self) -> Result<u64, SimError>;
-    fn committed_orders(&mut self) -> Result<Vec<u32>, SimError>;
+    /// Every committed order: its number and amount.
+    fn committed_orders(&mut self) -> Result<Vec<(u32, i64)>, SimError>;
     /// Records an event id in the inbox; false when it was already there.
     fn inbox_record(&mut self, event_id: &str, now: u64) -> Result<bool, SimError>;
     fn insert_charge(
@@ -50,7 +58,17 @@ pub trait Storage: Send {
         event_id: &str,
         now: u64,
     ) -> Result<(), SimError>;
-    fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError>;
+    /// Charges by order and amount: `(order_id, amount_cents, how many)`.
+    fn charges(&mut self) -> Result<Vec<(String, i64, u64)>, SimError>;
+    /// Whether the inbox holds `event_id` already, without recording it.
+    fn inbox_has(&mut self, event_id: &str) -> Result<bool, SimError>;
+    /// Claims exactly the unsent rows `ids` for `owner`, whoever holds them.
+    fn claim_ids(
+        &mut self,
+        owner: &str,
+        ids: &[i64],
+        lease_until: u64,
+    ) -> Result<Vec<OutboxRow>, SimError>;
 
     // A partitioned outbox (`lab ordering`), made by [`Backend::create_partitioned`].
 

@@ -2,7 +2,7 @@
 //! relay replica. It steps against the pipe to its parent, which owns the broker, the crash
 //! schedule and the checker, until it is done, its input closes, or the parent kills it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufWriter, Write};
 use std::sync::Arc;
@@ -59,7 +59,7 @@ where
         input_closed.store(true, Ordering::Release);
     });
     let mut actor = match spec.role {
-        Role::Service { next } => Incarnation::Service(Service::resume(next, spec.incarnation)),
+        Role::Service { .. } => Incarnation::Service(Service::reborn(spec.incarnation)),
         Role::Relay { index } => Incarnation::Relay(Relay::reborn(index, spec.incarnation)),
     };
     let pipe = Pipe::new(spec, BufWriter::new(output), replies);
@@ -111,6 +111,8 @@ struct Pipe<W: Write> {
     clock: EpochClock,
     /// The crash scheduled at each order, among this actor's points.
     crashes: HashMap<u32, CrashPoint>,
+    /// The client's next request, for a service: it starts where the parent says.
+    next: Cell<u32>,
     out: RefCell<W>,
     /// The first failed write, reported when the step ends.
     failed: RefCell<Option<io::Error>>,
@@ -122,6 +124,10 @@ impl<W: Write> Pipe<W> {
         Pipe {
             clock: EpochClock::from_unix_us(spec.epoch_us),
             crashes: spec.crashes.iter().map(|c| (c.order, c.point)).collect(),
+            next: Cell::new(match spec.role {
+                Role::Service { next } => next,
+                Role::Relay { .. } => u32::MAX,
+            }),
             spec,
             out: RefCell::new(out),
             failed: RefCell::new(None),
@@ -190,13 +196,21 @@ impl<W: Write> Outside for Pipe<W> {
         }
     }
 
-    fn publish(&self, _actor: &str, event: Envelope, order: Option<u32>) {
-        self.send(&Up::Publish { event, order });
+    fn next_request(&self) -> Option<u32> {
+        let next = self.next.get();
+        self.next.set(next + 1);
+        (next <= self.spec.config.orders).then_some(next)
     }
 
-    fn pass_started(&self, _actor: &str, rows: &[i64]) -> Result<u64, SimError> {
+    fn publish(&self, _actor: &str, event: Envelope, order: Option<u32>) -> Result<(), SimError> {
+        self.send(&Up::Publish { event, order });
+        Ok(())
+    }
+
+    fn pass_started(&self, _actor: &str, rows: &[i64], lease_until: u64) -> Result<u64, SimError> {
         match self.ask(&Up::PassStarted {
             rows: rows.to_vec(),
+            lease_until,
         })? {
             Down::Pass { id } => Ok(id),
             other => Err(unexpected("a claim", &other)),

@@ -19,12 +19,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use crate::sim::crash::drive;
+use crate::sim::crash::drive::{self, Life};
 use crate::sim::crash::process::wire::{self, Down, Role, Spec, Up};
 use crate::sim::crash::report::ProcessStats;
 use crate::sim::crash::runner::Settled;
 use crate::sim::crash::schedule::{Component, CrashPoint, Schedule, ScheduledCrash};
-use crate::sim::crash::world::{Actor, Outside, World};
+use crate::sim::crash::world::{Outside, World};
 use crate::sim::error::{SimError, WireError};
 
 /// How often the parent asks whether the pipeline has drained, once the service is done.
@@ -78,7 +78,7 @@ impl Launcher {
 /// until the service is done and `settled` says the pipeline has drained. Returns the steps taken.
 pub fn run(
     fleet: &mut Fleet<'_>,
-    mut consumer: Box<dyn Actor>,
+    mut consumer: Life,
     settled: &Settled<'_>,
     timeout: Duration,
 ) -> Result<u64, SimError> {
@@ -87,7 +87,7 @@ pub fn run(
     std::thread::scope(|scope| {
         let stop = &stop;
         let consumer = scope.spawn(move || {
-            let result = drive::drive(consumer.as_mut(), world, stop);
+            let result = drive::drive(&mut consumer, world, stop);
             if result.is_err() {
                 stop.store(true, Ordering::Relaxed);
             }
@@ -349,7 +349,7 @@ impl<'a> Fleet<'a> {
         let slot = &mut self.slots[index];
         let is_relay = matches!(slot.role, Role::Relay { .. });
         match up {
-            Up::Publish { event, order } => world.publish(&slot.name, event, order),
+            Up::Publish { event, order } => world.publish(&slot.name, event, order)?,
             Up::CrashPoint { point, order } => {
                 let component = match slot.role {
                     Role::Service { .. } => Component::Service,
@@ -363,8 +363,8 @@ impl<'a> Fleet<'a> {
                 }
                 self.answer(index, &Down::Live);
             }
-            Up::PassStarted { rows } if is_relay && slot.open_pass.is_none() => {
-                let id = world.obs.pass_started(&slot.name, &rows);
+            Up::PassStarted { rows, lease_until } if is_relay && slot.open_pass.is_none() => {
+                let id = world.obs.pass_started(&slot.name, &rows, lease_until);
                 slot.open_pass = Some(id);
                 self.answer(index, &Down::Pass { id });
             }
@@ -433,7 +433,6 @@ impl<'a> Fleet<'a> {
         if let Role::Service { next } = &mut slot.role {
             // The client does not retry the request that died with the service.
             *next = order + 1;
-            self.world.obs.order_handled();
         }
         slot.incarnation += 1;
         slot.restart_at = Some(Instant::now() + restart);
@@ -636,6 +635,8 @@ mod tests {
     use crate::sim::broker::Broker;
     use crate::sim::clock::EpochClock;
     use crate::sim::crash::consumer::Consumer;
+    use crate::sim::crash::fault::FaultRates;
+    use crate::sim::crash::mutant::Mutant;
     use crate::sim::crash::observer::Observer;
     use crate::sim::crash::schedule::{CrashPlan, NaiveOrder, Trigger};
     use crate::sim::crash::world::ClaimMode;
@@ -645,6 +646,7 @@ mod tests {
     use crate::sim::progress::NoProgress;
     use crate::sim::storage::Backend;
     use crate::sim::storage::sqlite::sql::Durability;
+    use std::sync::atomic::AtomicU32;
 
     struct Ran {
         result: Result<u64, SimError>,
@@ -667,6 +669,8 @@ mod tests {
             lease_ms: 1000,
             poll_ms: 2,
             restart_ms: 5,
+            faults: FaultRates::OFF,
+            mutant: Mutant::None,
         };
         let plan = CrashPlan::Exact {
             at: vec!["service-after-commit:5".parse().unwrap()],
@@ -685,13 +689,15 @@ mod tests {
             trigger: &trigger,
             obs: &obs,
             location: backend.location(),
+            client: &AtomicU32::new(1),
+            gate: None,
         };
         let launcher = Launcher::new("sh", &["-c", script]);
         let mut fleet = Fleet::new(&world, &launcher, &schedule, 1, clock.unix_us(), false);
         let settled = || Ok(settles);
         let result = run(
             &mut fleet,
-            Box::new(Consumer::new()),
+            Life::new(Box::new(|n| Box::new(Consumer::reborn(n)))),
             &settled,
             Duration::from_secs(2),
         );

@@ -73,6 +73,9 @@ pub enum Up {
     /// A question: a relay pass claimed these rows. The parent answers [`Down::Pass`].
     PassStarted {
         rows: Vec<i64>,
+        /// When the pass's lease runs out, on the run's clock.
+        #[serde(default)]
+        lease_until: u64,
     },
     PassEnded {
         pass: u64,
@@ -123,6 +126,8 @@ pub struct TraceDetail {
     pub pass: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 impl TraceDetail {
@@ -134,6 +139,7 @@ impl TraceDetail {
             rows: detail.rows.map(<[i64]>::to_vec),
             pass: detail.pass,
             count: detail.count,
+            fault: detail.fault.map(str::to_string),
         }
     }
 
@@ -144,6 +150,7 @@ impl TraceDetail {
             point: self.point,
             rows: self.rows.as_deref(),
             pass: self.pass,
+            fault: self.fault.as_deref(),
             count: self.count,
         }
     }
@@ -241,6 +248,8 @@ mod tests {
                 lease_ms: 1000,
                 poll_ms: 2,
                 restart_ms: 5,
+                faults: crate::sim::crash::fault::FaultRates::OFF,
+                mutant: crate::sim::crash::mutant::Mutant::None,
             },
             location: Location::Sqlite {
                 service: "/tmp/a dir/outbox-orders.db".into(),
@@ -267,6 +276,7 @@ mod tests {
                 order: 3,
             },
             Up::PassStarted {
+                lease_until: 1000,
                 rows: vec![1, 2, 3],
             },
             Up::PassEnded { pass: 4 },
@@ -298,6 +308,7 @@ mod tests {
     fn trace_details_cross_unchanged() {
         let rows = [4, 5];
         let detail = Detail {
+            fault: None,
             order: Some(1),
             event_id: Some("e"),
             point: Some(CrashPoint::RelayAfterClaim),

@@ -460,12 +460,41 @@ impl PgConn {
         Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
     }
 
-    pub fn committed_orders(&mut self) -> Result<Vec<u32>, postgres::Error> {
+    pub fn committed_orders(&mut self) -> Result<Vec<(u32, i64)>, postgres::Error> {
         Ok(self
-            .query("SELECT id FROM orders ORDER BY id", &[])?
+            .query("SELECT id, amount_cents FROM orders ORDER BY id", &[])?
             .iter()
-            .map(|r| r.get::<_, i32>(0) as u32)
+            .map(|r| (r.get::<_, i32>(0) as u32, r.get::<_, i64>(1)))
             .collect())
+    }
+
+    pub fn inbox_has(&mut self, event_id: &str) -> Result<bool, postgres::Error> {
+        Ok(!self
+            .query("SELECT 1 FROM inbox WHERE event_id = $1", &[&event_id])?
+            .is_empty())
+    }
+
+    /// Opens the relay's transaction and locks exactly `ids`, waiting for no one: rows another
+    /// transaction holds are skipped, as a claim by id on SQLite would overwrite them.
+    pub fn claim_ids(&mut self, ids: &[i64]) -> Result<Vec<OutboxRow>, postgres::Error> {
+        self.begin()?;
+        let rows = self.query(
+            "SELECT id, event_id::text, aggregate_id, event_type, version, payload::text, occurred_at
+               FROM outbox WHERE id = ANY($1) AND sent_at IS NULL ORDER BY id
+                FOR UPDATE SKIP LOCKED",
+            &[&ids],
+        );
+        match rows {
+            Ok(rows) if rows.is_empty() => {
+                self.commit()?;
+                Ok(Vec::new())
+            }
+            Ok(rows) => Ok(rows.iter().map(outbox_row).collect()),
+            Err(err) => {
+                let _ = self.rollback();
+                Err(err)
+            }
+        }
     }
 
     /// Records `event_id` in the inbox; false when it was already there.
@@ -520,14 +549,15 @@ impl PgConn {
         .map(drop)
     }
 
-    pub fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, postgres::Error> {
+    pub fn charges(&mut self) -> Result<Vec<(String, i64, u64)>, postgres::Error> {
         Ok(self
             .query(
-                "SELECT order_id, count(*) FROM charges GROUP BY order_id ORDER BY order_id",
+                "SELECT order_id, amount_cents, count(*) FROM charges
+                  GROUP BY order_id, amount_cents ORDER BY order_id, amount_cents",
                 &[],
             )?
             .iter()
-            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) as u64))
             .collect())
     }
 }
@@ -593,6 +623,11 @@ impl Storage for PgConn {
         Ok(PgConn::select_unsent(self, limit).pg("selecting unsent rows")?)
     }
 
+    /// No leases here: the unsent rows, as [`Storage::select_unsent`] reads them.
+    fn select_unleased(&mut self, _now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+        Ok(PgConn::select_unsent(self, limit).pg("selecting unsent rows")?)
+    }
+
     fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError> {
         Ok(PgConn::mark_sent(self, ids, now).pg("marking rows sent")?)
     }
@@ -601,7 +636,7 @@ impl Storage for PgConn {
         Ok(PgConn::unsent_count(self).pg("counting unsent rows")?)
     }
 
-    fn committed_orders(&mut self) -> Result<Vec<u32>, SimError> {
+    fn committed_orders(&mut self) -> Result<Vec<(u32, i64)>, SimError> {
         Ok(PgConn::committed_orders(self).pg("reading committed orders")?)
     }
 
@@ -622,8 +657,22 @@ impl Storage for PgConn {
         )
     }
 
-    fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError> {
-        Ok(PgConn::charges_per_order(self).pg("reading charges")?)
+    fn charges(&mut self) -> Result<Vec<(String, i64, u64)>, SimError> {
+        Ok(PgConn::charges(self).pg("reading charges")?)
+    }
+
+    fn inbox_has(&mut self, event_id: &str) -> Result<bool, SimError> {
+        Ok(PgConn::inbox_has(self, event_id).pg("looking the event id up in the inbox")?)
+    }
+
+    /// Row locks, not a lease, as in [`Storage::claim_batch`].
+    fn claim_ids(
+        &mut self,
+        _owner: &str,
+        ids: &[i64],
+        _lease_until: u64,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        Ok(PgConn::claim_ids(self, ids).pg("claiming rows by id")?)
     }
 
     fn insert_sequenced(

@@ -371,23 +371,69 @@ pub fn select_unsent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<Outb
         .collect()
 }
 
+/// Reads up to `limit` unsent rows whose lease is free, without claiming them.
+pub fn select_unleased(
+    conn: &Connection,
+    now: u64,
+    limit: u32,
+) -> rusqlite::Result<Vec<OutboxRow>> {
+    conn.prepare_cached(
+        "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at FROM outbox
+          WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY id LIMIT ?2",
+    )?
+    .query_map(params![now as i64, limit], outbox_row)?
+    .collect()
+}
+
 /// Marks the rows a claim pass published as sent, fenced by the pass's claim token: only rows the
 /// pass still holds are marked, so a pass whose lease ran out cannot mark rows another pass has
-/// since claimed. One range update over the unsent-row index. Returns how many rows were marked.
+/// since claimed. The ids are named one by one, not as a range: a batch has gaps, and a row in a
+/// gap is none of this pass's business. Returns how many rows were marked.
 pub fn mark_claimed_sent(
     conn: &Connection,
     token: &str,
     ids: &[i64],
     now: u64,
 ) -> rusqlite::Result<usize> {
-    let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+    if ids.is_empty() {
         return Ok(0);
-    };
+    }
     conn.prepare_cached(
         "UPDATE outbox SET sent_at = ?1
-          WHERE sent_at IS NULL AND id BETWEEN ?2 AND ?3 AND claimed_by = ?4",
+          WHERE id IN (SELECT value FROM json_each(?2)) AND sent_at IS NULL AND claimed_by = ?3",
     )?
-    .execute(params![now as i64, lo, hi, token])
+    .execute(params![now as i64, id_list(ids), token])
+}
+
+/// Ids as a JSON array, for `json_each`: one statement however many ids a batch has.
+fn id_list(ids: &[i64]) -> String {
+    let mut list = String::with_capacity(ids.len() * 8 + 2);
+    list.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        list.push_str(&id.to_string());
+    }
+    list.push(']');
+    list
+}
+
+/// Claims exactly the rows `ids` for `owner`, whoever held them: the second half of a relay that
+/// selects and then claims, which is how two relays come to hold one row.
+pub fn claim_ids(
+    conn: &Connection,
+    owner: &str,
+    ids: &[i64],
+    lease_until: u64,
+) -> rusqlite::Result<Vec<OutboxRow>> {
+    claim_with(
+        conn,
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+          WHERE id IN (SELECT value FROM json_each(?3)) AND sent_at IS NULL
+         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
+        params![owner, lease_until as i64, id_list(ids)],
+    )
 }
 
 /// Marks rows sent by id, with no fence: what a relay without claims does. A row another replica
@@ -417,10 +463,10 @@ pub fn unsent_count(conn: &Connection) -> rusqlite::Result<u64> {
         .map(|n| n as u64)
 }
 
-/// The numbers of every committed order.
-pub fn committed_orders(conn: &Connection) -> rusqlite::Result<Vec<u32>> {
-    conn.prepare("SELECT id FROM orders ORDER BY id")?
-        .query_map([], |r| r.get(0))?
+/// Every committed order: its number and the amount it was placed for.
+pub fn committed_orders(conn: &Connection) -> rusqlite::Result<Vec<(u32, i64)>> {
+    conn.prepare("SELECT id, amount_cents FROM orders ORDER BY id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect()
 }
 
@@ -449,11 +495,24 @@ pub fn insert_charge(
     Ok(())
 }
 
-/// Charges per order: `(order_id, how many charges)`.
-pub fn charges_per_order(conn: &Connection) -> rusqlite::Result<Vec<(String, u64)>> {
-    conn.prepare("SELECT order_id, count(*) FROM charges GROUP BY order_id ORDER BY order_id")?
-        .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
-        .collect()
+/// Charges by order and amount: `(order_id, amount_cents, how many charges)`.
+pub fn charges(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, u64)>> {
+    conn.prepare(
+        "SELECT order_id, amount_cents, count(*) FROM charges
+          GROUP BY order_id, amount_cents ORDER BY order_id, amount_cents",
+    )?
+    .query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+    })?
+    .collect()
+}
+
+/// Whether `event_id` is in the inbox already.
+pub fn inbox_has(conn: &Connection, event_id: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM inbox WHERE event_id = ?1")?
+        .query_row([event_id], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
 }
 
 /// The last sequence number applied for `aggregate_id`; 0 when none has been.

@@ -25,6 +25,12 @@ impl Sqlite {
 }
 
 impl Storage for Sqlite {
+    fn no_wait(&mut self) -> Result<(), SimError> {
+        self.conn()
+            .busy_timeout(std::time::Duration::ZERO)
+            .sql("turning off the busy wait")
+    }
+
     fn begin(&mut self) -> Result<(), SimError> {
         db::begin(self.conn()).sql("BEGIN")
     }
@@ -70,6 +76,10 @@ impl Storage for Sqlite {
         db::select_unsent(self.conn(), limit).sql("selecting unsent rows")
     }
 
+    fn select_unleased(&mut self, now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+        db::select_unleased(self.conn(), now, limit).sql("selecting unleased rows")
+    }
+
     fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError> {
         db::mark_sent(self.conn(), ids, now).sql("marking rows sent")
     }
@@ -78,7 +88,7 @@ impl Storage for Sqlite {
         db::unsent_count(self.conn()).sql("counting unsent rows")
     }
 
-    fn committed_orders(&mut self) -> Result<Vec<u32>, SimError> {
+    fn committed_orders(&mut self) -> Result<Vec<(u32, i64)>, SimError> {
         db::committed_orders(self.conn()).sql("reading committed orders")
     }
 
@@ -97,8 +107,21 @@ impl Storage for Sqlite {
             .sql("inserting the charge")
     }
 
-    fn charges_per_order(&mut self) -> Result<Vec<(String, u64)>, SimError> {
-        db::charges_per_order(self.conn()).sql("reading charges")
+    fn charges(&mut self) -> Result<Vec<(String, i64, u64)>, SimError> {
+        db::charges(self.conn()).sql("reading charges")
+    }
+
+    fn inbox_has(&mut self, event_id: &str) -> Result<bool, SimError> {
+        db::inbox_has(self.conn(), event_id).sql("looking the event id up in the inbox")
+    }
+
+    fn claim_ids(
+        &mut self,
+        owner: &str,
+        ids: &[i64],
+        lease_until: u64,
+    ) -> Result<Vec<OutboxRow>, SimError> {
+        db::claim_ids(self.conn(), owner, ids, lease_until).sql("claiming rows by id")
     }
 
     fn insert_sequenced(

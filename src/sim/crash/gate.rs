@@ -1,0 +1,418 @@
+//! The gate every call of an actor passes through: where faults are drawn and, under the seeded
+//! scheduler, where one actor hands the run to another in the middle of its step.
+//!
+//! Under the seeded scheduler each actor runs on its own thread, but only the one holding the
+//! turn moves: at every call to its database or the broker it may be told to wait while another
+//! actor runs, so two relays' statements interleave one by one, not only their whole steps. Every
+//! choice (whose turn, which fault) comes from one seeded generator drawn by whoever holds the
+//! turn, so a seed still replays exactly. In real time (`--threads`) the gate only draws faults.
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+use super::fault::{Fault, FaultRates, Op, Phase};
+use super::runner::Poll;
+use crate::sim::clock::SimClock;
+use crate::sim::error::SimError;
+
+/// Chance that a seeded actor hands over the turn at a call: often enough that statements of
+/// different actors interleave everywhere, rarely enough that most steps still run whole.
+const SWITCH: f64 = 0.25;
+
+/// How long a call may wait inside the database before the others are let on: on PostgreSQL a
+/// statement can wait for a row lock that an actor waiting for its turn holds.
+const STUCK_CALL: Duration = Duration::from_millis(100);
+
+pub struct Gate {
+    rates: FaultRates,
+    seeded: bool,
+    /// Whether a call that waits too long inside the database gives up the turn (PostgreSQL).
+    watchdog: bool,
+    state: Mutex<State>,
+    turn: Condvar,
+}
+
+struct State {
+    rng: ChaCha8Rng,
+    /// Real time only: one generator per actor, so threads never wait on each other to draw.
+    rngs: Vec<ChaCha8Rng>,
+    slots: Vec<Slot>,
+    holder: usize,
+    now: u64,
+    steps: u64,
+    limit: u64,
+    /// Steps in a row that found nothing to do.
+    idle: usize,
+    /// Set once the run is over: the steps it took, or why it failed.
+    end: Option<Result<u64, SimError>>,
+    over: bool,
+    /// The holder's call into the database, and since when, while it is being made.
+    in_call: Option<(usize, Instant)>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    /// The crash that struck the actor in this slot, until it is reborn: every call fails.
+    struck: Option<Fault>,
+    wake: u64,
+    /// Waiting at a call in the middle of a step.
+    mid: bool,
+    /// Inside a call that waits on the database: it takes its turn again once the call returns.
+    blocked: bool,
+    done: bool,
+}
+
+/// What the scheduler asks between steps.
+pub struct Ticks<'a> {
+    pub clock: &'a SimClock,
+    pub settled: &'a (dyn Fn() -> Result<bool, SimError> + Sync + 'a),
+}
+
+impl Gate {
+    /// A gate for the seeded scheduler over `actors` actors, the first of which is the service.
+    pub fn seeded(actors: usize, seed: u64, rates: FaultRates, limit: u64, watchdog: bool) -> Self {
+        let mut gate = Gate::new(actors, seed, rates, limit, true);
+        gate.watchdog = watchdog;
+        gate
+    }
+
+    /// A gate that only draws faults, for actors running in real time.
+    pub fn free(actors: usize, seed: u64, rates: FaultRates) -> Self {
+        Gate::new(actors, seed, rates, u64::MAX, false)
+    }
+
+    fn new(actors: usize, seed: u64, rates: FaultRates, limit: u64, seeded: bool) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let rngs = (0..actors)
+            .map(|i| ChaCha8Rng::seed_from_u64(seed ^ (i as u64 + 1).wrapping_mul(0x9e37)))
+            .collect();
+        let holder = rng.random_range(0..actors.max(1));
+        Gate {
+            rates,
+            seeded,
+            watchdog: false,
+            state: Mutex::new(State {
+                rng,
+                rngs,
+                slots: vec![Slot::default(); actors],
+                holder,
+                now: 0,
+                steps: 0,
+                limit,
+                idle: 0,
+                end: None,
+                over: false,
+                in_call: None,
+            }),
+            turn: Condvar::new(),
+        }
+    }
+
+    pub fn is_seeded(&self) -> bool {
+        self.seeded
+    }
+
+    pub fn rates(&self) -> FaultRates {
+        self.rates
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait_for<'g>(
+        &'g self,
+        mut state: MutexGuard<'g, State>,
+        slot: usize,
+    ) -> MutexGuard<'g, State> {
+        while !state.over && state.holder != slot {
+            if !self.watchdog {
+                state = self
+                    .turn
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            state = self
+                .turn
+                .wait_timeout(state, STUCK_CALL / 4)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            let holder = state.holder;
+            if state
+                .in_call
+                .is_some_and(|(who, since)| who == holder && since.elapsed() > STUCK_CALL)
+            {
+                self.unblock_others(&mut state);
+            }
+        }
+        state
+    }
+
+    /// The holder waits inside the database, for a lock another actor holds while it waits for
+    /// its turn: let the others move until the call returns.
+    fn unblock_others(&self, state: &mut State) {
+        let holder = state.holder;
+        let now = state.now;
+        let others: Vec<usize> = (0..state.slots.len())
+            .filter(|&i| i != holder && state.slots[i].ready(now))
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        state.slots[holder].blocked = true;
+        state.in_call = None;
+        state.holder = others[state.rng.random_range(0..others.len())];
+        self.turn.notify_all();
+    }
+
+    /// `slot` is about to make a call into its database.
+    pub fn enter_call(&self, slot: usize) {
+        if self.watchdog {
+            self.state().in_call = Some((slot, Instant::now()));
+        }
+    }
+
+    /// `slot`'s call returned. If the others moved on meanwhile, it waits for its turn again.
+    pub fn leave_call(&self, slot: usize) -> Result<(), SimError> {
+        if !self.watchdog {
+            return Ok(());
+        }
+        let mut state = self.state();
+        if state.in_call.is_some_and(|(who, _)| who == slot) {
+            state.in_call = None;
+        }
+        if !state.slots[slot].blocked {
+            return Ok(());
+        }
+        state.slots[slot].blocked = false;
+        state.slots[slot].mid = true;
+        let mut state = self.wait_for(state, slot);
+        state.slots[slot].mid = false;
+        if state.over {
+            return Err(SimError::Stopped);
+        }
+        Ok(())
+    }
+
+    /// Waits until `slot` may start a step; false once the run is over.
+    pub fn wait_turn(&self, slot: usize) -> bool {
+        if !self.seeded {
+            return !self.state().over;
+        }
+        !self.wait_for(self.state(), slot).over
+    }
+
+    /// Draws with chance `p` for `slot`: from the run's generator when seeded, else its own.
+    pub fn draw(&self, slot: usize, p: f64) -> bool {
+        if p <= 0.0 {
+            return false;
+        }
+        let mut state = self.state();
+        let rng = if self.seeded {
+            &mut state.rng
+        } else {
+            &mut state.rngs[slot]
+        };
+        rng.random_bool(p.min(1.0))
+    }
+
+    /// Picks a number below `n` for `slot`, as [`Gate::draw`] does.
+    pub fn pick(&self, slot: usize, n: usize) -> usize {
+        let mut state = self.state();
+        let rng = if self.seeded {
+            &mut state.rng
+        } else {
+            &mut state.rngs[slot]
+        };
+        rng.random_range(0..n.max(1))
+    }
+
+    /// A call of `slot`'s is about to be made, or has just returned. Fails with
+    /// [`SimError::Crashed`] when a crash strikes here, and from then on until the actor is
+    /// reborn; under the seeded scheduler the actor may first wait here while others run.
+    pub fn point(&self, slot: usize, op: Op, phase: Phase) -> Result<(), SimError> {
+        let mut state = self.state();
+        if state.over {
+            return Err(SimError::Stopped);
+        }
+        if state.slots[slot].struck.is_some() {
+            return Err(SimError::Crashed);
+        }
+        if self.rates.crash > 0.0 {
+            let s = &mut *state;
+            let rng = if self.seeded {
+                &mut s.rng
+            } else {
+                &mut s.rngs[slot]
+            };
+            if rng.random_bool(self.rates.crash.min(1.0)) {
+                s.slots[slot].struck = Some(Fault::Crash { phase, op });
+                return Err(SimError::Crashed);
+            }
+        }
+        if self.seeded && phase == Phase::Before && state.rng.random_bool(SWITCH) {
+            self.hand_over(state, slot)?;
+        }
+        Ok(())
+    }
+
+    /// The actor in `slot` is being rebuilt: returns the fault that killed it, if the gate's.
+    pub fn reborn(&self, slot: usize) -> Option<Fault> {
+        self.state().slots[slot].struck.take()
+    }
+
+    /// `slot`'s call could not go on because another actor, waiting mid-step, holds a lock it
+    /// needs: let the others run, then try again.
+    pub fn blocked(&self, slot: usize) -> Result<(), SimError> {
+        if !self.seeded {
+            return Ok(());
+        }
+        let state = self.state();
+        self.hand_over(state, slot)
+    }
+
+    /// Hands the turn to another actor that can move, if any, and waits for it to come back.
+    fn hand_over<'g>(
+        &'g self,
+        mut state: MutexGuard<'g, State>,
+        slot: usize,
+    ) -> Result<(), SimError> {
+        let now = state.now;
+        let others: Vec<usize> = (0..state.slots.len())
+            .filter(|&i| i != slot && state.slots[i].ready(now))
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let next = others[state.rng.random_range(0..others.len())];
+        state.slots[slot].mid = true;
+        state.holder = next;
+        self.turn.notify_all();
+        let mut state = self.wait_for(state, slot);
+        state.slots[slot].mid = false;
+        if state.over {
+            return Err(SimError::Stopped);
+        }
+        Ok(())
+    }
+
+    /// `slot` finished a step with `poll`. Under the seeded scheduler, moves time on and passes
+    /// the turn to the next actor, or ends the run once the service is done and the rest drained.
+    pub fn step_ended(&self, slot: usize, poll: Poll, ticks: &Ticks<'_>) {
+        if !self.seeded {
+            return;
+        }
+        let mut state = self.state();
+        let now = state.now;
+        state.idle = if matches!(poll, Poll::Idle(_)) {
+            state.idle + 1
+        } else {
+            0
+        };
+        let s = &mut state.slots[slot];
+        match poll {
+            Poll::Ready => s.wake = now + 1,
+            Poll::Sleep(until) | Poll::Idle(until) | Poll::Crashed(until) => {
+                s.wake = until.max(now + 1)
+            }
+            Poll::Done => s.done = true,
+        }
+        state.steps += 1;
+        if state.steps > state.limit {
+            let steps = state.steps;
+            self.finish(&mut state, Err(SimError::Stuck { steps }));
+            return;
+        }
+        state.now += 1;
+        ticks.clock.set(state.now);
+        if let Err(err) = self.schedule(&mut state, ticks) {
+            self.finish(&mut state, Err(err));
+        }
+        self.turn.notify_all();
+    }
+
+    /// Chooses whose turn it is, jumping time to the next wake-up when nobody can move.
+    fn schedule(&self, state: &mut State, ticks: &Ticks<'_>) -> Result<(), SimError> {
+        let n = state.slots.len();
+        loop {
+            let now = state.now;
+            let ready: Vec<usize> = (0..n).filter(|&i| state.slots[i].ready(now)).collect();
+            if (ready.is_empty() || state.idle >= n)
+                && state.slots.first().is_some_and(|s| s.done)
+                && !state.slots.iter().any(|s| s.mid || s.blocked)
+                && (ticks.settled)()?
+            {
+                let steps = state.steps;
+                self.finish(state, Ok(steps));
+                return Ok(());
+            }
+            if state.idle >= n {
+                state.idle = 0;
+            }
+            if ready.is_empty() {
+                match state.slots.iter().filter(|s| !s.done).map(|s| s.wake).min() {
+                    Some(next) => state.now = next.max(now + 1),
+                    None => {
+                        let steps = state.steps;
+                        self.finish(state, Ok(steps));
+                        return Ok(());
+                    }
+                }
+                ticks.clock.set(state.now);
+                continue;
+            }
+            state.holder = ready[state.rng.random_range(0..ready.len())];
+            return Ok(());
+        }
+    }
+
+    fn finish(&self, state: &mut State, end: Result<u64, SimError>) {
+        if !state.over {
+            state.end = Some(end);
+            state.over = true;
+        }
+        self.turn.notify_all();
+    }
+
+    /// Ends the run with `err`, the first failure winning.
+    pub fn fail(&self, err: SimError) {
+        let mut state = self.state();
+        self.finish(&mut state, Err(err));
+    }
+
+    /// Ends a real-time run: every actor stops at its next call or step.
+    pub fn stop(&self) {
+        let mut state = self.state();
+        let steps = state.steps;
+        self.finish(&mut state, Ok(steps));
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.state().over
+    }
+
+    /// Waits for the seeded run to end; returns its steps.
+    pub fn wait_end(&self) -> Result<u64, SimError> {
+        let mut state = self.state();
+        while !state.over {
+            state = self
+                .turn
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state
+            .end
+            .take()
+            .unwrap_or(Err(SimError::Internal("the run ended twice")))
+    }
+}
+
+impl Slot {
+    fn ready(&self, now: u64) -> bool {
+        !self.done && !self.blocked && (self.mid || self.wake <= now)
+    }
+}
