@@ -429,7 +429,7 @@ pub struct DrillArgs {
     #[arg(long, conflicts_with = "resume")]
     pub due: bool,
 
-    /// Grade the answers in this JSON file instead of asking (never prompts)
+    /// Grade the answers in this JSON file (- for standard input) instead of asking (never prompts)
     #[arg(long, value_name = "FILE")]
     pub answers: Option<PathBuf>,
 
