@@ -363,7 +363,7 @@ pub enum SketchCommand {
     Check {
         /// The sketch: SQL, with pseudocode for the relay if you like
         #[arg(value_name = "FILE.sql")]
-        file: String,
+        file: PathBuf,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,
@@ -429,7 +429,7 @@ pub struct DrillArgs {
     #[arg(long, conflicts_with = "resume")]
     pub due: bool,
 
-    /// Grade the answers in this JSON file instead of asking (never prompts)
+    /// Grade the answers in this JSON file (- for standard input) instead of asking (never prompts)
     #[arg(long, value_name = "FILE")]
     pub answers: Option<PathBuf>,
 
@@ -464,15 +464,15 @@ Without --source, the entity is looked up in msgwork's sample records, and the o
 pub struct RewriteArgs {
     /// The thin event: a JSON file, or - for standard input
     #[arg(value_name = "EVENT.json")]
-    pub event: String,
+    pub event: PathBuf,
 
     /// The full record of the entity the event names [default: msgwork's sample records]
     #[arg(long, value_name = "RECORD.json")]
-    pub source: Option<String>,
+    pub source: Option<PathBuf>,
 
     /// Grade your own notification or ECST payload for this event instead
     #[arg(long, value_name = "MINE.json", conflicts_with = "practice")]
-    pub check: Option<String>,
+    pub check: Option<PathBuf>,
 
     /// Do the exercise yourself first, step by step in a terminal, then see the model rewrite
     #[arg(long)]

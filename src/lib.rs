@@ -1,8 +1,8 @@
 //! msgwork: learn messaging patterns by doing them.
 //!
-//! The core (`content`, `grade`, `drill`, `rewrite`, `sketch`, `evidence`, `sim`, `store`) never
-//! touches the terminal; the edges (`cli`, `commands`, `ui`) never decide anything. `main` calls
-//! [`run`] and turns its result into the process's exit status.
+//! The core (`content`, `grade`, `drill`, `rewrite`, `sketch`, `evidence`, `sim`, `store`,
+//! `userfile`) never touches the terminal; the edges (`cli`, `commands`, `ui`) never decide
+//! anything. `main` calls [`run`] and turns its result into the process's exit status.
 
 pub mod cli;
 pub mod commands;
@@ -15,6 +15,7 @@ pub mod sim;
 pub mod sketch;
 pub mod store;
 pub mod ui;
+pub mod userfile;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

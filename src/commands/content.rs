@@ -37,12 +37,11 @@ pub fn run(command: &ContentCommand, ctx: &Context) -> Result<Outcome> {
             Ok(Outcome::Success)
         }
         Err(PackError { problems }) => {
-            if problems
+            if let Some(not_a_pack) = problems
                 .iter()
-                .any(|p| p.kind == content::ProblemKind::Unreadable)
-                && problems.len() == 1
+                .find(|p| p.kind == content::ProblemKind::NotAPack)
             {
-                anyhow::bail!("{}", problems[0]);
+                anyhow::bail!("{not_a_pack}");
             }
             if *json {
                 emit_json(&serde_json::json!({
@@ -93,10 +92,10 @@ fn counts(pack: &Pack) -> serde_json::Value {
     })
 }
 
-/// Loads an instructor's pack. A pack without a misconception catalogue of its own may name the
-/// built-in misconceptions.
+/// Loads an instructor's pack, with every problem in reading and checking it. A pack without a
+/// misconception catalogue of its own may name the built-in misconceptions.
 pub fn load_pack_dir(dir: &Path) -> Result<Pack, PackError> {
-    let files = content::read_dir(dir)?;
+    let content::PackFiles { files, problems } = content::read_dir(dir)?;
     let mut sources: Vec<Source<'_>> = files
         .iter()
         .map(|(name, text)| Source {
@@ -111,5 +110,11 @@ pub fn load_pack_dir(dir: &Path) -> Result<Pack, PackError> {
     {
         sources.push(catalogue);
     }
-    content::parse_pack(&sources)
+    match content::parse_pack(&sources) {
+        Ok(pack) if problems.is_empty() => Ok(pack),
+        Ok(_) => Err(PackError::sorted(problems)),
+        Err(checked) => Err(PackError::sorted(
+            problems.into_iter().chain(checked.problems).collect(),
+        )),
+    }
 }

@@ -34,9 +34,7 @@ pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
     let Some(path) = &args.answers else {
         return interactive(&pack, &selection, args, ctx);
     };
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the answers file {file}"))?;
+    let crate::userfile::Text { name: file, text } = answers::read(path)?;
     let answers = answers::parse(&file, &text, &pack)?;
     let store = ctx.open_store()?;
     let marked = answers::grade(&store, &pack, &answers, &selection, &file)?;

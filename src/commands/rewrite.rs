@@ -1,6 +1,7 @@
 //! `msgwork rewrite-event`: a thin event as notification and ECST, and the practice checker.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use anyhow::Result;
 use serde_json::{Map, Value};
@@ -14,14 +15,15 @@ use crate::rewrite::classify::Class;
 use crate::rewrite::{Rewrite, input, rewrite};
 use crate::ui::{Paint, Verdict};
 
-fn load(path: &str) -> Result<(String, Map<String, Value>)> {
+fn load(path: &Path) -> Result<(String, Map<String, Value>)> {
     let (name, text) = input::read(path)?;
     let map = input::parse_object(&name, &text)?;
     Ok((name, map))
 }
 
 pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
-    if args.event == "-" && args.source.as_deref() == Some("-") {
+    let stdin = Path::new("-");
+    if args.event == stdin && args.source.as_deref() == Some(stdin) {
         anyhow::bail!(
             "the event and --source cannot both come from standard input; write one to a file"
         );
@@ -35,7 +37,7 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         // The fingerprints let evidence tell the learner's own payload from a shipped sample or
         // a copy of msgwork's own rewrite of the event.
         let recorded = serde_json::json!({
-            "event": event_name, "payload": mine, "event_type": thin_type,
+            "event": event_name, "payload": mine.display().to_string(), "event_type": thin_type,
             "fingerprint": crate::evidence::fingerprint::json_object(&payload),
             "model_fingerprints": crate::evidence::samples::model_rewrites(&event_name, &event),
         });

@@ -1,6 +1,7 @@
 //! `msgwork sketch check`: the learner's outbox design, checked item by item.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use anyhow::Result;
 use serde_json::json;
@@ -9,8 +10,8 @@ use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::sketch::{self, Status};
 
-pub fn check(file: &str, as_json: bool, ctx: &Context) -> Result<Outcome> {
-    let (name, sql) = crate::rewrite::input::read(file)?;
+pub fn check(file: &Path, as_json: bool, ctx: &Context) -> Result<Outcome> {
+    let crate::userfile::Text { name, text: sql } = sketch::read(file)?;
     if sql.trim().is_empty() {
         anyhow::bail!(
             "{name} is empty; write the outbox DDL, the write transaction, the relay and the consumer's dedupe"

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use toml::Spanned;
+use toml::de::DeTable;
 
+use super::fields::{Shape, strip_unknown};
 use super::file::{CatalogueFile, ChoiceFile, ConceptFile, ItemFile, ScenarioFile};
 use super::model::{
     Choice, Concept, Item, Misconception, OtherAnswer, Pack, Question, Rubric, Scenario, Section,
@@ -139,27 +141,64 @@ impl Checker {
         }
     }
 
-    fn typed<'de, T: serde::Deserialize<'de>>(&mut self, at: &At<'_>, text: &'de str) -> Option<T> {
-        match toml::from_str::<T>(text) {
+    /// The file as `T`, with every unknown key listed (not only the first) and then every other
+    /// schema problem serde finds in what is left.
+    fn typed<'de, T: serde::Deserialize<'de>>(
+        &mut self,
+        at: &At<'_>,
+        text: &'de str,
+        shape: Shape,
+    ) -> Option<T> {
+        let mut table = match DeTable::parse(text) {
+            Ok(table) => table,
+            Err(err) => {
+                self.schema(at, &err);
+                return None;
+            }
+        };
+        for unknown in strip_unknown(table.get_mut(), &shape) {
+            let near = closest(&unknown.key, unknown.expected)
+                .filter(|near| edit_distance(&unknown.key, near) <= 1 + unknown.key.len() / 4);
+            let fix = match near {
+                Some(near) => format!("did you mean `{near}`? If not, remove the field"),
+                None => "remove the field or correct its spelling (the expected fields are listed above)"
+                    .to_string(),
+            };
+            let expected: Vec<String> = unknown.expected.iter().map(|f| format!("`{f}`")).collect();
+            self.problems.push(at.problem(
+                unknown.span,
+                ProblemKind::Schema,
+                format!(
+                    "unknown field `{}`, expected one of {}",
+                    unknown.key,
+                    expected.join(", ")
+                ),
+                fix,
+            ));
+        }
+        match T::deserialize(toml::de::Deserializer::from(table)) {
             Ok(value) => Some(value),
             Err(err) => {
-                let message = err.message().trim().to_string();
-                let fix = if message.contains("unknown field") {
-                    "remove the field or correct its spelling (the expected fields are listed above)"
-                } else if message.contains("missing field") {
-                    "add the missing field"
-                } else {
-                    "give the field a value of the type shown"
-                };
-                self.problems.push(at.problem(
-                    err.span().unwrap_or(0..0),
-                    ProblemKind::Schema,
-                    message,
-                    fix,
-                ));
+                self.schema(at, &err);
                 None
             }
         }
+    }
+
+    fn schema(&mut self, at: &At<'_>, err: &toml::de::Error) {
+        let message = err.message().trim().to_string();
+        let fix = if message.contains("missing field") {
+            "add the missing field"
+        } else {
+            "give the field a value of the type shown"
+        };
+        // A missing field has no place of its own: it is reported at the top of the file.
+        self.problems.push(at.problem(
+            err.span().filter(|s| !s.is_empty()).unwrap_or(0..1),
+            ProblemKind::Schema,
+            message,
+            fix,
+        ));
     }
 
     fn claim_id(&mut self, at: &At<'_>, id: &Spanned<String>, what: &str) {
@@ -268,7 +307,7 @@ impl Checker {
     }
 
     fn item(&mut self, at: &At<'_>) {
-        let Some(file) = self.typed::<ItemFile>(at, at.source.text) else {
+        let Some(file) = self.typed::<ItemFile>(at, at.source.text, Shape::item()) else {
             return;
         };
         self.claim_id(at, &file.id, "item");
@@ -360,7 +399,7 @@ impl Checker {
     }
 
     fn scenario(&mut self, at: &At<'_>) {
-        let Some(file) = self.typed::<ScenarioFile>(at, at.source.text) else {
+        let Some(file) = self.typed::<ScenarioFile>(at, at.source.text, Shape::scenario()) else {
             return;
         };
         self.claim_id(at, &file.id, "scenario");
@@ -383,7 +422,7 @@ impl Checker {
     }
 
     fn catalogue(&mut self, at: &At<'_>) {
-        let Some(file) = self.typed::<CatalogueFile>(at, at.source.text) else {
+        let Some(file) = self.typed::<CatalogueFile>(at, at.source.text, Shape::catalogue()) else {
             return;
         };
         for m in file.misconception {
@@ -443,11 +482,7 @@ impl Checker {
             self.pack.scenarios.sort_by_key(|s| natural(&s.id));
             Ok(self.pack)
         } else {
-            self.problems
-                .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-            Err(PackError {
-                problems: self.problems,
-            })
+            Err(PackError::sorted(self.problems))
         }
     }
 }

@@ -4,16 +4,18 @@
 mod builtin;
 mod check;
 mod dir;
+mod fields;
 mod file;
 mod lexicon;
 mod model;
 pub mod pattern;
 mod problem;
 pub mod text;
+mod walk;
 
 pub use builtin::{builtin, builtin_source};
 pub use check::{FORMAT_VERSION, parse_pack};
-pub use dir::read_dir;
+pub use dir::{PackFiles, read_dir};
 pub use model::{
     Choice, Concept, Item, Misconception, OtherAnswer, Pack, Question, Rubric, Scenario, Section,
 };

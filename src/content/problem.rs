@@ -32,6 +32,16 @@ pub enum ProblemKind {
     BadValue,
     /// A file that cannot be read.
     Unreadable,
+    /// The directory given is not a pack at all: missing, not a directory, or with no content.
+    NotAPack,
+    /// A symbolic link that leads nowhere, round a loop, or out of the pack.
+    Link,
+    /// A named pipe, socket or device where a content file should be.
+    SpecialFile,
+    /// A file, or the whole pack, past its size limit.
+    TooLarge,
+    /// A file that is not UTF-8 text.
+    NotText,
 }
 
 /// One problem in a content pack, with where it is and how to fix it.
@@ -44,6 +54,20 @@ pub struct Problem {
     pub kind: ProblemKind,
     pub message: String,
     pub fix: String,
+}
+
+impl Problem {
+    /// A problem with a whole file (or folder) rather than a place in it.
+    pub fn about(file: String, kind: ProblemKind, message: String, fix: impl Into<String>) -> Self {
+        Problem {
+            file,
+            line: 0,
+            column: 0,
+            kind,
+            message,
+            fix: fix.into(),
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -69,6 +93,16 @@ impl fmt::Display for Problem {
 #[error("{} problem(s) in the content pack, first: {}", problems.len(), problems.first().map(|p| p.to_string()).unwrap_or_default())]
 pub struct PackError {
     pub problems: Vec<Problem>,
+}
+
+impl PackError {
+    /// The problems in a stable order: by file, then line and column, then message.
+    pub fn sorted(mut problems: Vec<Problem>) -> Self {
+        problems.sort_by(|a, b| {
+            (&a.file, a.line, a.column, &a.message).cmp(&(&b.file, b.line, b.column, &b.message))
+        });
+        PackError { problems }
+    }
 }
 
 /// A content file's text with the name it is reported under.

@@ -2,6 +2,7 @@
 //! answer graded and recorded. Nothing is asked.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::Result;
 use serde::Deserialize;
@@ -12,6 +13,22 @@ use super::record::record;
 use crate::content::{Pack, Section};
 use crate::grade::item::{Graded, ScenarioAnswer, grade_item, grade_scenario};
 use crate::store::Store;
+use crate::userfile::{self, Limit, Text};
+
+/// The largest answers file read: every drill answered at length is a few dozen KiB.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// The longest single answer accepted, counted over all its parts: a few paragraphs at most.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024;
+
+/// Reads an answers file, or standard input for `-`, within [`MAX_FILE_BYTES`].
+pub fn read(path: &Path) -> Result<Text, DrillError> {
+    let limit = Limit {
+        max_bytes: MAX_FILE_BYTES,
+        what: "an answers file",
+        expect: "a JSON file",
+    };
+    Ok(userfile::read(path, &limit)?)
+}
 
 /// What the learner gave for one item.
 #[derive(Clone, Debug)]
@@ -21,6 +38,17 @@ pub enum Given {
 }
 
 impl Given {
+    /// How many bytes of text the learner gave.
+    fn len(&self) -> usize {
+        match self {
+            Given::Text(text) => text.len(),
+            Given::Scenario(a) => [&a.channel, &a.payload, &a.outbox, &a.reason]
+                .iter()
+                .map(|part| part.as_ref().map_or(0, String::len))
+                .sum(),
+        }
+    }
+
     /// As the progress store keeps it.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
@@ -65,16 +93,28 @@ enum YesNo {
     Text(String),
 }
 
-/// Reads and checks the text of an answers file, named `file` in errors: every id must name an
-/// item of its section, and every one that does not is reported.
+/// Reads and checks the text of an answers file, named `file` in errors: valid JSON with no key
+/// given twice (ids compared without case, as they are matched), every answer within
+/// [`MAX_ANSWER_BYTES`], and every id naming an item of its section; every id that does not is
+/// reported.
 pub fn parse(file: &str, text: &str, pack: &Pack) -> Result<Answers, DrillError> {
-    let parsed: AnswersFile =
-        serde_json::from_str(text).map_err(|err| DrillError::AnswersSyntax {
+    let syntax = |err: serde_json::Error| DrillError::AnswersSyntax {
+        file: file.to_string(),
+        line: err.line(),
+        column: err.column(),
+        message: strip_position(&err.to_string()).to_string(),
+    };
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(syntax)?;
+    if let Some(twice) = userfile::first_duplicate_key(text, str::to_ascii_lowercase) {
+        return Err(DrillError::DuplicateKey {
             file: file.to_string(),
-            line: err.line(),
-            column: err.column(),
-            message: strip_position(&err.to_string()).to_string(),
-        })?;
+            key: twice.key,
+            first_line: twice.first.0,
+            line: twice.again.0,
+            column: twice.again.1,
+        });
+    }
+    let parsed: AnswersFile = serde_json::from_str(text).map_err(syntax)?;
     let mut out = BTreeMap::new();
     let mut problems = Vec::new();
     for (id, answer) in parsed.scenarios {
@@ -121,6 +161,15 @@ pub fn parse(file: &str, text: &str, pack: &Pack) -> Result<Answers, DrillError>
                 None => problems.push(unknown(&id, section, pack)),
             }
         }
+    }
+    if let Some(((section, id), given)) = out.iter().find(|(_, g)| g.len() > MAX_ANSWER_BYTES) {
+        return Err(DrillError::AnswerTooLong {
+            file: file.to_string(),
+            section: section.to_string(),
+            id: id.clone(),
+            bytes: given.len(),
+            max: MAX_ANSWER_BYTES,
+        });
     }
     if !problems.is_empty() {
         return Err(DrillError::UnknownAnswers {
@@ -222,5 +271,59 @@ fn grade_one(pack: &Pack, (section, id): &(Section, String), given: &Given) -> G
                 .expect("checked when read");
             grade_item(item, &pack.misconceptions, text)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_builtin(text: &str) -> Result<Answers, DrillError> {
+        parse("a.json", text, &crate::content::builtin().unwrap())
+    }
+
+    #[test]
+    fn an_id_given_twice_names_both_lines_whatever_its_case() {
+        let err = parse_builtin("{\"retrieval\": {\n\"R1\": \"x\",\n\"r1\": \"y\"}}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.json:3:1: \"r1\" appears twice in one object (first at line 2); keep one"
+        );
+        let err = parse_builtin("{\"retrieval\": {},\n\"retrieval\": {}}").unwrap_err();
+        assert!(matches!(
+            err,
+            DrillError::DuplicateKey {
+                first_line: 1,
+                line: 2,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn an_answer_past_the_limit_is_refused_by_its_item() {
+        let long = "x".repeat(MAX_ANSWER_BYTES + 1);
+        let err = parse_builtin(&format!("{{\"retrieval\": {{\"R1\": \"{long}\"}}}}")).unwrap_err();
+        assert!(
+            err.to_string().contains("the answer to retrieval R1 is"),
+            "{err}"
+        );
+        let reason = "x".repeat(MAX_ANSWER_BYTES);
+        let err = parse_builtin(&format!(
+            "{{\"scenarios\": {{\"A\": {{\"channel\": \"queue\", \"reason\": \"{reason}\"}}}}}}"
+        ))
+        .unwrap_err();
+        assert!(matches!(err, DrillError::AnswerTooLong { .. }), "{err}");
+        let fits = "x".repeat(MAX_ANSWER_BYTES);
+        assert!(parse_builtin(&format!("{{\"retrieval\": {{\"R1\": \"{fits}\"}}}}")).is_ok());
+    }
+
+    #[test]
+    fn invalid_json_is_placed_before_anything_else_is_checked() {
+        let err = parse_builtin("{\"retrieval\": {\"R1\": \"x\", \"R1\": }").unwrap_err();
+        assert!(
+            matches!(err, DrillError::AnswersSyntax { line: 1, .. }),
+            "{err}"
+        );
     }
 }

@@ -1,8 +1,35 @@
 //! Why a drill session cannot start: each message says what was wrong and what to do instead.
 
+use crate::userfile::ReadError;
+
 /// A session that cannot be planned, or an answers file that cannot be graded.
 #[derive(Debug, thiserror::Error)]
 pub enum DrillError {
+    /// The answers file is missing, not a regular file, too large or not text.
+    #[error("cannot read the answers file")]
+    AnswersFile(#[from] ReadError),
+    /// One key given twice in one object: a JSON parser would silently keep the second.
+    #[error(
+        "{file}:{line}:{column}: \"{key}\" appears twice in one object (first at line {first_line}); keep one"
+    )]
+    DuplicateKey {
+        file: String,
+        key: String,
+        first_line: usize,
+        line: usize,
+        column: usize,
+    },
+    /// One answer far longer than any real one.
+    #[error(
+        "{file}: the answer to {section} {id} is {bytes} bytes, over the limit of {max} for one answer; shorten it"
+    )]
+    AnswerTooLong {
+        file: String,
+        section: String,
+        id: String,
+        bytes: usize,
+        max: usize,
+    },
     /// The answers file is not the JSON shape it should be.
     #[error("{file}:{line}:{column}: {message} (the format is in `msgwork drill --help`)")]
     AnswersSyntax {

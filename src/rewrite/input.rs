@@ -2,10 +2,11 @@
 //! absurd nesting refused, every error placed by line and column, and no value ever echoed back
 //! (an event or record may hold a secret, and error messages end up in terminals and logs).
 
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::{Map, Value};
+
+use crate::userfile::{self, Limit, ReadError, Text};
 
 /// The largest event or record accepted: far beyond any real one, small enough to refuse a
 /// mistaken multi-gigabyte file at once.
@@ -13,18 +14,20 @@ pub const MAX_BYTES: u64 = 8 * 1024 * 1024;
 /// The deepest nesting accepted.
 pub const MAX_DEPTH: usize = 64;
 
+/// What an event or record may be: JSON text of at most [`MAX_BYTES`].
+const LIMIT: Limit = Limit {
+    max_bytes: MAX_BYTES,
+    what: "an event or record",
+    expect: "a JSON file",
+};
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InputError {
-    #[error("{name}: cannot read it ({reason}); check the path")]
-    Unreadable { name: String, reason: String },
-    #[error("{name} is a directory; give the path of a JSON file")]
-    Directory { name: String },
+    /// Missing, not a regular file, too large or not text.
+    #[error(transparent)]
+    File(#[from] ReadError),
     #[error("{name} is empty; it should hold one JSON object")]
     Empty { name: String },
-    #[error("{name} is {size} bytes, over the {max}-byte limit for an event or record")]
-    TooLarge { name: String, size: u64, max: u64 },
-    #[error("{name} is not text (binary data at byte {offset}); give a JSON file")]
-    Binary { name: String, offset: usize },
     #[error("{name}:{line}:{column}: {what}")]
     Json {
         name: String,
@@ -53,58 +56,8 @@ pub enum InputError {
 }
 
 /// Reads `path` (or standard input for `-`) as text, refusing what cannot be an event or record.
-pub fn read(path: &str) -> Result<(String, String), InputError> {
-    let name = if path == "-" {
-        "standard input".to_string()
-    } else {
-        path.to_string()
-    };
-    let mut bytes = Vec::new();
-    if path == "-" {
-        std::io::stdin()
-            .take(MAX_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| InputError::Unreadable {
-                name: name.clone(),
-                reason: e.to_string(),
-            })?;
-    } else {
-        let p = Path::new(path);
-        let meta = std::fs::metadata(p).map_err(|e| InputError::Unreadable {
-            name: name.clone(),
-            reason: e.to_string(),
-        })?;
-        if meta.is_dir() {
-            return Err(InputError::Directory { name });
-        }
-        if meta.len() > MAX_BYTES {
-            return Err(InputError::TooLarge {
-                name,
-                size: meta.len(),
-                max: MAX_BYTES,
-            });
-        }
-        std::fs::File::open(p)
-            .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(|e| InputError::Unreadable {
-                name: name.clone(),
-                reason: e.to_string(),
-            })?;
-    }
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(InputError::TooLarge {
-            name,
-            size: bytes.len() as u64,
-            max: MAX_BYTES,
-        });
-    }
-    if let Some(offset) = bytes.iter().position(|b| *b == 0) {
-        return Err(InputError::Binary { name, offset });
-    }
-    let text = String::from_utf8(bytes).map_err(|e| InputError::Binary {
-        name: name.clone(),
-        offset: e.utf8_error().valid_up_to(),
-    })?;
+pub fn read(path: impl AsRef<Path>) -> Result<(String, String), InputError> {
+    let Text { name, text } = userfile::read(path.as_ref(), &LIMIT)?;
     Ok((name, text))
 }
 
@@ -243,6 +196,7 @@ fn scan(name: &str, text: &str) -> Result<(), InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::userfile::Why;
 
     fn parse(text: &str) -> Result<Map<String, Value>, InputError> {
         parse_object("e.json", text)
@@ -310,30 +264,19 @@ mod tests {
     #[test]
     fn files_that_cannot_be_events_are_refused_before_parsing() {
         let dir = tempfile::tempdir().unwrap();
-        let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
-        assert!(matches!(
-            read(&path("missing.json")),
-            Err(InputError::Unreadable { .. })
-        ));
-        assert!(matches!(
-            read(&dir.path().to_string_lossy()),
-            Err(InputError::Directory { .. })
-        ));
+        let path = |n: &str| dir.path().join(n);
+        let why = |p: std::path::PathBuf| match read(p) {
+            Err(InputError::File(err)) => err.why,
+            other => panic!("not refused as a file: {other:?}"),
+        };
+        assert!(matches!(why(path("missing.json")), Why::Unreadable(_)));
+        assert_eq!(why(dir.path().to_path_buf()), Why::Directory);
         std::fs::write(path("bin"), [0x7b, 0x00, 0xff]).unwrap();
-        assert!(matches!(
-            read(&path("bin")),
-            Err(InputError::Binary { offset: 1, .. })
-        ));
+        assert_eq!(why(path("bin")), Why::Binary(1));
         std::fs::write(path("latin1"), [0x7b, 0x22, 0xe9, 0x22]).unwrap();
-        assert!(matches!(
-            read(&path("latin1")),
-            Err(InputError::Binary { offset: 2, .. })
-        ));
+        assert_eq!(why(path("latin1")), Why::Binary(2));
         let big = std::fs::File::create(path("big")).unwrap();
         big.set_len(MAX_BYTES + 1).unwrap();
-        assert!(matches!(
-            read(&path("big")),
-            Err(InputError::TooLarge { .. })
-        ));
+        assert!(matches!(why(path("big")), Why::TooLarge { .. }));
     }
 }

@@ -1,10 +1,24 @@
 //! The entry point: the sketch clipped to the size limit, built into a model, judged item by item
 //! and run in the sandbox, with the verdict gathered into one report.
 
+use std::path::Path;
+
 use super::judge::Judge;
-use super::limits::MAX_SOURCE_BYTES;
+use super::limits::{MAX_FILE_BYTES, MAX_SOURCE_BYTES};
 use super::model::Model;
 use super::report::{ParseProblem, SketchReport, Status};
+use crate::userfile::{self, Limit, ReadError, Text};
+
+/// Reads the sketch the learner names (`-` for standard input): a regular text file within the
+/// size limit.
+pub fn read(path: &Path) -> Result<Text, ReadError> {
+    let limit = Limit {
+        max_bytes: MAX_FILE_BYTES,
+        what: "an outbox sketch",
+        expect: "a SQL file",
+    };
+    userfile::read(path, &limit)
+}
 
 /// Checks an outbox sketch. Never panics; any input gets a report.
 pub fn check(sql: &str) -> SketchReport {

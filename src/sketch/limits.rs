@@ -5,6 +5,8 @@ use std::time::Duration;
 
 /// Sketches are a few KiB; anything past this is not read.
 pub(super) const MAX_SOURCE_BYTES: usize = 1 << 20;
+/// A file past this is refused unread; up to it, it is read and clipped to `MAX_SOURCE_BYTES`.
+pub(super) const MAX_FILE_BYTES: u64 = 8 << 20;
 /// A statement that fails to parse is searched for SQL inside it only up to this size.
 pub(super) const MAX_RECOVERY_BYTES: usize = 64 * 1024;
 /// Statements given to the parser; a sketch has a few dozen, the rest are read from tokens.

@@ -36,7 +36,7 @@ mod statements;
 mod steps;
 mod words;
 
-pub use check::check;
+pub use check::{check, read};
 pub use report::{Item, ParseProblem, SketchReport, Status};
 
 #[cfg(test)]

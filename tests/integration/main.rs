@@ -7,6 +7,8 @@ mod drill_cli;
 mod evidence_cli;
 mod grading;
 mod harness;
+mod inputs;
+mod inputs_props;
 mod lab;
 mod lab_cli;
 mod layout;
