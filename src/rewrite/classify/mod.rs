@@ -80,6 +80,7 @@ mod walk;
 
 pub use class::{Class, Finding};
 pub use secret_shapes::luhn_valid;
+pub use values::describe;
 pub use walk::classify;
 
 #[cfg(test)]

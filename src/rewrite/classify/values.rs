@@ -71,6 +71,15 @@ impl Detection {
     }
 }
 
+/// What a bare string (a key, an id, a line of text) gives away, with no name to go by: its
+/// class and a phrase that quotes none of it, or `None` when it looks like neither a secret nor
+/// personal data.
+pub fn describe(s: &str) -> Option<(Class, String)> {
+    scan_secret(s)
+        .or_else(|| scan_pii(s, false))
+        .map(|found| (found.class, found.value_reason()))
+}
+
 /// A secret in `s`, read after folding Unicode look-alikes and invisible characters to ASCII,
 /// and inside any base64 word of it.
 pub(super) fn scan_secret(s: &str) -> Option<Detection> {
