@@ -1,14 +1,14 @@
 //! The rewrite itself: a thin event as a notification and, when enough consumers want state, as
 //! ECST, with secrets and needless personal data kept off and the cost of each form measured.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
 use super::catalogue::{self, Consumer, Form};
 use super::classify::{self, Class, Finding};
 use super::output::{CallBacks, ConsumerView, Excluded, Flagged, Metrics, Rewrite, SCHEMA_VERSION};
-use super::paths::{get_path, remove_path, set_path, within};
+use super::paths::{ancestors, get_path, remove_path, set_path, within};
 use super::redact::{self, Scope};
 use super::thin::{FieldError, Thin, event_type_of, read_thin};
 
@@ -297,12 +297,12 @@ pub fn rewrite(
         None
     };
     // An excluded object stands for its fields: list the address, not each of its lines.
-    let parents: Vec<(String, Class)> =
+    let parents: HashSet<(String, Class)> =
         excluded.iter().map(|e| (e.path.clone(), e.class)).collect();
     excluded.retain(|e| {
-        !parents
-            .iter()
-            .any(|(p, class)| *class == e.class && p != &e.path && within(&e.path, p))
+        !ancestors(&e.path)
+            .into_iter()
+            .any(|p| parents.contains(&(p.to_string(), e.class)))
     });
     excluded.dedup_by(|a, b| a.path == b.path);
     let dropped_from_event = dropped_from(event, &thin, &excluded);
@@ -379,9 +379,16 @@ pub fn rewrite(
 /// in for. Fields already listed as kept off are not listed again.
 fn dropped_from(event: &Map<String, Value>, thin: &Thin, excluded: &[Excluded]) -> Vec<Excluded> {
     let mut dropped = thin.dropped.clone();
+    let mut listed: HashSet<String> = dropped
+        .iter()
+        .chain(excluded)
+        .map(|e| e.path.clone())
+        .collect();
     for f in classify::classify(&Value::Object(event.clone())) {
-        let listed = |list: &[Excluded]| list.iter().any(|e| within(&f.path, &e.path));
-        if f.class == Class::Secret && !listed(&dropped) && !listed(excluded) {
+        let seen =
+            listed.contains(&f.path) || ancestors(&f.path).into_iter().any(|p| listed.contains(p));
+        if f.class == Class::Secret && !seen {
+            listed.insert(f.path.clone());
             dropped.push(Excluded {
                 path: f.path,
                 class: f.class,
