@@ -13,6 +13,7 @@ mod layout;
 mod postgres;
 mod replay;
 mod rewrite_cli;
+mod secrets;
 mod simulate_cli;
 mod simulate_process;
 mod sketch_cli;
