@@ -164,6 +164,14 @@ mod tests {
             text("key sk_live_51HxYzAbCdEfGhIjKlMnOp here"),
             "[redacted: text containing a Stripe secret key]"
         );
+        // A suffix glued on with an underscore hides nothing.
+        for glued in [
+            "ada@example.com_id",
+            "078-05-1120_ref",
+            "NDExMTExMTExMTExMTExMQ==_id",
+        ] {
+            assert!(text(glued).starts_with("[redacted: "), "{glued}");
+        }
         for plain in [
             "OrderPlaced",
             "ord_9f2a",

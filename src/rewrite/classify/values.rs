@@ -75,9 +75,22 @@ impl Detection {
 /// class and a phrase that quotes none of it, or `None` when it looks like neither a secret nor
 /// personal data.
 pub fn describe(s: &str) -> Option<(Class, String)> {
-    scan_secret(s)
-        .or_else(|| scan_pii(s, false))
-        .map(|found| (found.class, found.value_reason()))
+    scan_key(s).map(|found| (found.class, found.value_reason()))
+}
+
+/// A secret or personal datum in a key or bare string, also read with its underscores as
+/// spaces: `ada@example.com_id` and `078-05-1120_ref` hide a value behind a suffix.
+pub(super) fn scan_key(s: &str) -> Option<Detection> {
+    let scan = |t: &str| scan_secret(t).or_else(|| scan_pii(t, false));
+    scan(s).or_else(|| {
+        s.contains('_')
+            .then(|| s.replace('_', " "))
+            .and_then(|spaced| scan(&spaced))
+            .map(|found| Detection {
+                embedded: true,
+                ..found
+            })
+    })
 }
 
 /// A secret in `s`, read after folding Unicode look-alikes and invisible characters to ASCII,

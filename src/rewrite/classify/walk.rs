@@ -9,7 +9,9 @@ use super::neighbours::Neighbours;
 use super::normalize::normalize;
 use super::pii_shapes::ssn_digits;
 use super::secret_shapes::aws_secret_access_key;
-use super::values::{Detection, bare_ssn, card_number, scan_pii, scan_secret, secret_in_context};
+use super::values::{
+    Detection, bare_ssn, card_number, scan_key, scan_pii, scan_secret, secret_in_context,
+};
 
 /// Classifies every leaf (and every object whose name alone marks it, e.g. `credentials`) of `value`.
 /// Ordinary leaves are included with class Ordinary, so callers see every field.
@@ -108,7 +110,7 @@ impl<'a> Walk<'a> {
                 for (index, (key, value)) in map.iter().enumerate().rev() {
                     let node = self.node(frame.node, Segment::Key(key));
                     let mut collapse = frame.collapse;
-                    if let Some(found) = scan_secret(key).or_else(|| scan_pii(key, false)) {
+                    if let Some(found) = scan_key(key) {
                         let index = match keyed {
                             Some(index) => {
                                 self.escalate(index, found.class);
