@@ -285,7 +285,10 @@ pub(super) struct CardHit {
     pub(super) whole: bool,
 }
 
-/// The first run of digits (single spaces or dashes between them) that is a card number.
+/// The first card number in `t`: a Luhn-valid run of 13 to 19 digits starting with 2 to 6,
+/// standing alone, with single spaces or dashes between its groups. A longer run of groups
+/// (`0 4111 1111 1111 1111 0`) is searched for a card inside it, grouped as cards print them and
+/// not flanked by more four-digit groups, so a list of years stays a list of years.
 pub(super) fn card_scan(t: &str) -> Option<CardHit> {
     let bytes = t.as_bytes();
     let mut i = 0;
@@ -294,62 +297,77 @@ pub(super) fn card_scan(t: &str) -> Option<CardHit> {
             i += 1;
             continue;
         }
-        let start = i;
-        let mut digits = [0u8; 19];
-        let mut count = 0usize;
-        let mut groups = [0usize; 19];
-        let mut group_count = 0usize;
-        let mut current = 0usize;
+        // One run: groups of digits, each `(start, end)`, joined by single separators.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut start = i;
         let mut end = i;
         while let Some(&b) = bytes.get(end) {
             if b.is_ascii_digit() {
-                if let Some(slot) = digits.get_mut(count) {
-                    *slot = b - b'0';
-                }
-                count += 1;
-                current += 1;
+                end += 1;
             } else if (b == b' ' || b == b'-') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
             {
-                if let Some(slot) = groups.get_mut(group_count) {
-                    *slot = current;
-                }
-                group_count += 1;
-                current = 0;
+                groups.push((start, end));
+                start = end + 1;
+                end += 1;
             } else {
                 break;
             }
-            end += 1;
         }
-        if let Some(slot) = groups.get_mut(group_count) {
-            *slot = current;
-        }
-        group_count += 1;
+        groups.push((start, end));
         i = end;
-        if !(13..=19).contains(&count) {
-            continue;
-        }
-        let Some(digits) = digits.get(..count) else {
-            continue;
+        let alone_before = |at: usize| {
+            at.checked_sub(1)
+                .and_then(|p| bytes.get(p))
+                .is_none_or(|b| !b.is_ascii_alphanumeric())
         };
-        if !matches!(digits.first(), Some(2..=6)) || !luhn(digits) {
-            continue;
-        }
-        if start == 0 && end == bytes.len() {
-            return Some(CardHit {
-                digits: count,
-                whole: true,
-            });
-        }
-        let alone = start
-            .checked_sub(1)
-            .and_then(|p| bytes.get(p))
-            .is_none_or(|b| !b.is_ascii_alphanumeric())
-            && bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
-        if alone && groups.get(..group_count).is_some_and(card_grouping) {
-            return Some(CardHit {
-                digits: count,
-                whole: false,
-            });
+        let alone_after = |at: usize| bytes.get(at).is_none_or(|b| !b.is_ascii_alphanumeric());
+        let width = |g: Option<&(usize, usize)>| g.map(|(s, e)| e - s);
+        for a in 0..groups.len() {
+            let mut digits = Vec::with_capacity(19);
+            for b in a..groups.len() {
+                let Some(&(gs, ge)) = groups.get(b) else {
+                    break;
+                };
+                digits.extend(
+                    bytes
+                        .get(gs..ge)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|d| d - b'0'),
+                );
+                if digits.len() > 19 {
+                    break;
+                }
+                if digits.len() < 13 || !matches!(digits.first(), Some(2..=6)) || !luhn(&digits) {
+                    continue;
+                }
+                let Some(&(first, _)) = groups.get(a) else {
+                    break;
+                };
+                let whole_run = a == 0 && b + 1 == groups.len();
+                if whole_run && first == 0 && ge == bytes.len() {
+                    return Some(CardHit {
+                        digits: digits.len(),
+                        whole: true,
+                    });
+                }
+                let widths: Vec<usize> = groups
+                    .get(a..=b)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(s, e)| e - s)
+                    .collect();
+                let flanked = a
+                    .checked_sub(1)
+                    .is_some_and(|p| width(groups.get(p)) == Some(4))
+                    || width(groups.get(b + 1)) == Some(4);
+                if alone_before(first) && alone_after(ge) && card_grouping(&widths) && !flanked {
+                    return Some(CardHit {
+                        digits: digits.len(),
+                        whole: false,
+                    });
+                }
+            }
         }
     }
     None
