@@ -398,3 +398,6 @@ fn dropped_from(event: &Map<String, Value>, thin: &Thin, excluded: &[Excluded]) 
     }
     dropped
 }
+
+#[cfg(test)]
+mod tests;
