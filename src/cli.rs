@@ -458,7 +458,9 @@ Examples:
   msgwork rewrite-event event.json --check my-ecst.json     grade your own rewrite (exit 1 if it fails)
   msgwork rewrite-event fixtures/events/order-placed.json --practice   the workshop exercise, step by step
 
-Without --source, the entity is looked up in msgwork's sample records, and the output says so.";
+Without --source, the entity is looked up in msgwork's sample records, and the output says so.
+A --source record whose id names another entity than the event's is refused; pass the right
+record, or add --force-source to use it anyway.";
 
 #[derive(Debug, Args)]
 pub struct RewriteArgs {
@@ -469,6 +471,11 @@ pub struct RewriteArgs {
     /// The full record of the entity the event names [default: msgwork's sample records]
     #[arg(long, value_name = "RECORD.json")]
     pub source: Option<PathBuf>,
+
+    /// Use the --source record even when its id names a different entity than the event's; both
+    /// forms still carry the event's id
+    #[arg(long, requires = "source")]
+    pub force_source: bool,
 
     /// Grade your own notification or ECST payload for this event instead
     #[arg(long, value_name = "MINE.json", conflicts_with = "practice")]

@@ -12,6 +12,7 @@ use crate::Outcome;
 use crate::cli::ReportFormat;
 use crate::evidence::{self, Evidence, Refusal, artifact};
 use crate::grade::Verdict;
+use crate::rewrite::redact::{self, Scope};
 use crate::store::{Run, Store};
 
 pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcome> {
@@ -213,7 +214,9 @@ fn bundle(store: &Store, items: &[Evidence]) -> Result<Value> {
         .iter()
         .map(|r| {
             let (counts, refused) = counted(artifact::rewrite(r));
-            json!({"run": r.id, "file": r.options["payload"], "result": r.results, "counts": counts, "refused": refused})
+            // Checks recorded before msgwork redacted them may hold a secret: never export one.
+            let result = redact::json(&r.results, Scope::Everything);
+            json!({"run": r.id, "file": r.options["payload"], "result": result, "counts": counts, "refused": refused})
         })
         .collect();
     Ok(json!({

@@ -12,7 +12,7 @@ use crate::cli::RewriteArgs;
 use crate::rewrite::catalogue::Form;
 use crate::rewrite::check::{Checked, Severity, check};
 use crate::rewrite::classify::Class;
-use crate::rewrite::{Rewrite, input, rewrite};
+use crate::rewrite::{Rewrite, Source, input, redact, rewrite};
 use crate::ui::{Paint, Verdict};
 
 fn load(path: &Path) -> Result<(String, Map<String, Value>)> {
@@ -37,7 +37,8 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         // The fingerprints let evidence tell the learner's own payload from a shipped sample or
         // a copy of msgwork's own rewrite of the event.
         let recorded = serde_json::json!({
-            "event": event_name, "payload": mine.display().to_string(), "event_type": thin_type,
+            "event": event_name, "payload": mine.display().to_string(),
+            "event_type": thin_type.map(|t| redact::text(t).into_owned()),
             "fingerprint": crate::evidence::fingerprint::json_object(&payload),
             "model_fingerprints": crate::evidence::samples::model_rewrites(&event_name, &event),
         });
@@ -53,12 +54,16 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
             Outcome::CheckFailed
         });
     }
-    let record = match &args.source {
-        Some(path) => Some(load(path).map(|(name, map)| (format!("--source {name}"), map))?),
+    let source = match &args.source {
+        Some(path) => Some(load(path).map(|(file, record)| Source {
+            file,
+            record,
+            force: args.force_source,
+        })?),
         None => None,
     };
-    let record_for_practice = record.as_ref().map(|(_, r)| r.clone());
-    let rewritten = rewrite(&event_name, &event, record)?;
+    let record_for_practice = source.as_ref().map(|s| s.record.clone());
+    let rewritten = rewrite(&event_name, &event, source)?;
     if args.practice {
         use std::io::IsTerminal;
         if !std::io::stdin().is_terminal() {
@@ -178,9 +183,25 @@ fn render(r: &Rewrite, paint: Paint) -> String {
                 Class::Pii => "personal".to_string(),
                 Class::Ordinary => "ordinary".to_string(),
             };
-            table.add_row(vec![e.path.clone(), class, e.reason.clone()]);
+            table.add_row(vec![
+                shown_path(&e.path, "(keys of the record)"),
+                class,
+                e.reason.clone(),
+            ]);
         }
         let _ = writeln!(out, "{table}\n");
+    }
+    if !r.dropped_from_event.is_empty() {
+        let _ = writeln!(out, "{}", paint.bold("Dropped from the thin event"));
+        for d in &r.dropped_from_event {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                shown_path(&d.path, "(keys of the event)"),
+                d.reason
+            );
+        }
+        let _ = writeln!(out);
     }
     for f in &r.flagged_pii {
         let _ = writeln!(
@@ -243,6 +264,15 @@ fn render(r: &Rewrite, paint: Paint) -> String {
         let _ = writeln!(out, "{} {note}", paint.dim("Note:"));
     }
     out
+}
+
+/// A field's path as a table shows it; the empty path is the whole record, named by `whole`.
+fn shown_path(path: &str, whole: &str) -> String {
+    if path.is_empty() {
+        whole.to_string()
+    } else {
+        path.to_string()
+    }
 }
 
 fn render_check(c: &Checked, paint: Paint, run: i64) -> String {

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::item::Refusal;
 use super::samples;
+use crate::rewrite::redact;
 use crate::store::Run;
 
 /// The event the rewrite item asks for, as shipped.
@@ -127,7 +128,7 @@ pub fn rewrite(run: &Run) -> Result<(), Refusal> {
         return Err(refuse(
             format!(
                 "it was checked against {}, and this item asks for the thin OrderPlaced event",
-                event_type.unwrap_or("an event with no type")
+                event_type.map_or("an event with no type".into(), redact::text)
             ),
             format!("msgwork rewrite-event {ORDER_PLACED} --check {}", arg(file)),
         ));

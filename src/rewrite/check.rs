@@ -7,6 +7,7 @@ use super::catalogue::{self, Form};
 use super::classify::{self, Class};
 use super::output::SCHEMA_VERSION;
 use super::paths::{get_path, within};
+use super::redact;
 
 /// How serious a finding is: a failure fails the check (exit 1), a warning does not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -92,6 +93,10 @@ pub fn check(payload: &Map<String, Value>, thin_type: Option<&str>) -> Checked {
                 .and_then(Value::as_str)
                 .map(|v| (*k, v.to_string()))
         });
+    // The name as the verdict may show it: a type that looks like a secret is graded, never shown.
+    let shown = type_value
+        .as_ref()
+        .map(|(_, v)| redact::text(v).into_owned());
 
     // A command in disguise: it tells a consumer what to do instead of saying what happened.
     let command_keys: Vec<&str> = ["action", "command"]
@@ -104,7 +109,8 @@ pub fn check(payload: &Map<String, Value>, thin_type: Option<&str>) -> Checked {
     let is_command = imperative.is_some()
         || !command_keys.is_empty()
         || (payload.contains_key("to") && payload.contains_key("template"));
-    if let Some((key, name)) = imperative {
+    if let Some((key, _)) = imperative {
+        let name = shown.as_deref().unwrap_or_default();
         push(
             "command-in-disguise",
             Severity::Fail,
@@ -277,7 +283,7 @@ pub fn check(payload: &Map<String, Value>, thin_type: Option<&str>) -> Checked {
         passed,
         command: is_command,
         form,
-        event_type: type_value.map(|(_, v)| v),
+        event_type: shown,
         findings,
     }
 }

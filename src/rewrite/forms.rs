@@ -1,15 +1,62 @@
 //! The rewrite itself: a thin event as a notification and, when enough consumers want state, as
 //! ECST, with secrets and needless personal data kept off and the cost of each form measured.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
 use super::catalogue::{self, Consumer, Form};
 use super::classify::{self, Class, Finding};
 use super::output::{CallBacks, ConsumerView, Excluded, Flagged, Metrics, Rewrite, SCHEMA_VERSION};
-use super::paths::{get_path, remove_path, set_path, within};
+use super::paths::{ancestors, get_path, remove_path, set_path, within};
+use super::redact::{self, Scope};
 use super::thin::{FieldError, Thin, event_type_of, read_thin};
+
+/// The entity's full record, handed in with `--source`.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// The file it came from, for messages.
+    pub file: String,
+    pub record: Map<String, Value>,
+    /// Use it even when its id names a different entity than the event's (`--force-source`).
+    pub force: bool,
+}
+
+/// The id a record gives itself: its own id field, else `id`, as text.
+fn record_id(record: &Map<String, Value>, id_field: &str) -> Option<String> {
+    [id_field, "id"].iter().find_map(|k| match record.get(*k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Refuses a record about a different entity than the event, unless the learner forced it; the
+/// note says what was used.
+fn match_source(source: &Source, thin: &Thin, entity: &str) -> Result<Option<String>, FieldError> {
+    let id = redact::text(&thin.id);
+    let Some(own) = record_id(&source.record, &thin.id_field) else {
+        return Ok(Some(format!(
+            "The --source record has no {} or id field, so msgwork could not check that it is the record of {entity} {id}.",
+            thin.id_field
+        )));
+    };
+    if own == thin.id {
+        return Ok(None);
+    }
+    let own = redact::text(&own);
+    if source.force {
+        return Ok(Some(format!(
+            "The --source record is for {entity} {own}, not {id}: used for {id} because --force-source asks for it; both forms carry {id}."
+        )));
+    }
+    Err(FieldError {
+        file: source.file.clone(),
+        message: format!(
+            "this record is for {entity} {own}, but the event is about {entity} {id}; pass the record of {id} with --source, or add --force-source to use this one for {id}"
+        ),
+    })
+}
 
 /// Consumers for an event type the catalogue does not know, reasoned from its name and fields.
 fn reasoned_consumers(event_type: &str, entity: &str, record_fields: &[String]) -> Vec<Consumer> {
@@ -73,12 +120,12 @@ fn envelope(thin: &Thin, entity: &str, data: Map<String, Value>) -> Value {
     })
 }
 
-/// Rewrites a thin event as notification and ECST. `record` is the entity's state with where it
-/// came from; without one, the shipped sample records are searched.
+/// Rewrites a thin event as notification and ECST. `source` is the entity's state; without one,
+/// the shipped sample records are searched.
 pub fn rewrite(
     file: &str,
     event: &Map<String, Value>,
-    record: Option<(String, Map<String, Value>)>,
+    source: Option<Source>,
 ) -> Result<Rewrite, FieldError> {
     let spec = event_type_of(event).and_then(catalogue::find);
     let thin = read_thin(file, event, spec.as_ref())?;
@@ -92,8 +139,11 @@ pub fn rewrite(
         |s| s.entity.clone(),
     );
     let mut notes = Vec::new();
-    let (record_source, record) = match record {
-        Some((source, record)) => (source, Some(record)),
+    let (record_source, record) = match source {
+        Some(source) => {
+            notes.extend(match_source(&source, &thin, &entity)?);
+            (format!("--source {}", source.file), Some(source.record))
+        }
         None => match catalogue::sample_record(&entity, &thin.id) {
             Some(record) => {
                 notes.push(format!(
@@ -132,6 +182,10 @@ pub fn rewrite(
             .collect()
     });
     let findings: Vec<Finding> = classify::classify(&Value::Object(record.clone()));
+    // A key that looks sensitive would carry what it holds through the field's name; the
+    // findings above already list the object holding it.
+    let mut record = record;
+    redact::drop_sensitive_keys(&mut record);
     let class_of: BTreeMap<&str, &Finding> =
         findings.iter().map(|f| (f.path.as_str(), f)).collect();
     let (consumers, reasoned) = match &spec {
@@ -168,7 +222,8 @@ pub fn rewrite(
     let ecst = if ecst_consumers.len() >= 2 {
         let mut data = id_only.clone();
         for consumer in &ecst_consumers {
-            for need in &consumer.needs {
+            // The events are about the event's entity: a forced record's own id does not travel.
+            for need in consumer.needs.iter().filter(|n| **n != thin.id_field) {
                 match get_path(&record, need) {
                     Some(value) => set_path(&mut data, need, value.clone()),
                     None => notes.push(format!(
@@ -242,14 +297,15 @@ pub fn rewrite(
         None
     };
     // An excluded object stands for its fields: list the address, not each of its lines.
-    let parents: Vec<(String, Class)> =
+    let parents: HashSet<(String, Class)> =
         excluded.iter().map(|e| (e.path.clone(), e.class)).collect();
     excluded.retain(|e| {
-        !parents
-            .iter()
-            .any(|(p, class)| *class == e.class && p != &e.path && within(&e.path, p))
+        !ancestors(&e.path)
+            .into_iter()
+            .any(|p| parents.contains(&(p.to_string(), e.class)))
     });
     excluded.dedup_by(|a, b| a.path == b.path);
+    let dropped_from_event = dropped_from(event, &thin, &excluded);
 
     let ecst_data = ecst
         .as_ref()
@@ -276,6 +332,17 @@ pub fn rewrite(
         .as_ref()
         .map(|d| d.keys().filter(|k| **k != thin.id_field).cloned().collect())
         .unwrap_or_default();
+    // The last guard: whatever slipped past the field-by-field weighing, no secret is printed.
+    let mut notification = notification;
+    let mut ecst = ecst;
+    redact::scrub(&mut notification, Scope::Secrets);
+    if let Some(ecst) = ecst.as_mut() {
+        redact::scrub(ecst, Scope::Secrets);
+    }
+    let notes = notes
+        .iter()
+        .map(|note| redact::text(note).into_owned())
+        .collect();
     let size = |v: &Value| serde_json::to_string(v).map_or(0, |s| s.len());
     Ok(Rewrite {
         schema_version: SCHEMA_VERSION,
@@ -301,7 +368,36 @@ pub fn rewrite(
         notification,
         ecst,
         excluded_fields: excluded,
+        dropped_from_event,
         flagged_pii: flagged,
         notes,
     })
 }
+
+/// The thin event's own fields that look like secrets and travel on neither form: its envelope
+/// fields replaced, and any other field (`customer_id` holding a card number) the record stands
+/// in for. Fields already listed as kept off are not listed again.
+fn dropped_from(event: &Map<String, Value>, thin: &Thin, excluded: &[Excluded]) -> Vec<Excluded> {
+    let mut dropped = thin.dropped.clone();
+    let mut listed: HashSet<String> = dropped
+        .iter()
+        .chain(excluded)
+        .map(|e| e.path.clone())
+        .collect();
+    for f in classify::classify(&Value::Object(event.clone())) {
+        let seen =
+            listed.contains(&f.path) || ancestors(&f.path).into_iter().any(|p| listed.contains(p));
+        if f.class == Class::Secret && !seen {
+            listed.insert(f.path.clone());
+            dropped.push(Excluded {
+                path: f.path,
+                class: f.class,
+                reason: format!("{}; left out, secrets never go on an event", f.reason),
+            });
+        }
+    }
+    dropped
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,13 @@
 //! Reading a JSON document a learner hands in, safely: size-capped, text only, duplicate keys and
 //! absurd nesting refused, every error placed by line and column, and no value ever echoed back
-//! (an event or record may hold a secret, and error messages end up in terminals and logs).
+//! (an event or record may hold a secret, and error messages end up in terminals and logs): a
+//! key named in an error goes through the redactor first.
 
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::redact;
 use crate::userfile::{self, Limit, ReadError, Text};
 
 /// The largest event or record accepted: far beyond any real one, small enough to refuse a
@@ -82,7 +84,7 @@ pub fn parse_object(name: &str, text: &str) -> Result<Map<String, Value>, InputE
             name: name.to_string(),
             line: err.line(),
             column: err.column(),
-            what,
+            what: redact::text(&what).into_owned(),
         }
     })?;
     match value {
@@ -182,7 +184,7 @@ fn scan(name: &str, text: &str) -> Result<(), InputError> {
                             name: name.to_string(),
                             line: key_line,
                             column: key_column,
-                            key,
+                            key: redact::text(&key).into_owned(),
                         });
                     }
                 }
@@ -228,6 +230,16 @@ mod tests {
                 column: 16,
                 key: "c".into()
             }
+        );
+        // A key that looks like a secret is named by what it is, never shown.
+        let err =
+            parse(r#"{"sk_live_51HxYzAbCdEfGhIjKlMnOp": 1, "sk_live_51HxYzAbCdEfGhIjKlMnOp": 2}"#)
+                .unwrap_err()
+                .to_string();
+        assert!(!err.contains("sk_live"), "{err}");
+        assert!(
+            err.contains("the key \"[redacted: a Stripe secret key]\" appears twice"),
+            "{err}"
         );
         // The same key in two different objects is fine.
         assert!(parse(r#"{"a": {"id": 1}, "b": {"id": 2}}"#).is_ok());

@@ -10,8 +10,10 @@ pub mod input;
 mod output;
 mod paths;
 pub mod practice;
+pub mod redact;
 mod thin;
+mod timestamp;
 
-pub use forms::rewrite;
+pub use forms::{Source, rewrite};
 pub use output::{CallBacks, ConsumerView, Excluded, Flagged, Metrics, Rewrite, SCHEMA_VERSION};
 pub use thin::{FieldError, event_type_of};

@@ -66,6 +66,9 @@ pub struct Rewrite {
     pub notification: Value,
     pub ecst: Option<Value>,
     pub excluded_fields: Vec<Excluded>,
+    /// Fields of the thin event itself left off both forms because they look like secrets
+    /// (an id holding a card number, a correlation id holding a key), and why.
+    pub dropped_from_event: Vec<Excluded>,
     pub flagged_pii: Vec<Flagged>,
     pub metrics: Metrics,
     pub notes: Vec<String>,

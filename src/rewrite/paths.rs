@@ -78,3 +78,62 @@ enum Step {
 pub(crate) fn within(path: &str, need: &str) -> bool {
     path == need || path.starts_with(&format!("{need}.")) || path.starts_with(&format!("{need}["))
 }
+
+/// Every path `path` lies beneath, as [`within`] reads it: `customer` and `customer.address` for
+/// `customer.address.city`, and the root (the empty path) for `["a.b"]` or `[0]`. A quoted key
+/// is one step, whatever it holds, so the cost stays linear in the path's depth.
+pub(crate) fn ancestors(path: &str) -> Vec<&str> {
+    let bytes = path.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'.' => {
+                found.push(&path[..i]);
+                i += 1;
+            }
+            b'[' => {
+                found.push(&path[..i]);
+                i += 1;
+                if bytes.get(i) == Some(&b'"') {
+                    i += 1;
+                    while let Some(&c) = bytes.get(i) {
+                        i += if c == b'\\' { 2 } else { 1 };
+                        if c == b'"' {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ancestors_are_the_paths_within_reads_as_parents() {
+        assert_eq!(
+            ancestors("customer.address.city"),
+            ["customer", "customer.address"]
+        );
+        assert_eq!(ancestors("items[2].card"), ["items", "items[2]"]);
+        assert_eq!(ancestors(r#"a["x.y[z]"].b"#), ["a", r#"a["x.y[z]"]"#]);
+        assert_eq!(ancestors(r#"["q\"."]"#), [""]);
+        assert!(ancestors("plain").is_empty());
+        for path in [
+            "customer.address.city",
+            "items[2].card",
+            r#"a["x.y"].b"#,
+            "[0]",
+        ] {
+            for parent in ancestors(path) {
+                assert!(within(path, parent) && parent != path, "{parent} of {path}");
+            }
+        }
+    }
+}

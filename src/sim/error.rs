@@ -49,6 +49,9 @@ pub enum SimError {
     /// The run ended while an actor waited for its turn. Never reaches the user.
     #[error("internal error: an actor outlived its run")]
     Stopped,
+    /// A statement would have waited for another connection's transaction, and was told not to.
+    #[error("the database is busy with another transaction")]
+    Busy,
     /// The broker did not acknowledge a publish: the message may or may not have been stored.
     #[error("the broker did not acknowledge the publish")]
     Unacknowledged,
@@ -57,19 +60,20 @@ pub enum SimError {
 impl SimError {
     /// Whether SQLite refused a statement because another connection holds the write lock.
     pub fn is_busy(&self) -> bool {
-        matches!(
-            self,
-            SimError::Sql {
-                cause: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error {
-                        code: rusqlite::ErrorCode::DatabaseBusy,
-                        ..
-                    },
-                    _
-                ),
-                ..
-            }
-        )
+        matches!(self, SimError::Busy)
+            || matches!(
+                self,
+                SimError::Sql {
+                    cause: rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error {
+                            code: rusqlite::ErrorCode::DatabaseBusy,
+                            ..
+                        },
+                        _
+                    ),
+                    ..
+                }
+            )
     }
 }
 

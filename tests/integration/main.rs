@@ -16,6 +16,7 @@ mod mutants;
 mod postgres;
 mod replay;
 mod rewrite_cli;
+mod secrets;
 mod simulate_cli;
 mod simulate_process;
 mod sketch_cli;

@@ -71,3 +71,35 @@ fn every_mutant_that_postgres_allows_is_caught_there() {
     }
     assert!(missed.is_empty(), "never caught on PostgreSQL: {missed:?}");
 }
+
+/// The soak behind the 200-seed test: ten thousand seeds with every fault on. Run it with
+/// `cargo test --release --test integration soak_ten_thousand_seeds -- --ignored`.
+#[test]
+#[ignore = "a soak: about a quarter of an hour in a release build on two cores"]
+fn soak_ten_thousand_seeds_hold_with_every_fault_on() {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let failures = &failures;
+            scope.spawn(move || {
+                for seed in (0..10_000u64).filter(|s| s % workers == worker) {
+                    let mut options = SimOptions::new(seed);
+                    options.orders = 200;
+                    let report = sim::run(&options, None, &NoProgress)
+                        .unwrap_or_else(|err| panic!("seed {seed}: {err}"));
+                    let problems = report.check_problems();
+                    if !problems.is_empty() || !report.verdict.naive_broken {
+                        failures.lock().unwrap().push((seed, problems));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} seeds failed: {failures:?}",
+        failures.len()
+    );
+}

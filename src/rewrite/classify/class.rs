@@ -1,7 +1,7 @@
 //! The classifier's verdicts: how sensitive a field is, and where and why.
 
 /// How sensitive a field is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     /// Never travels on an event: passwords, keys, tokens, card data.

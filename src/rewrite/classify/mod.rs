@@ -44,6 +44,19 @@
 //!   too often order ids, amounts, timestamps or postcodes.
 //! - Loopback and unspecified IP addresses are not personal, and an IP-shaped value in a field
 //!   named like a version (`1.0.0.0`) is a version.
+//! - Every key and string is first folded to the ASCII it stands for: full-width and other
+//!   Unicode digits and letters as NFKC maps them, invisible characters (zero-width spaces,
+//!   joiners, soft hyphens, direction marks) removed, odd spaces and dashes made plain. A card
+//!   number in full-width digits or split by zero-width spaces is still a card number.
+//! - A base64 word (16 characters or more) that decodes to printable text is read again,
+//!   decoded: a card number or key hidden by encoding it is a secret ("base64 holding ...").
+//! - Some values are told by their neighbours. Forty base64 characters are an AWS secret access
+//!   key beside an access key id, or anywhere under a name that says AWS; alone they are too
+//!   common a shape to call secret. Nine bare digits are a social security number under an
+//!   SSN-like name, after "SSN" in text, or beside a value labelling them "SSN"; alone they are
+//!   an order number or an amount. A PEM private key spread over the strings of one array or
+//!   object (read joined, so a split inside its `BEGIN` line is found too) makes every piece
+//!   from `BEGIN` to `END` secret.
 //! - Secrets and personal data inside free text (a JWT in a log line, a card number in a note, an
 //!   email address in a comment) are found too; the reason then says "text containing ...".
 //! - A key that itself looks like a secret or personal data (`{"ada@example.com": {...}}`) would
@@ -58,6 +71,8 @@
 
 mod class;
 mod names;
+mod neighbours;
+mod normalize;
 mod pii_shapes;
 mod secret_shapes;
 mod values;
@@ -65,6 +80,7 @@ mod walk;
 
 pub use class::{Class, Finding};
 pub use secret_shapes::luhn_valid;
+pub use values::describe;
 pub use walk::classify;
 
 #[cfg(test)]

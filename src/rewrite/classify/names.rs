@@ -97,6 +97,9 @@ pub(super) struct Field {
 pub(super) struct Ctx {
     person: bool,
     card: bool,
+    /// A key on the way here names AWS (`aws`, `amazon`): a 40-character base64 value is a
+    /// secret access key. Inherited all the way down.
+    pub(super) aws: bool,
 }
 
 pub(super) struct KeyInfo {
@@ -263,12 +266,18 @@ fn context_of(tokens: &[String], parent: Ctx) -> Ctx {
     let own = Ctx {
         person: plural_is(head, is_person) || (generic && any(is_person)),
         card: plural_is(head, is_card) || (generic && any(is_card)),
+        aws: false,
     };
-    if generic && own == Ctx::default() {
+    let mut ctx = if generic && own == Ctx::default() {
         parent
     } else {
         own
-    }
+    };
+    ctx.aws = parent.aws
+        || tokens
+            .iter()
+            .any(|t| matches!(t.as_str(), "aws" | "amazon" | "amz"));
+    ctx
 }
 
 /// Splits a key into lower-case words: `XApiKey` -> `x api key`, `password_hash` -> `password hash`.

@@ -121,28 +121,71 @@ pub(super) fn ip(w: &str) -> bool {
     addr.is_some_and(|a| !a.is_loopback() && !a.is_unspecified())
 }
 
-/// `ddd-dd-dddd`, with the area, group and serial numbers the SSA never issues ruled out.
+/// `ddd-dd-dddd` or `ddd dd dddd`, with the area, group and serial numbers the SSA never
+/// issues ruled out.
 pub(super) fn ssn(w: &str) -> bool {
     let b = w.as_bytes();
-    if b.len() != 11 {
-        return false;
-    }
-    let shaped = b.iter().enumerate().all(|(i, c)| {
-        if i == 3 || i == 6 {
-            *c == b'-'
-        } else {
-            c.is_ascii_digit()
-        }
-    });
-    let (Some(area), Some(group), Some(serial)) = (w.get(0..3), w.get(4..6), w.get(7..11)) else {
+    let separator = b.get(3).copied().filter(|c| *c == b'-' || *c == b' ');
+    let Some(separator) = separator else {
         return false;
     };
-    shaped
-        && area != "000"
-        && area != "666"
-        && !area.starts_with('9')
-        && group != "00"
-        && serial != "0000"
+    let shaped = b.len() == 11
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 3 || i == 6 {
+                *c == separator
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    shaped && issued(w.get(0..3), w.get(4..6), w.get(7..11))
+}
+
+/// Nine bare digits that could be an issued social security number.
+pub(super) fn ssn_digits(w: &str) -> bool {
+    w.len() == 9
+        && w.bytes().all(|c| c.is_ascii_digit())
+        && issued(w.get(0..3), w.get(3..5), w.get(5..9))
+}
+
+fn issued(area: Option<&str>, group: Option<&str>, serial: Option<&str>) -> bool {
+    let (Some(area), Some(group), Some(serial)) = (area, group, serial) else {
+        return false;
+    };
+    area != "000" && area != "666" && !area.starts_with('9') && group != "00" && serial != "0000"
+}
+
+/// Words that announce a social security number in text: `SSN 123456789`, `social security
+/// number: 123 45 6789`.
+const SSN_LABELS: &[&str] = &["ssn", "social security", "soc sec", "ss#", "ss no"];
+
+/// A social security number in any of its spellings, bare digits included, right after a word
+/// that announces one. Each label looks at most 32 characters ahead, so the cost stays linear.
+pub(super) fn ssn_in_text(t: &str) -> bool {
+    let lower = t.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    SSN_LABELS.iter().any(|label| {
+        lower.match_indices(label).any(|(at, _)| {
+            let starts_word = at
+                .checked_sub(1)
+                .and_then(|p| bytes.get(p))
+                .is_none_or(|b| !b.is_ascii_alphanumeric());
+            let after = at + label.len();
+            let Some(gap) = lower.get(after..).and_then(|rest| {
+                rest.char_indices()
+                    .take(32)
+                    .find(|(_, c)| c.is_ascii_digit())
+                    .map(|(i, _)| i)
+            }) else {
+                return false;
+            };
+            let start = after + gap;
+            let alone_at = |end: usize| bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
+            let spelled = |len: usize, shape: fn(&str) -> bool| {
+                lower.get(start..start + len).is_some_and(shape) && alone_at(start + len)
+            };
+            starts_word && (spelled(11, ssn) || spelled(9, ssn_digits))
+        })
+    })
 }
 
 /// An IBAN printed in groups of four inside longer text: `pay to GB82 WEST 1234 5698 7654 32.`

@@ -127,15 +127,8 @@ const KEY_PREFIXES: &[(&str, usize, &str)] = &[
 
 pub(super) fn api_key(w: &str) -> Option<&'static str> {
     let w = w.trim_end_matches('.');
-    for prefix in ["AKIA", "ASIA"] {
-        if let Some(body) = w.strip_prefix(prefix)
-            && body.len() == 16
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            return Some("an AWS access key id");
-        }
+    if aws_access_key_id(w) {
+        return Some("an AWS access key id");
     }
     if let Some(body) = w.strip_prefix("AIza")
         && body.len() == 35
@@ -150,6 +143,74 @@ pub(super) fn api_key(w: &str) -> Option<&'static str> {
                 .is_some_and(|body| body.len() >= *min && body.bytes().all(is_base64url))
         })
         .map(|(_, _, noun)| *noun)
+}
+
+/// `AKIA` or `ASIA` and 16 capitals or digits, standing alone or ending a key's first word
+/// (`AKIAIOSFODNN7EXAMPLE_id`).
+pub(super) fn aws_access_key_id(w: &str) -> bool {
+    let b = w.as_bytes();
+    let capital_or_digit = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+    (b.starts_with(b"AKIA") || b.starts_with(b"ASIA"))
+        && b.get(4..20)
+            .is_some_and(|body| body.iter().all(capital_or_digit))
+        && b.get(20).is_none_or(|c| !c.is_ascii_alphanumeric())
+}
+
+/// Forty characters of base64 with capitals, small letters and digits: the shape of an AWS
+/// secret access key. Too common a shape to mean a key on its own; the walk asks for it only
+/// beside an access key id or under a name that says AWS.
+pub(super) fn aws_secret_access_key(w: &str) -> bool {
+    let b = w.as_bytes();
+    b.len() == 40
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'/' || *c == b'+')
+        && b.iter().any(u8::is_ascii_uppercase)
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b.iter().any(u8::is_ascii_digit)
+}
+
+/// The text a base64 (or base64url) word decodes to, when it decodes to printable text: a
+/// card number or key hidden by encoding it is still found. Words under 16 characters encode
+/// too little to hide a card number and are not decoded.
+pub(super) fn base64_text(w: &str) -> Option<String> {
+    if w.len() < 16 {
+        return None;
+    }
+    let bytes = decode_base64(w)?;
+    let text = String::from_utf8(bytes).ok()?;
+    let printable = text
+        .chars()
+        .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
+    (printable && !text.trim().is_empty()).then_some(text)
+}
+
+/// Standard or URL-safe base64, padded or not; `None` for anything else.
+fn decode_base64(w: &str) -> Option<Vec<u8>> {
+    let body = w.trim_end_matches('=');
+    if w.len() - body.len() > 2 || body.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let mut bits = 0u32;
+    let mut pending = 0u32;
+    for b in body.bytes() {
+        let value = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        pending += 6;
+        if pending >= 8 {
+            pending -= 8;
+            out.push(u8::try_from((bits >> pending) & 0xff).unwrap_or(0));
+            bits &= (1 << pending) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// `scheme://user:password@host` or a URL whose query carries a secret-named parameter.
@@ -212,30 +273,10 @@ pub(super) fn authorization_value(t: &str) -> Option<bool> {
 
 /// Base64 that decodes to something with a colon in it: `user:password`.
 fn basic_credentials(w: &str) -> bool {
-    if w.len() < 8 || !w.len().is_multiple_of(4) {
-        return false;
-    }
-    let mut bits = 0u32;
-    let mut pending = 0u32;
-    let mut colon = false;
-    for b in w.trim_end_matches('=').bytes() {
-        let value = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return false,
-        };
-        bits = (bits << 6) | u32::from(value);
-        pending += 6;
-        if pending >= 8 {
-            pending -= 8;
-            colon |= (bits >> pending) & 0xff == u32::from(b':');
-            bits &= (1 << pending) - 1;
-        }
-    }
-    colon
+    w.len() >= 8
+        && w.len().is_multiple_of(4)
+        && !w.contains(['-', '_'])
+        && decode_base64(w).is_some_and(|bytes| bytes.contains(&b':'))
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -244,7 +285,10 @@ pub(super) struct CardHit {
     pub(super) whole: bool,
 }
 
-/// The first run of digits (single spaces or dashes between them) that is a card number.
+/// The first card number in `t`: a Luhn-valid run of 13 to 19 digits starting with 2 to 6,
+/// standing alone, with single spaces or dashes between its groups. A longer run of groups
+/// (`0 4111 1111 1111 1111 0`) is searched for a card inside it, grouped as cards print them and
+/// not flanked by more four-digit groups, so a list of years stays a list of years.
 pub(super) fn card_scan(t: &str) -> Option<CardHit> {
     let bytes = t.as_bytes();
     let mut i = 0;
@@ -253,62 +297,77 @@ pub(super) fn card_scan(t: &str) -> Option<CardHit> {
             i += 1;
             continue;
         }
-        let start = i;
-        let mut digits = [0u8; 19];
-        let mut count = 0usize;
-        let mut groups = [0usize; 19];
-        let mut group_count = 0usize;
-        let mut current = 0usize;
+        // One run: groups of digits, each `(start, end)`, joined by single separators.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut start = i;
         let mut end = i;
         while let Some(&b) = bytes.get(end) {
             if b.is_ascii_digit() {
-                if let Some(slot) = digits.get_mut(count) {
-                    *slot = b - b'0';
-                }
-                count += 1;
-                current += 1;
+                end += 1;
             } else if (b == b' ' || b == b'-') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
             {
-                if let Some(slot) = groups.get_mut(group_count) {
-                    *slot = current;
-                }
-                group_count += 1;
-                current = 0;
+                groups.push((start, end));
+                start = end + 1;
+                end += 1;
             } else {
                 break;
             }
-            end += 1;
         }
-        if let Some(slot) = groups.get_mut(group_count) {
-            *slot = current;
-        }
-        group_count += 1;
+        groups.push((start, end));
         i = end;
-        if !(13..=19).contains(&count) {
-            continue;
-        }
-        let Some(digits) = digits.get(..count) else {
-            continue;
+        let alone_before = |at: usize| {
+            at.checked_sub(1)
+                .and_then(|p| bytes.get(p))
+                .is_none_or(|b| !b.is_ascii_alphanumeric())
         };
-        if !matches!(digits.first(), Some(2..=6)) || !luhn(digits) {
-            continue;
-        }
-        if start == 0 && end == bytes.len() {
-            return Some(CardHit {
-                digits: count,
-                whole: true,
-            });
-        }
-        let alone = start
-            .checked_sub(1)
-            .and_then(|p| bytes.get(p))
-            .is_none_or(|b| !b.is_ascii_alphanumeric())
-            && bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
-        if alone && groups.get(..group_count).is_some_and(card_grouping) {
-            return Some(CardHit {
-                digits: count,
-                whole: false,
-            });
+        let alone_after = |at: usize| bytes.get(at).is_none_or(|b| !b.is_ascii_alphanumeric());
+        let width = |g: Option<&(usize, usize)>| g.map(|(s, e)| e - s);
+        for a in 0..groups.len() {
+            let mut digits = Vec::with_capacity(19);
+            for b in a..groups.len() {
+                let Some(&(gs, ge)) = groups.get(b) else {
+                    break;
+                };
+                digits.extend(
+                    bytes
+                        .get(gs..ge)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|d| d - b'0'),
+                );
+                if digits.len() > 19 {
+                    break;
+                }
+                if digits.len() < 13 || !matches!(digits.first(), Some(2..=6)) || !luhn(&digits) {
+                    continue;
+                }
+                let Some(&(first, _)) = groups.get(a) else {
+                    break;
+                };
+                let whole_run = a == 0 && b + 1 == groups.len();
+                if whole_run && first == 0 && ge == bytes.len() {
+                    return Some(CardHit {
+                        digits: digits.len(),
+                        whole: true,
+                    });
+                }
+                let widths: Vec<usize> = groups
+                    .get(a..=b)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(s, e)| e - s)
+                    .collect();
+                let flanked = a
+                    .checked_sub(1)
+                    .is_some_and(|p| width(groups.get(p)) == Some(4))
+                    || width(groups.get(b + 1)) == Some(4);
+                if alone_before(first) && alone_after(ge) && card_grouping(&widths) && !flanked {
+                    return Some(CardHit {
+                        digits: digits.len(),
+                        whole: false,
+                    });
+                }
+            }
         }
     }
     None

@@ -307,3 +307,195 @@ fn a_user_record_is_classified_field_by_field() {
         Some("a bcrypt password hash")
     );
 }
+
+// --- Hidden, split and encoded -----------------------------------------------------------------
+
+const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+#[test]
+fn a_pem_private_key_split_across_array_elements_is_secret_in_every_piece() {
+    let record = json!({
+        "lines": [
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "MIIEowIBAAKCAQEAq7BFUpkGp3+LQmlQ",
+            "Yx2eqzDV+xeG8kx/sQFV18S5JwIDAQAB",
+            "-----END RSA PRIVATE KEY-----",
+        ],
+        "pieces": {"a": "-----BEGIN PRIV", "b": "ATE KEY-----MIIEvQIBADANBgkq"},
+        "greeting": ["hello", "world"],
+    });
+    let findings = classify(&record);
+    for path in [
+        "lines[0]", "lines[1]", "lines[2]", "lines[3]", "pieces.a", "pieces.b",
+    ] {
+        assert_eq!(
+            at(&findings, path).map(|f| f.class),
+            Some(Class::Secret),
+            "{path}"
+        );
+    }
+    assert_eq!(class_at(&record, "greeting[1]"), Some(Class::Ordinary));
+    assert_never_echoed(&findings, "MIIEowIBAAKCAQEAq7BFUpkGp3+LQmlQ");
+}
+
+#[test]
+fn an_aws_secret_access_key_is_found_by_its_name_its_neighbour_or_an_aws_context() {
+    for (record, path) in [
+        (
+            json!({"aws_secret_access_key": AWS_SECRET}),
+            "aws_secret_access_key",
+        ),
+        (json!({"secretAccessKey": AWS_SECRET}), "secretAccessKey"),
+        (
+            json!({"AWS_SECRET_ACCESS_KEY": AWS_SECRET}),
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            json!({"deploy": {"id": "AKIAIOSFODNN7EXAMPLE", "value": AWS_SECRET}}),
+            "deploy.value",
+        ),
+        (
+            json!({"deploy": {"accessKeyId": "see vault", "value": AWS_SECRET}}),
+            "deploy.value",
+        ),
+        (
+            json!({"pair": ["AKIAIOSFODNN7EXAMPLE", AWS_SECRET]}),
+            "pair[1]",
+        ),
+        (
+            json!({"aws": {"backup": {"value": AWS_SECRET}}}),
+            "aws.backup.value",
+        ),
+        (
+            json!({"amazon_creds_blob": AWS_SECRET}),
+            "amazon_creds_blob",
+        ),
+    ] {
+        let findings = classify(&record);
+        assert_eq!(
+            at(&findings, path).map(|f| f.class),
+            Some(Class::Secret),
+            "{record}: {findings:?}"
+        );
+        assert_never_echoed(&findings, AWS_SECRET);
+    }
+    // Without a name or a neighbour that says AWS, forty base64 characters are just that;
+    // a hex SHA-1 (a git commit) has no capitals at all.
+    for record in [
+        json!({"checksum": AWS_SECRET}),
+        json!({"commit": "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"}),
+        json!({"aws": {"commit": "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"}}),
+    ] {
+        assert!(
+            classify(&record).iter().all(|f| f.class == Class::Ordinary),
+            "{record}"
+        );
+    }
+}
+
+#[test]
+fn a_social_security_number_without_dashes_is_found_by_its_name_a_label_or_the_text() {
+    for (record, path) in [
+        (json!({"ssn": "078051120"}), "ssn"),
+        (
+            json!({"customer": {"customerSsn": 78051120}}),
+            "customer.customerSsn",
+        ),
+        (
+            json!({"tax": {"id_type": "SSN", "id_value": "078051120"}}),
+            "tax.id_value",
+        ),
+        (
+            json!({"tax": {"kind": "social security number", "number": 219099999}}),
+            "tax.number",
+        ),
+        (json!({"note": "SSN 078051120 on file"}), "note"),
+        (
+            json!({"note": "social security number: 078 05 1120."}),
+            "note",
+        ),
+        (json!({"ref": "078 05 1120"}), "ref"),
+        (json!({"ref": "078-05-1120"}), "ref"),
+    ] {
+        assert_eq!(class_at(&record, path), Some(Class::Pii), "{record}");
+    }
+    // Nine digits are far more often an order number, an amount or a postcode.
+    for record in [
+        json!({"order_number": "123456789"}),
+        json!({"amount_cents": 123456789}),
+        json!({"note": "order 123456789 shipped"}),
+        json!({"doc": {"id_type": "passport", "id_value": "123456789"}}),
+        json!({"tax": {"id_type": "SSN", "id_value": "987654321"}}),
+        json!({"note": "ssn field left blank, order 123456789012"}),
+    ] {
+        assert!(
+            classify(&record).iter().all(|f| f.class == Class::Ordinary),
+            "{record}: {:?}",
+            classify(&record)
+        );
+    }
+}
+
+#[test]
+fn a_card_number_in_base64_full_width_digits_or_with_invisible_separators_is_secret() {
+    for value in [
+        "NDExMTExMTExMTExMTExMQ==",
+        "NDExMTExMTExMTExMTExMQ",
+        "NDExMSAxMTExIDExMTEgMTExMQ==",
+        "blob NDExMTExMTExMTExMTExMQ== end",
+        "c2tfbGl2ZV81MUh4WXpBYkNkRWZHaElqS2xNbk9w",
+        "４１１１１１１１１１１１１１１１",
+        "４１１１ １１１１ １１１１ １１１１",
+        "4111\u{200b}1111\u{200b}1111\u{200b}1111",
+        "4\u{2060}1\u{feff}11111111111111",
+        "4111\u{00a0}1111\u{00a0}1111\u{00a0}1111",
+        "4111\u{2010}1111\u{2010}1111\u{2010}1111",
+        "٤١١١١١١١١١١١١١١١",
+        "ｓｋ＿ｌｉｖｅ＿５１ＨｘＹｚＡｂＣｄＥｆＧｈＩｊＫｌＭｎＯｐ",
+    ] {
+        let record = json!({ "ref": value });
+        let findings = classify(&record);
+        assert_eq!(
+            at(&findings, "ref").map(|f| f.class),
+            Some(Class::Secret),
+            "{value:?}"
+        );
+        assert_never_echoed(&findings, value);
+    }
+    let encoded = classify(&json!({"ref": "NDExMTExMTExMTExMTExMQ=="}));
+    assert_eq!(
+        at(&encoded, "ref").map(|f| f.reason.as_str()),
+        Some("base64 holding a Luhn-valid 16-digit number: a card number")
+    );
+    // A key in full-width letters is read as the word it spells.
+    assert_eq!(
+        class_at(
+            &json!({"ｐａｓｓｗｏｒｄ": "x", "pass\u{200b}word": "y"}),
+            "ｐａｓｓｗｏｒｄ"
+        ),
+        Some(Class::Secret)
+    );
+}
+
+#[test]
+fn ordinary_text_ids_and_encodings_stay_ordinary_after_folding_and_decoding() {
+    let record = json!({
+        "greeting": "aGVsbG8gd29ybGQgaGVsbG8=",
+        "cursor": "MTIzNDU2Nzg5MDEyMzQ1Ng==",
+        "note": "b3JkZXIgb3JkXzlmMmEgc2hpcHBlZA==",
+        "city_label": "東京都 渋谷区",
+        "title": "Crème brûlée — 2 pièces",
+        "qty_label": "３個",
+        "event_id": "evt_01JPATVNZ1KTFGH9JBW7YTHHH2",
+        "uuid": "550e8400-e29b-41d4-a716-446655440000",
+        "created_at": "2026-03-14T09:26:53Z",
+        "occurred_ms": 1_773_480_413_000_u64,
+        "amount_cents": 123_456_789,
+        "tracking_number": "1Z999AA10123456784",
+        "sku_list": ["MUG-CER-350", "-----", "BEGIN", "END"],
+        "digest": "d2hhdGV2ZXIgdGhpcyBpcyBub3QgYSBzZWNyZXQ",
+    });
+    for f in classify(&record) {
+        assert_eq!(f.class, Class::Ordinary, "{f:?}");
+    }
+}

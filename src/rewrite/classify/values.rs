@@ -2,9 +2,10 @@
 //! described without quoting the value.
 
 use super::class::Class;
-use super::pii_shapes::{email, iban, iban_in_text, ip, phone, phone_in_text, ssn};
+use super::normalize::normalize;
+use super::pii_shapes::{email, iban, iban_in_text, ip, phone, phone_in_text, ssn, ssn_in_text};
 use super::secret_shapes::{
-    api_key, authorization_value, card_scan, jwt, password_hash, url_secret,
+    api_key, authorization_value, base64_text, card_scan, jwt, password_hash, url_secret,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,38 +31,94 @@ pub(super) struct Detection {
     what: What,
     /// Found inside longer text rather than as the whole string.
     embedded: bool,
+    /// Found only once base64 was decoded.
+    encoded: bool,
 }
 
 impl Detection {
-    pub(super) fn value_reason(self) -> String {
-        if self.embedded {
-            format!("text containing {}", self.what.phrase())
+    fn new(class: Class, what: What, embedded: bool) -> Self {
+        Self {
+            class,
+            what,
+            embedded,
+            encoded: false,
+        }
+    }
+
+    /// What was found, in a phrase that quotes none of it.
+    pub(super) fn phrase(self) -> String {
+        if self.encoded {
+            format!("base64 holding {}", self.what.phrase())
         } else {
             self.what.phrase()
         }
     }
 
+    pub(super) fn value_reason(self) -> String {
+        if self.embedded {
+            format!("text containing {}", self.phrase())
+        } else {
+            self.phrase()
+        }
+    }
+
     pub(super) fn key_reason(self) -> String {
         if self.embedded {
-            format!("an object with a key containing {}", self.what.phrase())
+            format!("an object with a key containing {}", self.phrase())
         } else {
-            format!("an object keyed by {}", self.what.phrase())
+            format!("an object keyed by {}", self.phrase())
         }
     }
 }
 
+/// What a bare string (a key, an id, a line of text) gives away, with no name to go by: its
+/// class and a phrase that quotes none of it, or `None` when it looks like neither a secret nor
+/// personal data.
+pub fn describe(s: &str) -> Option<(Class, String)> {
+    scan_key(s).map(|found| (found.class, found.value_reason()))
+}
+
+/// A secret or personal datum in a key or bare string, also read with its underscores as
+/// spaces: `ada@example.com_id` and `078-05-1120_ref` hide a value behind a suffix.
+pub(super) fn scan_key(s: &str) -> Option<Detection> {
+    let scan = |t: &str| scan_secret(t).or_else(|| scan_pii(t, false));
+    scan(s).or_else(|| {
+        s.contains('_')
+            .then(|| s.replace('_', " "))
+            .and_then(|spaced| scan(&spaced))
+            .map(|found| Detection {
+                embedded: true,
+                ..found
+            })
+    })
+}
+
+/// A secret in `s`, read after folding Unicode look-alikes and invisible characters to ASCII,
+/// and inside any base64 word of it.
 pub(super) fn scan_secret(s: &str) -> Option<Detection> {
-    let t = s.trim();
+    let t = normalize(s);
+    let t = t.trim();
+    if let Some(found) = plain_secret(t) {
+        return Some(found);
+    }
+    words(t)
+        .find_map(|word| {
+            let decoded = base64_text(word)?;
+            plain_secret(normalize(&decoded).trim()).map(|found| (word, found))
+        })
+        .map(|(word, found)| Detection {
+            embedded: word != t,
+            encoded: true,
+            ..found
+        })
+}
+
+/// A secret in text already folded to ASCII, without decoding anything.
+fn plain_secret(t: &str) -> Option<Detection> {
     if t.is_empty() {
         return None;
     }
-    let found = |what, embedded| {
-        Some(Detection {
-            class: Class::Secret,
-            what,
-            embedded,
-        })
-    };
+    let found = |what, embedded| Some(Detection::new(Class::Secret, what, embedded));
     if let Some(start) = t.find("-----BEGIN")
         && t.get(start..)
             .is_some_and(|rest| rest.contains("PRIVATE KEY"))
@@ -92,11 +149,7 @@ pub(super) fn scan_secret(s: &str) -> Option<Detection> {
             return found(What::Noun(noun), true);
         }
     }
-    card.map(|hit| Detection {
-        class: Class::Secret,
-        what: What::Card(hit.digits),
-        embedded: true,
-    })
+    card.map(|hit| Detection::new(Class::Secret, What::Card(hit.digits), true))
 }
 
 fn secret_shape(w: &str) -> Option<&'static str> {
@@ -110,25 +163,17 @@ fn secret_shape(w: &str) -> Option<&'static str> {
 pub(super) fn card_number(digits: &str) -> Option<Detection> {
     card_scan(digits)
         .filter(|hit| hit.whole)
-        .map(|hit| Detection {
-            class: Class::Secret,
-            what: What::Card(hit.digits),
-            embedded: false,
-        })
+        .map(|hit| Detection::new(Class::Secret, What::Card(hit.digits), false))
 }
 
+/// Personal data in `s`, read after folding Unicode look-alikes and invisible characters.
 pub(super) fn scan_pii(s: &str, version_like: bool) -> Option<Detection> {
-    let t = s.trim();
+    let t = normalize(s);
+    let t = t.trim();
     if t.is_empty() {
         return None;
     }
-    let found = |noun, embedded| {
-        Some(Detection {
-            class: Class::Pii,
-            what: What::Noun(noun),
-            embedded,
-        })
-    };
+    let found = |noun, embedded| Some(Detection::new(Class::Pii, What::Noun(noun), embedded));
     if let Some(noun) = pii_shape(t, version_like) {
         return found(noun, false);
     }
@@ -146,7 +191,23 @@ pub(super) fn scan_pii(s: &str, version_like: bool) -> Option<Detection> {
     if iban_in_text(t) {
         return found("an IBAN", true);
     }
+    if ssn_in_text(t) {
+        return found(SSN, true);
+    }
     None
+}
+
+const SSN: &str = "a US social security number";
+
+/// A US social security number written as nine bare digits, which only the context (a name or
+/// a label beside it) tells from an order number or an amount.
+pub(super) fn bare_ssn() -> Detection {
+    Detection::new(Class::Pii, What::Noun(SSN), false)
+}
+
+/// A secret the walk found from a value's neighbours rather than from the value alone.
+pub(super) fn secret_in_context(noun: &'static str) -> Detection {
+    Detection::new(Class::Secret, What::Noun(noun), false)
 }
 
 fn pii_shape(w: &str, version_like: bool) -> Option<&'static str> {
@@ -155,7 +216,7 @@ fn pii_shape(w: &str, version_like: bool) -> Option<&'static str> {
     } else if !version_like && ip(w) {
         Some("an IP address")
     } else if ssn(w) {
-        Some("a US social security number")
+        Some(SSN)
     } else if iban(w) {
         Some("an IBAN")
     } else {

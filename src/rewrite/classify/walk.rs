@@ -5,7 +5,13 @@ use serde_json::Value;
 
 use super::class::{Class, Finding};
 use super::names::{Ctx, Field, Named, PiiKind, analyze_key};
-use super::values::{card_number, scan_pii, scan_secret};
+use super::neighbours::Neighbours;
+use super::normalize::normalize;
+use super::pii_shapes::ssn_digits;
+use super::secret_shapes::aws_secret_access_key;
+use super::values::{
+    Detection, bare_ssn, card_number, scan_key, scan_pii, scan_secret, secret_in_context,
+};
 
 /// Classifies every leaf (and every object whose name alone marks it, e.g. `credentials`) of `value`.
 /// Ordinary leaves are included with class Ordinary, so callers see every field.
@@ -24,6 +30,7 @@ pub fn classify(value: &Value) -> Vec<Finding> {
         ctx: Ctx::default(),
         inherited: None,
         collapse: None,
+        hint: Hint::default(),
     }];
     while let Some(frame) = stack.pop() {
         walk.visit(frame, &mut stack);
@@ -63,6 +70,26 @@ struct Frame<'a> {
     inherited: Option<PiiKind>,
     /// The finding that stands for this whole entry, when its key itself is sensitive.
     collapse: Option<usize>,
+    /// What the value's neighbours say about it.
+    hint: Hint,
+}
+
+/// What a value's neighbours in its container say about it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Hint {
+    /// A neighbour labels it as a social security number.
+    ssn: bool,
+    /// It is one piece of a PEM private key split across its neighbours.
+    pem_piece: bool,
+}
+
+impl Hint {
+    fn of(neighbours: &Neighbours, index: usize) -> Self {
+        Self {
+            ssn: neighbours.ssn,
+            pem_piece: neighbours.pem_piece(index),
+        }
+    }
 }
 
 struct Walk<'a> {
@@ -79,10 +106,11 @@ impl<'a> Walk<'a> {
                     return;
                 };
                 let mut keyed = frame.collapse.or(own);
-                for (key, value) in map.iter().rev() {
+                let neighbours = Neighbours::read(map.iter().map(|(k, v)| (Some(k.as_str()), v)));
+                for (index, (key, value)) in map.iter().enumerate().rev() {
                     let node = self.node(frame.node, Segment::Key(key));
                     let mut collapse = frame.collapse;
-                    if let Some(found) = scan_secret(key).or_else(|| scan_pii(key, false)) {
+                    if let Some(found) = scan_key(key) {
                         let index = match keyed {
                             Some(index) => {
                                 self.escalate(index, found.class);
@@ -101,14 +129,17 @@ impl<'a> Walk<'a> {
                         keyed = Some(index);
                         collapse = Some(index);
                     }
-                    let info = analyze_key(key, frame.ctx);
+                    let info = analyze_key(&normalize(key), frame.ctx);
+                    let mut ctx = info.ctx;
+                    ctx.aws |= neighbours.aws;
                     stack.push(Frame {
                         value,
                         node,
                         field: info.field,
-                        ctx: info.ctx,
+                        ctx,
                         inherited,
                         collapse,
+                        hint: Hint::of(&neighbours, index),
                     });
                 }
             }
@@ -121,20 +152,24 @@ impl<'a> Walk<'a> {
                     version_like: frame.field.version_like,
                     ..Field::default()
                 };
+                let neighbours = Neighbours::read(items.iter().map(|v| (None, v)));
+                let mut ctx = frame.ctx;
+                ctx.aws |= neighbours.aws;
                 for (i, value) in items.iter().enumerate().rev() {
                     let node = self.node(frame.node, Segment::Index(i));
                     stack.push(Frame {
                         value,
                         node,
                         field,
-                        ctx: frame.ctx,
+                        ctx,
                         inherited,
                         collapse: frame.collapse,
+                        hint: Hint::of(&neighbours, i),
                     });
                 }
             }
             leaf => {
-                let (class, reason) = leaf_verdict(leaf, frame.field, frame.inherited);
+                let (class, reason) = leaf_verdict(leaf, &frame);
                 self.emit(&frame, class, reason);
             }
         }
@@ -263,13 +298,36 @@ fn inside_reason(noun: &str) -> String {
     format!("inside a field named like {noun}")
 }
 
-fn leaf_verdict(value: &Value, field: Field, inherited: Option<PiiKind>) -> (Class, String) {
+/// A secret only the value's neighbours reveal: a piece of a split PEM key, or an AWS secret
+/// access key beside its access key id or under a name that says AWS.
+fn secret_from_context(s: &str, frame: &Frame<'_>) -> Option<Detection> {
+    if frame.hint.pem_piece {
+        return Some(secret_in_context(
+            "a piece of a PEM private key split across neighbouring values",
+        ));
+    }
+    (frame.ctx.aws && aws_secret_access_key(normalize(s).trim()))
+        .then(|| secret_in_context("an AWS secret access key"))
+}
+
+/// Nine bare digits a neighbour labels as a social security number.
+fn ssn_from_context(value: &Value, frame: &Frame<'_>) -> Option<Detection> {
+    let digits = match value {
+        Value::String(s) => normalize(s).trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (frame.hint.ssn && ssn_digits(&digits)).then(bare_ssn)
+}
+
+fn leaf_verdict(value: &Value, frame: &Frame<'_>) -> (Class, String) {
+    let (field, inherited) = (frame.field, frame.inherited);
     if value.is_boolean() {
         return (Class::Ordinary, "a boolean flag".to_string());
     }
     let count = field.plural && value.is_number();
     let secret = match value {
-        Value::String(s) => scan_secret(s),
+        Value::String(s) => scan_secret(s).or_else(|| secret_from_context(s, frame)),
         Value::Number(n) => n.as_u64().and_then(|u| card_number(&u.to_string())),
         _ => None,
     };
@@ -281,9 +339,11 @@ fn leaf_verdict(value: &Value, field: Field, inherited: Option<PiiKind>) -> (Cla
         Named::Pii(kind) if !count => return (Class::Pii, named_reason(kind.noun())),
         _ => {}
     }
-    if let Value::String(s) = value
-        && let Some(found) = scan_pii(s, field.version_like)
-    {
+    let pii = match value {
+        Value::String(s) => scan_pii(s, field.version_like),
+        _ => None,
+    };
+    if let Some(found) = pii.or_else(|| ssn_from_context(value, frame)) {
         return (Class::Pii, found.value_reason());
     }
     if let Some(kind) = inherited {

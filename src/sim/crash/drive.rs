@@ -37,7 +37,13 @@ impl Life {
 
     /// One step; a crash, scheduled or injected, ends in a rebirth and a wait for the restart.
     pub fn step(&mut self, world: &World<'_>) -> Result<Poll, SimError> {
-        let poll = match self.actor.step(world) {
+        let stepped = self.actor.step(world);
+        if let Some((gate, slot)) = &world.gate {
+            for fault in gate.take_noted(*slot) {
+                world.obs.fault(self.actor.name(), fault);
+            }
+        }
+        let poll = match stepped {
             Err(SimError::Crashed) => {
                 if let Some((gate, slot)) = &world.gate
                     && let Some(fault) = gate.reborn(*slot)
@@ -64,7 +70,7 @@ impl Life {
 pub fn run_interleaved(
     makers: Vec<Maker>,
     world: &World<'_>,
-    clock: &SimClock,
+    clock: &Arc<SimClock>,
     seed: u64,
     rates: FaultRates,
     settled: &Settled<'_>,
@@ -72,9 +78,16 @@ pub fn run_interleaved(
     let limit = 1_000_000 + 600 * u64::from(world.config.orders);
     // On PostgreSQL a statement can wait for a row lock held by an actor waiting for its turn.
     let watchdog = world.location.is_postgres();
-    let gate = Arc::new(Gate::seeded(makers.len(), seed, rates, limit, watchdog));
+    let gate = Arc::new(Gate::seeded(
+        makers.len(),
+        seed,
+        rates,
+        limit,
+        Arc::clone(clock),
+        watchdog,
+    ));
     clock.set(0);
-    let ticks = Ticks { clock, settled };
+    let ticks = Ticks { settled };
     std::thread::scope(|scope| {
         for (slot, make) in makers.into_iter().enumerate() {
             let world = world.at(&gate, slot);

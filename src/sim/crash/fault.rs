@@ -92,6 +92,9 @@ pub enum Fault {
     Reorder,
     /// A second consumer instance in the same group fetched messages the first has in hand.
     ConsumerRace,
+    /// The actor stops mid-step for a long while (a GC pause, a stalled VM), then carries on
+    /// as if nothing happened: a relay wakes to find its lease long gone.
+    Pause,
 }
 
 impl Fault {
@@ -109,6 +112,7 @@ impl Fault {
             Fault::RedeliverAcked,
             Fault::Reorder,
             Fault::ConsumerRace,
+            Fault::Pause,
         ] {
             kinds.push((fault.to_string(), fault.describe()));
         }
@@ -138,6 +142,10 @@ impl Fault {
             Fault::ConsumerRace => {
                 "A second consumer instance in the group fetches messages the first one is still \
                  working on."
+            }
+            Fault::Pause => {
+                "A component stops in the middle of a step for up to three seconds, then carries \
+                 on: a relay paused mid-pass outlives its lease, and another relay takes its rows."
             }
         }
     }
@@ -181,6 +189,7 @@ impl fmt::Display for Fault {
             Fault::RedeliverAcked => f.write_str("broker-redeliver-acked"),
             Fault::Reorder => f.write_str("broker-reorder"),
             Fault::ConsumerRace => f.write_str("consumer-race"),
+            Fault::Pause => f.write_str("pause"),
         }
     }
 }
@@ -195,6 +204,9 @@ pub struct FaultRates {
     pub broker: f64,
     /// Whether a second consumer instance joins the group.
     pub twin_consumer: bool,
+    /// Chance, at each point before a call, that the actor pauses there (seeded runs only).
+    #[serde(default)]
+    pub pause: f64,
 }
 
 impl FaultRates {
@@ -203,10 +215,11 @@ impl FaultRates {
         crash: 0.0,
         broker: 0.0,
         twin_consumer: false,
+        pause: 0.0,
     };
 
     pub fn any(&self) -> bool {
-        self.crash > 0.0 || self.broker > 0.0 || self.twin_consumer
+        self.crash > 0.0 || self.broker > 0.0 || self.twin_consumer || self.pause > 0.0
     }
 }
 

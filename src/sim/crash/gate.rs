@@ -15,6 +15,8 @@ use rand::{RngExt, SeedableRng};
 
 use super::fault::{Fault, FaultRates, Op, Phase};
 use super::runner::Poll;
+use std::sync::Arc;
+
 use crate::sim::clock::SimClock;
 use crate::sim::error::SimError;
 
@@ -22,11 +24,15 @@ use crate::sim::error::SimError;
 /// different actors interleave everywhere, rarely enough that most steps still run whole.
 const SWITCH: f64 = 0.25;
 
-/// How long a call may wait inside the database before the others are let on: on PostgreSQL a
-/// statement can wait for a row lock that an actor waiting for its turn holds.
-const STUCK_CALL: Duration = Duration::from_millis(100);
+/// How long a call may wait inside the database before the others are let on. The lab's own
+/// statements never wait for a lock under the seeded scheduler, so this is a safety net for code
+/// that does (on PostgreSQL, an UPDATE of a row another actor, waiting for its turn, has locked),
+/// set long enough that a merely slow statement on a busy machine does not trip it.
+const STUCK_CALL: Duration = Duration::from_secs(1);
 
 pub struct Gate {
+    /// The run's simulated time, which the seeded scheduler moves on.
+    clock: Arc<SimClock>,
     rates: FaultRates,
     seeded: bool,
     /// Whether a call that waits too long inside the database gives up the turn (PostgreSQL).
@@ -51,6 +57,8 @@ struct State {
     over: bool,
     /// The holder's call into the database, and since when, while it is being made.
     in_call: Option<(usize, Instant)>,
+    /// Faults that struck each actor without killing it, for its driver to report.
+    noted: Vec<Vec<Fault>>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -65,16 +73,27 @@ struct Slot {
     done: bool,
 }
 
-/// What the scheduler asks between steps.
+/// What the scheduler asks between steps: whether the pipeline has drained.
 pub struct Ticks<'a> {
-    pub clock: &'a SimClock,
     pub settled: &'a (dyn Fn() -> Result<bool, SimError> + Sync + 'a),
 }
 
+/// The shortest and longest pause a paused actor sits out, in simulated milliseconds: up to three
+/// times the default lease, so a relay paused mid-pass wakes to find its rows taken.
+const PAUSE_MS: (u64, u64) = (200, 3000);
+
 impl Gate {
     /// A gate for the seeded scheduler over `actors` actors, the first of which is the service.
-    pub fn seeded(actors: usize, seed: u64, rates: FaultRates, limit: u64, watchdog: bool) -> Self {
+    pub fn seeded(
+        actors: usize,
+        seed: u64,
+        rates: FaultRates,
+        limit: u64,
+        clock: Arc<SimClock>,
+        watchdog: bool,
+    ) -> Self {
         let mut gate = Gate::new(actors, seed, rates, limit, true);
+        gate.clock = clock;
         gate.watchdog = watchdog;
         gate
     }
@@ -91,6 +110,7 @@ impl Gate {
             .collect();
         let holder = rng.random_range(0..actors.max(1));
         Gate {
+            clock: Arc::default(),
             rates,
             seeded,
             watchdog: false,
@@ -106,6 +126,7 @@ impl Gate {
                 end: None,
                 over: false,
                 in_call: None,
+                noted: vec![Vec::new(); actors],
             }),
             turn: Condvar::new(),
         }
@@ -254,10 +275,25 @@ impl Gate {
                 return Err(SimError::Crashed);
             }
         }
-        if self.seeded && phase == Phase::Before && state.rng.random_bool(SWITCH) {
+        if !self.seeded || phase == Phase::After {
+            return Ok(());
+        }
+        if self.rates.pause > 0.0 && state.rng.random_bool(self.rates.pause.min(1.0)) {
+            let pause = state.rng.random_range(PAUSE_MS.0..=PAUSE_MS.1);
+            let now = state.now;
+            state.slots[slot].wake = now + pause;
+            state.noted[slot].push(Fault::Pause);
+            return self.hand_over(state, slot);
+        }
+        if state.rng.random_bool(SWITCH) {
             self.hand_over(state, slot)?;
         }
         Ok(())
+    }
+
+    /// Faults that struck `slot` without killing it since it was last asked.
+    pub fn take_noted(&self, slot: usize) -> Vec<Fault> {
+        std::mem::take(&mut self.state().noted[slot])
     }
 
     /// The actor in `slot` is being rebuilt: returns the fault that killed it, if the gate's.
@@ -281,16 +317,34 @@ impl Gate {
         mut state: MutexGuard<'g, State>,
         slot: usize,
     ) -> Result<(), SimError> {
-        let now = state.now;
-        let others: Vec<usize> = (0..state.slots.len())
-            .filter(|&i| i != slot && state.slots[i].ready(now))
-            .collect();
-        if others.is_empty() {
-            return Ok(());
+        let n = state.slots.len();
+        loop {
+            let now = state.now;
+            let ready: Vec<usize> = (0..n).filter(|&i| state.slots[i].ready(now)).collect();
+            let others: Vec<usize> = ready.iter().copied().filter(|&i| i != slot).collect();
+            if !others.is_empty() {
+                state.holder = others[state.rng.random_range(0..others.len())];
+                break;
+            }
+            if ready.contains(&slot) {
+                return Ok(());
+            }
+            // Nobody can move, this actor included (it is paused): time jumps.
+            let next = state
+                .slots
+                .iter()
+                .filter(|s| !s.done && !s.blocked)
+                .map(|s| s.wake)
+                .min();
+            match next {
+                Some(next) => {
+                    state.now = next.max(now + 1);
+                    self.clock.set(state.now);
+                }
+                None => return Ok(()),
+            }
         }
-        let next = others[state.rng.random_range(0..others.len())];
         state.slots[slot].mid = true;
-        state.holder = next;
         self.turn.notify_all();
         let mut state = self.wait_for(state, slot);
         state.slots[slot].mid = false;
@@ -328,7 +382,7 @@ impl Gate {
             return;
         }
         state.now += 1;
-        ticks.clock.set(state.now);
+        self.clock.set(state.now);
         if let Err(err) = self.schedule(&mut state, ticks) {
             self.finish(&mut state, Err(err));
         }
@@ -362,7 +416,7 @@ impl Gate {
                         return Ok(());
                     }
                 }
-                ticks.clock.set(state.now);
+                self.clock.set(state.now);
                 continue;
             }
             state.holder = ready[state.rng.random_range(0..ready.len())];
@@ -412,7 +466,8 @@ impl Gate {
 }
 
 impl Slot {
+    /// Whether the actor can move now: a paused one waits for its wake-up even mid-step.
     fn ready(&self, now: u64) -> bool {
-        !self.done && !self.blocked && (self.mid || self.wake <= now)
+        !self.done && !self.blocked && self.wake <= now
     }
 }

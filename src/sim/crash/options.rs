@@ -105,6 +105,7 @@ impl SimOptions {
             crash: rate,
             broker: rate * 2.0,
             twin_consumer: true,
+            pause: rate / 4.0,
         }
     }
 

@@ -2,6 +2,7 @@
 //! seeded crash schedule, with relay replicas, an in-process broker and a billing consumer.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -104,7 +105,7 @@ fn run_pipeline(
     let checker = backend.connect(Db::Service)?;
     let mut billing = backend.connect(Db::Billing)?;
 
-    let sim_clock = SimClock::default();
+    let sim_clock = Arc::new(SimClock::default());
     let wall_clock;
     // The one clock every child process reads too.
     let epoch_clock = EpochClock::start();
@@ -114,7 +115,7 @@ fn run_pipeline(
         wall_clock = WallClock::start();
         &wall_clock
     } else {
-        &sim_clock
+        &*sim_clock
     };
     let trigger = Trigger::new(schedule, pipeline);
     let broker = Broker::new();

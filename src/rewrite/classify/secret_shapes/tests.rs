@@ -312,6 +312,25 @@ fn secrets_inside_free_text_are_found() {
 }
 
 #[test]
+fn a_card_number_inside_a_longer_run_of_digit_groups_is_found_but_lists_of_numbers_are_not() {
+    for text in [
+        "0 4111111111111111 0",
+        "ref 12 4111 1111 1111 1111 99",
+        "1-4111-1111-1111-1111",
+        "lot 7 5500 0055 5555 5559 qty 3",
+    ] {
+        assert_eq!(class_of("note", json!(text)), Class::Secret, "{text}");
+    }
+    for text in [
+        "years 2019 2020 2021 2022 2023 2024 2025",
+        "1234 5678 9012 3456 7890",
+        "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15",
+    ] {
+        assert_eq!(class_of("note", json!(text)), Class::Ordinary, "{text}");
+    }
+}
+
+#[test]
 fn lookalikes_of_secret_shapes_stay_ordinary() {
     for value in [
         "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0C\n-----END PUBLIC KEY-----",

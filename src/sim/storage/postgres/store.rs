@@ -179,6 +179,8 @@ pub struct PgConn {
     client: Client,
     statements: HashMap<&'static str, Statement>,
     pid: i32,
+    /// Never wait for another transaction's row: say so instead (see [`Storage::no_wait`]).
+    no_wait: bool,
 }
 
 impl PgConn {
@@ -206,6 +208,7 @@ impl PgConn {
             .pg("asking for the backend's pid")?
             .get(0);
         Ok(PgConn {
+            no_wait: false,
             client,
             statements: HashMap::new(),
             pid,
@@ -640,8 +643,29 @@ impl Storage for PgConn {
         Ok(PgConn::committed_orders(self).pg("reading committed orders")?)
     }
 
+    /// Under [`Storage::no_wait`], a second consumer recording the same event id would wait for
+    /// the first one's transaction: it takes a transaction-scoped advisory lock on the id first,
+    /// and reports the database busy when another transaction has it.
     fn inbox_record(&mut self, event_id: &str, now: u64) -> Result<bool, SimError> {
+        if self.no_wait {
+            let locked: bool = self
+                .client
+                .query_one(
+                    "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
+                    &[&event_id],
+                )
+                .pg("locking the event id")?
+                .get(0);
+            if !locked {
+                return Err(SimError::Busy);
+            }
+        }
         Ok(PgConn::inbox_record(self, event_id, now).pg("recording the event id")?)
+    }
+
+    fn no_wait(&mut self) -> Result<(), SimError> {
+        self.no_wait = true;
+        Ok(())
     }
 
     fn insert_charge(
