@@ -89,9 +89,12 @@ pub enum Command {
         /// md or json
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
-        /// Write to this file instead of standard output
+        /// Write to this file instead of standard output (a new file, unless --force)
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Replace the --output file if it exists (never your progress store)
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Your mastery per section, and what is due for review
     #[command(after_help = "Examples:\n  msgwork progress\n  msgwork progress --json")]
@@ -236,6 +239,9 @@ pub struct RetentionArgs {
     /// Also draw the trade-off (duplicates re-applied, inbox size) to an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists (never your progress store)
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -281,6 +287,10 @@ pub struct CleanupArgs {
     /// Draw poll time against table size, partial index against plain, to an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists, and let the lab replace its own files in a
+    /// --keep-db directory that is not empty (never your progress store)
+    #[arg(long)]
+    pub force: bool,
     /// Seed for the rows' contents and which ones are stuck unsent [default: random, printed]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -318,6 +328,10 @@ pub struct CdcArgs {
     /// Draw the latency distributions, CDC against polling, to an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists, and let the lab replace its own files in a
+    /// --keep-db directory that is not empty (never your progress store)
+    #[arg(long)]
+    pub force: bool,
     /// Exit 1 if either relay lost or double-applied an event
     #[arg(long)]
     pub check: bool,
@@ -349,6 +363,9 @@ pub struct DlqArgs {
     /// Also draw the retry-queue and dead-letter depth over time to an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists (never your progress store)
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -560,13 +577,19 @@ pub struct SimulateArgs {
     pub lease: Option<u64>,
 
     /// Write every step (commit, publish, crash, restart, redelivery, dedupe skip) as JSON lines
+    /// to FILE, a new file unless --force
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
-    /// Keep the lab's SQLite databases in DIR to inspect them afterwards (on PostgreSQL: keep
-    /// the run's schemas)
+    /// Keep the lab's SQLite databases in DIR, a new or empty directory unless --force, to
+    /// inspect them afterwards (on PostgreSQL: keep the run's schemas)
     #[arg(long, value_name = "DIR")]
     pub keep_db: Option<PathBuf>,
+
+    /// Replace the --trace file if it exists, and let the lab replace its own files in a
+    /// --keep-db directory that is not empty (never your progress store)
+    #[arg(long)]
+    pub force: bool,
 
     /// Run on this PostgreSQL server instead of SQLite files: claims become FOR UPDATE SKIP
     /// LOCKED row locks (check the server with msgwork doctor) [env: MSGWORK_DB]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
+use super::output::Outputs;
 use crate::store::Store;
 use crate::ui::Paint;
 
@@ -25,6 +26,11 @@ impl Context {
         directories::ProjectDirs::from("", "", "msgwork")
             .map(|dirs| dirs.data_dir().to_path_buf())
             .context("cannot find a home directory for msgwork's data; pass --data-dir DIR or set MSGWORK_HOME")
+    }
+
+    /// What files the command may write: never the store, and existing ones only with `force`.
+    pub fn outputs(&self, force: bool) -> Result<Outputs> {
+        Ok(Outputs::new(&self.data_dir()?, force))
     }
 
     /// Opens the progress store; commands that record call this once, before doing any work.

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::context::{Context, emit, emit_json};
@@ -143,7 +143,17 @@ pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcom
 }
 
 /// The evidence bundle.
-pub fn report(format: ReportFormat, output: Option<&Path>, ctx: &Context) -> Result<Outcome> {
+pub fn report(
+    format: ReportFormat,
+    output: Option<&Path>,
+    force: bool,
+    ctx: &Context,
+) -> Result<Outcome> {
+    const WHAT: &str = "the report";
+    let outputs = ctx.outputs(force)?;
+    if let Some(path) = output {
+        outputs.check_file(path, WHAT)?;
+    }
     let store = ctx.open_store()?;
     let items = evidence::assess(&store)?;
     let bundle = bundle(&store, &items)?;
@@ -157,12 +167,7 @@ pub fn report(format: ReportFormat, output: Option<&Path>, ctx: &Context) -> Res
     };
     match output {
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| {
-                format!(
-                    "cannot write the report to {}; choose a writable path",
-                    path.display()
-                )
-            })?;
+            outputs.write_file(path, WHAT, &text)?;
             eprintln!("Wrote {}", path.display());
         }
         None => emit(&text)?,

@@ -9,6 +9,7 @@ mod drill;
 mod evidence;
 mod interrupt;
 mod lab;
+mod output;
 mod progress;
 mod replay;
 mod rewrite;
@@ -41,7 +42,11 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Content(command) => content::run(&command, &ctx),
         Command::Progress { json } => progress::run(json, &ctx),
         Command::Evidence { writeup, json } => evidence::run(writeup.as_deref(), json, &ctx),
-        Command::Report { format, output } => evidence::report(format, output.as_deref(), &ctx),
+        Command::Report {
+            format,
+            output,
+            force,
+        } => evidence::report(format, output.as_deref(), force, &ctx),
         Command::RewriteEvent(args) => rewrite::run(&args, &ctx),
         Command::Lab(command) => lab::run(command, &ctx),
         Command::Sketch(crate::cli::SketchCommand::Check { file, json }) => {

@@ -3,7 +3,6 @@
 mod narrative;
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::BufWriter;
 
 use anyhow::{Context as _, Result};
@@ -21,6 +20,10 @@ use crate::sim::crash::{self as sim, ClaimMode, CrashMode, SimOptions};
 use crate::ui::{Bar, Paint, Verdict};
 use narrative::{database, explain};
 
+/// What `--trace` and `--keep-db` write, as their refusals name them.
+const TRACE: &str = "the trace file";
+const KEPT: &str = "the lab's databases (--keep-db)";
+
 pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     if args.list_crash_points {
         return list_crash_points(args.json, ctx.paint);
@@ -28,19 +31,21 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args);
     options.validate()?;
     let replay = replay(&options);
+    let outputs = ctx.outputs(args.force)?;
+    if let Some(path) = &args.trace {
+        outputs.check_file(path, TRACE)?;
+    }
+    if let (Some(dir), None) = (&args.keep_db, &options.db) {
+        outputs.check_dir(dir, KEPT)?;
+    }
+    let store = ctx.open_store()?;
     let trace = match &args.trace {
         Some(path) => {
-            let file = File::create(path).with_context(|| {
-                format!(
-                    "cannot write the trace file {}; choose a path in a writable directory",
-                    path.display()
-                )
-            })?;
+            let file = outputs.create_file(path, TRACE)?;
             Some(TraceSink::new(Box::new(BufWriter::new(file))))
         }
         None => None,
     };
-    let store = ctx.open_store()?;
 
     let bar = Bar::new(2 * u64::from(options.orders), "orders", !args.json);
     bar.message("naive, then outbox");

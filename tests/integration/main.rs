@@ -11,6 +11,7 @@ mod lab;
 mod lab_cli;
 mod layout;
 mod postgres;
+mod records;
 mod replay;
 mod rewrite_cli;
 mod simulate_cli;

@@ -5,14 +5,16 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use comfy_table::{Cell, CellAlignment};
 
-use super::shared::{Request, duration_word, list_word, parse_duration_ms, record_charted, within};
+use super::shared::{
+    Request, check_outputs, duration_word, list_word, parse_duration_ms, record_charted, within,
+};
 use crate::Outcome;
 use crate::cli::CdcArgs;
 use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::cdc::{self, CdcOptions};
 use crate::sim::storage::postgres::connect::redact;
-use crate::ui::plot::{self, Distribution, Figure};
+use crate::ui::plot::{Distribution, Figure};
 use crate::ui::plural;
 use crate::ui::{Bar, Verdict};
 
@@ -130,9 +132,8 @@ fn replay(o: &CdcOptions) -> Replay {
 
 pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
-    if let Some(path) = &args.plot {
-        plot::check_svg_path(path)?;
-    }
+    let keep = options.keep_dir.as_deref().filter(|_| options.db.is_none());
+    check_outputs(ctx, args.plot.as_deref(), keep, args.force)?;
     let offered: u64 = options
         .rates
         .iter()

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anyhow::{Result, anyhow};
 use comfy_table::{Cell, CellAlignment};
 
-use super::shared::{Request, list_word, record_charted, within};
+use super::shared::{Request, check_outputs, list_word, record_charted, within};
 use crate::Outcome;
 use crate::cli::CleanupArgs;
 use crate::commands::bench::figure;
@@ -13,7 +13,7 @@ use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::cleanup::{self, CleanupOptions, CleanupReport};
 use crate::sim::stats::Spread;
-use crate::ui::plot::{self, LineChart};
+use crate::ui::plot::LineChart;
 use crate::ui::{Bar, Paint};
 
 /// A count as people write it: `1000000`, `1_000_000`, `1,000,000`, `250k`, `1m`.
@@ -145,9 +145,8 @@ fn poll_curve(r: &CleanupReport) -> LineChart {
 
 pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
-    if let Some(path) = &args.plot {
-        plot::check_svg_path(path)?;
-    }
+    let keep = options.keep_dir.as_deref().filter(|_| options.db.is_none());
+    check_outputs(ctx, args.plot.as_deref(), keep, args.force)?;
     let replay = replay(&options);
     let store = ctx.open_store()?;
     let bar = Bar::new(cleanup::rows_to_write(&options), "rows", !args.json);

@@ -4,13 +4,15 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use super::shared::{Request, duration_word, parse_duration_ms, record_charted, within};
+use super::shared::{
+    Request, check_outputs, duration_word, parse_duration_ms, record_charted, within,
+};
 use crate::Outcome;
 use crate::cli::DlqArgs;
 use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::dlq;
-use crate::ui::plot::{self, LineChart};
+use crate::ui::plot::LineChart;
 use crate::ui::plural;
 
 /// `1s,5s,30s,5m` to milliseconds.
@@ -107,9 +109,7 @@ fn replay(o: &dlq::DlqOptions) -> Replay {
 
 pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
-    if let Some(path) = &args.plot {
-        plot::check_svg_path(path)?;
-    }
+    check_outputs(ctx, args.plot.as_deref(), None, args.force)?;
     let replay = replay(&options);
     let store = ctx.open_store()?;
     let r = dlq::run(&options);

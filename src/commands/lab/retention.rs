@@ -4,13 +4,13 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::shared::{Request, list_word, record_charted, within};
+use super::shared::{Request, check_outputs, list_word, record_charted, within};
 use crate::Outcome;
 use crate::cli::RetentionArgs;
 use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::retention;
-use crate::ui::plot::{self, Figure, LineChart};
+use crate::ui::plot::{Figure, LineChart};
 use crate::ui::plural;
 
 /// The trade-off against the window: duplicates that got through, and what the inbox grew to.
@@ -82,9 +82,7 @@ fn replay(o: &RetentionOptions) -> Replay {
 pub(super) fn retention_lab(args: &RetentionArgs, ctx: &Context) -> Result<Outcome> {
     let o = options(args)?;
     let plot = args.plot.as_deref();
-    if let Some(path) = plot {
-        plot::check_svg_path(path)?;
-    }
+    check_outputs(ctx, plot, None, args.force)?;
     let replay = replay(&o);
     let store = ctx.open_store()?;
     let (seed, events) = (o.seed, o.events);

@@ -5,8 +5,27 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::commands::context::emit_json;
+use crate::commands::context::{Context, emit_json};
 use crate::commands::replay::{Replay, WithReplay};
+
+/// Checks the files a lab run is to write before it starts: the `--plot` chart (SVG, and no
+/// existing file unless `--force`) and the `--keep-db` directory when the run is on SQLite.
+pub(super) fn check_outputs(
+    ctx: &Context,
+    plot: Option<&Path>,
+    keep_db: Option<&Path>,
+    force: bool,
+) -> Result<()> {
+    let outputs = ctx.outputs(force)?;
+    if let Some(path) = plot {
+        crate::ui::plot::check_svg_path(path)?;
+        outputs.check_file(path, "the chart")?;
+    }
+    if let Some(dir) = keep_db {
+        outputs.check_dir(dir, "the lab's databases (--keep-db)")?;
+    }
+    Ok(())
+}
 
 /// A bad value for a lab option is bad input: one line, exit 2.
 pub(super) fn within<T: PartialOrd + std::fmt::Display>(
