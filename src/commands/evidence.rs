@@ -16,7 +16,7 @@ use crate::store::{Run, Store};
 
 pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcome> {
     let paint = ctx.paint;
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let mut text = String::new();
     let mut writeup_passed = true;
     let mut writeup_json = Value::Null;
@@ -37,7 +37,7 @@ pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcom
             "contradicted": graded.contradicted,
             "misconceptions": graded.misconceptions,
         });
-        let run = store.record("writeup", None, &json!({"file": name}), &results)?;
+        let run = recorder.record("writeup", None, &json!({"file": name}), &results);
         writeup_json = json!({"run": run, "file": name, "grade": results});
         let _ = writeln!(
             text,
@@ -77,9 +77,13 @@ pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcom
                 c.says
             );
         }
-        let _ = writeln!(text, "{}\n", paint.dim(&format!("Recorded as run {run}.")));
+        if let Some(run) = run {
+            let _ = writeln!(text, "{}", paint.dim(&format!("Recorded as run {run}.")));
+        }
+        text.push('\n');
     }
-    let items = evidence::assess(&store)?;
+    let store = recorder.store()?;
+    let items = evidence::assess(store)?;
     let required = items.iter().filter(|i| i.required).count();
     let done = items.iter().filter(|i| i.required && i.done).count();
     if as_json {

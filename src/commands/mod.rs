@@ -11,6 +11,7 @@ mod interrupt;
 mod lab;
 mod output;
 mod progress;
+mod recording;
 mod replay;
 mod rewrite;
 mod simulate;
@@ -30,6 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         data_dir: cli.data_dir,
         paint: Paint::new(cli.color),
         color: cli.color,
+        missed: recording::Missed::default(),
     };
     // One Ctrl-C handler for every command; a lab's child process keeps the default and dies.
     if !matches!(cli.command, Command::Actor { .. }) {
@@ -62,5 +64,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         }
     };
     interrupt::wait_if_interrupted();
+    if let Some(warning) = ctx.missed.warning() {
+        eprintln!("{warning}");
+    }
     result
 }

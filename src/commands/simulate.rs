@@ -38,7 +38,7 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     if let (Some(dir), None) = (&args.keep_db, &options.db) {
         outputs.check_dir(dir, KEPT)?;
     }
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let trace = match &args.trace {
         Some(path) => {
             let file = outputs.create_file(path, TRACE)?;
@@ -56,12 +56,12 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         sink.finish()
             .with_context(|| format!("writing the trace file {} failed", path.display()))?;
     }
-    let run_id = store.record(
+    let run_id = recorder.record(
         "simulate",
         Some(options.seed),
         &Recorded::from(&options, &replay),
         &report,
-    )?;
+    );
 
     if args.json {
         emit_json(&WithReplay {
@@ -74,8 +74,7 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
             args,
             &replay,
             ctx.paint,
-            run_id,
-            store.path(),
+            run_id.zip(recorder.path()),
         ))?;
     }
     Ok(if args.check && !report.check_problems().is_empty() {
@@ -273,8 +272,7 @@ fn render(
     args: &SimulateArgs,
     replay: &Replay,
     paint: Paint,
-    run_id: i64,
-    store: &std::path::Path,
+    recorded: Option<(i64, &std::path::Path)>,
 ) -> String {
     let (naive, outbox) = (&report.naive, &report.outbox);
     let mut out = String::new();
@@ -403,11 +401,13 @@ fn render(
             paint.dim("Every step:")
         );
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!("Recorded as run {run_id} in {}", store.display()))
-    );
+    if let Some((run, store)) = recorded {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.dim(&format!("Recorded as run {run} in {}", store.display()))
+        );
+    }
     out
 }
 

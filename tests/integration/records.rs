@@ -140,3 +140,164 @@ fn a_kept_database_directory_must_be_new_or_empty_and_never_the_data_directory()
         "mine"
     );
 }
+
+/// A way to run msgwork as a user who cannot write a directory: as root (who writes anywhere),
+/// through `setpriv` as `nobody`; as anyone else, as themselves.
+struct Unprivileged {
+    wrapper: Vec<String>,
+}
+
+impl Unprivileged {
+    /// Makes `home` and its store read-only. `None` (with a note) where it cannot be arranged.
+    fn lock(home: &Path) -> Option<Self> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let store = home.join("progress.db");
+        if store.exists() {
+            mode(&store, 0o444);
+        }
+        mode(home, 0o555);
+        let probe = home.join("probe");
+        if std::fs::write(&probe, "").is_err() {
+            return Some(Unprivileged { wrapper: vec![] });
+        }
+        std::fs::remove_file(&probe).unwrap();
+        let setpriv = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !setpriv {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: running as root without setpriv, so no directory is read-only"
+            );
+            return None;
+        }
+        // `nobody` must reach the data directory through its parent.
+        mode(home.parent().unwrap(), 0o755);
+        let wrapper = [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ];
+        Some(Unprivileged {
+            wrapper: wrapper.map(String::from).to_vec(),
+        })
+    }
+
+    fn run(&self, home: &Path, args: &[&str]) -> (i32, String, String) {
+        let bin = env!("CARGO_BIN_EXE_msgwork");
+        let mut words = self.wrapper.clone();
+        words.push(bin.to_string());
+        let mut cmd = std::process::Command::new(&words[0]);
+        cmd.args(&words[1..])
+            .args(args)
+            .env("MSGWORK_HOME", home)
+            .env("NO_COLOR", "1")
+            .env_remove("MSGWORK_DB")
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn a_read_only_data_dir_shows_the_result_then_one_warning() {
+    let parent = tempfile::tempdir().unwrap();
+    let recorded = parent.path().join("recorded");
+    std::fs::create_dir(&recorded).unwrap();
+    at(&recorded, &["simulate", "--orders", "5", "--seed", "1"])
+        .output()
+        .success();
+    let fresh = parent.path().join("fresh");
+    std::fs::create_dir(&fresh).unwrap();
+    let mut locks = Vec::new();
+    for home in [&recorded, &fresh] {
+        let Some(user) = Unprivileged::lock(home) else {
+            return;
+        };
+        locks.push((home, user));
+    }
+    let cases: [(&[&str], i32, &str); 7] = [
+        (
+            &["sketch", "check", "fixtures/sketches/good.sql"],
+            0,
+            "Passed.",
+        ),
+        (
+            &["sketch", "check", "fixtures/sketches/no-index.sql"],
+            1,
+            "Not yet",
+        ),
+        (
+            &["simulate", "--check", "--orders", "20", "--crash"],
+            0,
+            "Verdict:",
+        ),
+        (
+            &[
+                "simulate", "--check", "--orders", "20", "--crash", "--claim", "none", "--seed",
+                "3",
+            ],
+            1,
+            "Check failed:",
+        ),
+        (
+            &["simulate", "--orders", "20", "--json"],
+            0,
+            "\"schema_version\"",
+        ),
+        (&["lab", "dlq", "--messages", "50"], 0, "Replay:"),
+        (
+            &[
+                "rewrite-event",
+                "fixtures/events/order-placed.json",
+                "--check",
+                "fixtures/payloads/good-ecst.json",
+            ],
+            0,
+            "Passed.",
+        ),
+    ];
+    for (home, user) in &locks {
+        for (args, code, shows) in cases {
+            let (got, stdout, stderr) = user.run(home, args);
+            assert_eq!(got, code, "{args:?}\n{stdout}\n{stderr}");
+            assert!(
+                stdout.contains(shows),
+                "{args:?}: no result shown:\n{stdout}"
+            );
+            assert!(!stdout.contains("Recorded as run"), "{stdout}");
+            let warning = stderr.trim_end();
+            assert_eq!(
+                warning.lines().count(),
+                1,
+                "{args:?}: one warning:\n{stderr}"
+            );
+            assert!(
+                warning.starts_with("warning: this result was not recorded"),
+                "{warning}"
+            );
+            assert!(warning.contains("progress.db"), "{warning}");
+            assert!(warning.contains("MSGWORK_HOME"), "{warning}");
+            assert!(warning.matches("readonly").count() <= 1, "{warning}");
+        }
+    }
+    // What was recorded before is still there and still readable.
+    let (code, stdout, _) = locks[0].1.run(locks[0].0, &["progress", "--json"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(runs(&recorded), 1);
+    assert!(!fresh.join("progress.db").exists());
+    for home in [&recorded, &fresh] {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}

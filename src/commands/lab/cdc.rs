@@ -11,6 +11,7 @@ use super::shared::{
 use crate::Outcome;
 use crate::cli::CdcArgs;
 use crate::commands::context::{Context, emit};
+use crate::commands::recording::RunNote;
 use crate::commands::replay::Replay;
 use crate::sim::lab::cdc::{self, CdcOptions};
 use crate::sim::storage::postgres::connect::redact;
@@ -140,7 +141,7 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
         .map(|&r| u64::from(options.orders_at(r)))
         .sum();
     let replay = replay(&options);
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let bar = Bar::new(2 * offered, "orders", !args.json);
     bar.message("CDC, then polling, at each rate");
     let lab = cdc::run(&options, &bar);
@@ -157,7 +158,7 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
         replay: &replay,
     };
     let Some(run) = record_charted(
-        &store,
+        &recorder,
         "lab-cdc",
         &request,
         &lab,
@@ -196,7 +197,7 @@ fn render(
     options: &CdcOptions,
     replay: &Replay,
     picture: &str,
-    run: i64,
+    run: RunNote,
     ctx: &Context,
 ) -> String {
     let paint = ctx.paint;
@@ -288,11 +289,7 @@ fn render(
     for sentence in explain(lab) {
         let _ = writeln!(out, "  • {sentence}");
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
-    );
+    let _ = writeln!(out, "{}", paint.dim(&format!("Replay: {replay}{run}")));
     out
 }
 

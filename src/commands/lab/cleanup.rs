@@ -10,6 +10,7 @@ use crate::Outcome;
 use crate::cli::CleanupArgs;
 use crate::commands::bench::figure;
 use crate::commands::context::{Context, emit};
+use crate::commands::recording::RunNote;
 use crate::commands::replay::Replay;
 use crate::sim::lab::cleanup::{self, CleanupOptions, CleanupReport};
 use crate::sim::stats::Spread;
@@ -148,7 +149,7 @@ pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> 
     let keep = options.keep_dir.as_deref().filter(|_| options.db.is_none());
     check_outputs(ctx, args.plot.as_deref(), keep, args.force)?;
     let replay = replay(&options);
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let bar = Bar::new(cleanup::rows_to_write(&options), "rows", !args.json);
     let report = cleanup::run(&options, &bar, &|phase| bar.message(phase));
     bar.finish();
@@ -167,7 +168,7 @@ pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> 
         replay: &replay,
     };
     let Some(run) = record_charted(
-        &store,
+        &recorder,
         "lab-cleanup",
         &request,
         &report,
@@ -236,7 +237,7 @@ fn tick(paint: Paint, ok: bool) -> String {
     }
 }
 
-fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: i64) -> String {
+fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> String {
     let rows = grouped(u64::from(r.rows));
     let server = r.server.as_ref();
     let database = match server {
@@ -504,7 +505,7 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: i64) -> String 
         out,
         "{}",
         paint.dim(&format!(
-            "Replay: {replay}  ·  took {:.1} s  ·  recorded as run {run}",
+            "Replay: {replay}  ·  took {:.1} s{run}",
             r.timings.total_ms / 1e3
         ))
     );

@@ -111,7 +111,7 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
     check_outputs(ctx, args.plot.as_deref(), None, args.force)?;
     let replay = replay(&options);
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let r = dlq::run(&options);
     let chart = depth_chart(&r);
     if let Some(path) = &args.plot {
@@ -130,7 +130,7 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
         replay: &replay,
     };
     let Some(run) = record_charted(
-        &store,
+        &recorder,
         "lab-dlq",
         &request,
         &r,
@@ -209,11 +209,7 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
     for sentence in explain(&r, &options) {
         let _ = writeln!(out, "  • {sentence}");
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
-    );
+    let _ = writeln!(out, "{}", paint.dim(&format!("Replay: {replay}{run}")));
     emit(&out)?;
     Ok(Outcome::Success)
 }
