@@ -188,10 +188,10 @@ pub enum LabCommand {
 
 #[derive(Debug, Args)]
 pub struct FanoutArgs {
-    /// Orders published
+    /// Orders published, 1 to 1000000
     #[arg(long, value_name = "N", default_value_t = 3000)]
     pub orders: u32,
-    /// Instances of each service behind its topic subscription
+    /// Instances of each service behind its topic subscription, 1 to 64
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub instances: u32,
     /// Seed for which worker fetches next [default: random, printed]
@@ -204,10 +204,10 @@ pub struct FanoutArgs {
 
 #[derive(Debug, Args)]
 pub struct OrderingArgs {
-    /// Orders, each emitting Placed, Paid, Shipped, Delivered
+    /// Orders, each emitting Placed, Paid, Shipped, Delivered; 1 to 1000000
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub orders: u32,
-    /// Partitions, each with one relay and one consumer worker
+    /// Partitions, each with one relay and one consumer worker; 1 to 256
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub partitions: u32,
     /// Seed for the interleaving and the crashes [default: random, printed]
@@ -224,13 +224,13 @@ pub struct OrderingArgs {
 
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
-    /// Events consumed over 72 simulated hours
+    /// Events consumed over 72 simulated hours, 1 to 1000000
     #[arg(long, value_name = "N", default_value_t = 20000)]
     pub events: u32,
-    /// Share of events that arrive a second time, late
+    /// Share of events that arrive a second time, late: 0 to 1
     #[arg(long, value_name = "RATE", default_value_t = 0.1)]
     pub duplicate_rate: f64,
-    /// Retention windows to compare, in hours
+    /// Retention windows to compare, in whole hours from 1 to 10000 each
     #[arg(long, value_name = "LIST", default_value = "1,2,4,8,12,24,48,96")]
     pub hours: String,
     /// Seed for which events come back, and when [default: random, printed]
@@ -263,17 +263,17 @@ release build (cargo run --release -- lab cleanup) on a quiet machine for figure
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
-    /// Rows the outbox grows to; the deletes and the partition drop run at this size
+    /// Rows the outbox grows to, 20k to 5m; the deletes and the partition drop run at this size
     #[arg(long, value_name = "N", default_value = "1000000")]
     pub rows: String,
     /// Smaller sizes to measure on the way to --rows [default: 10k,100k, those below --rows]
     #[arg(long, value_name = "LIST")]
     pub sizes: Option<String>,
-    /// Rows each delete transaction removes
+    /// Rows each delete transaction removes, 100 to 100k
     #[arg(long, value_name = "N", default_value = "2000")]
     pub batch: String,
     /// Page size of the lab's SQLite databases: the crash lab's 1 KiB, or larger to see what it
-    /// costs [default: 1024]
+    /// costs; a power of two from 512 to 65536 [default: 1024]
     #[arg(long, value_name = "BYTES")]
     pub page_size: Option<String>,
     /// Keep the lab's SQLite files in DIR instead of a temporary directory (on PostgreSQL: keep
@@ -301,19 +301,20 @@ pub struct CleanupArgs {
 
 #[derive(Debug, Args)]
 pub struct CdcArgs {
-    /// Open-loop arrival rates to measure at, in orders per second
+    /// Open-loop arrival rates to measure at, in orders per second, 1 to 50000 each; with
+    /// --seconds, at most 2000000 orders in all
     #[arg(long, value_name = "LIST", default_value = "1000,10000")]
     pub rate: String,
-    /// Seconds of orders at each rate
+    /// Seconds of orders at each rate, 0.05 to 600
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub seconds: f64,
-    /// How often the polling relay polls
+    /// How often the polling relay polls, 1ms to 60s
     #[arg(long, value_name = "DURATION", default_value = "500ms")]
     pub interval: String,
-    /// Relay crashes, and as many service crashes, injected into each run
+    /// Relay crashes, and as many service crashes, injected into each run; 0 to 100
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub crashes: u32,
-    /// Rows a relay reads or claims at a time
+    /// Rows a relay reads or claims at a time, 1 to 100000
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub batch: u32,
     /// Run on this PostgreSQL server instead of SQLite files (check it with msgwork doctor) [env: MSGWORK_DB]
@@ -342,19 +343,20 @@ pub struct CdcArgs {
 
 #[derive(Debug, Args)]
 pub struct DlqArgs {
-    /// Messages consumed
+    /// Messages consumed, 1 to 1000000
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub messages: u32,
-    /// Attempts in all, the first included, before a message is dead-lettered
+    /// Attempts in all, the first included, before a message is dead-lettered; 1 to 20
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_attempts: u32,
-    /// Delays before each retry, on the simulated clock
+    /// Delays before each retry, on the simulated clock; 0ms to 24h each
     #[arg(long, value_name = "LIST", default_value = "1s,5s,30s,5m")]
     pub backoff: String,
-    /// Share of messages no retry can save (poison)
+    /// Share of messages no retry can save (poison), 0 to 1
     #[arg(long, value_name = "RATE", default_value_t = 0.02)]
     pub poison_rate: f64,
-    /// Share of messages that fail a few times, then succeed
+    /// Share of messages that fail a few times, then succeed; 0 to 1, and with --poison-rate at
+    /// most 1
     #[arg(long, value_name = "RATE", default_value_t = 0.10)]
     pub transient_rate: f64,
     /// Seed for which messages fail and how often [default: random, printed]
@@ -527,11 +529,11 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub crash: bool,
 
-    /// Orders the service places
+    /// Orders the service places, 1 to 100000
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub orders: u32,
 
-    /// Relay replicas publishing from the outbox
+    /// Relay replicas publishing from the outbox, 1 to 32
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub relays: u32,
 
@@ -539,11 +541,13 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
-    /// Chance per order of an extra random crash, on top of the guaranteed ones [default: 0.005]
+    /// Chance per order of an extra random crash, on top of the guaranteed ones, 0 to 1
+    /// [default: 0.005]
     #[arg(long, value_name = "RATE")]
     pub crash_rate: Option<f64>,
 
-    /// Crash exactly here instead (repeatable); the order is drawn from the seed if left out
+    /// Crash exactly here instead (repeatable); ORDER is 1 to --orders, drawn from the seed if
+    /// left out
     #[arg(long = "crash-at", value_name = "POINT[:ORDER]")]
     pub crash_at: Vec<CrashAt>,
 
@@ -568,11 +572,12 @@ pub struct SimulateArgs {
     #[arg(long, value_enum, value_name = "ORDER", default_value_t = NaiveOrderArg::Alternate)]
     pub naive_order: NaiveOrderArg,
 
-    /// Rows a relay claims per pass
+    /// Rows a relay claims per pass, 1 to 10000
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub batch: u32,
 
-    /// Relay lease in milliseconds [default: 1000]
+    /// Relay lease in milliseconds of the lab's clock, 1 to 60000; at most 10000 with --threads
+    /// or --crash-mode process, which wait it out in real time [default: 1000]
     #[arg(long, value_name = "MS")]
     pub lease: Option<u64>,
 

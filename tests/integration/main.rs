@@ -9,6 +9,7 @@ mod grading;
 mod harness;
 mod lab;
 mod lab_cli;
+mod lab_guarantees;
 mod layout;
 mod postgres;
 mod records;

@@ -16,9 +16,21 @@ use crate::ui::plot::LineChart;
 use crate::ui::plural;
 
 /// `1s,5s,30s,5m` to milliseconds.
+/// The longest delay `--backoff` takes: a day of simulated time.
+const MAX_BACKOFF_MS: u64 = 24 * 3_600_000;
+
 fn parse_backoff(list: &str) -> Result<Vec<u64>> {
     list.split(',')
-        .map(|part| parse_duration_ms("--backoff", part))
+        .map(|part| {
+            let ms = parse_duration_ms("--backoff", part)?;
+            if ms > MAX_BACKOFF_MS {
+                bail!(
+                    "--backoff: each delay must be at most 24h (got '{}')",
+                    part.trim()
+                );
+            }
+            Ok(ms)
+        })
         .collect()
 }
 

@@ -28,14 +28,16 @@ pub(super) fn check_outputs(
     Ok(())
 }
 
-/// A bad value for a lab option is bad input: one line, exit 2.
+/// A bad value for a lab option is bad input: one line, exit 2. A value that compares with
+/// nothing (NaN) is outside every range.
 pub(super) fn within<T: PartialOrd + std::fmt::Display>(
     flag: &str,
     value: T,
     lo: T,
     hi: T,
 ) -> Result<()> {
-    if value < lo || value > hi {
+    let inside = value >= lo && value <= hi;
+    if !inside {
         bail!("{flag} must be between {lo} and {hi} (got {value})");
     }
     Ok(())

@@ -57,9 +57,12 @@ impl Relay {
         let config = world.config();
         let conn = self.link.get(world, &self.name)?;
         let rows = match config.claim {
-            ClaimMode::Lease => {
-                conn.claim_batch(&token, now, now + config.lease_ms, config.batch)?
-            }
+            ClaimMode::Lease => conn.claim_batch(
+                &token,
+                now,
+                now.saturating_add(config.lease_ms),
+                config.batch,
+            )?,
             ClaimMode::None => conn.select_unsent(config.batch)?,
         };
         if rows.is_empty() {
