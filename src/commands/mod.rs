@@ -23,6 +23,7 @@ use clap::CommandFactory;
 // `drill` still names these through this module; it moves to `context` with its own change.
 use crate::Outcome;
 use crate::cli::{Cli, Command};
+use crate::sim::storage::sqlite::files as scratch;
 use crate::ui::Paint;
 pub use context::{Context, emit, emit_json};
 
@@ -36,6 +37,12 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
     // One Ctrl-C handler for every command; a lab's child process keeps the default and dies.
     if !matches!(cli.command, Command::Actor { .. }) {
         interrupt::install();
+        // The labs' scratch files go under the data directory, where a killed run's are found
+        // and removed the next time msgwork starts.
+        if let Ok(dir) = ctx.data_dir() {
+            scratch::use_scratch_root(dir.join("cache"));
+        }
+        scratch::sweep_stale();
     }
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args, &ctx),

@@ -157,3 +157,119 @@ fn the_longest_lease_keeps_claims_apart() {
     assert_eq!(v["outbox"]["overlapping_claims"], 0);
     assert_eq!(v["verdict"]["outbox_holds"], true);
 }
+
+/// The scratch directories under a data directory's cache.
+fn scratch_dirs(home: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(home.join("cache"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.file_name().unwrap().to_string_lossy().contains("lab-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A long `simulate` in `mode`, started and stopped with `signal` once its scratch directory
+/// holds the lab's databases; returns its exit code and the data directory.
+fn stopped_run(mode: &[&str], signal: &str) -> (Option<i32>, tempfile::TempDir) {
+    let args = [
+        &["simulate", "--crash", "--orders", "100000", "--seed", "9"][..],
+        mode,
+    ]
+    .concat();
+    let (mut child, home) = Msgwork::new(&args).spawn();
+    let started = std::time::Instant::now();
+    loop {
+        let dirs = scratch_dirs(home.path());
+        let busy = dirs.iter().any(|d| {
+            std::fs::read_dir(d).is_ok_and(|files| {
+                files
+                    .filter_map(Result::ok)
+                    .any(|f| f.file_name().to_string_lossy().ends_with(".db"))
+            })
+        });
+        if busy {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{mode:?}: no scratch directory under {}",
+            home.path().display()
+        );
+        assert!(child.try_wait().unwrap().is_none(), "{mode:?} ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    if signal == "KILL" {
+        child.kill().unwrap();
+    } else {
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+    let status = child.wait().unwrap();
+    (status.code(), home)
+}
+
+const MODES: [&[&str]; 3] = [&[], &["--threads"], &["--crash-mode", "process"]];
+
+#[test]
+fn a_stopped_run_removes_its_scratch_directory_in_every_mode() {
+    for mode in MODES {
+        for signal in ["INT", "TERM"] {
+            let (code, home) = stopped_run(mode, signal);
+            assert_eq!(code, Some(130), "{mode:?} SIG{signal}");
+            assert_eq!(
+                scratch_dirs(home.path()),
+                Vec::<std::path::PathBuf>::new(),
+                "{mode:?} SIG{signal} left its scratch directory"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_killed_runs_scratch_directory_is_swept_at_the_next_start() {
+    for mode in MODES {
+        let (code, home) = stopped_run(mode, "KILL");
+        assert_eq!(code, None, "{mode:?}: killed by a signal");
+        let left = scratch_dirs(home.path());
+        assert_eq!(left.len(), 1, "{mode:?}: SIGKILL leaves it, for now");
+        // The next start sweeps it: here a new run, whose own directory a later start leaves.
+        let home_dir = crate::harness::path_str(home.path());
+        let (mut live, _) = Msgwork::new(&[
+            "--data-dir",
+            &home_dir,
+            "simulate",
+            "--orders",
+            "100000",
+            "--seed",
+            "1",
+        ])
+        .spawn();
+        let started = std::time::Instant::now();
+        while left[0].exists() || scratch_dirs(home.path()).is_empty() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{mode:?}: not swept: {}",
+                left[0].display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let running = scratch_dirs(home.path());
+        Msgwork::new(&["--data-dir", &home_dir, "progress"])
+            .output()
+            .success();
+        assert_eq!(
+            scratch_dirs(home.path()),
+            running,
+            "{mode:?}: a live run's was swept"
+        );
+        live.kill().unwrap();
+        live.wait().unwrap();
+    }
+}
