@@ -188,7 +188,7 @@ pub enum LabCommand {
 
 #[derive(Debug, Args)]
 pub struct FanoutArgs {
-    /// Orders published, 1 to 1000000
+    /// Orders published, 1 to 100000
     #[arg(long, value_name = "N", default_value_t = 3000)]
     pub orders: u32,
     /// Instances of each service behind its topic subscription, 1 to 64

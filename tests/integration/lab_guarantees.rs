@@ -78,6 +78,10 @@ fn every_number_out_of_range_is_refused_before_the_run() {
             "--instances must be between 1 and 64",
         ),
         (
+            &["lab", "fanout", "--orders", "1000000"],
+            "--orders must be between 1 and 100000",
+        ),
+        (
             &["lab", "ordering", "--partitions", "257"],
             "--partitions must be between 1 and 256",
         ),
@@ -118,7 +122,7 @@ fn every_numeric_option_documents_its_range() {
         );
     }
     let labs: [(&str, &[&str]); 6] = [
-        ("fanout", &["1 to 1000000", "1 to 64"]),
+        ("fanout", &["1 to 100000", "1 to 64"]),
         ("ordering", &["1 to 1000000", "1 to 256"]),
         ("retention", &["1 to 1000000", "0 to 1", "1 to 10000"]),
         ("cleanup", &["20k to 5m", "100 to 100k", "512 to 65536"]),
