@@ -89,9 +89,12 @@ pub enum Command {
         /// md or json
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
-        /// Write to this file instead of standard output
+        /// Write to this file instead of standard output (a new file, unless --force)
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Replace the --output file if it exists (never your progress store)
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Your mastery per section, and what is due for review
     #[command(after_help = "Examples:\n  msgwork progress\n  msgwork progress --json")]
@@ -185,10 +188,10 @@ pub enum LabCommand {
 
 #[derive(Debug, Args)]
 pub struct FanoutArgs {
-    /// Orders published
+    /// Orders published, 1 to 100000
     #[arg(long, value_name = "N", default_value_t = 3000)]
     pub orders: u32,
-    /// Instances of each service behind its topic subscription
+    /// Instances of each service behind its topic subscription, 1 to 64
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub instances: u32,
     /// Seed for which worker fetches next [default: random, printed]
@@ -201,10 +204,10 @@ pub struct FanoutArgs {
 
 #[derive(Debug, Args)]
 pub struct OrderingArgs {
-    /// Orders, each emitting Placed, Paid, Shipped, Delivered
+    /// Orders, each emitting Placed, Paid, Shipped, Delivered; 1 to 1000000
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub orders: u32,
-    /// Partitions, each with one relay and one consumer worker
+    /// Partitions, each with one relay and one consumer worker; 1 to 256
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub partitions: u32,
     /// Seed for the interleaving and the crashes [default: random, printed]
@@ -221,13 +224,13 @@ pub struct OrderingArgs {
 
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
-    /// Events consumed over 72 simulated hours
+    /// Events consumed over 72 simulated hours, 1 to 1000000
     #[arg(long, value_name = "N", default_value_t = 20000)]
     pub events: u32,
-    /// Share of events that arrive a second time, late
+    /// Share of events that arrive a second time, late: 0 to 1
     #[arg(long, value_name = "RATE", default_value_t = 0.1)]
     pub duplicate_rate: f64,
-    /// Retention windows to compare, in hours
+    /// Retention windows to compare, in whole hours from 1 to 10000 each
     #[arg(long, value_name = "LIST", default_value = "1,2,4,8,12,24,48,96")]
     pub hours: String,
     /// Seed for which events come back, and when [default: random, printed]
@@ -236,6 +239,9 @@ pub struct RetentionArgs {
     /// Also draw the trade-off (duplicates re-applied, inbox size) to an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists (never your progress store)
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -257,17 +263,17 @@ release build (cargo run --release -- lab cleanup) on a quiet machine for figure
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
-    /// Rows the outbox grows to; the deletes and the partition drop run at this size
+    /// Rows the outbox grows to, 20k to 5m; the deletes and the partition drop run at this size
     #[arg(long, value_name = "N", default_value = "1000000")]
     pub rows: String,
     /// Smaller sizes to measure on the way to --rows [default: 10k,100k, those below --rows]
     #[arg(long, value_name = "LIST")]
     pub sizes: Option<String>,
-    /// Rows each delete transaction removes
+    /// Rows each delete transaction removes, 100 to 100k
     #[arg(long, value_name = "N", default_value = "2000")]
     pub batch: String,
     /// Page size of the lab's SQLite databases: the crash lab's 1 KiB, or larger to see what it
-    /// costs [default: 1024]
+    /// costs; a power of two from 512 to 65536 [default: 1024]
     #[arg(long, value_name = "BYTES")]
     pub page_size: Option<String>,
     /// Keep the lab's SQLite files in DIR instead of a temporary directory (on PostgreSQL: keep
@@ -281,6 +287,10 @@ pub struct CleanupArgs {
     /// Draw poll time against table size, partial index against plain, to an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists, and let the lab replace its own files in a
+    /// --keep-db directory that is not empty (never your progress store)
+    #[arg(long)]
+    pub force: bool,
     /// Seed for the rows' contents and which ones are stuck unsent [default: random, printed]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -291,19 +301,20 @@ pub struct CleanupArgs {
 
 #[derive(Debug, Args)]
 pub struct CdcArgs {
-    /// Open-loop arrival rates to measure at, in orders per second
+    /// Open-loop arrival rates to measure at, in orders per second, 1 to 50000 each; with
+    /// --seconds, at most 2000000 orders in all
     #[arg(long, value_name = "LIST", default_value = "1000,10000")]
     pub rate: String,
-    /// Seconds of orders at each rate
+    /// Seconds of orders at each rate, 0.05 to 600
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub seconds: f64,
-    /// How often the polling relay polls
+    /// How often the polling relay polls, 1ms to 60s
     #[arg(long, value_name = "DURATION", default_value = "500ms")]
     pub interval: String,
-    /// Relay crashes, and as many service crashes, injected into each run
+    /// Relay crashes, and as many service crashes, injected into each run; 0 to 100
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub crashes: u32,
-    /// Rows a relay reads or claims at a time
+    /// Rows a relay reads or claims at a time, 1 to 100000
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub batch: u32,
     /// Run on this PostgreSQL server instead of SQLite files (check it with msgwork doctor) [env: MSGWORK_DB]
@@ -318,6 +329,10 @@ pub struct CdcArgs {
     /// Draw the latency distributions, CDC against polling, to an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists, and let the lab replace its own files in a
+    /// --keep-db directory that is not empty (never your progress store)
+    #[arg(long)]
+    pub force: bool,
     /// Exit 1 if either relay lost or double-applied an event
     #[arg(long)]
     pub check: bool,
@@ -328,19 +343,20 @@ pub struct CdcArgs {
 
 #[derive(Debug, Args)]
 pub struct DlqArgs {
-    /// Messages consumed
+    /// Messages consumed, 1 to 1000000
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub messages: u32,
-    /// Attempts in all, the first included, before a message is dead-lettered
+    /// Attempts in all, the first included, before a message is dead-lettered; 1 to 20
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_attempts: u32,
-    /// Delays before each retry, on the simulated clock
+    /// Delays before each retry, on the simulated clock; 0ms to 24h each
     #[arg(long, value_name = "LIST", default_value = "1s,5s,30s,5m")]
     pub backoff: String,
-    /// Share of messages no retry can save (poison)
+    /// Share of messages no retry can save (poison), 0 to 1
     #[arg(long, value_name = "RATE", default_value_t = 0.02)]
     pub poison_rate: f64,
-    /// Share of messages that fail a few times, then succeed
+    /// Share of messages that fail a few times, then succeed; 0 to 1, and with --poison-rate at
+    /// most 1
     #[arg(long, value_name = "RATE", default_value_t = 0.10)]
     pub transient_rate: f64,
     /// Seed for which messages fail and how often [default: random, printed]
@@ -349,6 +365,9 @@ pub struct DlqArgs {
     /// Also draw the retry-queue and dead-letter depth over time to an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists (never your progress store)
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -517,11 +536,11 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub crash: bool,
 
-    /// Orders the service places
+    /// Orders the service places, 1 to 100000
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub orders: u32,
 
-    /// Relay replicas publishing from the outbox
+    /// Relay replicas publishing from the outbox, 1 to 32
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub relays: u32,
 
@@ -529,7 +548,8 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
-    /// Chance per order of an extra random crash, on top of the guaranteed ones [default: 0.005]
+    /// Chance per order of an extra random crash, on top of the guaranteed ones, 0 to 1
+    /// [default: 0.005]
     #[arg(long, value_name = "RATE")]
     pub crash_rate: Option<f64>,
 
@@ -539,7 +559,8 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "RATE")]
     pub fault_rate: Option<f64>,
 
-    /// Crash exactly here instead (repeatable); the order is drawn from the seed if left out
+    /// Crash exactly here instead (repeatable); ORDER is 1 to --orders, drawn from the seed if
+    /// left out
     #[arg(long = "crash-at", value_name = "POINT[:ORDER]")]
     pub crash_at: Vec<CrashAt>,
 
@@ -564,22 +585,29 @@ pub struct SimulateArgs {
     #[arg(long, value_enum, value_name = "ORDER", default_value_t = NaiveOrderArg::Alternate)]
     pub naive_order: NaiveOrderArg,
 
-    /// Rows a relay claims per pass
+    /// Rows a relay claims per pass, 1 to 10000
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub batch: u32,
 
-    /// Relay lease in milliseconds [default: 1000]
+    /// Relay lease in milliseconds of the lab's clock, 1 to 60000; at most 10000 with --threads
+    /// or --crash-mode process, which wait it out in real time [default: 1000]
     #[arg(long, value_name = "MS")]
     pub lease: Option<u64>,
 
     /// Write every step (commit, publish, crash, restart, redelivery, dedupe skip) as JSON lines
+    /// to FILE, a new file unless --force
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
-    /// Keep the lab's SQLite databases in DIR to inspect them afterwards (on PostgreSQL: keep
-    /// the run's schemas)
+    /// Keep the lab's SQLite databases in DIR, a new or empty directory unless --force, to
+    /// inspect them afterwards (on PostgreSQL: keep the run's schemas)
     #[arg(long, value_name = "DIR")]
     pub keep_db: Option<PathBuf>,
+
+    /// Replace the --trace file if it exists, and let the lab replace its own files in a
+    /// --keep-db directory that is not empty (never your progress store)
+    #[arg(long)]
+    pub force: bool,
 
     /// Run on this PostgreSQL server instead of SQLite files: claims become FOR UPDATE SKIP
     /// LOCKED row locks (check the server with msgwork doctor) [env: MSGWORK_DB]

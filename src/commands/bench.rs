@@ -14,21 +14,19 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     } else {
         Sizes::FULL
     };
-    let dir = tempfile::Builder::new()
-        .prefix("msgwork-bench-")
-        .tempdir()
-        .context("cannot create a temporary directory for the benchmark databases")?;
+    // Where the labs themselves run, so the figures are that disk's.
+    let (_scratch, dir) = crate::sim::storage::sqlite::files::lab_dir(None)?;
     if let Some(url) = &args.db {
         crate::sim::storage::postgres::connect::config(url)?;
     }
     let steps = if args.db.is_some() { 9 } else { 5 };
     let bar = Bar::new(steps, "measurements", !args.json);
-    let measurements = bench::run(sizes, dir.path(), args.db.as_deref(), &|name| {
+    let measurements = bench::run(sizes, &dir, args.db.as_deref(), &|name| {
         bar.message_owned(name.to_string());
         crate::sim::progress::Progress::advance(&bar, 0);
     });
     bar.message_owned("drill start-up".to_string());
-    let drill = drill_startup(dir.path());
+    let drill = drill_startup(&dir);
     bar.finish();
     let mut measurements = measurements?;
     measurements.extend(drill?);

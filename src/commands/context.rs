@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
+use super::output::Outputs;
+use super::recording::{Missed, Recorder};
 use crate::store::Store;
 use crate::ui::Paint;
 
@@ -14,6 +16,8 @@ pub struct Context {
     pub(super) data_dir: Option<PathBuf>,
     pub paint: Paint,
     pub color: crate::cli::ColorChoice,
+    /// Why a run was not recorded, said once after the command's output.
+    pub(super) missed: Missed,
 }
 
 impl Context {
@@ -25,6 +29,17 @@ impl Context {
         directories::ProjectDirs::from("", "", "msgwork")
             .map(|dirs| dirs.data_dir().to_path_buf())
             .context("cannot find a home directory for msgwork's data; pass --data-dir DIR or set MSGWORK_HOME")
+    }
+
+    /// What files the command may write: never the store, and existing ones only with `force`.
+    pub fn outputs(&self, force: bool) -> Result<Outputs> {
+        Ok(Outputs::new(&self.data_dir()?, force))
+    }
+
+    /// Opens the store a command records its finished run in: a store that cannot be written
+    /// lets the command run and show its result, and is said once at the end.
+    pub fn recorder(&self) -> Result<Recorder<'_>> {
+        Recorder::open(&self.data_dir()?, &self.missed)
     }
 
     /// Opens the progress store; commands that record call this once, before doing any work.

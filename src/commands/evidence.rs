@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::context::{Context, emit, emit_json};
@@ -17,7 +17,7 @@ use crate::store::{Run, Store};
 
 pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcome> {
     let paint = ctx.paint;
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let mut text = String::new();
     let mut writeup_passed = true;
     let mut writeup_json = Value::Null;
@@ -38,7 +38,7 @@ pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcom
             "contradicted": graded.contradicted,
             "misconceptions": graded.misconceptions,
         });
-        let run = store.record("writeup", None, &json!({"file": name}), &results)?;
+        let run = recorder.record("writeup", None, &json!({"file": name}), &results);
         writeup_json = json!({"run": run, "file": name, "grade": results});
         let _ = writeln!(
             text,
@@ -78,9 +78,13 @@ pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcom
                 c.says
             );
         }
-        let _ = writeln!(text, "{}\n", paint.dim(&format!("Recorded as run {run}.")));
+        if let Some(run) = run {
+            let _ = writeln!(text, "{}", paint.dim(&format!("Recorded as run {run}.")));
+        }
+        text.push('\n');
     }
-    let items = evidence::assess(&store)?;
+    let store = recorder.store()?;
+    let items = evidence::assess(store)?;
     let required = items.iter().filter(|i| i.required).count();
     let done = items.iter().filter(|i| i.required && i.done).count();
     if as_json {
@@ -144,7 +148,17 @@ pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcom
 }
 
 /// The evidence bundle.
-pub fn report(format: ReportFormat, output: Option<&Path>, ctx: &Context) -> Result<Outcome> {
+pub fn report(
+    format: ReportFormat,
+    output: Option<&Path>,
+    force: bool,
+    ctx: &Context,
+) -> Result<Outcome> {
+    const WHAT: &str = "the report";
+    let outputs = ctx.outputs(force)?;
+    if let Some(path) = output {
+        outputs.check_file(path, WHAT)?;
+    }
     let store = ctx.open_store()?;
     let items = evidence::assess(&store)?;
     let bundle = bundle(&store, &items)?;
@@ -158,12 +172,7 @@ pub fn report(format: ReportFormat, output: Option<&Path>, ctx: &Context) -> Res
     };
     match output {
         Some(path) => {
-            std::fs::write(path, &text).with_context(|| {
-                format!(
-                    "cannot write the report to {}; choose a writable path",
-                    path.display()
-                )
-            })?;
+            outputs.write_file(path, WHAT, &text)?;
             eprintln!("Wrote {}", path.display());
         }
         None => emit(&text)?,

@@ -1,6 +1,6 @@
-//! Ctrl-C, handled in one place for the whole program: whatever a run registered on a server is
-//! dropped, the terminal's cursor comes back, the command's own last word is said, and the
-//! process exits with status 130.
+//! Ctrl-C (and SIGTERM or SIGHUP), handled in one place for the whole program: whatever a run
+//! registered on a server is dropped, the labs' scratch directories are removed, the terminal's
+//! cursor comes back, the command's own last word is said, and the process exits with status 130.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -42,6 +42,7 @@ pub fn wait_if_interrupted() {
 
 fn on_interrupt() {
     INTERRUPTED.store(true, Ordering::SeqCst);
+    crate::sim::storage::sqlite::files::remove_live();
     let Dropped {
         dropped,
         registered,

@@ -9,7 +9,9 @@ mod drill;
 mod evidence;
 mod interrupt;
 mod lab;
+mod output;
 mod progress;
+mod recording;
 mod replay;
 mod rewrite;
 mod simulate;
@@ -21,6 +23,7 @@ use clap::CommandFactory;
 // `drill` still names these through this module; it moves to `context` with its own change.
 use crate::Outcome;
 use crate::cli::{Cli, Command};
+use crate::sim::storage::sqlite::files as scratch;
 use crate::ui::Paint;
 pub use context::{Context, emit, emit_json};
 
@@ -29,10 +32,17 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         data_dir: cli.data_dir,
         paint: Paint::new(cli.color),
         color: cli.color,
+        missed: recording::Missed::default(),
     };
     // One Ctrl-C handler for every command; a lab's child process keeps the default and dies.
     if !matches!(cli.command, Command::Actor { .. }) {
         interrupt::install();
+        // The labs' scratch files go under the data directory, where a killed run's are found
+        // and removed the next time msgwork starts.
+        if let Ok(dir) = ctx.data_dir() {
+            scratch::use_scratch_root(dir.join("cache"));
+        }
+        scratch::sweep_stale();
     }
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args, &ctx),
@@ -41,7 +51,11 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Content(command) => content::run(&command, &ctx),
         Command::Progress { json } => progress::run(json, &ctx),
         Command::Evidence { writeup, json } => evidence::run(writeup.as_deref(), json, &ctx),
-        Command::Report { format, output } => evidence::report(format, output.as_deref(), &ctx),
+        Command::Report {
+            format,
+            output,
+            force,
+        } => evidence::report(format, output.as_deref(), force, &ctx),
         Command::RewriteEvent(args) => rewrite::run(&args, &ctx),
         Command::Lab(command) => lab::run(command, &ctx),
         Command::Sketch(crate::cli::SketchCommand::Check { file, json }) => {
@@ -57,5 +71,8 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         }
     };
     interrupt::wait_if_interrupted();
+    if let Some(warning) = ctx.missed.warning() {
+        eprintln!("{warning}");
+    }
     result
 }

@@ -33,7 +33,7 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         let (_, payload) = load(mine)?;
         let thin_type = crate::rewrite::event_type_of(&event);
         let checked = check(&payload, thin_type);
-        let store = ctx.open_store()?;
+        let recorder = ctx.recorder()?;
         // The fingerprints let evidence tell the learner's own payload from a shipped sample or
         // a copy of msgwork's own rewrite of the event.
         let recorded = serde_json::json!({
@@ -42,7 +42,7 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
             "fingerprint": crate::evidence::fingerprint::json_object(&payload),
             "model_fingerprints": crate::evidence::samples::model_rewrites(&event_name, &event),
         });
-        let run = store.record("rewrite-check", None, &recorded, &checked)?;
+        let run = recorder.record("rewrite-check", None, &recorded, &checked);
         if args.json {
             emit_json(&checked)?;
         } else {
@@ -89,13 +89,12 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
             .unwrap_or_default();
         let stderr_paint = crate::ui::Paint::for_stderr(ctx.color);
         let practice = crate::ui::practice::run(&rewritten, &record, stderr_paint)?;
-        let store = ctx.open_store()?;
-        store.record(
+        ctx.recorder()?.record(
             "rewrite-practice",
             None,
             &serde_json::json!({"event": event_name, "event_type": rewritten.event_type}),
             &practice,
-        )?;
+        );
         eprintln!("{}", stderr_paint.bold("The model rewrite:"));
     }
     if args.json {
@@ -275,7 +274,7 @@ fn shown_path(path: &str, whole: &str) -> String {
     }
 }
 
-fn render_check(c: &Checked, paint: Paint, run: i64) -> String {
+fn render_check(c: &Checked, paint: Paint, run: Option<i64>) -> String {
     let mut out = String::new();
     let reads_as = if c.command {
         "a command, not an event".to_string()
@@ -311,13 +310,14 @@ fn render_check(c: &Checked, paint: Paint, run: i64) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} {}",
+        "\n{}{}",
         if c.passed {
             paint.good("Passed.")
         } else {
             paint.bad("Failed.")
         },
-        paint.dim(&format!("Recorded as run {run}."))
+        run.map(|run| paint.dim(&format!(" Recorded as run {run}.")))
+            .unwrap_or_default()
     );
     out
 }

@@ -3,7 +3,6 @@
 mod narrative;
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::BufWriter;
 
 use anyhow::{Context as _, Result};
@@ -22,6 +21,10 @@ use crate::sim::crash::{self as sim, ClaimMode, CrashMode, SimOptions};
 use crate::ui::{Bar, Paint, Verdict};
 use narrative::{database, explain};
 
+/// What `--trace` and `--keep-db` write, as their refusals name them.
+const TRACE: &str = "the trace file";
+const KEPT: &str = "the lab's databases (--keep-db)";
+
 pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     if args.list_crash_points {
         return list_crash_points(args.json, ctx.paint);
@@ -29,19 +32,21 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args);
     options.validate()?;
     let replay = replay(&options);
+    let outputs = ctx.outputs(args.force)?;
+    if let Some(path) = &args.trace {
+        outputs.check_file(path, TRACE)?;
+    }
+    if let (Some(dir), None) = (&args.keep_db, &options.db) {
+        outputs.check_dir(dir, KEPT)?;
+    }
+    let recorder = ctx.recorder()?;
     let trace = match &args.trace {
         Some(path) => {
-            let file = File::create(path).with_context(|| {
-                format!(
-                    "cannot write the trace file {}; choose a path in a writable directory",
-                    path.display()
-                )
-            })?;
+            let file = outputs.create_file(path, TRACE)?;
             Some(TraceSink::new(Box::new(BufWriter::new(file))))
         }
         None => None,
     };
-    let store = ctx.open_store()?;
 
     let bar = Bar::new(2 * u64::from(options.orders), "orders", !args.json);
     bar.message("naive, then outbox");
@@ -52,12 +57,12 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         sink.finish()
             .with_context(|| format!("writing the trace file {} failed", path.display()))?;
     }
-    let run_id = store.record(
+    let run_id = recorder.record(
         "simulate",
         Some(options.seed),
         &Recorded::from(&options, &replay),
         &report,
-    )?;
+    );
 
     if args.json {
         emit_json(&WithReplay {
@@ -70,8 +75,7 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
             args,
             &replay,
             ctx.paint,
-            run_id,
-            store.path(),
+            run_id.zip(recorder.path()),
         ))?;
     }
     Ok(if args.check && !report.check_problems().is_empty() {
@@ -301,8 +305,7 @@ fn render(
     args: &SimulateArgs,
     replay: &Replay,
     paint: Paint,
-    run_id: i64,
-    store: &std::path::Path,
+    recorded: Option<(i64, &std::path::Path)>,
 ) -> String {
     let (naive, outbox) = (&report.naive, &report.outbox);
     let mut out = String::new();
@@ -435,11 +438,13 @@ fn render(
             paint.dim("Every step:")
         );
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!("Recorded as run {run_id} in {}", store.display()))
-    );
+    if let Some((run, store)) = recorded {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.dim(&format!("Recorded as run {run} in {}", store.display()))
+        );
+    }
     out
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 /// The file inside the data directory.
@@ -18,13 +18,19 @@ pub enum StoreError {
     )]
     Dir { path: PathBuf, reason: String },
     #[error(
-        "cannot open the progress store {}: {cause}; if the file is damaged, move it aside, or pass --data-dir DIR to use another directory",
-        path.display()
+        "cannot open the progress store {}: {}; if the file is damaged, move it aside, or pass --data-dir DIR to use another directory",
+        path.display(), sql_reason(cause)
     )]
     Open {
         path: PathBuf,
         cause: rusqlite::Error,
     },
+    /// The data directory or the store file cannot be written: what was done can still be shown.
+    #[error(
+        "cannot write to the progress store {}: {reason}; make the data directory and the file writable (chmod u+w), or pass --data-dir DIR or set MSGWORK_HOME to a writable directory",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf, reason: String },
     #[error(
         "the progress store {} was written by a newer msgwork (schema {found}, this one knows up to {known}); upgrade msgwork",
         path.display()
@@ -34,10 +40,68 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    #[error("the progress store failed: {0}")]
-    Sql(#[from] rusqlite::Error),
+    // SQLite's own error is said once in the message and not chained again as a source.
+    #[error("the progress store failed: {}", sql_reason(.0))]
+    Sql(rusqlite::Error),
     #[error("a recorded run could not be encoded: {0}")]
     Encode(#[from] serde_json::Error),
+}
+
+impl StoreError {
+    /// Whether the store could not be written because of permissions or a read-only disk: the
+    /// work can still be shown, only not recorded.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, StoreError::ReadOnly { .. })
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        StoreError::Sql(err)
+    }
+}
+
+/// SQLite's message for an error, once: rusqlite's display repeats it with the error code.
+fn sql_reason(err: &rusqlite::Error) -> String {
+    match err {
+        rusqlite::Error::SqliteFailure(code, Some(message)) if *message != code.to_string() => {
+            message.clone()
+        }
+        rusqlite::Error::SqliteFailure(code, _) => code.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether SQLite refused because the file or its directory cannot be written.
+fn is_read_only(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, PermissionDenied, ReadOnly};
+    matches!(
+        err.sqlite_error_code(),
+        Some(ReadOnly | CannotOpen | PermissionDenied)
+    )
+}
+
+/// Whether an I/O error means the directory cannot be written rather than that it is wrong.
+fn is_read_only_io(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// How long a write waits for another process holding the store's lock before it gives up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A failed write, as a [`StoreError::ReadOnly`] when permissions or a read-only disk caused it.
+fn writing(path: &Path, err: rusqlite::Error) -> StoreError {
+    if is_read_only(&err) {
+        StoreError::ReadOnly {
+            path: path.to_path_buf(),
+            reason: sql_reason(&err),
+        }
+    } else {
+        StoreError::Sql(err)
+    }
 }
 
 /// Each entry moves the schema one version on; never edit one that has shipped.
@@ -142,8 +206,10 @@ pub struct Run {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir` and brings its schema up to date.
+    /// Opens (creating if needed) the store in `dir` and brings its schema up to date. Many
+    /// processes may open and write the same store at once: each waits its turn for the lock.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join(FILE_NAME);
         let dir_err = |reason: String| StoreError::Dir {
             path: dir.to_path_buf(),
             reason,
@@ -151,15 +217,31 @@ impl Store {
         if dir.exists() && !dir.is_dir() {
             return Err(dir_err("it is a file, not a directory".to_string()));
         }
-        std::fs::create_dir_all(dir).map_err(|err| dir_err(err.to_string()))?;
-        let path = dir.join(FILE_NAME);
-        let open_err = |cause| StoreError::Open {
-            path: path.clone(),
-            cause,
+        std::fs::create_dir_all(dir).map_err(|err| {
+            if is_read_only_io(&err) {
+                StoreError::ReadOnly {
+                    path: path.clone(),
+                    reason: format!("cannot create the data directory ({err})"),
+                }
+            } else {
+                dir_err(err.to_string())
+            }
+        })?;
+        let open_err = |cause: rusqlite::Error| {
+            if !path.exists() && is_read_only(&cause) {
+                StoreError::ReadOnly {
+                    path: path.clone(),
+                    reason: "the data directory does not let msgwork create the file".to_string(),
+                }
+            } else {
+                StoreError::Open {
+                    path: path.clone(),
+                    cause,
+                }
+            }
         };
         let conn = Connection::open(&path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // Reading the schema version touches the file: a directory we cannot read fails here.
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -179,20 +261,52 @@ impl Store {
         Ok(store)
     }
 
-    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+    /// Brings the schema from `seen` up to date. `seen` was read without a lock, so another
+    /// process may be migrating the same file: the version is read again under the write lock
+    /// (`BEGIN IMMEDIATE`) and only what is still missing is applied, all in one transaction.
+    fn migrate(&mut self, seen: i64) -> Result<(), StoreError> {
         let known = MIGRATIONS.len() as i64;
+        self.refuse_newer(seen)?;
+        if seen == known {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let write = |err| writing(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(write)?;
+        let from: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(write)?;
         if from > known {
             return Err(StoreError::TooNew {
-                path: self.path.clone(),
+                path,
                 found: from,
                 known,
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
+        for sql in MIGRATIONS.iter().skip(from as usize) {
+            tx.execute_batch(sql).map_err(write)?;
+        }
+        tx.pragma_update(None, "user_version", known)
+            .map_err(write)?;
+        tx.commit().map_err(write)
+    }
+
+    /// A failed write, said as what it is.
+    fn writing(&self, err: rusqlite::Error) -> StoreError {
+        writing(&self.path, err)
+    }
+
+    fn refuse_newer(&self, found: i64) -> Result<(), StoreError> {
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
         }
         Ok(())
     }
@@ -209,17 +323,19 @@ impl Store {
         options: &impl Serialize,
         results: &impl Serialize,
     ) -> Result<i64, StoreError> {
-        self.conn.execute(
-            "INSERT INTO runs (kind, recorded_at, seed, options, results, version)
+        self.conn
+            .execute(
+                "INSERT INTO runs (kind, recorded_at, seed, options, results, version)
              VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?2, ?3, ?4, ?5)",
-            params![
-                kind,
-                seed.map(|s| s as i64),
-                serde_json::to_string(options)?,
-                serde_json::to_string(results)?,
-                env!("CARGO_PKG_VERSION"),
-            ],
-        )?;
+                params![
+                    kind,
+                    seed.map(|s| s as i64),
+                    serde_json::to_string(options)?,
+                    serde_json::to_string(results)?,
+                    env!("CARGO_PKG_VERSION"),
+                ],
+            )
+            .map_err(|err| self.writing(err))?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -228,7 +344,8 @@ impl Store {
         self.conn.execute(
             "INSERT INTO drill_sessions (started_at, mode, plan) VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1, ?2)",
             params![mode, serde_json::to_string(plan)?],
-        )?;
+        )
+        .map_err(|err| self.writing(err))?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -236,17 +353,22 @@ impl Store {
         self.conn.execute(
             "UPDATE drill_sessions SET finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
             [session],
-        )?;
+        )
+        .map_err(|err| self.writing(err))?;
         Ok(())
     }
 
     /// Records one graded answer at once, in its own transaction, and drops its drafts.
     pub fn record_answer(&self, session: i64, answer: &Answer<'_>) -> Result<i64, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let write = |err| self.writing(err);
+        // Immediate: the write lock is taken (or waited for) before anything is read.
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(write)?;
         tx.execute(
             "DELETE FROM drill_drafts WHERE session_id = ?1 AND item_id = ?2",
             params![session, answer.item_id],
-        )?;
+        )
+        .map_err(write)?;
         tx.execute(
             "INSERT INTO drill_answers
                  (session_id, item_id, section, answer, verdict, self_verdict, score, max, result, answered_at)
@@ -263,18 +385,21 @@ impl Store {
                 serde_json::to_string(answer.result)?,
                 answer.at,
             ],
-        )?;
+        )
+        .map_err(write)?;
         let id = tx.last_insert_rowid();
-        tx.commit()?;
+        tx.commit().map_err(write)?;
         Ok(id)
     }
 
     /// The learner's own verdict on an answer, when they overrule the grader.
     pub fn set_self_verdict(&self, answer: i64, verdict: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE drill_answers SET self_verdict = ?2 WHERE id = ?1",
-            params![answer, verdict],
-        )?;
+        self.conn
+            .execute(
+                "UPDATE drill_answers SET self_verdict = ?2 WHERE id = ?1",
+                params![answer, verdict],
+            )
+            .map_err(|err| self.writing(err))?;
         Ok(())
     }
 
@@ -290,7 +415,8 @@ impl Store {
             "INSERT INTO drill_drafts (session_id, item_id, field, value) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (session_id, item_id, field) DO UPDATE SET value = excluded.value",
             params![session, item, field, value],
-        )?;
+        )
+        .map_err(|err| self.writing(err))?;
         Ok(())
     }
 
@@ -491,6 +617,60 @@ mod tests {
             .unwrap();
         let err = Store::open(dir.path()).err().unwrap().to_string();
         assert!(err.contains("newer msgwork"), "{err}");
+    }
+
+    #[test]
+    fn many_processes_opening_a_fresh_store_at_once_all_record() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let barrier = std::sync::Barrier::new(12);
+            std::thread::scope(|scope| {
+                for i in 0..12u64 {
+                    let (dir, barrier) = (dir.path(), &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        let store = Store::open(dir).unwrap_or_else(|e| panic!("open {i}: {e}"));
+                        store
+                            .record("simulate", Some(i), &i, &i)
+                            .unwrap_or_else(|e| panic!("record {i}: {e}"));
+                    });
+                }
+            });
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.runs("simulate").unwrap().len(), 12);
+        }
+    }
+
+    #[test]
+    fn an_older_store_is_brought_up_to_date_without_losing_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(FILE_NAME)).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO runs (kind, recorded_at, options, results, version)
+             VALUES ('simulate', '2024-01-01T00:00:00Z', '{}', '{}', '0.0.1')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.runs("simulate").unwrap().len(), 1);
+        assert!(store.start_session("answers-file", &[]).is_ok());
+    }
+
+    #[test]
+    fn sqlite_errors_are_said_once() {
+        let store = Store::in_memory().unwrap();
+        let err = StoreError::from(
+            store
+                .conn
+                .execute("INSERT INTO nowhere VALUES (1)", [])
+                .unwrap_err(),
+        );
+        let text = err.to_string();
+        assert_eq!(text.matches("no such table").count(), 1, "{text}");
+        assert!(std::error::Error::source(&err).is_none(), "{text}");
     }
 
     #[test]

@@ -343,16 +343,21 @@ fn keep_db_leaves_the_databases_to_inspect() {
         .unwrap();
     assert_eq!(unsent, 0);
     assert!(dir.path().join("naive-billing.db").exists());
-    // A second run into the same directory starts from clean databases.
-    Msgwork::new(&[
+    // A second run into the same directory is refused unless --force, and then starts from
+    // clean databases.
+    let again = [
         "simulate",
         "--orders",
         "10",
         "--keep-db",
         &path_str(dir.path()),
-    ])
-    .output()
-    .success();
+    ];
+    Msgwork::new(&again)
+        .output()
+        .usage_error("already holds files");
+    Msgwork::new(&[&again[..], &["--force"]].concat())
+        .output()
+        .success();
     let orders: i64 = rusqlite::Connection::open(dir.path().join("outbox-orders.db"))
         .unwrap()
         .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))

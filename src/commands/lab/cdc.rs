@@ -5,14 +5,17 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use comfy_table::{Cell, CellAlignment};
 
-use super::shared::{Request, duration_word, list_word, parse_duration_ms, record_charted, within};
+use super::shared::{
+    Request, check_outputs, duration_word, list_word, parse_duration_ms, record_charted, within,
+};
 use crate::Outcome;
 use crate::cli::CdcArgs;
 use crate::commands::context::{Context, emit};
+use crate::commands::recording::RunNote;
 use crate::commands::replay::Replay;
 use crate::sim::lab::cdc::{self, CdcOptions};
 use crate::sim::storage::postgres::connect::redact;
-use crate::ui::plot::{self, Distribution, Figure};
+use crate::ui::plot::{Distribution, Figure};
 use crate::ui::plural;
 use crate::ui::{Bar, Verdict};
 
@@ -130,16 +133,15 @@ fn replay(o: &CdcOptions) -> Replay {
 
 pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
-    if let Some(path) = &args.plot {
-        plot::check_svg_path(path)?;
-    }
+    let keep = options.keep_dir.as_deref().filter(|_| options.db.is_none());
+    check_outputs(ctx, args.plot.as_deref(), keep, args.force)?;
     let offered: u64 = options
         .rates
         .iter()
         .map(|&r| u64::from(options.orders_at(r)))
         .sum();
     let replay = replay(&options);
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let bar = Bar::new(2 * offered, "orders", !args.json);
     bar.message("CDC, then polling, at each rate");
     let lab = cdc::run(&options, &bar);
@@ -156,7 +158,7 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
         replay: &replay,
     };
     let Some(run) = record_charted(
-        &store,
+        &recorder,
         "lab-cdc",
         &request,
         &lab,
@@ -195,7 +197,7 @@ fn render(
     options: &CdcOptions,
     replay: &Replay,
     picture: &str,
-    run: i64,
+    run: RunNote,
     ctx: &Context,
 ) -> String {
     let paint = ctx.paint;
@@ -287,11 +289,7 @@ fn render(
     for sentence in explain(lab) {
         let _ = writeln!(out, "  • {sentence}");
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
-    );
+    let _ = writeln!(out, "{}", paint.dim(&format!("Replay: {replay}{run}")));
     out
 }
 

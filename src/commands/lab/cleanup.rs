@@ -5,15 +5,16 @@ use std::fmt::Write as _;
 use anyhow::{Result, anyhow};
 use comfy_table::{Cell, CellAlignment};
 
-use super::shared::{Request, list_word, record_charted, within};
+use super::shared::{Request, check_outputs, list_word, record_charted, within};
 use crate::Outcome;
 use crate::cli::CleanupArgs;
 use crate::commands::bench::figure;
 use crate::commands::context::{Context, emit};
+use crate::commands::recording::RunNote;
 use crate::commands::replay::Replay;
 use crate::sim::lab::cleanup::{self, CleanupOptions, CleanupReport};
 use crate::sim::stats::Spread;
-use crate::ui::plot::{self, LineChart};
+use crate::ui::plot::LineChart;
 use crate::ui::{Bar, Paint};
 
 /// A count as people write it: `1000000`, `1_000_000`, `1,000,000`, `250k`, `1m`.
@@ -145,11 +146,10 @@ fn poll_curve(r: &CleanupReport) -> LineChart {
 
 pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
-    if let Some(path) = &args.plot {
-        plot::check_svg_path(path)?;
-    }
+    let keep = options.keep_dir.as_deref().filter(|_| options.db.is_none());
+    check_outputs(ctx, args.plot.as_deref(), keep, args.force)?;
     let replay = replay(&options);
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let bar = Bar::new(cleanup::rows_to_write(&options), "rows", !args.json);
     let report = cleanup::run(&options, &bar, &|phase| bar.message(phase));
     bar.finish();
@@ -168,7 +168,7 @@ pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> 
         replay: &replay,
     };
     let Some(run) = record_charted(
-        &store,
+        &recorder,
         "lab-cleanup",
         &request,
         &report,
@@ -237,7 +237,7 @@ fn tick(paint: Paint, ok: bool) -> String {
     }
 }
 
-fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: i64) -> String {
+fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> String {
     let rows = grouped(u64::from(r.rows));
     let server = r.server.as_ref();
     let database = match server {
@@ -505,7 +505,7 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: i64) -> String 
         out,
         "{}",
         paint.dim(&format!(
-            "Replay: {replay}  ·  took {:.1} s  ·  recorded as run {run}",
+            "Replay: {replay}  ·  took {:.1} s{run}",
             r.timings.total_ms / 1e3
         ))
     );

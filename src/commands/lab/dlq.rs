@@ -4,19 +4,33 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use super::shared::{Request, duration_word, parse_duration_ms, record_charted, within};
+use super::shared::{
+    Request, check_outputs, duration_word, parse_duration_ms, record_charted, within,
+};
 use crate::Outcome;
 use crate::cli::DlqArgs;
 use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::dlq;
-use crate::ui::plot::{self, LineChart};
+use crate::ui::plot::LineChart;
 use crate::ui::plural;
 
 /// `1s,5s,30s,5m` to milliseconds.
+/// The longest delay `--backoff` takes: a day of simulated time.
+const MAX_BACKOFF_MS: u64 = 24 * 3_600_000;
+
 fn parse_backoff(list: &str) -> Result<Vec<u64>> {
     list.split(',')
-        .map(|part| parse_duration_ms("--backoff", part))
+        .map(|part| {
+            let ms = parse_duration_ms("--backoff", part)?;
+            if ms > MAX_BACKOFF_MS {
+                bail!(
+                    "--backoff: each delay must be at most 24h (got '{}')",
+                    part.trim()
+                );
+            }
+            Ok(ms)
+        })
         .collect()
 }
 
@@ -107,11 +121,9 @@ fn replay(o: &dlq::DlqOptions) -> Replay {
 
 pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
-    if let Some(path) = &args.plot {
-        plot::check_svg_path(path)?;
-    }
+    check_outputs(ctx, args.plot.as_deref(), None, args.force)?;
     let replay = replay(&options);
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let r = dlq::run(&options);
     let chart = depth_chart(&r);
     if let Some(path) = &args.plot {
@@ -130,7 +142,7 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
         replay: &replay,
     };
     let Some(run) = record_charted(
-        &store,
+        &recorder,
         "lab-dlq",
         &request,
         &r,
@@ -209,11 +221,7 @@ pub(super) fn dlq_lab(args: &DlqArgs, ctx: &Context) -> Result<Outcome> {
     for sentence in explain(&r, &options) {
         let _ = writeln!(out, "  • {sentence}");
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
-    );
+    let _ = writeln!(out, "{}", paint.dim(&format!("Replay: {replay}{run}")));
     emit(&out)?;
     Ok(Outcome::Success)
 }

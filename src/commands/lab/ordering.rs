@@ -46,7 +46,7 @@ fn replay(o: &ordering::OrderingOptions) -> Replay {
 pub(super) fn ordering_lab(args: &OrderingArgs, ctx: &Context) -> Result<Outcome> {
     let options = options(args)?;
     let replay = replay(&options);
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let (seed, orders, partitions) = (options.seed, options.orders, options.partitions);
     let bar = crate::ui::Bar::new(2 * 4 * u64::from(orders), "events", !args.json);
     bar.message("keyed by aggregate id, then scattered");
@@ -59,7 +59,7 @@ pub(super) fn ordering_lab(args: &OrderingArgs, ctx: &Context) -> Result<Outcome
         options: &recorded,
         replay: &replay,
     };
-    let Some(run) = record(&store, "lab-ordering", &request, &r, args.json)? else {
+    let Some(run) = record(&recorder, "lab-ordering", &request, &r, args.json)? else {
         return Ok(Outcome::Success);
     };
     let paint = ctx.paint;
@@ -133,7 +133,7 @@ pub(super) fn ordering_lab(args: &OrderingArgs, ctx: &Context) -> Result<Outcome
     let _ = writeln!(
         out,
         "{}",
-        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}{note}"))
+        paint.dim(&format!("Replay: {replay}{run}{note}"))
     );
     emit(&out)?;
     Ok(Outcome::Success)

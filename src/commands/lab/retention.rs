@@ -4,13 +4,13 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::shared::{Request, list_word, record_charted, within};
+use super::shared::{Request, check_outputs, list_word, record_charted, within};
 use crate::Outcome;
 use crate::cli::RetentionArgs;
 use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
 use crate::sim::lab::retention;
-use crate::ui::plot::{self, Figure, LineChart};
+use crate::ui::plot::{Figure, LineChart};
 use crate::ui::plural;
 
 /// The trade-off against the window: duplicates that got through, and what the inbox grew to.
@@ -82,11 +82,9 @@ fn replay(o: &RetentionOptions) -> Replay {
 pub(super) fn retention_lab(args: &RetentionArgs, ctx: &Context) -> Result<Outcome> {
     let o = options(args)?;
     let plot = args.plot.as_deref();
-    if let Some(path) = plot {
-        plot::check_svg_path(path)?;
-    }
+    check_outputs(ctx, plot, None, args.force)?;
     let replay = replay(&o);
-    let store = ctx.open_store()?;
+    let recorder = ctx.recorder()?;
     let (seed, events) = (o.seed, o.events);
     let bar = crate::ui::Bar::new(o.hours.len() as u64, "windows", !args.json);
     bar.message("replaying the arrivals against each window");
@@ -109,7 +107,8 @@ pub(super) fn retention_lab(args: &RetentionArgs, ctx: &Context) -> Result<Outco
         options: &o,
         replay: &replay,
     };
-    let Some(run) = record_charted(&store, "lab-retention", &request, &r, plot, args.json)? else {
+    let Some(run) = record_charted(&recorder, "lab-retention", &request, &r, plot, args.json)?
+    else {
         return Ok(Outcome::Success);
     };
     let paint = ctx.paint;
@@ -153,11 +152,7 @@ pub(super) fn retention_lab(args: &RetentionArgs, ctx: &Context) -> Result<Outco
         "  • Choose the window from how late a duplicate can really be (relay outages, replays from backup), not \
          from table size alone, and sweep in batches so the sweep never slows the consumer."
     );
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.dim(&format!("Replay: {replay}  ·  recorded as run {run}"))
-    );
+    let _ = writeln!(out, "{}", paint.dim(&format!("Replay: {replay}{run}")));
     emit(&out)?;
     Ok(Outcome::Success)
 }

@@ -5,17 +5,39 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::commands::context::emit_json;
+use crate::commands::context::{Context, emit_json};
+use crate::commands::recording::{Recorder, RunNote};
 use crate::commands::replay::{Replay, WithReplay};
 
-/// A bad value for a lab option is bad input: one line, exit 2.
+/// Checks the files a lab run is to write before it starts: the `--plot` chart (SVG, and no
+/// existing file unless `--force`) and the `--keep-db` directory when the run is on SQLite.
+pub(super) fn check_outputs(
+    ctx: &Context,
+    plot: Option<&Path>,
+    keep_db: Option<&Path>,
+    force: bool,
+) -> Result<()> {
+    let outputs = ctx.outputs(force)?;
+    if let Some(path) = plot {
+        crate::ui::plot::check_svg_path(path)?;
+        outputs.check_file(path, "the chart")?;
+    }
+    if let Some(dir) = keep_db {
+        outputs.check_dir(dir, "the lab's databases (--keep-db)")?;
+    }
+    Ok(())
+}
+
+/// A bad value for a lab option is bad input: one line, exit 2. A value that compares with
+/// nothing (NaN) is outside every range.
 pub(super) fn within<T: PartialOrd + std::fmt::Display>(
     flag: &str,
     value: T,
     lo: T,
     hi: T,
 ) -> Result<()> {
-    if value < lo || value > hi {
+    let inside = value >= lo && value <= hi;
+    if !inside {
         bail!("{flag} must be between {lo} and {hi} (got {value})");
     }
     Ok(())
@@ -70,28 +92,29 @@ impl<O: serde::Serialize> Request<'_, O> {
     /// Keeps the run in the store: the options with the replay beside them, and the result.
     fn record(
         &self,
-        store: &crate::store::Store,
+        recorder: &Recorder<'_>,
         kind: &str,
         result: &impl serde::Serialize,
-    ) -> Result<i64> {
+    ) -> RunNote {
         let requested = WithReplay {
             result: self.options,
             replay: self.replay,
         };
-        Ok(store.record(kind, Some(self.seed), &requested, result)?)
+        RunNote(recorder.record(kind, Some(self.seed), &requested, result))
     }
 }
 
 /// Records a lab run. With `--json` it also prints the result, then `"replay"`, and returns
-/// `None`: the caller is done. Otherwise it returns the run id for the human report to cite.
+/// `None`: the caller is done. Otherwise it returns where the run was recorded, for the human
+/// report to cite.
 pub(super) fn record<O: serde::Serialize>(
-    store: &crate::store::Store,
+    recorder: &Recorder<'_>,
     kind: &str,
     request: &Request<'_, O>,
     result: &impl serde::Serialize,
     json: bool,
-) -> Result<Option<i64>> {
-    let run = request.record(store, kind, result)?;
+) -> Result<Option<RunNote>> {
+    let run = request.record(recorder, kind, result);
     if json {
         emit_json(&WithReplay {
             result,
@@ -115,14 +138,14 @@ struct Charted<'a, T: serde::Serialize> {
 /// [`record`] for a lab with `--plot`: the store keeps the result alone, and `--json` says
 /// where the chart went.
 pub(super) fn record_charted<O: serde::Serialize>(
-    store: &crate::store::Store,
+    recorder: &Recorder<'_>,
     kind: &str,
     request: &Request<'_, O>,
     result: &impl serde::Serialize,
     plot: Option<&Path>,
     json: bool,
-) -> Result<Option<i64>> {
-    let run = request.record(store, kind, result)?;
+) -> Result<Option<RunNote>> {
+    let run = request.record(recorder, kind, result);
     if json {
         emit_json(&Charted {
             result,

@@ -75,7 +75,9 @@ pub fn run_interleaved(
     rates: FaultRates,
     settled: &Settled<'_>,
 ) -> Result<u64, SimError> {
-    let limit = 1_000_000 + 600 * u64::from(world.config.orders);
+    // Every actor polls while the others work: more relays, more steps for the same orders.
+    let actors = makers.len().max(5) as u64;
+    let limit = (1_000_000 + 600 * u64::from(world.config.orders)) * actors / 5;
     // On PostgreSQL a statement can wait for a row lock held by an actor waiting for its turn.
     let watchdog = world.location.is_postgres();
     let gate = Arc::new(Gate::seeded(

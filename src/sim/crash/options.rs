@@ -57,8 +57,19 @@ pub const DEFAULT_FAULT_RATE: f64 = 0.002;
 
 /// The default crash rate: random extra crashes per order, on top of the guaranteed ones.
 pub const DEFAULT_CRASH_RATE: f64 = 0.005;
-pub const MAX_ORDERS: u32 = 5_000_000;
-pub const MAX_RELAYS: u32 = 64;
+/// The most orders a run takes: the lab keeps what happened to every order in memory (about
+/// 1 KB each), so this bounds a run to about 100 MB.
+pub const MAX_ORDERS: u32 = 100_000;
+/// The most relay replicas: past this, replicas polling an empty outbox crowd out the work.
+pub const MAX_RELAYS: u32 = 32;
+/// The most rows a relay claims per pass.
+pub const MAX_BATCH: u32 = 10_000;
+/// The longest lease, in simulated milliseconds: every idle replica polls through it, so a
+/// longer one only slows the run down without showing anything new.
+pub const MAX_LEASE_MS: u64 = 60_000;
+/// The longest lease when the run goes by the wall clock (`--threads`, `--crash-mode process`):
+/// rows a crashed relay claimed wait this long for real before another replica may take them.
+pub const MAX_REAL_TIME_LEASE_MS: u64 = 10_000;
 /// How long a real-time run may take to drain before it is called stuck.
 pub(super) const REAL_TIME_LIMIT: Duration = Duration::from_secs(600);
 
@@ -124,17 +135,26 @@ impl SimOptions {
                 self.relays
             ));
         }
-        if !(1..=10_000).contains(&self.batch) {
+        if !(1..=MAX_BATCH).contains(&self.batch) {
             problems.push(format!(
-                "--batch must be between 1 and 10000 (got {})",
+                "--batch must be between 1 and {MAX_BATCH} (got {})",
                 self.batch
             ));
         }
         if self.consumer_batch == 0 {
             problems.push("the consumer batch must be at least 1".to_string());
         }
-        if self.lease_ms == Some(0) {
-            problems.push("--lease must be at least 1 ms".to_string());
+        if let Some(lease) = self.lease_ms {
+            if self.real_time() && !(1..=MAX_REAL_TIME_LEASE_MS).contains(&lease) {
+                problems.push(format!(
+                    "--lease must be between 1 and {MAX_REAL_TIME_LEASE_MS} ms with --threads or \
+                     --crash-mode process, which wait it out in real time (got {lease})"
+                ));
+            } else if !(1..=MAX_LEASE_MS).contains(&lease) {
+                problems.push(format!(
+                    "--lease must be between 1 and {MAX_LEASE_MS} ms (got {lease})"
+                ));
+            }
         }
         let rate = match &self.crash {
             CrashPlan::None => 0.0,
@@ -229,6 +249,104 @@ impl SimOptions {
         match &self.crash {
             CrashPlan::None => 0.0,
             CrashPlan::Default { rate } | CrashPlan::Exact { rate, .. } => *rate,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One way to spoil the default options.
+    type Change = dyn Fn(&mut SimOptions);
+
+    fn problems(change: impl FnOnce(&mut SimOptions)) -> String {
+        let mut options = SimOptions::new(1);
+        change(&mut options);
+        match options.validate() {
+            Ok(()) => String::new(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn every_number_out_of_range_is_named_with_its_value_and_range() {
+        let cases: [(&Change, &str); 9] = [
+            (
+                &|o| o.orders = 0,
+                "--orders must be between 1 and 100000 (got 0)",
+            ),
+            (
+                &|o| o.orders = 5_000_000,
+                "--orders must be between 1 and 100000 (got 5000000)",
+            ),
+            (
+                &|o| o.relays = 0,
+                "--relays must be between 1 and 32 (got 0)",
+            ),
+            (
+                &|o| o.relays = 33,
+                "--relays must be between 1 and 32 (got 33)",
+            ),
+            (
+                &|o| o.batch = 10_001,
+                "--batch must be between 1 and 10000 (got 10001)",
+            ),
+            (
+                &|o| o.lease_ms = Some(0),
+                "--lease must be between 1 and 60000 ms (got 0)",
+            ),
+            (
+                &|o| o.lease_ms = Some(u64::MAX),
+                "--lease must be between 1 and 60000 ms (got 18446744073709551615)",
+            ),
+            (
+                &|o| {
+                    o.threads = true;
+                    o.lease_ms = Some(86_400_000);
+                },
+                "--lease must be between 1 and 10000 ms with --threads",
+            ),
+            (
+                &|o| o.crash = CrashPlan::Default { rate: f64::NAN },
+                "--crash-rate must be between 0 and 1 (got NaN)",
+            ),
+        ];
+        for (change, wanted) in cases {
+            let said = problems(change);
+            assert!(said.contains(wanted), "wanted '{wanted}', got '{said}'");
+        }
+    }
+
+    #[test]
+    fn the_longest_leases_allowed_are_accepted() {
+        assert_eq!(problems(|o| o.lease_ms = Some(MAX_LEASE_MS)), "");
+        assert_eq!(
+            problems(|o| {
+                o.threads = true;
+                o.lease_ms = Some(MAX_REAL_TIME_LEASE_MS);
+            }),
+            ""
+        );
+        assert_eq!(
+            problems(|o| {
+                o.orders = MAX_ORDERS;
+                o.relays = MAX_RELAYS;
+                o.batch = MAX_BATCH;
+            }),
+            ""
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let said = problems(|o| {
+            o.orders = 0;
+            o.relays = 0;
+            o.lease_ms = Some(0);
+        });
+        for option in ["--orders", "--relays", "--lease"] {
+            assert!(said.contains(option), "{said}");
         }
     }
 }

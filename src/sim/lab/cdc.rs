@@ -650,7 +650,8 @@ fn polling_relay(shared: &Shared<'_>) -> Result<(), SimError> {
                 pass += 1;
                 let token = format!("poller.{incarnation}.{pass}");
                 let now = shared.now_ms();
-                let rows = conn.claim_batch(&token, now, now + lease, shared.options.batch)?;
+                let rows =
+                    conn.claim_batch(&token, now, now.saturating_add(lease), shared.options.batch)?;
                 if rows.is_empty() {
                     break;
                 }

@@ -192,7 +192,7 @@ pub fn run(o: &DlqOptions) -> DlqReport {
                 .or(o.backoff_ms.last())
                 .copied()
                 .unwrap_or(1000);
-            retry.push((now + delay, m, attempt));
+            retry.push((now.saturating_add(delay), m, attempt));
         }
     }
     report.timeline.push(Depth {

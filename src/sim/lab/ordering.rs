@@ -102,13 +102,7 @@ pub struct OrderingReport {
 /// Runs the orders keyed by aggregate id, then scattered, each through its own outbox. Progress
 /// counts events received, `2 × 4 × orders` in all.
 pub fn run(options: &OrderingOptions, progress: &dyn Progress) -> Result<OrderingReport, SimError> {
-    let temp = tempfile::Builder::new()
-        .prefix("msgwork-ordering-")
-        .tempdir()
-        .map_err(|cause| SimError::Dir {
-            path: std::env::temp_dir(),
-            cause,
-        })?;
+    let (_temp, dir) = crate::sim::storage::sqlite::files::lab_dir(None)?;
     Ok(OrderingReport {
         schema_version: SCHEMA_VERSION,
         backend: if options.db.is_some() {
@@ -119,8 +113,8 @@ pub fn run(options: &OrderingOptions, progress: &dyn Progress) -> Result<Orderin
         seed: options.seed,
         orders: options.orders,
         partitions: options.partitions,
-        keyed: run_one(options, temp.path(), true, progress)?,
-        unkeyed: run_one(options, temp.path(), false, progress)?,
+        keyed: run_one(options, &dir, true, progress)?,
+        unkeyed: run_one(options, &dir, false, progress)?,
     })
 }
 

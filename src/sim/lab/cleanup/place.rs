@@ -18,7 +18,7 @@ pub(super) enum Place {
         dir: PathBuf,
         page_size: u32,
         /// The temporary directory, removed with the place unless the files are kept.
-        _temp: Option<tempfile::TempDir>,
+        _temp: Option<crate::sim::storage::sqlite::files::LabDir>,
     },
     Postgres {
         url: String,

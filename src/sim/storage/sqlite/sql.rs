@@ -289,7 +289,12 @@ pub fn claim_batch(
                         WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?3)
                         ORDER BY id LIMIT ?4)
          RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        params![owner, lease_until as i64, now as i64, limit],
+        params![
+            owner,
+            i64::try_from(lease_until).unwrap_or(i64::MAX),
+            now as i64,
+            limit
+        ],
     )
 }
 
@@ -339,7 +344,13 @@ pub fn claim_partition(
                                      WHERE partition = ?5 AND sent_at IS NULL AND lease_until > ?3)
                         ORDER BY id LIMIT ?4)
          RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        params![owner, lease_until as i64, now as i64, limit, partition],
+        params![
+            owner,
+            i64::try_from(lease_until).unwrap_or(i64::MAX),
+            now as i64,
+            limit,
+            partition
+        ],
     )
 }
 
@@ -592,6 +603,14 @@ mod tests {
         // After a's lease expires, its rows are up for grabs again, oldest first.
         let third = claim_batch(&b, "c", 100, 200, 10).unwrap();
         assert_eq!(third.first().map(|r| r.id), Some(1));
+    }
+
+    #[test]
+    fn a_lease_past_the_end_of_time_never_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = outbox_db(dir.path(), 3);
+        assert_eq!(claim_batch(&conn, "a", 5, u64::MAX, 3).unwrap().len(), 3);
+        assert!(claim_batch(&conn, "b", 6, 1_000, 3).unwrap().is_empty());
     }
 
     #[test]
