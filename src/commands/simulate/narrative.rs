@@ -379,6 +379,20 @@ fn duplicates(report: &Report, lines: &mut Vec<String>) {
             plural(after_publish, "relay crash", "relay crashes")
         ));
     }
+    let mid_pass = crashes_anywhere(outbox, "relay");
+    if mid_pass > 0 {
+        causes.push(format!(
+            "{} in the middle of a pass",
+            plural(mid_pass, "relay crash", "relay crashes")
+        ));
+    }
+    let unacknowledged = fault(outbox, "relay", "broker-publish-timeout");
+    if unacknowledged > 0 {
+        causes.push(format!(
+            "{} the broker stored but never acknowledged, so the relay sent again",
+            plural(unacknowledged, "publish", "publishes")
+        ));
+    }
     let overlaps = outbox.overlapping_claims.unwrap_or(0);
     if overlaps > 0 {
         causes.push(match report.claim {
