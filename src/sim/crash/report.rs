@@ -96,6 +96,9 @@ pub struct Final {
     pub committed: Vec<(u32, i64)>,
     /// `(order reference, amount, how many)` for every charge billing committed.
     pub charges: Vec<(String, i64, u64)>,
+    /// Claims the database's claim log shows taking a row under a running lease, where it
+    /// keeps one (SQLite); elsewhere the observer's count stands.
+    pub claims_over_live_leases: Option<u64>,
 }
 
 /// The durable outcome, order by order: what billing did about each committed order, and what
@@ -180,7 +183,10 @@ impl PipelineReport {
                 .collect(),
             dedupe_skips: observed.dedupe_skips,
             overlapping_claims: with_relays.then_some(observed.overlapping_claims),
-            unexpired_overlaps: with_relays.then_some(observed.unexpired_overlaps),
+            unexpired_overlaps: with_relays.then_some(
+                end.claims_over_live_leases
+                    .unwrap_or(observed.unexpired_overlaps),
+            ),
             relay: with_relays.then_some(RelayStats {
                 passes: observed.passes,
                 passes_by_relay: observed.passes_by_relay.clone(),

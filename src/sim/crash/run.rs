@@ -16,7 +16,7 @@ use super::relay::Relay;
 use super::report::{self, Final, PipelineReport, Report, Timings, Verdict};
 use super::schedule::{CrashPlan, Schedule, Trigger};
 use super::service::Service;
-use super::world::{Config, World};
+use super::world::{ClaimMode, Config, World};
 use crate::sim::broker::Broker;
 use crate::sim::clock::{Clock, EpochClock, SimClock, WallClock};
 use crate::sim::error::SimError;
@@ -193,6 +193,11 @@ fn run_pipeline(
     let end = Final {
         committed: checker.committed_orders()?,
         charges: billing.charges()?,
+        claims_over_live_leases: if with_relays && options.claim == ClaimMode::Lease {
+            checker.claims_over_live_leases(config.lease_ms)?
+        } else {
+            None
+        },
     };
     let mut report = PipelineReport::check(&obs.into_observed(), &end, with_relays, steps);
     report.processes = processes;

@@ -173,6 +173,9 @@ impl Backend {
                 }
                 let conn = db::open(service, *durability).sql("creating the order database")?;
                 db::create_service_schema(&conn, with_outbox).sql("creating the order schema")?;
+                if with_outbox {
+                    db::create_claim_log(&conn).sql("creating the claim log")?;
+                }
                 let conn = db::open(billing, *durability).sql("creating the billing database")?;
                 db::create_billing_schema(&conn).sql("creating the billing schema")?;
             }

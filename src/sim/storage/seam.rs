@@ -42,6 +42,11 @@ pub trait Storage: Send {
     fn release_claims(&mut self, prefix: &str) -> Result<(), SimError>;
     /// Reads unsent rows without claiming them.
     fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError>;
+    /// How many claims took a row while the lease they replaced still ran, from a log the
+    /// database keeps itself; `None` where there is no such log (PostgreSQL locks rows instead).
+    fn claims_over_live_leases(&mut self, _lease_ms: u64) -> Result<Option<u64>, SimError> {
+        Ok(None)
+    }
     /// Reads unsent rows no live lease holds, without claiming them.
     fn select_unleased(&mut self, now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError>;
     /// Marks rows sent with no claim; a row already marked is skipped.

@@ -178,6 +178,40 @@ pub fn create_outbox_table(conn: &Connection, table: &str) -> rusqlite::Result<(
     conn.execute_batch(&OUTBOX.replace("{table}", table))
 }
 
+/// The claim log: a trigger writes one row for every claim of an outbox row, with the claim it
+/// replaced. The checker reads it rather than what the relays say they did.
+const CLAIM_LOG: &str = "
+CREATE TABLE IF NOT EXISTS claim_log (
+    row_id           INTEGER NOT NULL,
+    owner            TEXT    NOT NULL,
+    lease_until      INTEGER,
+    prev_owner       TEXT,     -- the claim this one replaced, if any
+    prev_lease_until INTEGER
+);
+CREATE TRIGGER IF NOT EXISTS outbox_claim_log AFTER UPDATE OF claimed_by ON outbox
+WHEN NEW.claimed_by IS NOT NULL AND NEW.claimed_by IS NOT OLD.claimed_by
+BEGIN
+    INSERT INTO claim_log (row_id, owner, lease_until, prev_owner, prev_lease_until)
+    VALUES (NEW.id, NEW.claimed_by, NEW.lease_until, OLD.claimed_by, OLD.lease_until);
+END;";
+
+/// Adds the claim log to an order database with an outbox.
+pub fn create_claim_log(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(CLAIM_LOG)
+}
+
+/// Claims, from the claim log, that took a row while the lease they replaced still ran: a claim
+/// made at `lease_until - lease_ms` over a lease that ends later. No correct claim does that.
+pub fn claims_over_live_leases(conn: &Connection, lease_ms: u64) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT count(*) FROM claim_log
+          WHERE prev_owner IS NOT NULL AND prev_lease_until > lease_until - ?1",
+        [lease_ms.min(i64::MAX as u64) as i64],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
 /// Creates the billing consumer's tables.
 pub fn create_billing_schema(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(CHARGES)?;

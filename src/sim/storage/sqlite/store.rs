@@ -76,6 +76,12 @@ impl Storage for Sqlite {
         db::select_unsent(self.conn(), limit).sql("selecting unsent rows")
     }
 
+    fn claims_over_live_leases(&mut self, lease_ms: u64) -> Result<Option<u64>, SimError> {
+        db::claims_over_live_leases(self.conn(), lease_ms)
+            .map(Some)
+            .sql("reading the claim log")
+    }
+
     fn select_unleased(&mut self, now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
         db::select_unleased(self.conn(), now, limit).sql("selecting unleased rows")
     }
