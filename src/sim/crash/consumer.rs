@@ -81,16 +81,11 @@ impl Consumer {
                     conn.begin()?;
                     let fresh = conn.inbox_record(&event.event_id, now)?;
                     conn.commit()?;
-                    if !fresh {
-                        world
-                            .obs
-                            .dedupe_skipped(self.name, &event.event_id, event.order_number());
-                        continue;
+                    if fresh {
+                        charge_alone(world, self.name, conn, event, now)?;
+                    } else {
+                        skipped(world, self.name, event);
                     }
-                    conn.begin()?;
-                    charge(conn, event, now)?;
-                    applied(world, self.name, event);
-                    conn.commit()?;
                 }
             }
             Mutant::InboxAfterCharge => {
@@ -98,15 +93,10 @@ impl Consumer {
                     let event = &delivery.event;
                     let conn = self.link.get(world, self.name)?;
                     if conn.inbox_has(&event.event_id)? {
-                        world
-                            .obs
-                            .dedupe_skipped(self.name, &event.event_id, event.order_number());
+                        skipped(world, self.name, event);
                         continue;
                     }
-                    conn.begin()?;
-                    charge(conn, event, now)?;
-                    applied(world, self.name, event);
-                    conn.commit()?;
+                    charge_alone(world, self.name, conn, event, now)?;
                     conn.begin()?;
                     conn.inbox_record(&event.event_id, now)?;
                     conn.commit()?;
@@ -190,11 +180,30 @@ fn fresh(
         (Pipeline::Outbox, _) => conn.inbox_record(&event.event_id, now)?,
     };
     if !fresh {
-        world
-            .obs
-            .dedupe_skipped(name, &event.event_id, event.order_number());
+        skipped(world, name, event);
     }
     Ok(fresh)
+}
+
+fn skipped(world: &World<'_>, name: &str, event: &Envelope) {
+    world
+        .obs
+        .dedupe_skipped(name, &event.event_id, event.order_number());
+}
+
+/// Charges for `event` in a transaction of its own, as the mutants that split the inbox from the
+/// charge do.
+fn charge_alone(
+    world: &World<'_>,
+    name: &str,
+    conn: &mut dyn Storage,
+    event: &Envelope,
+    now: u64,
+) -> Result<(), SimError> {
+    conn.begin()?;
+    charge(conn, event, now)?;
+    applied(world, name, event);
+    conn.commit()
 }
 
 fn applied(world: &World<'_>, name: &str, event: &Envelope) {

@@ -415,6 +415,15 @@ impl PgConn {
                 FOR UPDATE SKIP LOCKED",
             &[&i64::from(limit)],
         );
+        self.hold(rows)
+    }
+
+    /// Keeps the claim's transaction open over the rows it locked, or ends it when it locked none
+    /// or failed.
+    fn hold(
+        &mut self,
+        rows: Result<Vec<postgres::Row>, postgres::Error>,
+    ) -> Result<Vec<OutboxRow>, postgres::Error> {
         match rows {
             Ok(rows) if rows.is_empty() => {
                 self.commit()?;
@@ -487,17 +496,7 @@ impl PgConn {
                 FOR UPDATE SKIP LOCKED",
             &[&ids],
         );
-        match rows {
-            Ok(rows) if rows.is_empty() => {
-                self.commit()?;
-                Ok(Vec::new())
-            }
-            Ok(rows) => Ok(rows.iter().map(outbox_row).collect()),
-            Err(err) => {
-                let _ = self.rollback();
-                Err(err)
-            }
-        }
+        self.hold(rows)
     }
 
     /// Records `event_id` in the inbox; false when it was already there.
