@@ -38,7 +38,10 @@ pub struct Gate {
     /// Whether a call that waits too long inside the database gives up the turn (PostgreSQL).
     watchdog: bool,
     state: Mutex<State>,
-    turn: Condvar,
+    /// One condition per actor, so that passing the turn wakes only the actor that gets it.
+    turns: Vec<Condvar>,
+    /// Signalled when the run ends.
+    ended: Condvar,
 }
 
 struct State {
@@ -128,7 +131,8 @@ impl Gate {
                 in_call: None,
                 noted: vec![Vec::new(); actors],
             }),
-            turn: Condvar::new(),
+            turns: (0..actors).map(|_| Condvar::new()).collect(),
+            ended: Condvar::new(),
         }
     }
 
@@ -151,14 +155,12 @@ impl Gate {
     ) -> MutexGuard<'g, State> {
         while !state.over && state.holder != slot {
             if !self.watchdog {
-                state = self
-                    .turn
+                state = self.turns[slot]
                     .wait(state)
                     .unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
-            state = self
-                .turn
+            state = self.turns[slot]
                 .wait_timeout(state, STUCK_CALL / 4)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
@@ -187,7 +189,7 @@ impl Gate {
         state.slots[holder].blocked = true;
         state.in_call = None;
         state.holder = others[state.rng.random_range(0..others.len())];
-        self.turn.notify_all();
+        self.wake(state);
     }
 
     /// `slot` is about to make a call into its database.
@@ -217,6 +219,18 @@ impl Gate {
             return Err(SimError::Stopped);
         }
         Ok(())
+    }
+
+    /// Wakes whoever holds the turn now, or everyone once the run is over.
+    fn wake(&self, state: &State) {
+        if state.over {
+            for turn in &self.turns {
+                turn.notify_all();
+            }
+            self.ended.notify_all();
+        } else if let Some(turn) = self.turns.get(state.holder) {
+            turn.notify_one();
+        }
     }
 
     /// Waits until `slot` may start a step; false once the run is over.
@@ -345,7 +359,7 @@ impl Gate {
             }
         }
         state.slots[slot].mid = true;
-        self.turn.notify_all();
+        self.wake(&state);
         let mut state = self.wait_for(state, slot);
         state.slots[slot].mid = false;
         if state.over {
@@ -386,7 +400,7 @@ impl Gate {
         if let Err(err) = self.schedule(&mut state, ticks) {
             self.finish(&mut state, Err(err));
         }
-        self.turn.notify_all();
+        self.wake(&state);
     }
 
     /// Chooses whose turn it is, jumping time to the next wake-up when nobody can move.
@@ -429,7 +443,7 @@ impl Gate {
             state.end = Some(end);
             state.over = true;
         }
-        self.turn.notify_all();
+        self.wake(state);
     }
 
     /// Ends the run with `err`, the first failure winning.
@@ -454,7 +468,7 @@ impl Gate {
         let mut state = self.state();
         while !state.over {
             state = self
-                .turn
+                .ended
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
