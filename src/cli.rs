@@ -76,7 +76,7 @@ pub enum Command {
     Evidence {
         /// Grade this Markdown write-up of the lab, and record it
         #[arg(long, value_name = "FILE.md")]
-        writeup: Option<String>,
+        writeup: Option<PathBuf>,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,

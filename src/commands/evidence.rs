@@ -14,15 +14,21 @@ use crate::evidence::{self, Evidence, Refusal, artifact};
 use crate::grade::Verdict;
 use crate::rewrite::redact::{self, Scope};
 use crate::store::{Run, Store};
+use crate::userfile::{self, Limit, Text};
 
-pub fn run(writeup: Option<&str>, as_json: bool, ctx: &Context) -> Result<Outcome> {
+pub fn run(writeup: Option<&Path>, as_json: bool, ctx: &Context) -> Result<Outcome> {
     let paint = ctx.paint;
     let recorder = ctx.recorder()?;
     let mut text = String::new();
     let mut writeup_passed = true;
     let mut writeup_json = Value::Null;
     if let Some(path) = writeup {
-        let (name, body) = crate::rewrite::input::read(path)?;
+        let limit = Limit {
+            max_bytes: 1024 * 1024,
+            what: "a lab write-up",
+            expect: "a Markdown or text file",
+        };
+        let Text { name, text: body } = userfile::read(path, &limit)?;
         if body.trim().is_empty() {
             anyhow::bail!("{name} is empty; write up the lab in a few paragraphs");
         }

@@ -333,6 +333,8 @@ fn named_pipes_and_devices_are_refused_at_once_by_every_reader() {
     let event = fixture("fixtures/events/order-placed.json");
     msgwork(&os(&[&"rewrite-event", &event, &"--source", &"/dev/zero"])).refused("a device");
     msgwork(&["sketch", "check", "/dev/zero"]).refused("a device");
+    msgwork(&["evidence", "--writeup", "/dev/zero"]).refused("a device");
+    msgwork(&os(&[&"evidence", &"--writeup", &fifo])).refused("named pipe (FIFO)");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -364,6 +366,10 @@ fn file_names_that_are_not_utf8_are_accepted_everywhere() {
     let ran = msgwork(&os(&[&"content", &"check", &pack_dir, &"--json"]));
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(ran.stdout.contains("bad\u{fffd}.toml"), "{}", ran.stdout);
+    let writeup = odd(b"wr\xfa.md");
+    std::fs::copy(fixture("tests/fixtures/writeup.md"), &writeup).unwrap();
+    let ran = msgwork(&os(&[&"evidence", &"--writeup", &writeup, &"--json"]));
+    assert!(ran.stdout.contains("\"writeup\""), "{}", ran.stderr);
     // A missing file with such a name is named, lossily, in the error.
     msgwork(&os(&[&"rewrite-event", &odd(b"gone\xff.json")])).refused("gone\u{fffd}.json");
 }
