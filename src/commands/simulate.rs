@@ -272,8 +272,22 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
         ]);
     }
     let mut kinds = paint.table(&["fault anywhere", "what happens"]);
-    for (name, description) in Fault::catalogue() {
-        kinds.add_row(vec![paint.bold(&name), description.to_string()]);
+    let catalogue = Fault::catalogue();
+    let mut rows = catalogue.iter().peekable();
+    while let Some((name, description)) = rows.next() {
+        // A crash before a call and one after it share a sentence: one row for the pair.
+        let pair = name.strip_prefix("crash-before-").filter(|op| {
+            rows.peek()
+                .is_some_and(|(next, _)| *next == format!("crash-after-{op}"))
+        });
+        let shown = match pair {
+            Some(op) => {
+                rows.next();
+                format!("crash-{{before,after}}-{op}")
+            }
+            None => name.clone(),
+        };
+        kinds.add_row(vec![paint.bold(&shown), description.to_string()]);
     }
     emit(&format!(
         "{table}\n\nThe default schedule (--crash) hits every point at least {} times for 1000 orders; \
