@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::redact;
-use crate::userfile::{self, Limit, ReadError, Text};
+use crate::userfile::{self, Limit, ReadError, Shape, Text};
 
 /// The largest event or record accepted: far beyond any real one, small enough to refuse a
 /// mistaken multi-gigabyte file at once.
@@ -108,91 +108,24 @@ pub fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// Walks the text's brackets and keys with an explicit stack. Tolerant of invalid JSON: what it
-/// cannot make sense of is left for the parser to report.
+/// Refuses nesting too deep to be an event and a key given twice in one object, placed by line
+/// and column, before the parser sees the text.
 fn scan(name: &str, text: &str) -> Result<(), InputError> {
-    enum Frame {
-        Object {
-            keys: std::collections::HashSet<String>,
-            expect_key: bool,
-        },
-        Array,
+    match userfile::check_shape(text, str::to_string, MAX_DEPTH) {
+        None => Ok(()),
+        Some(Shape::TooDeep { at: (line, column) }) => Err(InputError::TooDeep {
+            name: name.to_string(),
+            line,
+            column,
+            max: MAX_DEPTH,
+        }),
+        Some(Shape::Duplicate(twice)) => Err(InputError::DuplicateKey {
+            name: name.to_string(),
+            line: twice.again.0,
+            column: twice.again.1,
+            key: redact::text(&twice.key).into_owned(),
+        }),
     }
-    let mut stack: Vec<Frame> = Vec::new();
-    let (mut line, mut column) = (1usize, 0usize);
-    let mut chars = text.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
-        column += 1;
-        match c {
-            '\n' => {
-                line += 1;
-                column = 0;
-            }
-            '{' | '[' => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(InputError::TooDeep {
-                        name: name.to_string(),
-                        line,
-                        column,
-                        max: MAX_DEPTH,
-                    });
-                }
-                stack.push(if c == '{' {
-                    Frame::Object {
-                        keys: Default::default(),
-                        expect_key: true,
-                    }
-                } else {
-                    Frame::Array
-                });
-            }
-            '}' | ']' => {
-                stack.pop();
-            }
-            ',' => {
-                if let Some(Frame::Object { expect_key, .. }) = stack.last_mut() {
-                    *expect_key = true;
-                }
-            }
-            '"' => {
-                let (key_line, key_column) = (line, column);
-                let mut end = start + 1;
-                let mut escaped = false;
-                for (i, s) in chars.by_ref() {
-                    column += 1;
-                    end = i + s.len_utf8();
-                    if escaped {
-                        escaped = false;
-                    } else if s == '\\' {
-                        escaped = true;
-                    } else if s == '"' {
-                        break;
-                    } else if s == '\n' {
-                        // Not valid JSON; the parser will say so.
-                        line += 1;
-                        column = 0;
-                    }
-                }
-                if let Some(Frame::Object { keys, expect_key }) = stack.last_mut()
-                    && *expect_key
-                {
-                    *expect_key = false;
-                    let raw = &text[start..end];
-                    let key: String = serde_json::from_str(raw).unwrap_or_else(|_| raw.to_string());
-                    if !keys.insert(key.clone()) {
-                        return Err(InputError::DuplicateKey {
-                            name: name.to_string(),
-                            line: key_line,
-                            column: key_column,
-                            key: redact::text(&key).into_owned(),
-                        });
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Finding a key given twice in one JSON object, with both places: JSON parsers keep one of the
-//! two silently, and the learner should choose which.
+//! Finding a key given twice in one JSON object, with both places (JSON parsers keep one of the
+//! two silently, and the learner should choose which), and nesting too deep to be a real document.
 
 use std::collections::HashMap;
 
@@ -12,10 +12,29 @@ pub struct Duplicate {
     pub again: (usize, usize),
 }
 
+/// What [`check_shape`] found wrong with a document's structure.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Shape {
+    Duplicate(Duplicate),
+    /// An object or array opened at this line and column, deeper than allowed.
+    TooDeep {
+        at: (usize, usize),
+    },
+}
+
 /// The first key repeated within one object of `text`, comparing keys after `same` (for example
 /// lower-casing keys that are case-insensitive ids). Tolerant of invalid JSON: what it cannot make
 /// sense of is left for the parser to report.
 pub fn first_duplicate_key(text: &str, same: impl Fn(&str) -> String) -> Option<Duplicate> {
+    match check_shape(text, same, usize::MAX) {
+        Some(Shape::Duplicate(duplicate)) => Some(duplicate),
+        _ => None,
+    }
+}
+
+/// As [`first_duplicate_key`], and also stops at the first object or array nested more than
+/// `max_depth` deep. One pass with an explicit stack: a million brackets cost no recursion.
+pub fn check_shape(text: &str, same: impl Fn(&str) -> String, max_depth: usize) -> Option<Shape> {
     enum Frame {
         Object {
             keys: HashMap<String, (usize, usize)>,
@@ -32,6 +51,9 @@ pub fn first_duplicate_key(text: &str, same: impl Fn(&str) -> String) -> Option<
             '\n' => {
                 line += 1;
                 column = 0;
+            }
+            '{' | '[' if stack.len() >= max_depth => {
+                return Some(Shape::TooDeep { at: (line, column) });
             }
             '{' => stack.push(Frame::Object {
                 keys: HashMap::new(),
@@ -71,11 +93,11 @@ pub fn first_duplicate_key(text: &str, same: impl Fn(&str) -> String) -> Option<
                     let raw = &text[start..end];
                     let key: String = serde_json::from_str(raw).unwrap_or_else(|_| raw.to_string());
                     if let Some(first) = keys.insert(same(&key), at) {
-                        return Some(Duplicate {
+                        return Some(Shape::Duplicate(Duplicate {
                             key,
                             first,
                             again: at,
-                        });
+                        }));
                     }
                 }
             }

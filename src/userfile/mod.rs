@@ -4,5 +4,5 @@
 mod json;
 mod read;
 
-pub use json::{Duplicate, first_duplicate_key};
+pub use json::{Duplicate, Shape, check_shape, first_duplicate_key};
 pub use read::{Limit, ReadError, Text, Why, display_name, read, read_named};

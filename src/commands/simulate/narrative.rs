@@ -67,18 +67,13 @@ fn crashes_anywhere(run: &PipelineReport, component: &str) -> u64 {
     })
 }
 
-/// The causes that fired, as a clause: ` (a, b)`, or nothing.
-fn fired(parts: Vec<(u64, String)>) -> String {
-    let fired: Vec<String> = parts
+/// The causes that fired this run: each one whose count is above zero, in order.
+fn fired(parts: Vec<(u64, String)>) -> Vec<String> {
+    parts
         .into_iter()
         .filter(|(n, _)| *n > 0)
         .map(|(_, text)| text)
-        .collect();
-    if fired.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", and_list(&fired))
-    }
+        .collect()
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -232,7 +227,7 @@ fn naive(report: &Report, lines: &mut Vec<String>) {
         let between = at(naive, CrashPoint::ServiceAfterCommit)
             + fault(naive, "service", "crash-after-commit")
             + fault(naive, "service", "crash-before-publish");
-        let cause = fired(vec![
+        let causes = fired(vec![
             (
                 between,
                 format!(
@@ -245,6 +240,11 @@ fn naive(report: &Report, lines: &mut Vec<String>) {
                 "the broker lost a publish the naive handler never retried".to_string(),
             ),
         ]);
+        let cause = if causes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", and_list(&causes))
+        };
         lines.push(format!(
             "The dual-write gap: the naive service committed {}, and billing never charged {} of \
              them{cause}: nothing remembered their events ({}).",
@@ -430,7 +430,7 @@ fn duplicates(report: &Report, lines: &mut Vec<String>) {
     let consumer = consumer_crashes(outbox) + crashes_anywhere(outbox, "consumer");
     let again = fault(outbox, "consumer", "broker-redeliver-acked");
     let raced = fault(outbox, "consumer", "consumer-race");
-    let why: Vec<String> = [
+    let why = fired(vec![
         (
             consumer,
             format!(
@@ -449,11 +449,7 @@ fn duplicates(report: &Report, lines: &mut Vec<String>) {
             raced,
             "fetches by a second consumer instance racing the first".to_string(),
         ),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(_, text)| text)
-    .collect();
+    ]);
     if !why.is_empty() {
         sentence.push_str(&format!(
             ": {}{}",
@@ -489,24 +485,21 @@ fn dedupe(report: &Report, lines: &mut Vec<String>) {
     if naive.double_applied > 0 {
         let after_commit =
             at(naive, CrashPoint::ConsumerAfterCommit) + crashes_anywhere(naive, "consumer");
-        let why: Vec<String> = [
+        let why = fired(vec![
             (
                 after_commit,
-                "it crashed before acknowledging what it had charged, and the broker redelivered",
+                "it crashed before acknowledging what it had charged, and the broker redelivered"
+                    .to_string(),
             ),
             (
                 fault(naive, "consumer", "broker-redeliver-acked"),
-                "the broker delivered acknowledged messages again",
+                "the broker delivered acknowledged messages again".to_string(),
             ),
             (
                 fault(naive, "consumer", "consumer-race"),
-                "a second consumer instance charged what the first had in hand",
+                "a second consumer instance charged what the first had in hand".to_string(),
             ),
-        ]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(_, text)| text.to_string())
-        .collect();
+        ]);
         let cause = if why.is_empty() {
             String::new()
         } else {

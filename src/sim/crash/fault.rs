@@ -217,10 +217,6 @@ impl FaultRates {
         twin_consumer: false,
         pause: 0.0,
     };
-
-    pub fn any(&self) -> bool {
-        self.crash > 0.0 || self.broker > 0.0 || self.twin_consumer || self.pause > 0.0
-    }
 }
 
 impl Default for FaultRates {

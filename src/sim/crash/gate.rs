@@ -46,7 +46,8 @@ pub struct Gate {
 
 struct State {
     rng: ChaCha8Rng,
-    /// Real time only: one generator per actor, so threads never wait on each other to draw.
+    /// Real time only: one generator per actor, so that what one actor draws does not depend on
+    /// how the threads happened to take turns.
     rngs: Vec<ChaCha8Rng>,
     slots: Vec<Slot>,
     holder: usize,
@@ -233,11 +234,8 @@ impl Gate {
         }
     }
 
-    /// Waits until `slot` may start a step; false once the run is over.
+    /// Waits until `slot` may start a step under the seeded scheduler; false once the run is over.
     pub fn wait_turn(&self, slot: usize) -> bool {
-        if !self.seeded {
-            return !self.state().over;
-        }
         !self.wait_for(self.state(), slot).over
     }
 
@@ -246,24 +244,14 @@ impl Gate {
         if p <= 0.0 {
             return false;
         }
-        let mut state = self.state();
-        let rng = if self.seeded {
-            &mut state.rng
-        } else {
-            &mut state.rngs[slot]
-        };
-        rng.random_bool(p.min(1.0))
+        self.state().rng(self.seeded, slot).random_bool(p.min(1.0))
     }
 
     /// Picks a number below `n` for `slot`, as [`Gate::draw`] does.
     pub fn pick(&self, slot: usize, n: usize) -> usize {
-        let mut state = self.state();
-        let rng = if self.seeded {
-            &mut state.rng
-        } else {
-            &mut state.rngs[slot]
-        };
-        rng.random_range(0..n.max(1))
+        self.state()
+            .rng(self.seeded, slot)
+            .random_range(0..n.max(1))
     }
 
     /// A call of `slot`'s is about to be made, or has just returned. Fails with
@@ -277,17 +265,13 @@ impl Gate {
         if state.slots[slot].struck.is_some() {
             return Err(SimError::Crashed);
         }
-        if self.rates.crash > 0.0 {
-            let s = &mut *state;
-            let rng = if self.seeded {
-                &mut s.rng
-            } else {
-                &mut s.rngs[slot]
-            };
-            if rng.random_bool(self.rates.crash.min(1.0)) {
-                s.slots[slot].struck = Some(Fault::Crash { phase, op });
-                return Err(SimError::Crashed);
-            }
+        if self.rates.crash > 0.0
+            && state
+                .rng(self.seeded, slot)
+                .random_bool(self.rates.crash.min(1.0))
+        {
+            state.slots[slot].struck = Some(Fault::Crash { phase, op });
+            return Err(SimError::Crashed);
         }
         if !self.seeded || phase == Phase::After {
             return Ok(());
@@ -459,10 +443,6 @@ impl Gate {
         self.finish(&mut state, Ok(steps));
     }
 
-    pub fn is_over(&self) -> bool {
-        self.state().over
-    }
-
     /// Waits for the seeded run to end; returns its steps.
     pub fn wait_end(&self) -> Result<u64, SimError> {
         let mut state = self.state();
@@ -476,6 +456,17 @@ impl Gate {
             .end
             .take()
             .unwrap_or(Err(SimError::Internal("the run ended twice")))
+    }
+}
+
+impl State {
+    /// The generator `slot` draws from: the run's one when seeded, else its own.
+    fn rng(&mut self, seeded: bool, slot: usize) -> &mut ChaCha8Rng {
+        if seeded {
+            &mut self.rng
+        } else {
+            &mut self.rngs[slot]
+        }
     }
 }
 
