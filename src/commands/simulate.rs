@@ -402,10 +402,13 @@ fn render(
             out,
             "{} the outbox lost nothing, invented nothing and charged nothing twice{}.",
             paint.good("Verdict:"),
-            if report.claim == ClaimMode::Lease {
-                ", and no two relays held the same row"
-            } else {
-                ""
+            match (report.claim, outbox.overlapping_claims.unwrap_or(0)) {
+                (ClaimMode::Lease, 0) => ", and no two relays held the same row",
+                // Zombie relays did overlap; what the claim promises is narrower.
+                (ClaimMode::Lease, _) => {
+                    ", and no relay took a row while another's lease on it still ran"
+                }
+                _ => "",
             }
         );
     } else {
