@@ -312,6 +312,10 @@ fn story(order: u32, counts: &Counts, ran: &Ran) -> Story {
             ),
         )
     };
+    let mut explanation = explanation;
+    if !explanation.ends_with(['.', '?']) {
+        explanation.push('.');
+    }
     Story {
         order,
         problem,

@@ -23,3 +23,4 @@ mod simulate_cli;
 mod simulate_process;
 mod sketch_cli;
 mod terminal;
+mod verify_cli;
