@@ -32,6 +32,27 @@ struct Json<'a> {
     runs: &'a [RunOutcome],
 }
 
+/// What a recorded verify run was asked to do, and the program it judged.
+#[derive(Serialize)]
+struct Recorded {
+    command: Vec<String>,
+    orders: u32,
+    relays: u32,
+    seeds: u32,
+    schedule: Option<String>,
+    sources: Vec<verify::program::SourceFile>,
+}
+
+/// What a recorded verify run found, seed by seed.
+#[derive(Serialize)]
+struct Results {
+    verdict: Verdict,
+    seeds_run: usize,
+    seeds_held: usize,
+    replay: Option<String>,
+    runs: Vec<report::Summary>,
+}
+
 pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
     let schedule = match &args.schedule {
         Some(text) => Some(parse_schedule(text).map_err(|e| anyhow!("--schedule: {e}"))?),
@@ -45,6 +66,7 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
         schedule,
         keep: args.keep_db.clone(),
     };
+    let recorder = ctx.recorder()?;
     let bar = Bar::new(u64::from(args.seeds), "seeds", args.seeds > 1);
     let mut runs = Vec::new();
     for n in 0..args.seeds {
@@ -65,6 +87,29 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
     let first_bad = runs.iter().find(|r| r.verdict != Verdict::Held);
     let replay = first_bad.map(|r| replay(args, r.seed));
     let verdict = first_bad.map_or(Verdict::Held, |r| r.verdict);
+    let run_id = recorder.record(
+        "verify",
+        Some(args.seed),
+        &Recorded {
+            command: args
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            orders: args.orders,
+            relays: args.relays,
+            seeds: args.seeds,
+            schedule: args.schedule.clone(),
+            sources: verify::program::sources(&args.command),
+        },
+        &Results {
+            verdict,
+            seeds_run: runs.len(),
+            seeds_held: held,
+            replay: replay.clone(),
+            runs: runs.iter().map(RunOutcome::summary).collect(),
+        },
+    );
     if args.json {
         emit_json(&Json {
             schema_version: SCHEMA_VERSION,
@@ -80,7 +125,11 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
             runs: &runs,
         })?;
     } else {
-        emit(&human(args, &runs, ctx.paint))?;
+        let mut text = human(args, &runs, ctx.paint);
+        if let Some(id) = run_id {
+            let _ = writeln!(text, "{}", ctx.paint.dim(&format!("Recorded as run {id}.")));
+        }
+        emit(&text)?;
     }
     Ok(if verdict == Verdict::Held {
         Outcome::Success

@@ -11,7 +11,7 @@ use crate::verify::run::Ran;
 use crate::verify::schedule::{Point, Strike};
 use crate::verify::trace::{Entry, What};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Every invariant held.
@@ -63,7 +63,45 @@ pub struct Outcome {
     pub elapsed_ms: u64,
 }
 
+/// What a recorded run keeps of one seed: enough for evidence, without the trace.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub seed: u64,
+    pub verdict: Verdict,
+    pub lost: usize,
+    pub phantom: usize,
+    pub double_applied: usize,
+    pub mischarged: usize,
+    pub broken_promises: usize,
+    pub relay_overlap: usize,
+    pub duplicates_absorbed: usize,
+    pub kills: usize,
+    pub steps_done: Vec<u32>,
+}
+
 impl Outcome {
+    pub fn summary(&self) -> Summary {
+        let c = &self.counts;
+        Summary {
+            seed: self.seed,
+            verdict: self.verdict,
+            lost: c.lost.len(),
+            phantom: c.phantom.len(),
+            double_applied: c.double_applied.len(),
+            mischarged: c.mischarged.len(),
+            broken_promises: c.broken_promises.len(),
+            relay_overlap: c.relay_overlap,
+            duplicates_absorbed: c.duplicates_absorbed,
+            kills: self.kills,
+            steps_done: self
+                .steps
+                .iter()
+                .filter(|s| s.done)
+                .map(|s| s.number)
+                .collect(),
+        }
+    }
+
     pub fn new(seed: u64, orders: u32, relays: u32, counts: Counts, ran: &Ran) -> Outcome {
         let verdict = if !counts.held() {
             Verdict::Broken
