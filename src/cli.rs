@@ -570,6 +570,9 @@ pub struct VerifyArgs {
     /// Keep each run's databases in DIR/seed-N instead of a temporary directory
     #[arg(long, value_name = "DIR")]
     pub keep_db: Option<PathBuf>,
+    /// Do not look for a smaller replay of a failing run
+    #[arg(long)]
+    pub no_shrink: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,

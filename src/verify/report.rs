@@ -57,6 +57,8 @@ pub struct Outcome {
     pub unsettled: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_broken: Option<Story>,
+    /// Events two live relays both published, the first ten.
+    pub overlaps: Vec<crate::verify::run::Overlap>,
     /// `error` answers the processes gave: node and text, the first few.
     pub errors: Vec<(String, String)>,
     pub processes_started: u32,
@@ -128,6 +130,7 @@ impl Outcome {
             fired: ran.fired.clone(),
             unsettled: ran.unsettled.as_ref().map(|u| u.reason.clone()),
             first_broken,
+            overlaps: ran.overlaps.iter().take(10).cloned().collect(),
             errors: ran.errors.clone(),
             processes_started: ran.started,
             elapsed_ms: ran.elapsed.as_millis() as u64,
