@@ -573,6 +573,12 @@ pub struct VerifyArgs {
     /// Do not look for a smaller replay of a failing run
     #[arg(long)]
     pub no_shrink: bool,
+    /// Draw the first broken order's life as a sequence diagram in FILE.svg
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists
+    #[arg(long)]
+    pub force: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,

@@ -12,7 +12,9 @@ use serde::Serialize;
 use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::VerifyArgs;
+use crate::ui::sequence;
 use crate::ui::{Bar, Paint, Verdict as Tone};
+use crate::verify::lanes;
 use crate::verify::report::{self, Outcome as RunOutcome, Verdict};
 use crate::verify::schedule::parse_schedule;
 use crate::verify::shrink::{self, Budget, Shrunk};
@@ -79,6 +81,11 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
         schedule,
         keep: args.keep_db.clone(),
     };
+    if let Some(path) = &args.plot {
+        crate::ui::plot::check_svg_path(path)?;
+        ctx.outputs(args.force)?
+            .check_file(path, "the sequence diagram (--plot)")?;
+    }
     let recorder = ctx.recorder()?;
     let bar = Bar::new(u64::from(args.seeds), "seeds", args.seeds > 1);
     let mut runs = Vec::new();
@@ -112,6 +119,14 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
         }
         _ => None,
     };
+    let story = shrunk
+        .as_ref()
+        .and_then(|s| s.outcome.first_broken.as_ref())
+        .or_else(|| first_bad.and_then(|r| r.first_broken.as_ref()));
+    if let (Some(path), Some(story)) = (&args.plot, story) {
+        let svg = sequence::svg(&lanes::of(story.order, &story.timeline))?;
+        crate::ui::plot::write_svg(path, &svg)?;
+    }
     let run_id = recorder.record(
         "verify",
         Some(args.seed),
@@ -346,23 +361,10 @@ fn story_text(story: &report::Story, paint: Paint) -> String {
     );
     let _ = writeln!(out, "{}", wrap(&story.explanation, 96, "  "));
     let _ = writeln!(out, "Its life:");
-    for entry in story.timeline.iter().take(40) {
-        let who = if entry.incarnation > 0 {
-            format!("{}#{}", entry.node, entry.incarnation)
-        } else {
-            entry.node.clone()
-        };
-        let _ = writeln!(
-            out,
-            "  {:>7} ms  {:<12} {}",
-            entry.ms,
-            who,
-            report::describe(entry)
-        );
-    }
-    if story.timeline.len() > 40 {
-        let _ = writeln!(out, "  … {} more", story.timeline.len() - 40);
-    }
+    out.push_str(&sequence::terminal(
+        &lanes::of(story.order, &story.timeline),
+        paint,
+    ));
     out
 }
 

@@ -6,6 +6,7 @@ pub mod broker;
 pub mod check;
 pub mod child;
 pub mod error;
+pub mod lanes;
 pub mod program;
 pub mod report;
 pub mod run;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::verify::check::Counts;
 use crate::verify::run::Ran;
-use crate::verify::schedule::{Point, Strike};
+use crate::verify::schedule::Strike;
 use crate::verify::trace::{Entry, What};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -362,41 +362,5 @@ fn story(order: u32, counts: &Counts, ran: &Ran) -> Story {
         problem,
         explanation,
         timeline,
-    }
-}
-
-/// Words for one trace entry, for the timeline.
-pub fn describe(entry: &Entry) -> String {
-    match &entry.what {
-        What::Started => "started".into(),
-        What::OrderSent => "client sent place_order".into(),
-        What::OrderPlaced => "answered order_placed".into(),
-        What::Error { text } => format!("answered error: {text}"),
-        What::Publish { event_id } => format!("sent publish {event_id}"),
-        What::Stored { event_id, .. } => format!("stored {event_id}"),
-        What::PublishOk { event_id } => format!("got publish_ok for {event_id}"),
-        What::PublishFailed { event_id, stored } => format!(
-            "got publish_failed for {event_id} ({})",
-            if *stored {
-                "the broker had stored it"
-            } else {
-                "the broker lost it"
-            }
-        ),
-        What::Deliver { event_id, delivery } => {
-            format!("got deliver {event_id} (delivery {delivery})")
-        }
-        What::Acked { event_id } => format!("acked {event_id}"),
-        What::AckLost { event_id } => {
-            format!("acked {event_id}, but died before the broker recorded it")
-        }
-        What::Redeliver { event_id } => format!("will deliver {event_id} again"),
-        What::Killed { strike, doing } => {
-            let point = strike
-                .parse::<Strike>()
-                .map(|s| s.point)
-                .unwrap_or(Point::During);
-            format!("KILLED {doing}: {} [{strike}]", point.describe())
-        }
     }
 }

@@ -167,7 +167,7 @@ fn the_naive_program_loses_events_and_says_how_to_replay() {
     let Some(_) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let naive = program(dir.path(), "naive.py", NAIVE);
-    let out = verify(&["--orders", "40", "--json"], &naive).output();
+    let out = verify(&["--orders", "40", "--json", "--no-shrink"], &naive).output();
     out.expect_code(1);
     let json = out.json();
     assert_eq!(json["schema_version"], 1);
@@ -257,4 +257,40 @@ fn zombie(pid: &str) -> bool {
             .next()
             .is_some_and(|rest| rest.trim_start().starts_with('Z'))
     })
+}
+
+#[test]
+fn a_failure_shrinks_to_a_replay_that_still_fails_and_is_drawn() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let naive = program(dir.path(), "naive.py", NAIVE);
+    let svg = dir.path().join("life.svg");
+    let svg_arg = svg.to_string_lossy().into_owned();
+    let out = verify(&["--orders", "60", "--json", "--plot", &svg_arg], &naive).output();
+    out.expect_code(1);
+    let json = out.json();
+    let shrunk = &json["shrunk"];
+    let strikes = shrunk["schedule"].as_array().expect("a shrunk schedule");
+    assert!(strikes.len() <= 2, "{shrunk}");
+    assert!(shrunk["orders"].as_u64().unwrap() <= 60);
+    assert_eq!(shrunk["outcome"]["verdict"], "broken");
+    let replay = shrunk["replay"].as_str().unwrap();
+    assert!(replay.contains("--schedule "), "{replay}");
+    let drawn = std::fs::read_to_string(&svg).expect("the diagram is written");
+    assert!(drawn.contains("<svg") && drawn.contains("client") && drawn.contains("broker"));
+
+    // The replay it printed fails again, the same way.
+    let words: Vec<&str> = replay.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "--").unwrap();
+    let mut args: Vec<&str> = words[2..at].to_vec();
+    args.extend(["--json", "--no-shrink"]);
+    let again = verify(&args, &naive).output();
+    again.expect_code(1);
+    let problem = &shrunk["outcome"]["first_broken"]["problem"];
+    assert_eq!(&again.json()["runs"][0]["first_broken"]["problem"], problem);
+
+    // A second run will not write over the diagram without --force.
+    let out = verify(&["--orders", "5", "--plot", &svg_arg], &naive).output();
+    out.expect_code(2);
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
 }
