@@ -15,6 +15,7 @@ use super::sqlite::feed::{Feed, FeedConnection, RELAY_SCHEMA, SqliteFeed};
 use super::sqlite::files::remove_db;
 use super::sqlite::sql::{self as db, Durability};
 use super::sqlite::store::Sqlite;
+use super::sqlite::wal;
 use crate::sim::error::{PgContext, SimError, SqlContext};
 
 /// Where a run's data lives, in a form a child process can be handed to open it again.
@@ -27,6 +28,10 @@ pub enum Location {
         /// The CDC relay's own database, where it saves its position.
         relay: PathBuf,
         durability: Durability,
+        /// Connections hold back every checkpoint, so that a power loss can cut the log: see
+        /// [`Backend::with_power_loss`].
+        #[serde(default)]
+        power_loss: bool,
     },
     Postgres {
         url: String,
@@ -56,6 +61,7 @@ impl Location {
                 service,
                 billing,
                 durability,
+                power_loss,
                 ..
             } => {
                 let path = match db {
@@ -63,6 +69,9 @@ impl Location {
                     Db::Billing => billing,
                 };
                 let conn = db::open(path, *durability).sql("opening a connection")?;
+                if *power_loss {
+                    wal::hold_checkpoints(&conn).sql("holding back checkpoints")?;
+                }
                 Ok(Box::new(Sqlite::Plain(conn)))
             }
             Location::Postgres {
@@ -114,6 +123,7 @@ impl Backend {
                 billing: dir.join(format!("{tag}-billing.db")),
                 relay: dir.join(format!("{tag}-relay.db")),
                 durability,
+                power_loss: false,
             },
             _schemas: None,
             slot_made: None,
@@ -155,6 +165,16 @@ impl Backend {
         self
     }
 
+    /// On SQLite, connections that never checkpoint, automatically or on close: the main file
+    /// keeps what was synced before the run and every commit since stays in the log, where a
+    /// power loss can cut it (`simulate --power-loss`). A run's log then grows with it.
+    pub fn with_power_loss(mut self) -> Backend {
+        if let Location::Sqlite { power_loss, .. } = &mut self.location {
+            *power_loss = true;
+        }
+        self
+    }
+
     pub fn location(&self) -> &Location {
         &self.location
     }
@@ -167,6 +187,7 @@ impl Backend {
                 billing,
                 relay,
                 durability,
+                ..
             } => {
                 for path in [service, billing, relay] {
                     remove_db(path)?;
