@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::context::{Context, emit, emit_json};
 use super::replay::{Replay, WithReplay};
 use crate::Outcome;
-use crate::cli::{CrashModeArg, NaiveOrderArg, SimulateArgs, value_word};
+use crate::cli::{CrashModeArg, NaiveOrderArg, SimulateArgs, SynchronousArg, value_word};
 use crate::sim::crash::fault::Fault;
 use crate::sim::crash::observer::TraceSink;
 use crate::sim::crash::options::{DEFAULT_CRASH_RATE, DEFAULT_FAULT_RATE};
@@ -113,6 +113,8 @@ fn options(args: &SimulateArgs) -> SimOptions {
     options.fault_rate = args.fault_rate;
     options.keep_dir = args.keep_db.clone();
     options.db = args.db.clone();
+    options.power_loss = args.power_loss;
+    options.synchronous = args.synchronous.map(Into::into);
     options
 }
 
@@ -130,6 +132,8 @@ struct Recorded<'a> {
     crash_mode: CrashMode,
     batch: u32,
     lease_ms: Option<u64>,
+    power_loss: bool,
+    synchronous: Option<crate::sim::storage::sqlite::sql::Durability>,
     replay: &'a Replay,
 }
 
@@ -151,6 +155,8 @@ impl<'a> Recorded<'a> {
             crash_mode: options.crash_mode,
             batch: options.batch,
             lease_ms: options.lease_ms,
+            power_loss: options.power_loss,
+            synchronous: options.synchronous,
             replay,
         }
     }
@@ -217,6 +223,15 @@ fn replay(options: &SimOptions) -> Replay {
     }
     if options.threads {
         replay.flag("--threads");
+    }
+    if options.power_loss {
+        replay.flag("--power-loss");
+    }
+    if let Some(synchronous) = options.synchronous {
+        replay.option(
+            "--synchronous",
+            value_word(&SynchronousArg::from(synchronous)),
+        );
     }
     if options.crash_mode != defaults.crash_mode {
         replay.option(
@@ -497,7 +512,7 @@ mod tests {
 
     #[test]
     fn every_option_that_changes_the_result_survives_the_replay() {
-        let lines: [&[&str]; 7] = [
+        let lines: [&[&str]; 8] = [
             &["--crash", "--seed", "7", "--lease", "1", "--batch", "3"],
             &[
                 "--crash",
@@ -550,6 +565,14 @@ mod tests {
                 "process",
                 "--db",
                 "postgres://u@h/db",
+            ],
+            &[
+                "--crash",
+                "--seed",
+                "6",
+                "--power-loss",
+                "--synchronous",
+                "normal",
             ],
         ];
         for line in lines {
