@@ -1,6 +1,7 @@
 //! `msgwork simulate`: the outbox crash lab.
 
 mod narrative;
+mod power;
 
 use std::fmt::Write as _;
 use std::io::BufWriter;
@@ -338,11 +339,17 @@ fn render(
 ) -> String {
     let (naive, outbox) = (&report.naive, &report.outbox);
     let mut out = String::new();
-    let crashes = if report.crash {
+    let mut crashes = if report.crash {
         format!("{} crashes scheduled", report.schedule.len())
     } else {
         "no crashes".to_string()
     };
+    if let Some(durability) = report.synchronous.filter(|_| report.power_loss) {
+        crashes.push_str(&format!(
+            " · power loss, synchronous={}",
+            value_word(&SynchronousArg::from(durability)).to_uppercase()
+        ));
+    }
     let _ = writeln!(
         out,
         "{}  {} · seed {} · {} orders · {} relays ({} claims) · {} · {}\n",
@@ -391,6 +398,35 @@ fn render(
             cell(naive),
             cell(outbox),
         ]);
+    }
+    if report.power_loss {
+        let power_rows: [Row; 3] = [
+            ("power losses", |r| r.power_losses.len() as u64, false),
+            ("commits the disk lost", power::commits_lost, false),
+            (
+                "acknowledged, then gone",
+                |r| r.acknowledged_lost.unwrap_or(0),
+                true,
+            ),
+        ];
+        for (label, get, judged) in power_rows {
+            let cell = |r: &PipelineReport| {
+                let n = get(r);
+                paint.number(
+                    n,
+                    if judged {
+                        zero_is_good(n)
+                    } else {
+                        Verdict::Plain
+                    },
+                )
+            };
+            table.add_row(vec![
+                comfy_table::Cell::new(label),
+                cell(naive),
+                cell(outbox),
+            ]);
+        }
     }
     let overlaps = outbox.overlapping_claims.unwrap_or(0);
     // After a lease ran out an overlap is a cost; while it still ran, a broken claim.
