@@ -311,9 +311,11 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
          draws faults anywhere: at every call an actor makes to its database or the broker, with \
          the chance --fault-rate (default {}; 0 turns them off, and the second consumer instance \
          with them). They run in the deterministic and --threads modes; --crash-mode process keeps \
-         to the named points.\n",
+         to the named points. power-loss strikes only with --power-loss, between two steps of the \
+         deterministic mode, at most {} times a run.\n",
         per_point(1000),
         DEFAULT_FAULT_RATE,
+        crate::sim::crash::power::MAX_POWER_LOSSES,
     ))?;
     Ok(Outcome::Success)
 }

@@ -25,7 +25,8 @@ pub enum Location {
     Sqlite {
         service: PathBuf,
         billing: PathBuf,
-        /// The CDC relay's own database, where it saves its position.
+        /// Where the CDC relay once saved its position, removed with the rest by
+        /// [`Backend::create`]; the position now lives beside the outbox.
         relay: PathBuf,
         durability: Durability,
         /// Connections hold back every checkpoint, so that a power loss can cut the log: see
@@ -114,8 +115,7 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// SQLite files `<tag>-orders.db` and `<tag>-billing.db` in `dir` (and `<tag>-relay.db` for
-    /// a CDC relay's position).
+    /// SQLite files `<tag>-orders.db` and `<tag>-billing.db` in `dir`.
     pub fn sqlite(dir: &Path, tag: &str, durability: Durability) -> Backend {
         Backend {
             location: Location::Sqlite {
@@ -251,14 +251,17 @@ impl Backend {
         Ok(())
     }
 
-    /// Prepares the change feed a CDC relay follows: the relay's position table on SQLite, a
-    /// replication slot and the outbox's commit notification on PostgreSQL.
+    /// Prepares the change feed a CDC relay follows: the relay's position table beside the
+    /// outbox on SQLite (see [`SqliteFeed`] for why there), a replication slot and the outbox's
+    /// commit notification on PostgreSQL.
     pub fn create_feed(&mut self) -> Result<(), SimError> {
         match &self.location {
             Location::Sqlite {
-                relay, durability, ..
+                service,
+                durability,
+                ..
             } => {
-                let conn = db::open(relay, *durability).sql("creating the relay database")?;
+                let conn = db::open(service, *durability).sql("opening the outbox's database")?;
                 conn.execute_batch(RELAY_SCHEMA)
                     .sql("creating the relay's position table")?;
             }
@@ -301,12 +304,10 @@ impl Backend {
         match &self.location {
             Location::Sqlite {
                 service,
-                relay,
                 durability,
                 ..
             } => Ok(Box::new(SqliteFeed::open(
                 service,
-                relay,
                 *durability,
                 Arc::clone(&self.feed),
             )?)),
