@@ -544,6 +544,7 @@ Examples:
   msgwork verify --schedule service:publish:3 --orders 5 -- python3 shop.py
                                                     exactly these kills, nothing else
   msgwork verify --keep-db ./runs -- python3 shop.py    keep the databases to look inside
+  msgwork verify --watch -- python3 shop.py         run again on every save
 
 Your program speaks JSON lines on stdin and stdout: see docs/verify-protocol.md.
 Exit status 0 when every invariant held on every seed, 1 when one broke, 2 when the
@@ -582,6 +583,9 @@ pub struct VerifyArgs {
     /// Replace the --plot file if it exists
     #[arg(long)]
     pub force: bool,
+    /// Run again each time the program's files change, until Ctrl-C
+    #[arg(long)]
+    pub watch: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,

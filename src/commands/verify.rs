@@ -6,7 +6,9 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use std::io::IsTerminal as _;
+
+use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
 use super::context::{Context, emit, emit_json};
@@ -69,6 +71,68 @@ struct Results {
 }
 
 pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
+    if args.watch {
+        if args.json {
+            bail!("--watch shows each run as it comes and cannot be combined with --json");
+        }
+        return watch(args, ctx);
+    }
+    once(args, ctx, args.force)
+}
+
+/// Runs again whenever the program's files change, like a test watcher: a failure or a broken
+/// protocol is shown, and the watch goes on until Ctrl-C.
+fn watch(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
+    let mut force = args.force;
+    loop {
+        let seen = stamp(&args.command);
+        if std::io::stdout().is_terminal() {
+            emit("\x1b[2J\x1b[H")?;
+        }
+        if let Err(err) = once(args, ctx, force) {
+            eprintln!("error: {err:#}");
+        }
+        // The diagram is this watch's own file from now on.
+        force = true;
+        eprintln!(
+            "{}",
+            ctx.paint.dim(&format!(
+                "Watching {} for changes; press Ctrl-C to stop.",
+                crate::ui::plural(seen.len() as u64, "file", "files")
+            ))
+        );
+        while stamp(&args.command) == seen {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+/// What the watch compares: each source file of the program with its text, and each file the
+/// command names with its size and modification time (a compiled program has no source here).
+fn stamp(command: &[OsString]) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = verify::program::sources(command)
+        .into_iter()
+        .map(|f| (f.path, f.text))
+        .collect();
+    for arg in command {
+        if let Ok(meta) = std::fs::metadata(arg)
+            && meta.is_file()
+        {
+            let when = meta
+                .modified()
+                .ok()
+                .map(|t| format!("{t:?}"))
+                .unwrap_or_default();
+            seen.push((
+                arg.to_string_lossy().into_owned(),
+                format!("{} {when}", meta.len()),
+            ));
+        }
+    }
+    seen
+}
+
+fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
     let schedule = match &args.schedule {
         Some(text) => Some(parse_schedule(text).map_err(|e| anyhow!("--schedule: {e}"))?),
         None => None,
@@ -83,11 +147,11 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
     };
     if let Some(path) = &args.plot {
         crate::ui::plot::check_svg_path(path)?;
-        ctx.outputs(args.force)?
+        ctx.outputs(force)?
             .check_file(path, "the sequence diagram (--plot)")?;
     }
     let recorder = ctx.recorder()?;
-    let bar = Bar::new(u64::from(args.seeds), "seeds", args.seeds > 1);
+    let bar = Bar::new(u64::from(args.seeds), "seeds", !args.json);
     let mut runs = Vec::new();
     for n in 0..args.seeds {
         let seed = args.seed.saturating_add(u64::from(n));
@@ -109,7 +173,7 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
     let verdict = first_bad.map_or(Verdict::Held, |r| r.verdict);
     let shrunk = match first_bad {
         Some(bad) if !args.no_shrink && shrink::failure(bad).is_some() => {
-            let bar = Bar::new(u64::from(Budget::default().runs), "tries", true);
+            let bar = Bar::new(u64::from(Budget::default().runs), "tries", !args.json);
             bar.message("shrinking the failing run");
             let found = shrink::shrink(&options, bad, Budget::default(), &mut |_, what| {
                 bar.message_owned(format!("shrinking: {what}"));

@@ -294,3 +294,51 @@ fn a_failure_shrinks_to_a_replay_that_still_fails_and_is_drawn() {
     out.expect_code(2);
     assert!(out.stderr.contains("already exists"), "{}", out.stderr);
 }
+
+#[test]
+fn watch_runs_again_when_the_program_changes() {
+    use std::io::{BufRead, BufReader};
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let naive = program(dir.path(), "naive.py", NAIVE);
+    let home = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"))
+        .args([
+            "verify",
+            "--watch",
+            "--orders",
+            "3",
+            "--no-shrink",
+            "--",
+            "python3",
+            &naive,
+        ])
+        .env("MSGWORK_HOME", home.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("msgwork verify") && tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(30));
+    assert!(first.is_ok(), "no first run");
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(rx.try_recv().is_err(), "ran again with nothing changed");
+    std::fs::write(&naive, format!("{NAIVE}\n# changed\n")).unwrap();
+    let second = rx.recv_timeout(Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(second.is_ok(), "no second run after the change");
+    let out = verify(&["--watch", "--json"], &naive).output();
+    out.expect_code(2);
+    assert!(out.stderr.contains("--watch"), "{}", out.stderr);
+}
