@@ -74,6 +74,10 @@ pub struct Summary {
     pub phantom: usize,
     pub double_applied: usize,
     pub mischarged: usize,
+    #[serde(default)]
+    pub undelivered: usize,
+    #[serde(default)]
+    pub refused: usize,
     pub broken_promises: usize,
     pub relay_overlap: usize,
     pub duplicates_absorbed: usize,
@@ -91,6 +95,8 @@ impl Outcome {
             phantom: c.phantom.len(),
             double_applied: c.double_applied.len(),
             mischarged: c.mischarged.len(),
+            undelivered: c.undelivered.len(),
+            refused: c.refused.len(),
             broken_promises: c.broken_promises.len(),
             relay_overlap: c.relay_overlap,
             duplicates_absorbed: c.duplicates_absorbed,
@@ -339,6 +345,30 @@ fn story(order: u32, counts: &Counts, ran: &Ran) -> Story {
             )
         };
         ("double-applied", text)
+    } else if counts.refused.contains(&order) {
+        let text = timeline
+            .iter()
+            .find_map(|e| match &e.what {
+                What::Error { text } if e.node == "service" => Some(text.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        (
+            "refused",
+            format!(
+                "The service answered `error` for order {order} ({text}): every order the client \
+                 places must be committed and answered order_placed"
+            ),
+        )
+    } else if counts.undelivered.contains(&order) {
+        (
+            "charged without delivery",
+            format!(
+                "`charges` has order {order}, but its event was never delivered to your consumer: \
+                 a charge must come from consuming the event, not from reading another service's \
+                 data"
+            ),
+        )
     } else if counts.mischarged.contains(&order) {
         (
             "mischarged",

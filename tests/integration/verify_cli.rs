@@ -342,3 +342,87 @@ fn watch_runs_again_when_the_program_changes() {
     out.expect_code(2);
     assert!(out.stderr.contains("--watch"), "{}", out.stderr);
 }
+
+/// A service that writes the charge itself, into the consumer's database next door, in the same
+/// transaction as the order: nothing is ever lost or doubled, and nothing was consumed.
+const CHEAT: &str = r#"
+import json, os, sqlite3, sys
+def send(m): print(json.dumps(m), flush=True)
+def recv():
+    line = sys.stdin.readline()
+    if not line: sys.exit(0)
+    return json.loads(line)
+init = recv()
+role = init["role"]
+if role == "consumer":
+    db = sqlite3.connect(init["consumer_db"], timeout=10, isolation_level=None)
+    db.execute("CREATE TABLE IF NOT EXISTS charges (order_id INTEGER, amount_cents INTEGER)")
+else:
+    path = init["service_db"]
+    db = sqlite3.connect(path, timeout=10, isolation_level=None)
+    db.execute("ATTACH ? AS c", (os.path.join(os.path.dirname(path), "consumer.db"),))
+    db.execute("CREATE TABLE IF NOT EXISTS orders (order_id INTEGER PRIMARY KEY, amount_cents INTEGER)")
+    db.execute("CREATE TABLE IF NOT EXISTS c.charges (order_id INTEGER, amount_cents INTEGER)")
+send({"type": "init_ok", "in_reply_to": init["msg_id"]})
+while True:
+    m = recv()
+    if m["type"] == "place_order":
+        o = m["order"]
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT OR REPLACE INTO orders VALUES (?, ?)", (o["order_id"], o["amount_cents"]))
+        db.execute("DELETE FROM c.charges WHERE order_id = ?", (o["order_id"],))
+        db.execute("INSERT INTO c.charges VALUES (?, ?)", (o["order_id"], o["amount_cents"]))
+        db.execute("COMMIT")
+        send({"type": "order_placed", "in_reply_to": m["msg_id"]})
+    else:
+        send({"type": "tick_ok" if m["type"] == "tick" else "ack", "in_reply_to": m["msg_id"]})
+"#;
+
+#[test]
+fn charges_that_no_delivery_made_do_not_count() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cheat = program(dir.path(), "cheat.py", CHEAT);
+    let out = verify(&["--orders", "20", "--json", "--no-shrink"], &cheat).output();
+    out.expect_code(1);
+    let run = &out.json()["runs"][0];
+    assert_eq!(run["counts"]["lost"], serde_json::json!([]), "{run}");
+    assert_eq!(
+        run["counts"]["undelivered"].as_array().map(Vec::len),
+        Some(20),
+        "{run}"
+    );
+    assert_eq!(run["first_broken"]["problem"], "charged without delivery");
+}
+
+#[test]
+fn an_order_refused_with_an_error_is_not_a_pass() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let refuses = NAIVE.replace(
+        r#"        o = m["order"]
+        db.execute"#,
+        r#"        o = m["order"]
+        send({"type": "error", "in_reply_to": m["msg_id"], "text": "not today"})
+        continue
+        db.execute"#,
+    );
+    assert_ne!(refuses, NAIVE);
+    let path = program(dir.path(), "refuses.py", &refuses);
+    let out = verify(&["--orders", "6", "--json", "--no-shrink"], &path).output();
+    out.expect_code(1);
+    let run = &out.json()["runs"][0];
+    assert_eq!(run["counts"]["committed"], 0, "{run}");
+    assert!(
+        run["counts"]["refused"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 5),
+        "{run}"
+    );
+    assert!(
+        run["first_broken"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("not today")
+    );
+}
