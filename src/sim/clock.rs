@@ -1,6 +1,7 @@
 //! Time for the lab: a simulated clock the scheduler moves, or the wall clock for `--threads` and
 //! `--crash-mode process`.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 pub trait Clock: Sync {
     fn now(&self) -> u64;
 }
+
+/// The run's one true clock, shared: what the databases time leases by.
+pub type SharedClock = Arc<dyn Clock + Send + Sync>;
 
 /// Simulated time: moves only when the deterministic scheduler says so.
 #[derive(Default)]

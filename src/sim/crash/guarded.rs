@@ -7,7 +7,7 @@ use super::fault::{Op, Phase};
 use super::gate::Gate;
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order};
-use crate::sim::storage::seam::{OutboxRow, Storage};
+use crate::sim::storage::seam::{Claim, OutboxRow, Storage};
 
 pub struct Guarded {
     inner: Box<dyn Storage>,
@@ -70,14 +70,20 @@ impl Storage for Guarded {
         self.call(Op::InsertOutbox, |s| s.insert_outbox(event, now))
     }
 
-    fn claim_batch(
+    fn claim_batch(&mut self, owner: &str, lease_ms: u64, limit: u32) -> Result<Claim, SimError> {
+        self.call(Op::Claim, |s| s.claim_batch(owner, lease_ms, limit))
+    }
+
+    fn claim_batch_by_own_clock(
         &mut self,
         owner: &str,
         now: u64,
         lease_until: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        self.call(Op::Claim, |s| s.claim_batch(owner, now, lease_until, limit))
+    ) -> Result<Claim, SimError> {
+        self.call(Op::Claim, |s| {
+            s.claim_batch_by_own_clock(owner, now, lease_until, limit)
+        })
     }
 
     fn mark_claimed_sent(&mut self, owner: &str, ids: &[i64], now: u64) -> Result<usize, SimError> {
@@ -92,8 +98,8 @@ impl Storage for Guarded {
         self.call(Op::Select, |s| s.select_unsent(limit))
     }
 
-    fn select_unleased(&mut self, now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
-        self.call(Op::Select, |s| s.select_unleased(now, limit))
+    fn select_unleased(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+        self.call(Op::Select, |s| s.select_unleased(limit))
     }
 
     fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError> {
@@ -132,13 +138,8 @@ impl Storage for Guarded {
         self.call(Op::Inbox, |s| s.inbox_has(event_id))
     }
 
-    fn claim_ids(
-        &mut self,
-        owner: &str,
-        ids: &[i64],
-        lease_until: u64,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        self.call(Op::Claim, |s| s.claim_ids(owner, ids, lease_until))
+    fn claim_ids(&mut self, owner: &str, ids: &[i64], lease_ms: u64) -> Result<Claim, SimError> {
+        self.call(Op::Claim, |s| s.claim_ids(owner, ids, lease_ms))
     }
 
     fn insert_sequenced(
@@ -157,12 +158,11 @@ impl Storage for Guarded {
         &mut self,
         partition: u32,
         owner: &str,
-        now: u64,
-        lease_until: u64,
+        lease_ms: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError> {
+    ) -> Result<Claim, SimError> {
         self.call(Op::Claim, |s| {
-            s.claim_partition(partition, owner, now, lease_until, limit)
+            s.claim_partition(partition, owner, lease_ms, limit)
         })
     }
 

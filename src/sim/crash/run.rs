@@ -18,7 +18,7 @@ use super::schedule::{CrashPlan, Schedule, Trigger};
 use super::service::Service;
 use super::world::{ClaimMode, Config, World};
 use crate::sim::broker::Broker;
-use crate::sim::clock::{Clock, EpochClock, SimClock, WallClock};
+use crate::sim::clock::{EpochClock, SharedClock, SimClock, WallClock};
 use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
@@ -91,6 +91,17 @@ fn run_pipeline(
     trace: Option<&TraceSink>,
     progress: &dyn Progress,
 ) -> Result<PipelineReport, SimError> {
+    let sim_clock = Arc::new(SimClock::default());
+    // The one clock every child process reads too.
+    let epoch_clock = EpochClock::start();
+    // The run's clock, which the databases time leases by.
+    let clock: SharedClock = if options.crash_mode == CrashMode::Process {
+        Arc::new(epoch_clock)
+    } else if options.threads {
+        Arc::new(WallClock::start())
+    } else {
+        sim_clock.clone()
+    };
     let backend = match &options.db {
         Some(url) => Backend::postgres(
             url,
@@ -99,32 +110,21 @@ fn run_pipeline(
             options.keep_dir.is_some(),
         )?,
         None => Backend::sqlite(dir, pipeline.name(), options.durability),
-    };
+    }
+    .timed_by(SharedClock::clone(&clock));
     let with_relays = pipeline == Pipeline::Outbox;
     backend.create(with_relays)?;
     let checker = backend.connect(Db::Service)?;
     let mut billing = backend.connect(Db::Billing)?;
 
-    let sim_clock = Arc::new(SimClock::default());
-    let wall_clock;
-    // The one clock every child process reads too.
-    let epoch_clock = EpochClock::start();
-    let clock: &dyn Clock = if options.crash_mode == CrashMode::Process {
-        &epoch_clock
-    } else if options.threads {
-        wall_clock = WallClock::start();
-        &wall_clock
-    } else {
-        &*sim_clock
-    };
     let trigger = Trigger::new(schedule, pipeline);
     let broker = Broker::new();
-    let obs = Observer::new(pipeline, clock, trace, progress);
+    let obs = Observer::new(pipeline, &*clock, trace, progress);
     let client = AtomicU32::new(1);
     let world = World {
         pipeline,
         config,
-        clock,
+        clock: &clock,
         broker: &broker,
         trigger: &trigger,
         obs: &obs,
@@ -194,7 +194,7 @@ fn run_pipeline(
         committed: checker.committed_orders()?,
         charges: billing.charges()?,
         claims_over_live_leases: if with_relays && options.claim == ClaimMode::Lease {
-            checker.claims_over_live_leases(config.lease_ms)?
+            checker.claims_over_live_leases()?
         } else {
             None
         },

@@ -11,7 +11,7 @@ use super::guarded::Guarded;
 use super::mutant::Mutant;
 use super::runner::Poll;
 use crate::sim::broker::{Broker, Delivery};
-use crate::sim::clock::Clock;
+use crate::sim::clock::SharedClock;
 use crate::sim::crash::observer::{Detail, Observer};
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder, Trigger};
 use crate::sim::error::SimError;
@@ -63,7 +63,8 @@ pub struct Config {
 pub struct World<'a> {
     pub pipeline: Pipeline,
     pub config: &'a Config,
-    pub clock: &'a dyn Clock,
+    /// The run's true clock, which the databases time leases by.
+    pub clock: &'a SharedClock,
     pub broker: &'a Broker,
     pub trigger: &'a Trigger<'a>,
     pub obs: &'a Observer<'a>,
@@ -169,6 +170,8 @@ pub trait Outside {
     fn now(&self) -> u64;
     /// Where the run's databases are, to open a connection to one.
     fn location(&self) -> &Location;
+    /// The clock the databases time leases by.
+    fn db_clock(&self) -> &SharedClock;
     /// The next order the client sends, or none once it has sent them all. The client lives
     /// outside the service: a service that crashes forgets nothing the client knows.
     fn next_request(&self) -> Option<u32>;
@@ -182,7 +185,8 @@ pub trait Outside {
     /// Hands an event to the broker, and tells the checker who published it. Fails with
     /// [`SimError::Unacknowledged`] when the broker did not acknowledge it.
     fn publish(&self, actor: &str, event: Envelope, order: Option<u32>) -> Result<(), SimError>;
-    /// A relay pass began holding `rows` until `lease_until`; returns the pass id for
+    /// A relay pass began holding `rows` until `lease_until`, on the database's clock (`u64::MAX`
+    /// for row locks, which last until the pass ends); returns the pass id for
     /// [`Outside::pass_ended`].
     fn pass_started(&self, actor: &str, rows: &[i64], lease_until: u64) -> Result<u64, SimError>;
     fn pass_ended(&self, pass: u64);
@@ -201,11 +205,15 @@ impl Outside for World<'_> {
     }
 
     fn now(&self) -> u64 {
-        self.clock.now()
+        World::now(self)
     }
 
     fn location(&self) -> &Location {
         self.location
+    }
+
+    fn db_clock(&self) -> &SharedClock {
+        self.clock
     }
 
     fn next_request(&self) -> Option<u32> {
@@ -300,7 +308,7 @@ impl Link {
         actor: &str,
     ) -> Result<&mut (dyn Storage + 'static), SimError> {
         if self.conn.is_none() {
-            let conn = world.guard(world.location().connect(self.db)?)?;
+            let conn = world.guard(world.location().connect(self.db, world.db_clock())?)?;
             if self.incarnation > 0 {
                 world.trace(actor, "restart", Default::default());
             }

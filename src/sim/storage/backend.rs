@@ -15,6 +15,7 @@ use super::sqlite::feed::{Feed, FeedConnection, RELAY_SCHEMA, SqliteFeed};
 use super::sqlite::files::remove_db;
 use super::sqlite::sql::{self as db, Durability};
 use super::sqlite::store::Sqlite;
+use crate::sim::clock::{SharedClock, WallClock};
 use crate::sim::error::{PgContext, SimError, SqlContext};
 
 /// Where a run's data lives, in a form a child process can be handed to open it again.
@@ -49,8 +50,9 @@ impl Location {
         matches!(self, Location::Postgres { .. })
     }
 
-    /// A new connection to `db`: a component (re)starting.
-    pub fn connect(&self, db: Db) -> Result<Box<dyn Storage>, SimError> {
+    /// A new connection to `db`: a component (re)starting. On SQLite, `clock` is the database's
+    /// clock, which times its leases; a PostgreSQL server keeps its own.
+    pub fn connect(&self, db: Db, clock: &SharedClock) -> Result<Box<dyn Storage>, SimError> {
         match self {
             Location::Sqlite {
                 service,
@@ -63,7 +65,7 @@ impl Location {
                     Db::Billing => billing,
                 };
                 let conn = db::open(path, *durability).sql("opening a connection")?;
-                Ok(Box::new(Sqlite::Plain(conn)))
+                Ok(Box::new(Sqlite::plain(conn, SharedClock::clone(clock))))
             }
             Location::Postgres {
                 url,
@@ -102,6 +104,8 @@ pub struct Backend {
     slot_made: Option<leftovers::Registered>,
     /// Wakes the CDC relay on SQLite; PostgreSQL wakes it with NOTIFY instead.
     feed: Arc<Feed>,
+    /// The clock the SQLite databases time leases by: see [`Backend::timed_by`].
+    clock: SharedClock,
 }
 
 impl Backend {
@@ -118,6 +122,7 @@ impl Backend {
             _schemas: None,
             slot_made: None,
             feed: Arc::new(Feed::default()),
+            clock: Arc::new(WallClock::start()),
         }
     }
 
@@ -138,6 +143,7 @@ impl Backend {
             _schemas: Some(schemas),
             slot_made: None,
             feed: Arc::new(Feed::default()),
+            clock: Arc::new(WallClock::start()),
         })
     }
 
@@ -153,6 +159,18 @@ impl Backend {
             *synchronous_commit = false;
         }
         self
+    }
+
+    /// Times the SQLite databases' leases by `clock`, the run's own, rather than the wall clock
+    /// from when the backend was made: a lab on simulated time passes its simulated clock.
+    pub fn timed_by(mut self, clock: SharedClock) -> Backend {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the databases time leases by.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     pub fn location(&self) -> &Location {
@@ -254,7 +272,7 @@ impl Backend {
 
     /// A new connection to `db`.
     pub fn connect(&self, db: Db) -> Result<Box<dyn Storage>, SimError> {
-        self.location.connect(db)
+        self.location.connect(db, &self.clock)
     }
 
     /// A connection for a service whose commits a CDC relay follows. On SQLite it carries the
@@ -269,7 +287,7 @@ impl Backend {
                 let conn = db::open(service, *durability).sql("opening the service")?;
                 let fed = FeedConnection::new(conn, Arc::clone(&self.feed))
                     .sql("installing the change feed")?;
-                Ok(Box::new(Sqlite::Fed(fed)))
+                Ok(Box::new(Sqlite::fed(fed, SharedClock::clone(&self.clock))))
             }
             Location::Postgres { .. } => self.connect(Db::Service),
         }
