@@ -13,12 +13,12 @@ use super::observer::{Observer, TraceSink};
 use super::options::{CrashMode, REAL_TIME_LIMIT, SimOptions};
 use super::process::fleet;
 use super::relay::Relay;
-use super::report::{self, Final, PipelineReport, Report, Timings, Verdict};
+use super::report::{self, ActorClock, Final, PipelineReport, Report, Timings, Verdict};
 use super::schedule::{CrashPlan, Schedule, Trigger};
 use super::service::Service;
 use super::world::{ClaimMode, Config, World};
 use crate::sim::broker::Broker;
-use crate::sim::clock::{EpochClock, SharedClock, SimClock, WallClock};
+use crate::sim::clock::{EpochClock, SharedClock, SimClock, Skew, WallClock};
 use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
@@ -48,6 +48,14 @@ pub fn run(
     let outbox = run(Pipeline::Outbox)?;
     let total = started.elapsed();
     let verdict = Verdict::judge(&naive, &outbox, options.claim);
+    let clocks = skews(options, &makers(Pipeline::Outbox, options))
+        .into_iter()
+        .map(|(actor, skew)| ActorClock {
+            actor,
+            offset_ms: skew.offset_ms,
+            drift_ppm: skew.drift_ppm,
+        })
+        .collect();
     let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     Ok(Report {
         schema_version: report::SCHEMA_VERSION,
@@ -71,6 +79,7 @@ pub fn run(
         fault_rate: options.faults().crash,
         schedule: schedule.crashes(),
         unplaced_crash_points: schedule.unplaced.clone(),
+        clocks,
         naive,
         outbox,
         verdict,
@@ -80,6 +89,43 @@ pub fn run(
             total_ms: ms(total),
         },
     })
+}
+
+/// The actors of `pipeline`'s run, one maker each, in the order of their slots at the gate: the
+/// service, the relay replicas (outbox only), billing, and its twin when faults bring one.
+fn makers(pipeline: Pipeline, options: &SimOptions) -> Vec<Maker> {
+    let relays = match pipeline {
+        Pipeline::Outbox => options.relays,
+        Pipeline::Naive => 0,
+    };
+    let mut makers: Vec<Maker> = vec![Box::new(|n| Box::new(Service::reborn(n)))];
+    for i in 1..=relays {
+        makers.push(Box::new(move |n| Box::new(Relay::reborn(i, n))));
+    }
+    makers.push(Box::new(|n| Box::new(Consumer::reborn(n))));
+    if options.faults().twin_consumer {
+        makers.push(Box::new(|n| Box::new(Consumer::twin(n))));
+    }
+    makers
+}
+
+/// Each actor's name and skew, by slot, drawn from the run's seed by name so that an actor's clock
+/// is the same in both pipelines. None in process mode: its service and relays are children that
+/// read the epoch clock they share with the parent as it is, since skewing a child's clock would
+/// take the wire; the deterministic and `--threads` modes show what skew does.
+fn skews(options: &SimOptions, makers: &[Maker]) -> Vec<(String, Skew)> {
+    if options.crash_mode == CrashMode::Process {
+        return Vec::new();
+    }
+    makers
+        .iter()
+        .map(|make| {
+            // Building an actor opens nothing: this only asks its name.
+            let name = make(0).name().to_string();
+            let skew = Skew::of(options.seed, &name);
+            (name, skew)
+        })
+        .collect()
 }
 
 fn run_pipeline(
@@ -94,7 +140,7 @@ fn run_pipeline(
     let sim_clock = Arc::new(SimClock::default());
     // The one clock every child process reads too.
     let epoch_clock = EpochClock::start();
-    // The run's clock, which the databases time leases by.
+    // The run's true clock, which the databases time leases by and every actor's is skewed from.
     let clock: SharedClock = if options.crash_mode == CrashMode::Process {
         Arc::new(epoch_clock)
     } else if options.threads {
@@ -117,6 +163,8 @@ fn run_pipeline(
     let checker = backend.connect(Db::Service)?;
     let mut billing = backend.connect(Db::Billing)?;
 
+    let makers = makers(pipeline, options);
+    let (_, skews): (Vec<String>, Vec<Skew>) = skews(options, &makers).into_iter().unzip();
     let trigger = Trigger::new(schedule, pipeline);
     let broker = Broker::new();
     let obs = Observer::new(pipeline, &*clock, trace, progress);
@@ -125,6 +173,8 @@ fn run_pipeline(
         pipeline,
         config,
         clock: &clock,
+        clocks: &skews,
+        own: Skew::default(),
         broker: &broker,
         trigger: &trigger,
         obs: &obs,
@@ -162,14 +212,6 @@ fn run_pipeline(
         processes = Some(fleet.stats().clone());
         steps
     } else {
-        let mut makers: Vec<Maker> = vec![Box::new(|n| Box::new(Service::reborn(n)))];
-        for i in 1..=relays {
-            makers.push(Box::new(move |n| Box::new(Relay::reborn(i, n))));
-        }
-        makers.push(Box::new(|n| Box::new(Consumer::reborn(n))));
-        if config.faults.twin_consumer {
-            makers.push(Box::new(|n| Box::new(Consumer::twin(n))));
-        }
         let salt = match pipeline {
             Pipeline::Naive => 0x6e61,
             Pipeline::Outbox => 0x6f62,

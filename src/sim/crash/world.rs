@@ -11,7 +11,7 @@ use super::guarded::Guarded;
 use super::mutant::Mutant;
 use super::runner::Poll;
 use crate::sim::broker::{Broker, Delivery};
-use crate::sim::clock::SharedClock;
+use crate::sim::clock::{SharedClock, Skew};
 use crate::sim::crash::observer::{Detail, Observer};
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder, Trigger};
 use crate::sim::error::SimError;
@@ -58,13 +58,18 @@ pub struct Config {
     pub mutant: Mutant,
 }
 
-/// One actor's view of the run. Every actor gets its own, naming its slot at the gate.
+/// One actor's view of the run. Every actor gets its own, naming its slot at the gate and
+/// reading its own clock.
 #[derive(Clone)]
 pub struct World<'a> {
     pub pipeline: Pipeline,
     pub config: &'a Config,
     /// The run's true clock, which the databases time leases by.
     pub clock: &'a SharedClock,
+    /// Every actor's skew, by its slot at the gate; empty for clocks that all read true.
+    pub clocks: &'a [Skew],
+    /// This actor's skew: how far the clock it reads is off the run's.
+    pub own: Skew,
     pub broker: &'a Broker,
     pub trigger: &'a Trigger<'a>,
     pub obs: &'a Observer<'a>,
@@ -76,14 +81,20 @@ pub struct World<'a> {
 }
 
 impl<'a> World<'a> {
+    /// The time on this actor's own clock: what it stamps rows with and times its waits by. The
+    /// waits it asks for are deadlines on this clock, which the gate turns into the run's time.
     pub fn now(&self) -> u64 {
-        self.clock.now()
+        self.own.read(self.clock.now())
     }
 
-    /// The same world, for the actor in `slot` at `gate`.
+    /// The same world, for the actor in `slot` at `gate`, on the actor's own clock, which the
+    /// gate learns too.
     pub fn at(&self, gate: &Arc<Gate>, slot: usize) -> World<'a> {
+        let own = self.clocks.get(slot).copied().unwrap_or_default();
+        gate.set_skew(slot, own);
         World {
             gate: Some((Arc::clone(gate), slot)),
+            own,
             ..self.clone()
         }
     }
@@ -167,10 +178,11 @@ pub use crate::sim::storage::Db;
 pub trait Outside {
     fn config(&self) -> &Config;
     fn pipeline(&self) -> Pipeline;
+    /// The time on the actor's own clock.
     fn now(&self) -> u64;
     /// Where the run's databases are, to open a connection to one.
     fn location(&self) -> &Location;
-    /// The clock the databases time leases by.
+    /// The clock the databases time leases by: the run's, not the actor's.
     fn db_clock(&self) -> &SharedClock;
     /// The next order the client sends, or none once it has sent them all. The client lives
     /// outside the service: a service that crashes forgets nothing the client knows.

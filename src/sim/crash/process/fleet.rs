@@ -686,6 +686,8 @@ mod tests {
             pipeline: Pipeline::Outbox,
             config: &config,
             clock: &clock,
+            clocks: &[],
+            own: Default::default(),
             broker: &broker,
             trigger: &trigger,
             obs: &obs,
