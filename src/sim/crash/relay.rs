@@ -72,6 +72,9 @@ impl Relay {
                 now.saturating_add(lease),
                 batch,
             )?,
+            (ClaimMode::Lease, Mutant::LeaseFromOwnClock) => {
+                conn.claim_batch_by_own_clock(&token, now, now.saturating_add(lease), batch)?
+            }
             (ClaimMode::Lease, Mutant::SelectThenClaim) => {
                 let ids: Vec<i64> = conn.select_unleased(batch)?.iter().map(|r| r.id).collect();
                 conn.claim_ids(&token, &ids, lease)?
