@@ -1,5 +1,6 @@
 //! The crash lab's claims, proven over many seeds and configurations through the library.
 
+use msgwork::sim::clock::{MAX_DRIFT_PPM, MAX_OFFSET_MS, Skew};
 use msgwork::sim::crash::report::Report;
 use msgwork::sim::crash::schedule::{CrashAt, CrashPlan, CrashPoint, NaiveOrder};
 use msgwork::sim::crash::{self as sim, ClaimMode, SimOptions};
@@ -136,6 +137,8 @@ fn on_real_threads_the_invariants_hold() {
             r.outbox.committed_orders < 300,
             "seed {seed}: no order died"
         );
+        // The actors' clocks are skewed on threads too; the wall clock times the leases.
+        assert_eq!(r.clocks.len(), 6, "seed {seed}");
     }
 }
 
@@ -229,6 +232,96 @@ fn a_lease_shorter_than_a_pass_lets_relays_overlap_at_a_cost_the_fence_and_inbox
     // Every overlap took over an expired lease: a cost the inbox paid, not a broken claim.
     assert_eq!(r.outbox.unexpired_overlaps, Some(0));
     assert!(r.verdict.outbox_holds, "{:?}", r.verdict.outbox_problems);
+}
+
+#[test]
+fn every_actor_reads_its_own_clock_and_the_database_times_the_leases() {
+    let mut widest = 0;
+    for seed in 0..8 {
+        let mut options = SimOptions::new(seed);
+        options.orders = 300;
+        let r = run(&options);
+        let names: Vec<&str> = r.clocks.iter().map(|c| c.actor.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "service",
+                "relay-1",
+                "relay-2",
+                "relay-3",
+                "billing",
+                "billing-2"
+            ],
+            "seed {seed}"
+        );
+        for clock in &r.clocks {
+            assert!(
+                clock.offset_ms.abs() <= MAX_OFFSET_MS,
+                "seed {seed}: {clock:?}"
+            );
+            assert!(
+                clock.drift_ppm.abs() <= MAX_DRIFT_PPM,
+                "seed {seed}: {clock:?}"
+            );
+            let drawn = Skew::of(seed, &clock.actor);
+            assert_eq!(
+                (clock.offset_ms, clock.drift_ppm),
+                (drawn.offset_ms, drawn.drift_ppm)
+            );
+        }
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["clocks"][1]["actor"], "relay-1", "seed {seed}");
+        assert!(json["clocks"][1]["offset_ms"].is_i64() && json["clocks"][1]["drift_ppm"].is_i64());
+        let relays: Vec<i64> = (r.clocks.iter())
+            .filter(|c| c.actor.starts_with("relay"))
+            .map(|c| c.offset_ms)
+            .collect();
+        widest = widest.max(relays.iter().max().unwrap() - relays.iter().min().unwrap());
+        // However far apart the relays' clocks, no claim took a row whose lease still ran.
+        assert_eq!(r.outbox.unexpired_overlaps, Some(0), "seed {seed}");
+        assert!(
+            r.verdict.outbox_holds,
+            "seed {seed}: {:?}",
+            r.verdict.outbox_problems
+        );
+    }
+    assert!(
+        widest > 1_000,
+        "the relays' clocks were never further apart than a lease ({widest} ms)"
+    );
+}
+
+#[test]
+fn rows_carry_their_writers_clock_and_claims_the_databases() {
+    // A seed whose service's clock runs more than a second ahead of the run's.
+    let seed = (0..)
+        .find(|s| Skew::of(*s, "service").offset_ms > 1_000)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = SimOptions::new(seed);
+    options.orders = 100;
+    options.crash = CrashPlan::None;
+    options.keep_dir = Some(dir.path().to_path_buf());
+    let r = run(&options);
+    let service = r.clocks.iter().find(|c| c.actor == "service").unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("outbox-orders.db")).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |row| row.get(0)).unwrap() };
+    // The run's clock starts at 0; the service's read its offset then, and it stamped by that.
+    assert!(count("SELECT min(placed_at) FROM orders") >= service.offset_ms);
+    // Every lease ends one lease after the database's clock says it was taken.
+    assert!(count("SELECT count(*) FROM claim_log") >= 100);
+    let mistimed = format!(
+        "SELECT count(*) FROM claim_log WHERE lease_until != claimed_at + {}",
+        r.lease_ms
+    );
+    assert_eq!(count(&mistimed), 0);
+    // So by their stamps, rows seem claimed before they were written: two clocks, one ahead.
+    assert!(
+        count(
+            "SELECT count(*) FROM outbox JOIN claim_log ON claim_log.row_id = outbox.id
+              WHERE outbox.created_at > claim_log.claimed_at"
+        ) > 0
+    );
 }
 
 mod configurations {

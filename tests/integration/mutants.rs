@@ -41,6 +41,25 @@ fn every_mutant_is_caught_within_twenty_seeds_on_sqlite() {
 }
 
 #[test]
+fn a_relay_that_trusts_its_own_clock_is_caught_by_the_claim_log() {
+    let caught: Vec<u64> = (1..=20)
+        .filter(|&seed| {
+            let problems = run(seed, Mutant::LeaseFromOwnClock, None).check_problems();
+            assert!(
+                problems
+                    .iter()
+                    .all(|p| p.contains("lease on them was still running")),
+                "seed {seed}: {problems:?}"
+            );
+            !problems.is_empty()
+        })
+        .collect();
+    eprintln!("LeaseFromOwnClock: caught at seeds {caught:?} of 1..=20");
+    assert!(!caught.is_empty(), "never caught in 20 seeds");
+    assert!(!Mutant::LeaseFromOwnClock.applies(true));
+}
+
+#[test]
 fn the_pipeline_as_written_holds_with_every_fault_on() {
     for seed in 1..=40 {
         let report = run(seed, Mutant::None, None);

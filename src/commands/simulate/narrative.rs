@@ -96,8 +96,78 @@ pub(super) fn explain(report: &Report) -> Vec<String> {
     duplicates(report, &mut lines);
     dedupe(report, &mut lines);
     claims(report, &mut lines);
+    clocks(report, &mut lines);
     faults(report, &mut lines);
     lines
+}
+
+/// How far the actors' clocks disagreed, and why that did not decide whose lease had run out.
+fn clocks(report: &Report, lines: &mut Vec<String>) {
+    let (Some(offset), Some(drift)) = (
+        report
+            .clocks
+            .iter()
+            .max_by_key(|c| c.offset_ms.unsigned_abs()),
+        report
+            .clocks
+            .iter()
+            .max_by_key(|c| c.drift_ppm.unsigned_abs()),
+    ) else {
+        return;
+    };
+    let relays: Vec<i64> = (report.clocks.iter())
+        .filter(|c| c.actor.starts_with("relay"))
+        .map(|c| c.offset_ms)
+        .collect();
+    let spread = relays
+        .iter()
+        .max()
+        .zip(relays.iter().min())
+        .map_or(0, |(hi, lo)| hi - lo);
+    let fast = format!(
+        "{:.1} % {}",
+        drift.drift_ppm.unsigned_abs() as f64 / 10_000.0,
+        if drift.drift_ppm < 0 { "slow" } else { "fast" },
+    );
+    let mut sentence = format!(
+        "Each actor kept its own clock: {}'s ran {:.1} s {} the run's and {}",
+        offset.actor,
+        offset.offset_ms.unsigned_abs() as f64 / 1000.0,
+        if offset.offset_ms < 0 {
+            "behind"
+        } else {
+            "ahead of"
+        },
+        if drift.actor == offset.actor {
+            fast
+        } else {
+            format!("{}'s ran {fast}", drift.actor)
+        },
+    );
+    let lease = report.lease_ms;
+    let apart = relays.len() > 1 && spread.unsigned_abs() > lease;
+    if relays.len() > 1 {
+        sentence.push_str(&format!(
+            ", and the relays' clocks were up to {:.1} s apart, {} the {} lease",
+            spread as f64 / 1000.0,
+            if apart { "more than" } else { "within" },
+            plural(lease, "ms", "ms"),
+        ));
+    }
+    let verdict = "the database timed every lease by its own clock, so no relay took a row whose \
+                   lease was still running.";
+    match (report.claim, report.backend) {
+        (ClaimMode::None, _) => {
+            sentence.push_str(". Without claims there was no lease for a clock to misjudge.")
+        }
+        (_, "postgres") => sentence.push_str(
+            ". It did not matter: PostgreSQL's claims are row locks, which no clock times.",
+        ),
+        _ if report.outbox.unexpired_overlaps.unwrap_or(0) > 0 => sentence.push('.'),
+        _ if apart => sentence.push_str(&format!(". It did not matter: {verdict}")),
+        _ => sentence.push_str(&format!(". Whatever they read, {verdict}")),
+    }
+    lines.push(sentence);
 }
 
 /// What struck beyond the named crash points, in both runs together.
@@ -646,4 +716,71 @@ fn claims(report: &Report, lines: &mut Vec<String>) {
         ),
     };
     lines.push(sentence);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::crash::report::ActorClock;
+    use crate::sim::crash::{self as sim, SimOptions};
+    use crate::sim::progress::NoProgress;
+
+    /// The clock sentence of a small run whose relays read `relays` offsets, as changed by `change`.
+    fn said(relays: &[i64], change: impl FnOnce(&mut Report)) -> Option<String> {
+        let mut options = SimOptions::new(3);
+        options.orders = 20;
+        let mut report = sim::run(&options, None, &NoProgress).unwrap();
+        report.clocks = (relays.iter().enumerate())
+            .map(|(i, &offset_ms)| ActorClock {
+                actor: format!("relay-{}", i + 1),
+                offset_ms,
+                drift_ppm: 2_500,
+            })
+            .collect();
+        change(&mut report);
+        let mut lines = Vec::new();
+        clocks(&report, &mut lines);
+        lines.pop()
+    }
+
+    #[test]
+    fn the_clock_sentence_says_what_the_skew_was_and_why_it_did_or_did_not_matter() {
+        let apart = said(&[-900, 1_100], |r| r.clocks[0].drift_ppm = -9_000).unwrap();
+        assert!(
+            apart.contains("relay-2's ran 1.1 s ahead of the run's and relay-1's ran 0.9 % slow"),
+            "{apart}"
+        );
+        assert!(
+            apart.contains("up to 2.0 s apart, more than the 1000 ms lease. It did not matter: the database timed"),
+            "{apart}"
+        );
+        // One actor with the widest offset and the widest drift is named once.
+        let within = said(&[-300, 200], |r| r.clocks[0].drift_ppm = 5_000).unwrap();
+        assert!(
+            within.contains("relay-1's ran 0.3 s behind the run's and 0.5 % fast, and"),
+            "{within}"
+        );
+        assert!(
+            within.contains(
+                "0.5 s apart, within the 1000 ms lease. Whatever they read, the database"
+            ),
+            "{within}"
+        );
+        let none = said(&[0, 1_500], |r| r.claim = ClaimMode::None).unwrap();
+        assert!(
+            none.ends_with("Without claims there was no lease for a clock to misjudge."),
+            "{none}"
+        );
+        let locks = said(&[0, 1_500], |r| r.backend = "postgres").unwrap();
+        assert!(
+            locks.ends_with("row locks, which no clock times."),
+            "{locks}"
+        );
+        let broken = said(&[0, 1_500], |r| r.outbox.unexpired_overlaps = Some(3)).unwrap();
+        assert!(
+            broken.ends_with("the 1000 ms lease.") && !broken.contains("matter"),
+            "{broken}"
+        );
+        assert_eq!(said(&[], |_| {}), None, "no clocks, no sentence");
+    }
 }

@@ -6,6 +6,9 @@
 //! actor runs, so two relays' statements interleave one by one, not only their whole steps. Every
 //! choice (whose turn, which fault) comes from one seeded generator drawn by whoever holds the
 //! turn, so a seed still replays exactly. In real time (`--threads`) the gate only draws faults.
+//!
+//! Each actor reads its own clock (see [`Skew`]): the waits it asks for are deadlines on that
+//! clock, and the gate turns them, and the pauses it imposes, into the run's time.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -18,7 +21,7 @@ use super::power::{Host, Power, PowerLoss};
 use super::runner::Poll;
 use std::sync::Arc;
 
-use crate::sim::clock::SimClock;
+use crate::sim::clock::{SimClock, Skew};
 use crate::sim::error::SimError;
 
 /// Chance that a seeded actor hands over the turn at a call: often enough that statements of
@@ -70,6 +73,8 @@ struct State {
 
 #[derive(Clone, Copy, Default)]
 struct Slot {
+    /// How far the actor's clock is off the run's.
+    skew: Skew,
     /// The crash that struck the actor in this slot, until it is reborn: every call fails.
     struck: Option<Fault>,
     wake: u64,
@@ -89,8 +94,9 @@ pub struct Ticks<'a> {
     pub lost_power: &'a (dyn Fn(&PowerLoss) + Sync + 'a),
 }
 
-/// The shortest and longest pause a paused actor sits out, in simulated milliseconds: up to three
-/// times the default lease, so a relay paused mid-pass wakes to find its rows taken.
+/// The shortest and longest pause a paused actor sits out, in simulated milliseconds on its own
+/// clock: up to three times the default lease, so a relay paused mid-pass wakes to find its rows
+/// taken.
 const PAUSE_MS: (u64, u64) = (200, 3000);
 
 impl Gate {
@@ -297,7 +303,8 @@ impl Gate {
         if self.rates.pause > 0.0 && state.rng.random_bool(self.rates.pause.min(1.0)) {
             let pause = state.rng.random_range(PAUSE_MS.0..=PAUSE_MS.1);
             let now = state.now;
-            state.slots[slot].wake = now + pause;
+            let skew = state.slots[slot].skew;
+            state.slots[slot].wake = now + skew.true_span(pause);
             state.noted[slot].push(Fault::Pause);
             return self.hand_over(state, slot);
         }
@@ -305,6 +312,13 @@ impl Gate {
             self.hand_over(state, slot)?;
         }
         Ok(())
+    }
+
+    /// The actor in `slot` reads a clock off the run's by `skew`: its waits are timed by it.
+    pub fn set_skew(&self, slot: usize, skew: Skew) {
+        if let Some(s) = self.state().slots.get_mut(slot) {
+            s.skew = skew;
+        }
     }
 
     /// Faults that struck `slot` without killing it since it was last asked.
@@ -377,8 +391,9 @@ impl Gate {
         Ok(())
     }
 
-    /// `slot` finished a step with `poll`. Under the seeded scheduler, moves time on and passes
-    /// the turn to the next actor, or ends the run once the service is done and the rest drained.
+    /// `slot` finished a step with `poll`, whose wake-up is on the actor's own clock. Under the
+    /// seeded scheduler, moves time on and passes the turn to the next actor, or ends the run once
+    /// the service is done and the rest drained.
     pub fn step_ended(&self, slot: usize, poll: Poll, ticks: &Ticks<'_>) {
         if !self.seeded {
             return;
@@ -394,7 +409,7 @@ impl Gate {
         match poll {
             Poll::Ready => s.wake = now + 1,
             Poll::Sleep(until) | Poll::Idle(until) | Poll::Crashed(until) => {
-                s.wake = until.max(now + 1)
+                s.wake = s.skew.deadline(now, until).max(now + 1)
             }
             Poll::Done => s.done = true,
         }

@@ -8,7 +8,7 @@ use super::gate::Gate;
 use super::power::{self, Socket};
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order};
-use crate::sim::storage::seam::{OutboxRow, Storage};
+use crate::sim::storage::seam::{Claim, OutboxRow, Storage};
 
 pub struct Guarded {
     /// The connection itself, which a power loss on the actor's host closes under it.
@@ -81,14 +81,20 @@ impl Storage for Guarded {
         self.call(Op::InsertOutbox, |s| s.insert_outbox(event, now))
     }
 
-    fn claim_batch(
+    fn claim_batch(&mut self, owner: &str, lease_ms: u64, limit: u32) -> Result<Claim, SimError> {
+        self.call(Op::Claim, |s| s.claim_batch(owner, lease_ms, limit))
+    }
+
+    fn claim_batch_by_own_clock(
         &mut self,
         owner: &str,
         now: u64,
         lease_until: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        self.call(Op::Claim, |s| s.claim_batch(owner, now, lease_until, limit))
+    ) -> Result<Claim, SimError> {
+        self.call(Op::Claim, |s| {
+            s.claim_batch_by_own_clock(owner, now, lease_until, limit)
+        })
     }
 
     fn mark_claimed_sent(&mut self, owner: &str, ids: &[i64], now: u64) -> Result<usize, SimError> {
@@ -103,8 +109,8 @@ impl Storage for Guarded {
         self.call(Op::Select, |s| s.select_unsent(limit))
     }
 
-    fn select_unleased(&mut self, now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
-        self.call(Op::Select, |s| s.select_unleased(now, limit))
+    fn select_unleased(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+        self.call(Op::Select, |s| s.select_unleased(limit))
     }
 
     fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError> {
@@ -143,13 +149,8 @@ impl Storage for Guarded {
         self.call(Op::Inbox, |s| s.inbox_has(event_id))
     }
 
-    fn claim_ids(
-        &mut self,
-        owner: &str,
-        ids: &[i64],
-        lease_until: u64,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        self.call(Op::Claim, |s| s.claim_ids(owner, ids, lease_until))
+    fn claim_ids(&mut self, owner: &str, ids: &[i64], lease_ms: u64) -> Result<Claim, SimError> {
+        self.call(Op::Claim, |s| s.claim_ids(owner, ids, lease_ms))
     }
 
     fn insert_sequenced(
@@ -168,12 +169,11 @@ impl Storage for Guarded {
         &mut self,
         partition: u32,
         owner: &str,
-        now: u64,
-        lease_until: u64,
+        lease_ms: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError> {
+    ) -> Result<Claim, SimError> {
         self.call(Op::Claim, |s| {
-            s.claim_partition(partition, owner, now, lease_until, limit)
+            s.claim_partition(partition, owner, lease_ms, limit)
         })
     }
 

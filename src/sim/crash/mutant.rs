@@ -26,6 +26,9 @@ pub enum Mutant {
     /// A relay reads the unsent rows no lease holds and claims them by id in the same step: two
     /// statements another relay can come between.
     SelectThenClaim,
+    /// A relay times its lease, and whether another relay's has run out, by its own clock rather
+    /// than the database's: one whose clock runs ahead takes rows another still holds.
+    LeaseFromOwnClock,
     /// The consumer records the event id in its own transaction before the charge's.
     InboxCommitFirst,
     /// The consumer acknowledges the broker before its transaction commits.
@@ -39,7 +42,7 @@ pub enum Mutant {
 
 impl Mutant {
     /// Every bug, for the suite that proves each is caught.
-    pub const ALL: [Mutant; 11] = [
+    pub const ALL: [Mutant; 12] = [
         Mutant::OrderThenOutbox,
         Mutant::MarkBeforePublish,
         Mutant::MarkRangeWithoutFence,
@@ -47,6 +50,7 @@ impl Mutant {
         Mutant::CommitClaimEarly,
         Mutant::SelectThenClaimTwoSteps,
         Mutant::SelectThenClaim,
+        Mutant::LeaseFromOwnClock,
         Mutant::InboxCommitFirst,
         Mutant::AckBeforeCommit,
         Mutant::MemoryDedupe,
@@ -55,14 +59,15 @@ impl Mutant {
 
     /// Whether the bug can exist on this backend: SQLite claims commit at once, so only
     /// PostgreSQL can commit a claim early; PostgreSQL's row locks skip what another relay holds,
-    /// however a relay came to ask for the rows.
+    /// however a relay came to ask for the rows, and whatever its clock says.
     pub fn applies(self, postgres: bool) -> bool {
         match self {
             Mutant::CommitClaimEarly => postgres,
             Mutant::ClaimIgnoringLease
             | Mutant::SelectThenClaim
             | Mutant::SelectThenClaimTwoSteps
-            | Mutant::MarkRangeWithoutFence => !postgres,
+            | Mutant::MarkRangeWithoutFence
+            | Mutant::LeaseFromOwnClock => !postgres,
             _ => true,
         }
     }

@@ -5,7 +5,7 @@ use crate::sim::crash::runner::Poll;
 use crate::sim::crash::schedule::CrashPoint;
 use crate::sim::crash::world::{Actor, ClaimMode, Db, Link, Outside, World};
 use crate::sim::error::SimError;
-use crate::sim::storage::seam::OutboxRow;
+use crate::sim::storage::seam::{Claim, OutboxRow};
 
 pub struct Relay {
     name: String,
@@ -53,33 +53,36 @@ impl Relay {
         Poll::Crashed(world.now() + world.config().restart_ms)
     }
 
+    /// Claims a batch, timed by the database's clock: the relay's own says how long to wait
+    /// before it looks again, never whose lease has run out.
     fn claim(&mut self, world: &impl Outside) -> Result<Poll, SimError> {
         let token = self.next_token();
         let now = world.now();
         let config = world.config();
-        let lease_until = now.saturating_add(config.lease_ms);
+        let (lease, batch) = (config.lease_ms, config.batch);
         let conn = self.link.get(world, &self.name)?;
-        let rows = match (config.claim, config.mutant) {
-            (ClaimMode::None, _) => conn.select_unsent(config.batch)?,
-            (ClaimMode::Lease, Mutant::ClaimIgnoringLease) => {
-                conn.claim_batch(&token, i64::MAX as u64, lease_until, config.batch)?
+        let claim = match (config.claim, config.mutant) {
+            (ClaimMode::None, _) => Claim {
+                rows: conn.select_unsent(batch)?,
+                lease_until: Some(0),
+            },
+            (ClaimMode::Lease, Mutant::ClaimIgnoringLease) => conn.claim_batch_by_own_clock(
+                &token,
+                i64::MAX as u64,
+                now.saturating_add(lease),
+                batch,
+            )?,
+            (ClaimMode::Lease, Mutant::LeaseFromOwnClock) => {
+                conn.claim_batch_by_own_clock(&token, now, now.saturating_add(lease), batch)?
             }
             (ClaimMode::Lease, Mutant::SelectThenClaim) => {
-                let ids: Vec<i64> = conn
-                    .select_unleased(now, config.batch)?
-                    .iter()
-                    .map(|r| r.id)
-                    .collect();
-                conn.claim_ids(&token, &ids, lease_until)?
+                let ids: Vec<i64> = conn.select_unleased(batch)?.iter().map(|r| r.id).collect();
+                conn.claim_ids(&token, &ids, lease)?
             }
             (ClaimMode::Lease, Mutant::SelectThenClaimTwoSteps) => match self.selected.take() {
-                Some(ids) => conn.claim_ids(&token, &ids, lease_until)?,
+                Some(ids) => conn.claim_ids(&token, &ids, lease)?,
                 None => {
-                    let ids: Vec<i64> = conn
-                        .select_unleased(now, config.batch)?
-                        .iter()
-                        .map(|r| r.id)
-                        .collect();
+                    let ids: Vec<i64> = conn.select_unleased(batch)?.iter().map(|r| r.id).collect();
                     if ids.is_empty() {
                         return Ok(Poll::Sleep(now + config.poll_ms));
                     }
@@ -87,8 +90,9 @@ impl Relay {
                     return Ok(Poll::Ready);
                 }
             },
-            (ClaimMode::Lease, _) => conn.claim_batch(&token, now, lease_until, config.batch)?,
+            (ClaimMode::Lease, _) => conn.claim_batch(&token, lease, batch)?,
         };
+        let Claim { rows, lease_until } = claim;
         if rows.is_empty() {
             return Ok(Poll::Sleep(now + config.poll_ms));
         }
@@ -98,11 +102,8 @@ impl Relay {
             conn.commit()?;
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let lease = match config.claim {
-            ClaimMode::Lease => lease_until,
-            ClaimMode::None => 0,
-        };
-        let pass = world.pass_started(&self.name, &ids, lease)?;
+        // Without claims nothing is held; row locks are held until the pass ends.
+        let pass = world.pass_started(&self.name, &ids, lease_until.unwrap_or(u64::MAX))?;
         for order in rows.iter().filter_map(|r| r.event.order_number()) {
             if world.crash_here(&self.name, CrashPoint::RelayAfterClaim, order)? {
                 return Ok(self.crash(world, pass));

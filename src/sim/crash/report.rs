@@ -251,6 +251,16 @@ pub struct Verdict {
     pub outbox_problems: Vec<String>,
 }
 
+/// How far one actor's clock was off the run's: the databases timed the leases by the run's.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ActorClock {
+    pub actor: String,
+    /// How far ahead (behind when negative) it read at the start, in milliseconds.
+    pub offset_ms: i64,
+    /// How many millionths of every millisecond it gained (lost when negative).
+    pub drift_ppm: i64,
+}
+
 /// The whole `simulate` report, as `--json` prints it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -276,6 +286,9 @@ pub struct Report {
     pub synchronous: Option<Durability>,
     pub schedule: Vec<ScheduledCrash>,
     pub unplaced_crash_points: Vec<CrashPoint>,
+    /// Each actor's clock, as the seed drew it; empty when every actor reads the run's clock as
+    /// it is (`--crash-mode process`).
+    pub clocks: Vec<ActorClock>,
     pub naive: PipelineReport,
     pub outbox: PipelineReport,
     pub verdict: Verdict,

@@ -13,12 +13,12 @@ use super::options::{CrashMode, REAL_TIME_LIMIT, SimOptions};
 use super::power::{self, Host, Power, Socket};
 use super::process::fleet;
 use super::relay::Relay;
-use super::report::{self, Final, PipelineReport, Report, Timings, Verdict};
+use super::report::{self, ActorClock, Final, PipelineReport, Report, Timings, Verdict};
 use super::schedule::{CrashPlan, Schedule, Trigger};
 use super::service::Service;
 use super::world::{ClaimMode, Config, World};
 use crate::sim::broker::Broker;
-use crate::sim::clock::{Clock, EpochClock, SimClock, WallClock};
+use crate::sim::clock::{EpochClock, SharedClock, SimClock, Skew, WallClock};
 use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
@@ -49,6 +49,14 @@ pub fn run(
     let outbox = run(Pipeline::Outbox)?;
     let total = started.elapsed();
     let verdict = Verdict::judge(&naive, &outbox, options.claim);
+    let clocks = skews(options, &makers(Pipeline::Outbox, options))
+        .into_iter()
+        .map(|(actor, skew)| ActorClock {
+            actor,
+            offset_ms: skew.offset_ms,
+            drift_ppm: skew.drift_ppm,
+        })
+        .collect();
     let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     Ok(Report {
         schema_version: report::SCHEMA_VERSION,
@@ -74,6 +82,7 @@ pub fn run(
         synchronous: options.db.is_none().then(|| options.durability()),
         schedule: schedule.crashes(),
         unplaced_crash_points: schedule.unplaced.clone(),
+        clocks,
         naive,
         outbox,
         verdict,
@@ -85,6 +94,43 @@ pub fn run(
     })
 }
 
+/// The actors of `pipeline`'s run, one maker each, in the order of their slots at the gate: the
+/// service, the relay replicas (outbox only), billing, and its twin when faults bring one.
+fn makers(pipeline: Pipeline, options: &SimOptions) -> Vec<Maker> {
+    let relays = match pipeline {
+        Pipeline::Outbox => options.relays,
+        Pipeline::Naive => 0,
+    };
+    let mut makers: Vec<Maker> = vec![Box::new(|n| Box::new(Service::reborn(n)))];
+    for i in 1..=relays {
+        makers.push(Box::new(move |n| Box::new(Relay::reborn(i, n))));
+    }
+    makers.push(Box::new(|n| Box::new(Consumer::reborn(n))));
+    if options.faults().twin_consumer {
+        makers.push(Box::new(|n| Box::new(Consumer::twin(n))));
+    }
+    makers
+}
+
+/// Each actor's name and skew, by slot, drawn from the run's seed by name so that an actor's clock
+/// is the same in both pipelines. None in process mode: its service and relays are children that
+/// read the epoch clock they share with the parent as it is, since skewing a child's clock would
+/// take the wire; the deterministic and `--threads` modes show what skew does.
+fn skews(options: &SimOptions, makers: &[Maker]) -> Vec<(String, Skew)> {
+    if options.crash_mode == CrashMode::Process {
+        return Vec::new();
+    }
+    makers
+        .iter()
+        .map(|make| {
+            // Building an actor opens nothing: this only asks its name.
+            let name = make(0).name().to_string();
+            let skew = Skew::of(options.seed, &name);
+            (name, skew)
+        })
+        .collect()
+}
+
 fn run_pipeline(
     pipeline: Pipeline,
     options: &SimOptions,
@@ -94,6 +140,17 @@ fn run_pipeline(
     trace: Option<&TraceSink>,
     progress: &dyn Progress,
 ) -> Result<PipelineReport, SimError> {
+    let sim_clock = Arc::new(SimClock::default());
+    // The one clock every child process reads too.
+    let epoch_clock = EpochClock::start();
+    // The run's true clock, which the databases time leases by and every actor's is skewed from.
+    let clock: SharedClock = if options.crash_mode == CrashMode::Process {
+        Arc::new(epoch_clock)
+    } else if options.threads {
+        Arc::new(WallClock::start())
+    } else {
+        sim_clock.clone()
+    };
     let backend = match &options.db {
         Some(url) => Backend::postgres(
             url,
@@ -108,7 +165,8 @@ fn run_pipeline(
             Backend::sqlite(dir, pipeline.name(), Durability::Off).with_power_loss()
         }
         None => Backend::sqlite(dir, pipeline.name(), options.durability()),
-    };
+    }
+    .timed_by(SharedClock::clone(&clock));
     let with_relays = pipeline == Pipeline::Outbox;
     backend.create(with_relays)?;
     let relays = if with_relays { options.relays } else { 0 };
@@ -130,26 +188,18 @@ fn run_pipeline(
         }
     };
 
-    let sim_clock = Arc::new(SimClock::default());
-    let wall_clock;
-    // The one clock every child process reads too.
-    let epoch_clock = EpochClock::start();
-    let clock: &dyn Clock = if options.crash_mode == CrashMode::Process {
-        &epoch_clock
-    } else if options.threads {
-        wall_clock = WallClock::start();
-        &wall_clock
-    } else {
-        &*sim_clock
-    };
+    let makers = makers(pipeline, options);
+    let (_, skews): (Vec<String>, Vec<Skew>) = skews(options, &makers).into_iter().unzip();
     let trigger = Trigger::new(schedule, pipeline);
     let broker = Broker::new();
-    let obs = Observer::new(pipeline, clock, trace, progress);
+    let obs = Observer::new(pipeline, &*clock, trace, progress);
     let client = AtomicU32::new(1);
     let world = World {
         pipeline,
         config,
-        clock,
+        clock: &clock,
+        clocks: &skews,
+        own: Skew::default(),
         broker: &broker,
         trigger: &trigger,
         obs: &obs,
@@ -182,14 +232,6 @@ fn run_pipeline(
         processes = Some(fleet.stats().clone());
         steps
     } else {
-        let mut makers: Vec<Maker> = vec![Box::new(|n| Box::new(Service::reborn(n)))];
-        for i in 1..=relays {
-            makers.push(Box::new(move |n| Box::new(Relay::reborn(i, n))));
-        }
-        makers.push(Box::new(|n| Box::new(Consumer::reborn(n))));
-        if config.faults.twin_consumer {
-            makers.push(Box::new(|n| Box::new(Consumer::twin(n))));
-        }
         let salt = match pipeline {
             Pipeline::Naive => 0x6e61,
             Pipeline::Outbox => 0x6f62,
@@ -222,7 +264,7 @@ fn run_pipeline(
     read_orders(&mut |conn| {
         committed = conn.committed_orders()?;
         if with_relays && options.claim == ClaimMode::Lease {
-            over_live_leases = conn.claims_over_live_leases(config.lease_ms)?;
+            over_live_leases = conn.claims_over_live_leases()?;
         }
         Ok(0)
     })?;

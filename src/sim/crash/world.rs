@@ -11,7 +11,7 @@ use super::guarded::Guarded;
 use super::mutant::Mutant;
 use super::runner::Poll;
 use crate::sim::broker::{Broker, Delivery};
-use crate::sim::clock::Clock;
+use crate::sim::clock::{SharedClock, Skew};
 use crate::sim::crash::observer::{Detail, Observer};
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder, Trigger};
 use crate::sim::error::SimError;
@@ -58,12 +58,18 @@ pub struct Config {
     pub mutant: Mutant,
 }
 
-/// One actor's view of the run. Every actor gets its own, naming its slot at the gate.
+/// One actor's view of the run. Every actor gets its own, naming its slot at the gate and
+/// reading its own clock.
 #[derive(Clone)]
 pub struct World<'a> {
     pub pipeline: Pipeline,
     pub config: &'a Config,
-    pub clock: &'a dyn Clock,
+    /// The run's true clock, which the databases time leases by.
+    pub clock: &'a SharedClock,
+    /// Every actor's skew, by its slot at the gate; empty for clocks that all read true.
+    pub clocks: &'a [Skew],
+    /// This actor's skew: how far the clock it reads is off the run's.
+    pub own: Skew,
     pub broker: &'a Broker,
     pub trigger: &'a Trigger<'a>,
     pub obs: &'a Observer<'a>,
@@ -75,14 +81,20 @@ pub struct World<'a> {
 }
 
 impl<'a> World<'a> {
+    /// The time on this actor's own clock: what it stamps rows with and times its waits by. The
+    /// waits it asks for are deadlines on this clock, which the gate turns into the run's time.
     pub fn now(&self) -> u64 {
-        self.clock.now()
+        self.own.read(self.clock.now())
     }
 
-    /// The same world, for the actor in `slot` at `gate`.
+    /// The same world, for the actor in `slot` at `gate`, on the actor's own clock, which the
+    /// gate learns too.
     pub fn at(&self, gate: &Arc<Gate>, slot: usize) -> World<'a> {
+        let own = self.clocks.get(slot).copied().unwrap_or_default();
+        gate.set_skew(slot, own);
         World {
             gate: Some((Arc::clone(gate), slot)),
+            own,
             ..self.clone()
         }
     }
@@ -166,9 +178,12 @@ pub use crate::sim::storage::Db;
 pub trait Outside {
     fn config(&self) -> &Config;
     fn pipeline(&self) -> Pipeline;
+    /// The time on the actor's own clock.
     fn now(&self) -> u64;
     /// Where the run's databases are, to open a connection to one.
     fn location(&self) -> &Location;
+    /// The clock the databases time leases by: the run's, not the actor's.
+    fn db_clock(&self) -> &SharedClock;
     /// The next order the client sends, or none once it has sent them all. The client lives
     /// outside the service: a service that crashes forgets nothing the client knows.
     fn next_request(&self) -> Option<u32>;
@@ -182,7 +197,8 @@ pub trait Outside {
     /// Hands an event to the broker, and tells the checker who published it. Fails with
     /// [`SimError::Unacknowledged`] when the broker did not acknowledge it.
     fn publish(&self, actor: &str, event: Envelope, order: Option<u32>) -> Result<(), SimError>;
-    /// A relay pass began holding `rows` until `lease_until`; returns the pass id for
+    /// A relay pass began holding `rows` until `lease_until`, on the database's clock (`u64::MAX`
+    /// for row locks, which last until the pass ends); returns the pass id for
     /// [`Outside::pass_ended`].
     fn pass_started(&self, actor: &str, rows: &[i64], lease_until: u64) -> Result<u64, SimError>;
     fn pass_ended(&self, pass: u64);
@@ -203,11 +219,15 @@ impl Outside for World<'_> {
     }
 
     fn now(&self) -> u64 {
-        self.clock.now()
+        World::now(self)
     }
 
     fn location(&self) -> &Location {
         self.location
+    }
+
+    fn db_clock(&self) -> &SharedClock {
+        self.clock
     }
 
     fn next_request(&self) -> Option<u32> {
@@ -306,7 +326,7 @@ impl Link {
         actor: &str,
     ) -> Result<&mut (dyn Storage + 'static), SimError> {
         if self.conn.is_none() {
-            let conn = world.guard(world.location().connect(self.db)?)?;
+            let conn = world.guard(world.location().connect(self.db, world.db_clock())?)?;
             if self.incarnation > 0 {
                 world.trace(actor, "restart", Default::default());
             }

@@ -480,7 +480,7 @@ fn drain(backend: &Backend, rows: u32) -> Result<f64, SimError> {
 fn relay_drain(conn: &mut dyn Storage, broker: &Broker, batch: u32) -> Result<(), SimError> {
     for pass in 0.. {
         let token = format!("bench.0.{pass}");
-        let claimed = conn.claim_batch(&token, 1, 1_000_000, batch)?;
+        let claimed = conn.claim_batch(&token, 1_000_000, batch)?.rows;
         if claimed.is_empty() {
             break;
         }

@@ -649,9 +649,7 @@ fn polling_relay(shared: &Shared<'_>) -> Result<(), SimError> {
             loop {
                 pass += 1;
                 let token = format!("poller.{incarnation}.{pass}");
-                let now = shared.now_ms();
-                let rows =
-                    conn.claim_batch(&token, now, now.saturating_add(lease), shared.options.batch)?;
+                let rows = conn.claim_batch(&token, lease, shared.options.batch)?.rows;
                 if rows.is_empty() {
                     break;
                 }

@@ -21,6 +21,7 @@
 //! interleave, and count, a little differently. What holds does not change.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -302,7 +303,7 @@ impl Relay {
         self.passes += 1;
         let token = format!("relay-{p}.{}.{}", self.incarnation, self.passes);
         let now = lab.tick();
-        let rows = conn.claim_partition(p, &token, now, now + LEASE, RELAY_BATCH)?;
+        let rows = conn.claim_partition(p, &token, LEASE, RELAY_BATCH)?.rows;
         if rows.is_empty() {
             return Ok(idle(lab));
         }
@@ -438,7 +439,9 @@ fn run_one(
     progress: &dyn Progress,
 ) -> Result<OrderingRun, SimError> {
     let tag = if keyed { "keyed" } else { "unkeyed" };
-    let backend = backend(options, dir, tag)?;
+    // The scheduler's clock, which the database times the relays' leases by too.
+    let clock = Arc::new(SimClock::default());
+    let backend = backend(options, dir, tag)?.timed_by(clock.clone());
     backend.create_partitioned()?;
     let mut checker = backend.connect(Db::Service)?;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ if keyed { 0x6b } else { 0x75 });
@@ -449,7 +452,6 @@ fn run_one(
         options.partitions,
         keyed,
     );
-    let clock = SimClock::default();
     let queues: Vec<Broker> = (0..options.partitions).map(|_| Broker::new()).collect();
     let mut lab = Lab {
         backend: &backend,

@@ -16,6 +16,7 @@ use super::sqlite::files::remove_db;
 use super::sqlite::sql::{self as db, Durability};
 use super::sqlite::store::Sqlite;
 use super::sqlite::wal;
+use crate::sim::clock::{SharedClock, WallClock};
 use crate::sim::error::{PgContext, SimError, SqlContext};
 
 /// Where a run's data lives, in a form a child process can be handed to open it again.
@@ -55,8 +56,9 @@ impl Location {
         matches!(self, Location::Postgres { .. })
     }
 
-    /// A new connection to `db`: a component (re)starting.
-    pub fn connect(&self, db: Db) -> Result<Box<dyn Storage>, SimError> {
+    /// A new connection to `db`: a component (re)starting. On SQLite, `clock` is the database's
+    /// clock, which times its leases; a PostgreSQL server keeps its own.
+    pub fn connect(&self, db: Db, clock: &SharedClock) -> Result<Box<dyn Storage>, SimError> {
         match self {
             Location::Sqlite {
                 service,
@@ -73,7 +75,7 @@ impl Location {
                 if *power_loss {
                     wal::hold_checkpoints(&conn).sql("holding back checkpoints")?;
                 }
-                Ok(Box::new(Sqlite::Plain(conn)))
+                Ok(Box::new(Sqlite::plain(conn, SharedClock::clone(clock))))
             }
             Location::Postgres {
                 url,
@@ -112,6 +114,8 @@ pub struct Backend {
     slot_made: Option<leftovers::Registered>,
     /// Wakes the CDC relay on SQLite; PostgreSQL wakes it with NOTIFY instead.
     feed: Arc<Feed>,
+    /// The clock the SQLite databases time leases by: see [`Backend::timed_by`].
+    clock: SharedClock,
 }
 
 impl Backend {
@@ -128,6 +132,7 @@ impl Backend {
             _schemas: None,
             slot_made: None,
             feed: Arc::new(Feed::default()),
+            clock: Arc::new(WallClock::start()),
         }
     }
 
@@ -148,6 +153,7 @@ impl Backend {
             _schemas: Some(schemas),
             slot_made: None,
             feed: Arc::new(Feed::default()),
+            clock: Arc::new(WallClock::start()),
         })
     }
 
@@ -173,6 +179,19 @@ impl Backend {
             *power_loss = true;
         }
         self
+    }
+
+
+    /// Times the SQLite databases' leases by `clock`, the run's own, rather than the wall clock
+    /// from when the backend was made: a lab on simulated time passes its simulated clock.
+    pub fn timed_by(mut self, clock: SharedClock) -> Backend {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the databases time leases by.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     pub fn location(&self) -> &Location {
@@ -278,7 +297,7 @@ impl Backend {
 
     /// A new connection to `db`.
     pub fn connect(&self, db: Db) -> Result<Box<dyn Storage>, SimError> {
-        self.location.connect(db)
+        self.location.connect(db, &self.clock)
     }
 
     /// A connection for a service whose commits a CDC relay follows. On SQLite it carries the
@@ -293,7 +312,7 @@ impl Backend {
                 let conn = db::open(service, *durability).sql("opening the service")?;
                 let fed = FeedConnection::new(conn, Arc::clone(&self.feed))
                     .sql("installing the change feed")?;
-                Ok(Box::new(Sqlite::Fed(fed)))
+                Ok(Box::new(Sqlite::fed(fed, SharedClock::clone(&self.clock))))
             }
             Location::Postgres { .. } => self.connect(Db::Service),
         }

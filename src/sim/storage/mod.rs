@@ -1,5 +1,5 @@
 //! Where the labs keep their tables: embedded SQLite files, or a PostgreSQL server. Beneath every
-//! lab, it uses nothing above it but the shared pieces (errors and the event model).
+//! lab, it uses nothing above it but the shared pieces (errors, the event model and the clock).
 //!
 //! The experiments, the crash schedules and the checker are written once, against [`Storage`]
 //! (one component's connection) and [`ChangeFeed`] (a CDC relay's view of committed outbox rows).
@@ -18,4 +18,4 @@ pub mod seam;
 pub mod sqlite;
 
 pub use backend::{Backend, Location, backend_name};
-pub use seam::{ChangeFeed, Db, FeedBatch, OutboxRow, Storage};
+pub use seam::{ChangeFeed, Claim, Db, FeedBatch, OutboxRow, Storage};

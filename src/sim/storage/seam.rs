@@ -15,7 +15,20 @@ pub struct OutboxRow {
     pub event: Envelope,
 }
 
+/// The rows a claim took, and when the database says the claim runs out.
+#[derive(Clone, Debug, Default)]
+pub struct Claim {
+    pub rows: Vec<OutboxRow>,
+    /// When the lease the database wrote runs out, on its clock; `None` when the claim is a set
+    /// of row locks, which last until the claim's transaction ends.
+    pub lease_until: Option<u64>,
+}
+
 /// One component's connection to its part of the lab's data.
+///
+/// Claims are timed by the database: a claimer says how long a lease should last, never when it
+/// ends, and the database reads its own clock both to set the lease and to tell whether another
+/// has run out. An actor's clock may be off by seconds; the database's is the one all agree on.
 pub trait Storage: Send {
     /// Makes a statement that finds the database locked fail at once rather than wait: under the
     /// seeded scheduler the holder of the lock cannot move while this connection waits.
@@ -27,14 +40,20 @@ pub trait Storage: Send {
     fn commit(&mut self) -> Result<(), SimError>;
     fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), SimError>;
     fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), SimError>;
-    /// Claims up to `limit` unsent rows no live relay holds, for `owner`.
-    fn claim_batch(
+    /// Claims up to `limit` unsent rows no live relay holds, for `owner`, for `lease_ms` on the
+    /// database's clock.
+    fn claim_batch(&mut self, owner: &str, lease_ms: u64, limit: u32) -> Result<Claim, SimError>;
+    /// Claims as a relay that trusts its own clock does: a lease counts as run out when it ends by
+    /// the caller's `now`, and the new one ends at the caller's `lease_until`. A relay whose clock
+    /// runs ahead takes rows whose lease is still running. Only the mutant that makes this mistake
+    /// calls it; the claim log still records the claim's time from the database's clock.
+    fn claim_batch_by_own_clock(
         &mut self,
         owner: &str,
         now: u64,
         lease_until: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError>;
+    ) -> Result<Claim, SimError>;
     /// Marks the rows `owner` claimed as sent, and ends the claim. Returns how many were marked.
     fn mark_claimed_sent(&mut self, owner: &str, ids: &[i64], now: u64) -> Result<usize, SimError>;
     /// Gives back claims left by earlier incarnations of a relay whose owner tokens start with
@@ -42,13 +61,14 @@ pub trait Storage: Send {
     fn release_claims(&mut self, prefix: &str) -> Result<(), SimError>;
     /// Reads unsent rows without claiming them.
     fn select_unsent(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError>;
-    /// How many claims took a row while the lease they replaced still ran, from a log the
-    /// database keeps itself; `None` where there is no such log (PostgreSQL locks rows instead).
-    fn claims_over_live_leases(&mut self, _lease_ms: u64) -> Result<Option<u64>, SimError> {
+    /// How many claims took a row while the lease they replaced still ran, by the database's
+    /// clock, from a log the database keeps itself; `None` where there is no such log
+    /// (PostgreSQL locks rows instead).
+    fn claims_over_live_leases(&mut self) -> Result<Option<u64>, SimError> {
         Ok(None)
     }
-    /// Reads unsent rows no live lease holds, without claiming them.
-    fn select_unleased(&mut self, now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError>;
+    /// Reads unsent rows no live lease holds, by the database's clock, without claiming them.
+    fn select_unleased(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError>;
     /// Marks rows sent with no claim; a row already marked is skipped.
     fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError>;
     fn unsent_count(&mut self) -> Result<u64, SimError>;
@@ -67,13 +87,8 @@ pub trait Storage: Send {
     fn charges(&mut self) -> Result<Vec<(String, i64, u64)>, SimError>;
     /// Whether the inbox holds `event_id` already, without recording it.
     fn inbox_has(&mut self, event_id: &str) -> Result<bool, SimError>;
-    /// Claims exactly the unsent rows `ids` for `owner`, whoever holds them.
-    fn claim_ids(
-        &mut self,
-        owner: &str,
-        ids: &[i64],
-        lease_until: u64,
-    ) -> Result<Vec<OutboxRow>, SimError>;
+    /// Claims exactly the unsent rows `ids` for `owner`, whoever holds them, for `lease_ms`.
+    fn claim_ids(&mut self, owner: &str, ids: &[i64], lease_ms: u64) -> Result<Claim, SimError>;
 
     // A partitioned outbox (`lab ordering`), made by [`Backend::create_partitioned`].
 
@@ -86,15 +101,15 @@ pub trait Storage: Send {
         now: u64,
     ) -> Result<(), SimError>;
     /// Claims the head of `partition` for `owner`: up to `limit` of its unsent rows in id order,
-    /// stopping before the first row another claim holds, so that nothing overtakes it.
+    /// stopping before the first row another claim holds, so that nothing overtakes it; for
+    /// `lease_ms` on the database's clock.
     fn claim_partition(
         &mut self,
         partition: u32,
         owner: &str,
-        now: u64,
-        lease_until: u64,
+        lease_ms: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError>;
+    ) -> Result<Claim, SimError>;
     /// The last sequence number the consumer applied for `aggregate_id`; 0 when none.
     fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, SimError>;
     /// Records that the consumer applied `aggregate_id` up to `sequence`, an `event_type`.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-use crate::sim::clock::{Clock, EpochClock};
+use crate::sim::clock::{Clock, EpochClock, SharedClock};
 use crate::sim::crash::observer::Detail;
 use crate::sim::crash::process::wire::{self, Down, Role, Spec, TraceDetail, Up};
 use crate::sim::crash::relay::Relay;
@@ -109,6 +109,8 @@ fn step_until_told<W: Write>(
 struct Pipe<W: Write> {
     spec: Spec,
     clock: EpochClock,
+    /// The same clock, as the databases time leases by it.
+    db_clock: SharedClock,
     /// The crash scheduled at each order, among this actor's points.
     crashes: HashMap<u32, CrashPoint>,
     /// The client's next request, for a service: it starts where the parent says.
@@ -123,6 +125,7 @@ impl<W: Write> Pipe<W> {
     fn new(spec: Spec, out: W, replies: Receiver<Result<Down, WireError>>) -> Self {
         Pipe {
             clock: EpochClock::from_unix_us(spec.epoch_us),
+            db_clock: Arc::new(EpochClock::from_unix_us(spec.epoch_us)),
             crashes: spec.crashes.iter().map(|c| (c.order, c.point)).collect(),
             next: Cell::new(match spec.role {
                 Role::Service { next } => next,
@@ -183,6 +186,10 @@ impl<W: Write> Outside for Pipe<W> {
 
     fn location(&self) -> &Location {
         &self.spec.location
+    }
+
+    fn db_clock(&self) -> &SharedClock {
+        &self.db_clock
     }
 
     fn crash_here(&self, _actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError> {

@@ -677,14 +677,17 @@ mod tests {
             rate: 0.0,
         };
         let schedule = Schedule::build(&plan, 20, NaiveOrder::CommitFirst, 1);
-        let clock = EpochClock::start();
+        let epoch = EpochClock::start();
+        let clock: crate::sim::clock::SharedClock = std::sync::Arc::new(epoch);
         let trigger = Trigger::new(&schedule, Pipeline::Outbox);
         let broker = Broker::new();
-        let obs = Observer::new(Pipeline::Outbox, &clock, None, &NoProgress);
+        let obs = Observer::new(Pipeline::Outbox, &epoch, None, &NoProgress);
         let world = World {
             pipeline: Pipeline::Outbox,
             config: &config,
             clock: &clock,
+            clocks: &[],
+            own: Default::default(),
             broker: &broker,
             trigger: &trigger,
             obs: &obs,
@@ -693,7 +696,7 @@ mod tests {
             gate: None,
         };
         let launcher = Launcher::new("sh", &["-c", script]);
-        let mut fleet = Fleet::new(&world, &launcher, &schedule, 1, clock.unix_us(), false);
+        let mut fleet = Fleet::new(&world, &launcher, &schedule, 1, epoch.unix_us(), false);
         let settled = || Ok(settles);
         let result = run(
             &mut fleet,

@@ -12,8 +12,8 @@ use crate::sim::error::SimError;
 use crate::sim::error::{PgContext, PgError};
 use crate::sim::model::{Envelope, Order};
 use crate::sim::storage::postgres::connect::config;
-use crate::sim::storage::seam::OutboxRow;
 use crate::sim::storage::seam::Storage;
+use crate::sim::storage::seam::{Claim, OutboxRow};
 
 const ORDERS: &str = "
 CREATE TABLE orders (
@@ -596,15 +596,22 @@ impl Storage for PgConn {
         Ok(PgConn::insert_outbox(self, event, now).pg("inserting the outbox row")?)
     }
 
-    /// Row locks, not a lease: `owner` and `lease_until` have no part in it.
-    fn claim_batch(
+    /// Row locks, not a lease: `owner` and `lease_ms` have no part in it.
+    fn claim_batch(&mut self, _owner: &str, _lease_ms: u64, limit: u32) -> Result<Claim, SimError> {
+        Ok(locked(
+            PgConn::claim_batch(self, limit).pg("claiming a batch with SKIP LOCKED")?,
+        ))
+    }
+
+    /// Row locks, as in [`Storage::claim_batch`]: a relay's clock has no say in them.
+    fn claim_batch_by_own_clock(
         &mut self,
-        _owner: &str,
+        owner: &str,
         _now: u64,
         _lease_until: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        Ok(PgConn::claim_batch(self, limit).pg("claiming a batch with SKIP LOCKED")?)
+    ) -> Result<Claim, SimError> {
+        Storage::claim_batch(self, owner, 0, limit)
     }
 
     fn mark_claimed_sent(
@@ -626,7 +633,7 @@ impl Storage for PgConn {
     }
 
     /// No leases here: the unsent rows, as [`Storage::select_unsent`] reads them.
-    fn select_unleased(&mut self, _now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+    fn select_unleased(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
         Ok(PgConn::select_unsent(self, limit).pg("selecting unsent rows")?)
     }
 
@@ -689,13 +696,10 @@ impl Storage for PgConn {
     }
 
     /// Row locks, not a lease, as in [`Storage::claim_batch`].
-    fn claim_ids(
-        &mut self,
-        _owner: &str,
-        ids: &[i64],
-        _lease_until: u64,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        Ok(PgConn::claim_ids(self, ids).pg("claiming rows by id")?)
+    fn claim_ids(&mut self, _owner: &str, ids: &[i64], _lease_ms: u64) -> Result<Claim, SimError> {
+        Ok(locked(
+            PgConn::claim_ids(self, ids).pg("claiming rows by id")?,
+        ))
     }
 
     fn insert_sequenced(
@@ -716,12 +720,13 @@ impl Storage for PgConn {
         &mut self,
         partition: u32,
         _owner: &str,
-        _now: u64,
-        _lease_until: u64,
+        _lease_ms: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        Ok(PgConn::claim_partition(self, partition, limit)
-            .pg("claiming a partition's head with SKIP LOCKED")?)
+    ) -> Result<Claim, SimError> {
+        Ok(locked(
+            PgConn::claim_partition(self, partition, limit)
+                .pg("claiming a partition's head with SKIP LOCKED")?,
+        ))
     }
 
     fn applied_sequence(&mut self, aggregate_id: &str) -> Result<u32, SimError> {
@@ -739,5 +744,13 @@ impl Storage for PgConn {
             PgConn::apply_sequence(self, aggregate_id, sequence, event_type, now)
                 .pg("recording the applied sequence")?,
         )
+    }
+}
+
+/// Rows a claim locked: held until the claim's transaction ends, whatever any clock says.
+fn locked(rows: Vec<OutboxRow>) -> Claim {
+    Claim {
+        rows,
+        lease_until: None,
     }
 }

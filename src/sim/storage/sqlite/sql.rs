@@ -8,7 +8,8 @@
 //!
 //! ```sql
 //! BEGIN IMMEDIATE;                          -- take the write lock up front
-//! UPDATE outbox SET claimed_by = :me, lease_until = :now + :lease
+//! -- :now is read from the database's clock once the lock is held, never from the relay's
+//! UPDATE outbox SET claimed_by = :me, lease_until = :now + :lease, claimed_at = :now
 //!  WHERE id IN (SELECT id FROM outbox
 //!                WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= :now)
 //!                ORDER BY id LIMIT :batch)
@@ -25,14 +26,20 @@
 //! owner's rows; the worst it can do is
 //! publish a duplicate, which the consumer's inbox absorbs. `AUTOINCREMENT` ids never reuse a value
 //! and grow with each commit (one writer at a time), so `ORDER BY id` is commit order.
+//!
+//! A lease is only as good as the clock it is read by. Relays' clocks disagree by seconds, so the
+//! claim takes a lease length, not an end, and `:now` comes from the database's clock: for an
+//! embedded database, the clock the storage was opened with, which is the run's own and never an
+//! actor's view of it.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::sim::clock::Clock;
 use crate::sim::model::{Envelope, Order};
-use crate::sim::storage::seam::OutboxRow;
+use crate::sim::storage::seam::{Claim, OutboxRow};
 
 /// How hard a connection flushes at commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -111,7 +118,8 @@ CREATE TABLE IF NOT EXISTS {table} (
     occurred_at    TEXT    NOT NULL,
     created_at     INTEGER NOT NULL,
     claimed_by     TEXT,                -- the relay pass that holds the lease
-    lease_until    INTEGER,
+    lease_until    INTEGER,             -- when it runs out, on the database's clock
+    claimed_at     INTEGER,             -- when it was taken, on the database's clock
     sent_at        INTEGER              -- NULL until a relay has published and marked it
 );
 -- The relay's poll walks only unsent rows, in id order, however large the table grows.
@@ -178,12 +186,14 @@ pub fn create_outbox_table(conn: &Connection, table: &str) -> rusqlite::Result<(
     conn.execute_batch(&OUTBOX.replace("{table}", table))
 }
 
-/// The claim log: a trigger writes one row for every claim of an outbox row, with the claim it
-/// replaced. The checker reads it rather than what the relays say they did.
+/// The claim log: a trigger writes one row for every claim of an outbox row, with the time the
+/// claim was made and the claim it replaced. The checker reads it rather than what the relays say
+/// they did.
 const CLAIM_LOG: &str = "
 CREATE TABLE IF NOT EXISTS claim_log (
     row_id           INTEGER NOT NULL,
     owner            TEXT    NOT NULL,
+    claimed_at       INTEGER,  -- on the database's clock
     lease_until      INTEGER,
     prev_owner       TEXT,     -- the claim this one replaced, if any
     prev_lease_until INTEGER
@@ -191,8 +201,9 @@ CREATE TABLE IF NOT EXISTS claim_log (
 CREATE TRIGGER IF NOT EXISTS outbox_claim_log AFTER UPDATE OF claimed_by ON outbox
 WHEN NEW.claimed_by IS NOT NULL AND NEW.claimed_by IS NOT OLD.claimed_by
 BEGIN
-    INSERT INTO claim_log (row_id, owner, lease_until, prev_owner, prev_lease_until)
-    VALUES (NEW.id, NEW.claimed_by, NEW.lease_until, OLD.claimed_by, OLD.lease_until);
+    INSERT INTO claim_log (row_id, owner, claimed_at, lease_until, prev_owner, prev_lease_until)
+    VALUES (NEW.id, NEW.claimed_by, NEW.claimed_at, NEW.lease_until, OLD.claimed_by,
+            OLD.lease_until);
 END;";
 
 /// Adds the claim log to an order database with an outbox.
@@ -200,13 +211,13 @@ pub fn create_claim_log(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(CLAIM_LOG)
 }
 
-/// Claims, from the claim log, that took a row while the lease they replaced still ran: a claim
-/// made at `lease_until - lease_ms` over a lease that ends later. No correct claim does that.
-pub fn claims_over_live_leases(conn: &Connection, lease_ms: u64) -> rusqlite::Result<u64> {
+/// Claims, from the claim log, that took a row while the lease they replaced still ran: made, by
+/// the database's clock, before the lease it replaced ran out. No correct claim does that.
+pub fn claims_over_live_leases(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row(
         "SELECT count(*) FROM claim_log
-          WHERE prev_owner IS NOT NULL AND prev_lease_until > lease_until - ?1",
-        [lease_ms.min(i64::MAX as u64) as i64],
+          WHERE prev_owner IS NOT NULL AND prev_lease_until > claimed_at",
+        [],
         |r| r.get::<_, i64>(0),
     )
     .map(|n| n as u64)
@@ -307,49 +318,95 @@ fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
     })
 }
 
-/// Claims up to `limit` unsent rows whose lease is free, for `owner` until `lease_until`
-/// (the `SKIP LOCKED` equivalent described at the top of this module). Returns them in id order.
+/// The end of a lease of `lease_ms` taken at `now`: one past the end of SQLite's integers ends
+/// there, and never runs out.
+fn lease_end(now: u64, lease_ms: u64) -> u64 {
+    now.saturating_add(lease_ms).min(i64::MAX as u64)
+}
+
+/// A time as SQLite stores it.
+fn stamp(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// Claims up to `limit` unsent rows whose lease has run out by the database's `clock`, for
+/// `owner`, for `lease_ms` (the `SKIP LOCKED` equivalent described at the top of this module).
+/// Returns them in id order.
 pub fn claim_batch(
     conn: &Connection,
+    clock: &dyn Clock,
+    owner: &str,
+    lease_ms: u64,
+    limit: u32,
+) -> rusqlite::Result<Claim> {
+    claim_unleased(conn, clock, owner, limit, |now| {
+        (now, lease_end(now, lease_ms))
+    })
+}
+
+/// Claims as a relay that trusts its own clock does: a lease has run out when it ends by `now`,
+/// and the new one ends at `lease_until`, both the caller's. The claim's time in the claim log is
+/// still the database's. What `Mutant::LeaseFromOwnClock` runs; the pipeline never does.
+pub fn claim_batch_by_own_clock(
+    conn: &Connection,
+    clock: &dyn Clock,
     owner: &str,
     now: u64,
     lease_until: u64,
     limit: u32,
-) -> rusqlite::Result<Vec<OutboxRow>> {
+) -> rusqlite::Result<Claim> {
+    claim_unleased(conn, clock, owner, limit, |_| (now, lease_until))
+}
+
+/// Claims up to `limit` unsent rows whose lease has run out by the first time `times` gives, for
+/// a lease until the second; `times` is handed the database's clock as it reads under the lock.
+fn claim_unleased(
+    conn: &Connection,
+    clock: &dyn Clock,
+    owner: &str,
+    limit: u32,
+    times: impl FnOnce(u64) -> (u64, u64),
+) -> rusqlite::Result<Claim> {
     claim_with(
         conn,
-        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+        clock,
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, claimed_at = ?5
           WHERE id IN (SELECT id FROM outbox
                         WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?3)
                         ORDER BY id LIMIT ?4)
          RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        params![
-            owner,
-            i64::try_from(lease_until).unwrap_or(i64::MAX),
-            now as i64,
-            limit
-        ],
+        |now| {
+            let (expired_by, until) = times(now);
+            (
+                (owner, stamp(until), stamp(expired_by), limit, stamp(now)),
+                Some(until),
+            )
+        },
     )
 }
 
 /// Runs a claiming `UPDATE … RETURNING` under `BEGIN IMMEDIATE` and commits it: the rows it
-/// leased, in id order. On an error nothing is claimed.
-fn claim_with(
+/// leased, in id order, and the lease's end. `bind` is handed the database's clock as it reads
+/// once the write lock is held, and gives the statement's parameters and the lease's end. On an
+/// error nothing is claimed.
+fn claim_with<P: rusqlite::Params>(
     conn: &Connection,
+    clock: &dyn Clock,
     sql: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Vec<OutboxRow>> {
+    bind: impl FnOnce(u64) -> (P, Option<u64>),
+) -> rusqlite::Result<Claim> {
     begin(conn)?;
-    let rows = conn
-        .prepare_cached(sql)?
-        .query_map(params, outbox_row)?
-        .collect::<rusqlite::Result<Vec<_>>>();
+    let (params, lease_until) = bind(clock.now());
+    let rows = conn.prepare_cached(sql).and_then(|mut stmt| {
+        stmt.query_map(params, outbox_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+    });
     match rows {
         Ok(mut rows) => {
             commit(conn)?;
             // RETURNING yields rows in no promised order.
             rows.sort_unstable_by_key(|r| r.id);
-            Ok(rows)
+            Ok(Claim { rows, lease_until })
         }
         Err(err) => {
             let _ = conn.execute_batch("ROLLBACK");
@@ -363,28 +420,29 @@ fn claim_with(
 /// would let this partition's next rows overtake the ones a dead relay still holds.
 pub fn claim_partition(
     conn: &Connection,
+    clock: &dyn Clock,
     partition: u32,
     owner: &str,
-    now: u64,
-    lease_until: u64,
+    lease_ms: u64,
     limit: u32,
-) -> rusqlite::Result<Vec<OutboxRow>> {
+) -> rusqlite::Result<Claim> {
     claim_with(
         conn,
-        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+        clock,
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, claimed_at = ?3
           WHERE id IN (SELECT id FROM outbox
                         WHERE partition = ?5 AND sent_at IS NULL
                           AND id < (SELECT coalesce(min(id), 9223372036854775807) FROM outbox
                                      WHERE partition = ?5 AND sent_at IS NULL AND lease_until > ?3)
                         ORDER BY id LIMIT ?4)
          RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        params![
-            owner,
-            i64::try_from(lease_until).unwrap_or(i64::MAX),
-            now as i64,
-            limit,
-            partition
-        ],
+        |now| {
+            let until = lease_end(now, lease_ms);
+            (
+                (owner, stamp(until), stamp(now), limit, partition),
+                Some(until),
+            )
+        },
     )
 }
 
@@ -416,17 +474,18 @@ pub fn select_unsent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<Outb
         .collect()
 }
 
-/// Reads up to `limit` unsent rows whose lease is free, without claiming them.
+/// Reads up to `limit` unsent rows whose lease has run out by the database's `clock`, without
+/// claiming them.
 pub fn select_unleased(
     conn: &Connection,
-    now: u64,
+    clock: &dyn Clock,
     limit: u32,
 ) -> rusqlite::Result<Vec<OutboxRow>> {
     conn.prepare_cached(
         "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at FROM outbox
           WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY id LIMIT ?2",
     )?
-    .query_map(params![now as i64, limit], outbox_row)?
+    .query_map(params![stamp(clock.now()), limit], outbox_row)?
     .collect()
 }
 
@@ -468,16 +527,21 @@ fn id_list(ids: &[i64]) -> String {
 /// selects and then claims, which is how two relays come to hold one row.
 pub fn claim_ids(
     conn: &Connection,
+    clock: &dyn Clock,
     owner: &str,
     ids: &[i64],
-    lease_until: u64,
-) -> rusqlite::Result<Vec<OutboxRow>> {
+    lease_ms: u64,
+) -> rusqlite::Result<Claim> {
     claim_with(
         conn,
-        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2
+        clock,
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, claimed_at = ?4
           WHERE id IN (SELECT value FROM json_each(?3)) AND sent_at IS NULL
          RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        params![owner, lease_until as i64, id_list(ids)],
+        |now| {
+            let until = lease_end(now, lease_ms);
+            ((owner, stamp(until), id_list(ids), stamp(now)), Some(until))
+        },
     )
 }
 
@@ -599,11 +663,24 @@ pub fn inbox_contains(conn: &Connection, event_id: &str) -> rusqlite::Result<boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::clock::SimClock;
     use crate::sim::model::{Envelope, Order, Pipeline};
+
+    /// The database's clock, reading `ms`.
+    fn at(ms: u64) -> SimClock {
+        let clock = SimClock::default();
+        clock.set(ms);
+        clock
+    }
+
+    fn ids(claim: Claim) -> Vec<i64> {
+        claim.rows.iter().map(|r| r.id).collect()
+    }
 
     fn outbox_db(dir: &Path, orders: u32) -> Connection {
         let conn = open(&dir.join("orders.db"), Durability::Off).unwrap();
         create_service_schema(&conn, true).unwrap();
+        create_claim_log(&conn).unwrap();
         for n in 1..=orders {
             let order = Order::generate(1, n);
             begin(&conn).unwrap();
@@ -624,36 +701,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = outbox_db(dir.path(), 25);
         let b = open(&dir.path().join("orders.db"), Durability::Off).unwrap();
-        let first = claim_batch(&a, "a", 0, 100, 10).unwrap();
-        let second = claim_batch(&b, "b", 1, 101, 10).unwrap();
-        assert_eq!(
-            first.iter().map(|r| r.id).collect::<Vec<_>>(),
-            (1..=10).collect::<Vec<_>>()
-        );
-        assert_eq!(
-            second.iter().map(|r| r.id).collect::<Vec<_>>(),
-            (11..=20).collect::<Vec<_>>()
-        );
+        let first = claim_batch(&a, &at(0), "a", 100, 10).unwrap();
+        assert_eq!(first.lease_until, Some(100));
+        let second = claim_batch(&b, &at(1), "b", 100, 10).unwrap();
+        assert_eq!(ids(first), (1..=10).collect::<Vec<_>>());
+        assert_eq!(ids(second), (11..=20).collect::<Vec<_>>());
+        // A lease runs to the millisecond before its end.
+        assert!(ids(claim_batch(&b, &at(99), "c", 100, 10).unwrap()) == [21, 22, 23, 24, 25]);
         // After a's lease expires, its rows are up for grabs again, oldest first.
-        let third = claim_batch(&b, "c", 100, 200, 10).unwrap();
-        assert_eq!(third.first().map(|r| r.id), Some(1));
+        let third = claim_batch(&b, &at(100), "d", 100, 10).unwrap();
+        assert_eq!(ids(third).first(), Some(&1));
+        assert_eq!(claims_over_live_leases(&b).unwrap(), 0);
     }
 
     #[test]
     fn a_lease_past_the_end_of_time_never_expires() {
         let dir = tempfile::tempdir().unwrap();
         let conn = outbox_db(dir.path(), 3);
-        assert_eq!(claim_batch(&conn, "a", 5, u64::MAX, 3).unwrap().len(), 3);
-        assert!(claim_batch(&conn, "b", 6, 1_000, 3).unwrap().is_empty());
+        let claim = claim_batch(&conn, &at(5), "a", u64::MAX, 3).unwrap();
+        assert_eq!(
+            (claim.rows.len(), claim.lease_until),
+            (3, Some(i64::MAX as u64))
+        );
+        let late = at(i64::MAX as u64 - 1);
+        assert!(
+            claim_batch(&conn, &late, "b", 1_000, 3)
+                .unwrap()
+                .rows
+                .is_empty()
+        );
+        assert!(select_unleased(&conn, &late, 3).unwrap().is_empty());
     }
 
     #[test]
     fn marking_is_fenced_by_the_owner() {
         let dir = tempfile::tempdir().unwrap();
         let conn = outbox_db(dir.path(), 3);
-        let rows = claim_batch(&conn, "old", 0, 10, 3).unwrap();
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        claim_batch(&conn, "new", 10, 20, 3).unwrap();
+        let ids = ids(claim_batch(&conn, &at(0), "old", 10, 3).unwrap());
+        claim_batch(&conn, &at(10), "new", 10, 3).unwrap();
         assert_eq!(mark_claimed_sent(&conn, "old", &ids, 11).unwrap(), 0);
         assert_eq!(unsent_count(&conn).unwrap(), 3);
         assert_eq!(mark_claimed_sent(&conn, "new", &ids, 12).unwrap(), 3);
@@ -691,18 +776,14 @@ mod tests {
             let event = Envelope::order_placed(1, Pipeline::Outbox, &Order::generate(1, n), 0);
             insert_sequenced(&conn, &event, (n + 1) % 2, 1, 0).unwrap();
         }
-        let ids = |rows: Vec<OutboxRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
-        let dead = ids(claim_partition(&conn, 0, "relay-0.0.1", 0, 100, 1).unwrap());
+        let dead = ids(claim_partition(&conn, &at(0), 0, "relay-0.0.1", 100, 1).unwrap());
         assert_eq!(dead, [1]);
         // A dead relay's lease holds id 1: a new claim must not publish 3 and 5 ahead of it.
-        assert!(
-            claim_partition(&conn, 0, "relay-0.1.1", 1, 101, 10)
-                .unwrap()
-                .is_empty()
-        );
+        let held = claim_partition(&conn, &at(1), 0, "relay-0.1.1", 100, 10).unwrap();
+        assert!(held.rows.is_empty());
         // Another partition is another relay's business, whatever partition 0 holds.
         assert_eq!(
-            ids(claim_partition(&conn, 1, "relay-1.0.1", 1, 101, 10).unwrap()),
+            ids(claim_partition(&conn, &at(1), 1, "relay-1.0.1", 100, 10).unwrap()),
             [2, 4, 6]
         );
         conn.execute(
@@ -710,12 +791,49 @@ mod tests {
             [],
         )
         .unwrap();
-        let head = ids(claim_partition(&conn, 0, "relay-0.1.2", 2, 102, 10).unwrap());
+        let head = ids(claim_partition(&conn, &at(2), 0, "relay-0.1.2", 100, 10).unwrap());
         assert_eq!(head, [1, 3, 5]);
         assert_eq!(
             mark_claimed_sent(&conn, "relay-0.1.2", &head, 3).unwrap(),
             3
         );
+    }
+
+    #[test]
+    fn the_claim_log_judges_a_claim_by_the_database_clock_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = outbox_db(dir.path(), 3);
+        claim_batch(&conn, &at(10), "a", 100, 3).unwrap();
+        // A relay whose clock runs 500 ms ahead thinks a's lease, which ends at 110, is over.
+        let early = claim_batch_by_own_clock(&conn, &at(20), "b", 520, 620, 3).unwrap();
+        assert_eq!(
+            (ids(early), claims_over_live_leases(&conn).unwrap()),
+            (vec![1, 2, 3], 3)
+        );
+        let logged: Vec<(i64, i64, i64)> = conn
+            .prepare(
+                "SELECT claimed_at, lease_until, prev_lease_until FROM claim_log WHERE owner = 'b'",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(logged, vec![(20, 620, 110); 3]);
+        // One whose clock runs behind (620 when the database's reads 700) writes a lease already
+        // over by the database's clock: a claim after it is on time, whatever that relay believed.
+        let late = claim_batch_by_own_clock(&conn, &at(700), "c", 620, 650, 3).unwrap();
+        assert_eq!(late.rows.len(), 3);
+        claim_batch(&conn, &at(700), "d", 100, 3).unwrap();
+        assert_eq!(claims_over_live_leases(&conn).unwrap(), 3);
+        // Selecting, then claiming by id, takes rows whoever holds them: the log sees that too.
+        assert_eq!(select_unleased(&conn, &at(750), 3).unwrap().len(), 0);
+        let by_id = claim_ids(&conn, &at(750), "e", &[2], 100).unwrap();
+        assert_eq!(
+            (ids(by_id), claims_over_live_leases(&conn).unwrap()),
+            (vec![2], 4)
+        );
+        assert_eq!(select_unleased(&conn, &at(800), 3).unwrap().len(), 2);
     }
 
     #[test]

@@ -5,21 +5,44 @@ use rusqlite::Connection;
 
 use super::feed::FeedConnection;
 use super::sql as db;
+use crate::sim::clock::SharedClock;
 use crate::sim::error::{SimError, SqlContext};
 use crate::sim::model::{Envelope, Order};
-use crate::sim::storage::seam::{OutboxRow, Storage};
+use crate::sim::storage::seam::{Claim, OutboxRow, Storage};
 
-/// A SQLite connection, with or without the change feed's hooks.
-pub enum Sqlite {
+/// A SQLite connection, with or without the change feed's hooks, and the clock the database keeps
+/// time by. SQLite is embedded: it has no clock of its own but the one it is opened with, which is
+/// the run's, never the view of the actor that opened it.
+pub struct Sqlite {
+    conn: Conn,
+    clock: SharedClock,
+}
+
+enum Conn {
     Plain(Connection),
     Fed(FeedConnection),
 }
 
 impl Sqlite {
+    pub fn plain(conn: Connection, clock: SharedClock) -> Self {
+        Sqlite {
+            conn: Conn::Plain(conn),
+            clock,
+        }
+    }
+
+    /// A connection that carries the change feed's hooks.
+    pub fn fed(conn: FeedConnection, clock: SharedClock) -> Self {
+        Sqlite {
+            conn: Conn::Fed(conn),
+            clock,
+        }
+    }
+
     pub fn conn(&self) -> &Connection {
-        match self {
-            Sqlite::Plain(conn) => conn,
-            Sqlite::Fed(conn) => conn,
+        match &self.conn {
+            Conn::Plain(conn) => conn,
+            Conn::Fed(conn) => conn,
         }
     }
 }
@@ -47,14 +70,19 @@ impl Storage for Sqlite {
         db::insert_outbox(self.conn(), event, now).sql("inserting the outbox row")
     }
 
-    fn claim_batch(
+    fn claim_batch(&mut self, owner: &str, lease_ms: u64, limit: u32) -> Result<Claim, SimError> {
+        db::claim_batch(self.conn(), &*self.clock, owner, lease_ms, limit).sql("claiming a batch")
+    }
+
+    fn claim_batch_by_own_clock(
         &mut self,
         owner: &str,
         now: u64,
         lease_until: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        db::claim_batch(self.conn(), owner, now, lease_until, limit).sql("claiming a batch")
+    ) -> Result<Claim, SimError> {
+        db::claim_batch_by_own_clock(self.conn(), &*self.clock, owner, now, lease_until, limit)
+            .sql("claiming a batch by the relay's own clock")
     }
 
     fn mark_claimed_sent(&mut self, owner: &str, ids: &[i64], now: u64) -> Result<usize, SimError> {
@@ -76,14 +104,14 @@ impl Storage for Sqlite {
         db::select_unsent(self.conn(), limit).sql("selecting unsent rows")
     }
 
-    fn claims_over_live_leases(&mut self, lease_ms: u64) -> Result<Option<u64>, SimError> {
-        db::claims_over_live_leases(self.conn(), lease_ms)
+    fn claims_over_live_leases(&mut self) -> Result<Option<u64>, SimError> {
+        db::claims_over_live_leases(self.conn())
             .map(Some)
             .sql("reading the claim log")
     }
 
-    fn select_unleased(&mut self, now: u64, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
-        db::select_unleased(self.conn(), now, limit).sql("selecting unleased rows")
+    fn select_unleased(&mut self, limit: u32) -> Result<Vec<OutboxRow>, SimError> {
+        db::select_unleased(self.conn(), &*self.clock, limit).sql("selecting unleased rows")
     }
 
     fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, SimError> {
@@ -121,13 +149,8 @@ impl Storage for Sqlite {
         db::inbox_has(self.conn(), event_id).sql("looking the event id up in the inbox")
     }
 
-    fn claim_ids(
-        &mut self,
-        owner: &str,
-        ids: &[i64],
-        lease_until: u64,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        db::claim_ids(self.conn(), owner, ids, lease_until).sql("claiming rows by id")
+    fn claim_ids(&mut self, owner: &str, ids: &[i64], lease_ms: u64) -> Result<Claim, SimError> {
+        db::claim_ids(self.conn(), &*self.clock, owner, ids, lease_ms).sql("claiming rows by id")
     }
 
     fn insert_sequenced(
@@ -145,11 +168,10 @@ impl Storage for Sqlite {
         &mut self,
         partition: u32,
         owner: &str,
-        now: u64,
-        lease_until: u64,
+        lease_ms: u64,
         limit: u32,
-    ) -> Result<Vec<OutboxRow>, SimError> {
-        db::claim_partition(self.conn(), partition, owner, now, lease_until, limit)
+    ) -> Result<Claim, SimError> {
+        db::claim_partition(self.conn(), &*self.clock, partition, owner, lease_ms, limit)
             .sql("claiming a partition's head")
     }
 
