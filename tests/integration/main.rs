@@ -22,4 +22,5 @@ mod secrets;
 mod simulate_cli;
 mod simulate_process;
 mod sketch_cli;
+mod starter;
 mod terminal;
