@@ -109,6 +109,9 @@ pub enum Command {
     /// Measure the crash lab against its speed targets
     #[command(after_help = BENCH_EXAMPLES)]
     Bench(BenchArgs),
+    /// Run your own service, relays and consumer under kills, and judge what they committed
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
     /// Check this machine, and a PostgreSQL server if you name one, for running the labs
     #[command(
         after_help = "Examples:\n  msgwork doctor\n  msgwork doctor --db postgres://msgwork@127.0.0.1:5432/msgwork\n  MSGWORK_DB=postgres://… msgwork doctor --json\n\nExit status 1 when a check fails; each failed check says what to change."
@@ -532,6 +535,51 @@ Examples:
   msgwork bench --json       figures for scripts
   msgwork bench --db postgres://msgwork@127.0.0.1:5432/msgwork
                              SQLite against PostgreSQL, same sizes, same run";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  msgwork verify -- python3 my-outbox/shop.py       one run, seed 1
+  msgwork verify --seeds 50 -- python3 shop.py      fifty seeds; all must hold
+  msgwork verify --seed 7 --orders 20 -- ./shop     replay a seed, fewer orders
+  msgwork verify --schedule service:publish:3 --orders 5 -- python3 shop.py
+                                                    exactly these kills, nothing else
+  msgwork verify --keep-db ./runs -- python3 shop.py    keep the databases to look inside
+
+Your program speaks JSON lines on stdin and stdout: see docs/verify-protocol.md.
+Exit status 0 when every invariant held on every seed, 1 when one broke, 2 when the
+program could not be run or broke the protocol.";
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The first seed: it decides where the kills and the broker's faults fall
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// How many seeds to run, from --seed on (1 to 1000)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub seeds: u32,
+    /// Orders the client places (1 to 10000)
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub orders: u32,
+    /// Relay processes to run (0 to 16)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=16))]
+    pub relays: u32,
+    /// Seconds a process may take to answer one request (1 to 300)
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+    /// Exactly these kills and faults instead of the seed's: NODE:POINT:K, comma-separated, as a
+    /// failing run's replay line prints them
+    #[arg(long, value_name = "LIST")]
+    pub schedule: Option<String>,
+    /// Keep each run's databases in DIR/seed-N instead of a temporary directory
+    #[arg(long, value_name = "DIR")]
+    pub keep_db: Option<PathBuf>,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
+    /// Your program and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {

@@ -1,7 +1,7 @@
 //! msgwork: learn messaging patterns by doing them.
 //!
 //! The core (`content`, `grade`, `drill`, `rewrite`, `sketch`, `evidence`, `sim`, `store`,
-//! `userfile`) never touches the terminal; the edges (`cli`, `commands`, `ui`) never decide
+//! `userfile`, `verify`) never touches the terminal; the edges (`cli`, `commands`, `ui`) never decide
 //! anything. `main` calls [`run`] and turns its result into the process's exit status.
 
 pub mod cli;
@@ -17,6 +17,7 @@ pub mod sketch;
 pub mod store;
 pub mod ui;
 pub mod userfile;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -17,6 +17,7 @@ mod rewrite;
 mod simulate;
 mod sketch;
 mod starter;
+mod verify;
 
 use anyhow::Result;
 use clap::CommandFactory;
@@ -48,6 +49,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args, &ctx),
         Command::Bench(args) => bench::run(&args, &ctx),
+        Command::Verify(args) => verify::run(&args, &ctx),
         Command::Drill(args) => drill::run(&args, &ctx),
         Command::Content(command) => content::run(&command, &ctx),
         Command::Progress { json } => progress::run(json, &ctx),

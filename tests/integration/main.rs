@@ -24,3 +24,4 @@ mod simulate_process;
 mod sketch_cli;
 mod starter;
 mod terminal;
+mod verify_cli;

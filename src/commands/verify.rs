@@ -1,0 +1,380 @@
+//! `msgwork verify -- COMMAND`: runs the learner's own pipeline under kills over one or more seeds,
+//! and shows the verdict, the step their code has reached, and the story of the first order
+//! that went wrong, with the command that replays it.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use serde::Serialize;
+
+use super::context::{Context, emit, emit_json};
+use crate::Outcome;
+use crate::cli::VerifyArgs;
+use crate::ui::{Bar, Paint, Verdict as Tone};
+use crate::verify::report::{self, Outcome as RunOutcome, Verdict};
+use crate::verify::schedule::parse_schedule;
+use crate::verify::{self, Options};
+
+const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Json<'a> {
+    schema_version: u32,
+    command: Vec<String>,
+    verdict: Verdict,
+    seeds_run: usize,
+    seeds_held: usize,
+    /// The replay command of the first seed that did not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replay: Option<String>,
+    runs: &'a [RunOutcome],
+}
+
+/// What a recorded verify run was asked to do, and the program it judged.
+#[derive(Serialize)]
+struct Recorded {
+    command: Vec<String>,
+    orders: u32,
+    relays: u32,
+    seeds: u32,
+    schedule: Option<String>,
+    sources: Vec<verify::program::SourceFile>,
+}
+
+/// What a recorded verify run found, seed by seed.
+#[derive(Serialize)]
+struct Results {
+    verdict: Verdict,
+    seeds_run: usize,
+    seeds_held: usize,
+    replay: Option<String>,
+    runs: Vec<report::Summary>,
+}
+
+pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
+    let schedule = match &args.schedule {
+        Some(text) => Some(parse_schedule(text).map_err(|e| anyhow!("--schedule: {e}"))?),
+        None => None,
+    };
+    let options = Options {
+        command: args.command.clone(),
+        orders: args.orders,
+        relays: args.relays,
+        timeout: Duration::from_secs(args.timeout),
+        schedule,
+        keep: args.keep_db.clone(),
+    };
+    let recorder = ctx.recorder()?;
+    let bar = Bar::new(u64::from(args.seeds), "seeds", args.seeds > 1);
+    let mut runs = Vec::new();
+    for n in 0..args.seeds {
+        let seed = args.seed.saturating_add(u64::from(n));
+        bar.message_owned(format!("seed {seed}"));
+        let outcome = verify::verify(&options, seed).map_err(|e| anyhow!("{e}"));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                bar.finish();
+                return Err(e.context(format!("seed {seed}")));
+            }
+        };
+        runs.push(outcome);
+    }
+    bar.finish();
+    let held = runs.iter().filter(|r| r.verdict == Verdict::Held).count();
+    let first_bad = runs.iter().find(|r| r.verdict != Verdict::Held);
+    let replay = first_bad.map(|r| replay(args, r.seed));
+    let verdict = first_bad.map_or(Verdict::Held, |r| r.verdict);
+    let run_id = recorder.record(
+        "verify",
+        Some(args.seed),
+        &Recorded {
+            command: args
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            orders: args.orders,
+            relays: args.relays,
+            seeds: args.seeds,
+            schedule: args.schedule.clone(),
+            sources: verify::program::sources(&args.command),
+        },
+        &Results {
+            verdict,
+            seeds_run: runs.len(),
+            seeds_held: held,
+            replay: replay.clone(),
+            runs: runs.iter().map(RunOutcome::summary).collect(),
+        },
+    );
+    if args.json {
+        emit_json(&Json {
+            schema_version: SCHEMA_VERSION,
+            command: args
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            verdict,
+            seeds_run: runs.len(),
+            seeds_held: held,
+            replay,
+            runs: &runs,
+        })?;
+    } else {
+        let mut text = human(args, &runs, ctx.paint);
+        if let Some(id) = run_id {
+            let _ = writeln!(text, "{}", ctx.paint.dim(&format!("Recorded as run {id}.")));
+        }
+        emit(&text)?;
+    }
+    Ok(if verdict == Verdict::Held {
+        Outcome::Success
+    } else {
+        Outcome::CheckFailed
+    })
+}
+
+fn human(args: &VerifyArgs, runs: &[RunOutcome], paint: Paint) -> String {
+    let mut out = String::new();
+    let program = shell_words(&args.command);
+    let held = runs.iter().filter(|r| r.verdict == Verdict::Held).count();
+    let shown = runs
+        .iter()
+        .find(|r| r.verdict != Verdict::Held)
+        .unwrap_or(&runs[runs.len() - 1]);
+    let _ = writeln!(
+        out,
+        "{} {program}: {} orders, {} relays",
+        paint.bold("msgwork verify"),
+        args.orders,
+        args.relays
+    );
+    if runs.len() > 1 {
+        let line = format!("held on {held} of {} seeds", runs.len());
+        let _ = writeln!(
+            out,
+            "{}",
+            if held == runs.len() {
+                paint.good(&line)
+            } else {
+                paint.bad(&line)
+            }
+        );
+        if held < runs.len() {
+            let failed: Vec<String> = runs
+                .iter()
+                .filter(|r| r.verdict != Verdict::Held)
+                .map(|r| r.seed.to_string())
+                .take(20)
+                .collect();
+            let _ = writeln!(out, "seeds that did not hold: {}", failed.join(", "));
+        }
+        let _ = writeln!(out, "\nseed {}:", shown.seed);
+    }
+    out.push_str(&one(shown, paint));
+    if shown.verdict != Verdict::Held {
+        let _ = writeln!(out, "\nReplay this run:\n  {}", replay(args, shown.seed));
+    } else if runs.len() == 1 {
+        let _ = writeln!(
+            out,
+            "\nOne seed proves little: try `--seeds 50`{}.",
+            if args.orders < 200 {
+                " with more orders"
+            } else {
+                ""
+            }
+        );
+    }
+    out
+}
+
+fn one(run: &RunOutcome, paint: Paint) -> String {
+    let mut out = String::new();
+    let c = &run.counts;
+    let verdict = match run.verdict {
+        Verdict::Held => paint.good("held: nothing lost, nothing applied twice"),
+        Verdict::Broken => paint.bad("broken"),
+        Verdict::Unsettled => paint.bad("did not settle"),
+    };
+    let _ = writeln!(
+        out,
+        "{verdict}  ({} kills, {} processes started, {:.1} s)",
+        run.kills,
+        run.processes_started,
+        run.elapsed_ms as f64 / 1000.0
+    );
+    let mut table = paint.table(&["count", "orders", "means"]);
+    let bad = |n: usize| if n == 0 { Tone::Good } else { Tone::Bad };
+    for (name, n, means) in [
+        ("committed", c.committed, "orders in your `orders` table"),
+        ("lost", c.lost.len(), "committed, never charged"),
+        ("phantom", c.phantom.len(), "charged, never committed"),
+        (
+            "double-applied",
+            c.double_applied.len(),
+            "charged more than once",
+        ),
+        (
+            "mischarged",
+            c.mischarged.len(),
+            "charged once, with another amount",
+        ),
+        (
+            "broken promises",
+            c.broken_promises.len(),
+            "answered order_placed, not committed",
+        ),
+        (
+            "relay overlap",
+            c.relay_overlap,
+            "one event published by two live relays",
+        ),
+    ] {
+        let tone = if name == "committed" {
+            Tone::Plain
+        } else {
+            bad(n)
+        };
+        table.add_row(vec![
+            comfy_table::Cell::new(name),
+            paint.number(n as u64, tone),
+            comfy_table::Cell::new(means),
+        ]);
+    }
+    table.add_row(vec![
+        comfy_table::Cell::new("duplicates absorbed"),
+        paint.number(c.duplicates_absorbed as u64, Tone::Plain),
+        comfy_table::Cell::new("delivered again, charged once"),
+    ]);
+    let _ = writeln!(out, "{table}");
+    if let Some(reason) = &run.unsettled {
+        let _ = writeln!(out, "The pipeline never went quiet: {reason}.");
+    }
+    let _ = writeln!(out, "\nThe lab's steps, as this run shows them:");
+    for step in &run.steps {
+        let mark = if step.done {
+            paint.good("done")
+        } else {
+            paint.bad("not yet")
+        };
+        let _ = writeln!(out, "  {}. {mark}  {}", step.number, step.name);
+        let _ = writeln!(out, "     {}", paint.dim(&step.evidence));
+    }
+    if let Some(step) = run.step_to_work_on() {
+        let _ = writeln!(out, "Work on step {} next.", step.number);
+    }
+    if let Some(story) = &run.first_broken {
+        let _ = writeln!(
+            out,
+            "\n{} order {} ({})",
+            paint.bold("The first order that went wrong:"),
+            story.order,
+            story.problem
+        );
+        let _ = writeln!(out, "{}", wrap(&story.explanation, 96, "  "));
+        let _ = writeln!(out, "Its life:");
+        for entry in story.timeline.iter().take(40) {
+            let who = if entry.incarnation > 0 {
+                format!("{}#{}", entry.node, entry.incarnation)
+            } else {
+                entry.node.clone()
+            };
+            let _ = writeln!(
+                out,
+                "  {:>7} ms  {:<12} {}",
+                entry.ms,
+                who,
+                report::describe(entry)
+            );
+        }
+        if story.timeline.len() > 40 {
+            let _ = writeln!(out, "  … {} more", story.timeline.len() - 40);
+        }
+    }
+    if !run.errors.is_empty() {
+        let _ = writeln!(out, "\nYour processes answered `error`:");
+        for (node, text) in run.errors.iter().take(5) {
+            let _ = writeln!(out, "  {node}: {text}");
+        }
+    }
+    out
+}
+
+/// The command that runs this seed again.
+fn replay(args: &VerifyArgs, seed: u64) -> String {
+    let mut line = format!("msgwork verify --seed {seed}");
+    if args.orders != 200 {
+        let _ = write!(line, " --orders {}", args.orders);
+    }
+    if args.relays != 3 {
+        let _ = write!(line, " --relays {}", args.relays);
+    }
+    if let Some(schedule) = &args.schedule {
+        let _ = write!(line, " --schedule {}", quote(schedule));
+    }
+    let _ = write!(line, " -- {}", shell_words(&args.command));
+    line
+}
+
+fn shell_words(words: &[OsString]) -> String {
+    words
+        .iter()
+        .map(|w| quote(&w.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A word as a POSIX shell reads it back.
+fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Wraps `text` at word boundaries to `width` columns, each line starting with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from(indent);
+    for word in text.split_whitespace() {
+        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(indent);
+        }
+        if line.len() > indent.len() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_only_when_the_shell_needs_it() {
+        assert_eq!(quote("python3"), "python3");
+        assert_eq!(quote("my dir/shop.py"), "'my dir/shop.py'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn wrapping_keeps_words_whole() {
+        let text = wrap("aaa bbb ccc ddd", 9, "  ");
+        assert_eq!(text, "  aaa bbb\n  ccc ddd");
+    }
+}

@@ -1,0 +1,89 @@
+//! `msgwork verify`: the learner's own service, relays and consumer, run as processes that speak
+//! JSON lines (docs/verify-protocol.md), killed on a seeded schedule and judged from what they
+//! committed.
+
+pub mod broker;
+pub mod check;
+pub mod child;
+pub mod error;
+pub mod program;
+pub mod report;
+pub mod run;
+pub mod schedule;
+pub mod tables;
+pub mod trace;
+pub mod wire;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::sim::storage::sqlite::files;
+use crate::verify::error::VerifyError;
+use crate::verify::report::Outcome;
+use crate::verify::run::Setup;
+use crate::verify::schedule::{Rates, Schedule};
+
+/// What the learner asked for, for one seed.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub command: Vec<OsString>,
+    pub orders: u32,
+    pub relays: u32,
+    pub timeout: Duration,
+    /// The strikes to replay instead of the seed's; the seed still decides holds and amounts.
+    pub schedule: Option<std::collections::BTreeSet<schedule::Strike>>,
+    /// Where to keep the databases, instead of a scratch directory removed afterwards.
+    pub keep: Option<PathBuf>,
+}
+
+/// Runs the learner's program once under `seed` and judges it.
+pub fn verify(options: &Options, seed: u64) -> Result<Outcome, VerifyError> {
+    let keep = options
+        .keep
+        .as_ref()
+        .map(|dir| dir.join(format!("seed-{seed}")));
+    if let Some(dir) = &keep {
+        refuse_to_reuse(dir)?;
+    }
+    let (_scratch, dir) = files::lab_dir(keep.as_deref())
+        .map_err(|e| VerifyError::Setup(format!("could not make the run's directory: {e}")))?;
+    let schedule = match &options.schedule {
+        Some(given) => Schedule::Given(given.clone()),
+        None => Schedule::seeded(seed, Rates::default(), (options.orders / 4).clamp(1, 40)),
+    };
+    let setup = Setup {
+        command: options.command.clone(),
+        orders: options.orders,
+        relays: options.relays,
+        timeout: options.timeout,
+        schedule,
+        service_db: dir.join("service.db"),
+        consumer_db: dir.join("consumer.db"),
+    };
+    let ran = run::run(&setup)?;
+    let committed = tables::read(&setup.service_db, &setup.consumer_db)?;
+    let counts = check::count(&committed, &ran);
+    Ok(Outcome::new(
+        seed,
+        options.orders,
+        options.relays,
+        counts,
+        &ran,
+    ))
+}
+
+/// A kept run's databases are the learner's to read: a later run never writes over them.
+fn refuse_to_reuse(dir: &Path) -> Result<(), VerifyError> {
+    for name in ["service.db", "consumer.db"] {
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(VerifyError::Setup(format!(
+                "{} is there from an earlier run; msgwork does not write over it. Give --keep-db \
+                 a new directory, or move that one away",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! `msgwork verify` against small programs written here: what it says when a program cannot be
+//! run or breaks the protocol, that a schedule replays, and that no process outlives msgwork.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::harness::Msgwork;
+
+/// A program that does everything the protocol asks and nothing the lab asks: the service commits
+/// and then publishes for itself, the consumer charges every delivery. `PIDS`, when set, is a file
+/// each process appends its pid to.
+const NAIVE: &str = r#"
+import json, os, sqlite3, sys
+def send(m): print(json.dumps(m), flush=True)
+def recv():
+    line = sys.stdin.readline()
+    if not line: sys.exit(0)
+    return json.loads(line)
+if os.environ.get("PIDS"):
+    with open(os.environ["PIDS"], "a") as f: f.write("%d\n" % os.getpid())
+init = recv()
+role = init["role"]
+db = sqlite3.connect(init["consumer_db" if role == "consumer" else "service_db"], timeout=10, isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("CREATE TABLE IF NOT EXISTS charges (order_id INTEGER, amount_cents INTEGER)" if role == "consumer"
+           else "CREATE TABLE IF NOT EXISTS orders (order_id INTEGER PRIMARY KEY, amount_cents INTEGER)")
+send({"type": "init_ok", "in_reply_to": init["msg_id"]})
+n = 0
+while True:
+    m = recv()
+    if m["type"] == "place_order":
+        o = m["order"]
+        db.execute("INSERT OR REPLACE INTO orders VALUES (?, ?)", (o["order_id"], o["amount_cents"]))
+        n += 1
+        send({"type": "publish", "msg_id": n, "event": {"event_id": "order-%d" % o["order_id"],
+              "order_id": o["order_id"], "amount_cents": o["amount_cents"]}})
+        recv()
+        send({"type": "order_placed", "in_reply_to": m["msg_id"]})
+    elif m["type"] == "tick":
+        send({"type": "tick_ok", "in_reply_to": m["msg_id"]})
+    elif m["type"] == "deliver":
+        e = m["event"]
+        db.execute("INSERT INTO charges VALUES (?, ?)", (e["order_id"], e["amount_cents"]))
+        send({"type": "ack", "in_reply_to": m["msg_id"]})
+"#;
+
+fn python() -> Option<PathBuf> {
+    let found = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("skipped: python3 is not on PATH");
+        return None;
+    }
+    Some(PathBuf::from("python3"))
+}
+
+fn program(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write program");
+    path.to_string_lossy().into_owned()
+}
+
+fn verify(args: &[&str], program: &str) -> Msgwork {
+    let mut all = vec!["verify"];
+    all.extend_from_slice(args);
+    all.extend(["--", "python3", program]);
+    Msgwork::new(&all)
+}
+
+#[test]
+fn a_program_that_cannot_start_is_bad_input() {
+    let out = Msgwork::new(&["verify", "--", "/no/such/program-here"]).output();
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("could not start `/no/such/program-here`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"));
+    let out = Msgwork::new(&["verify"]).output();
+    out.expect_code(2);
+}
+
+#[test]
+fn protocol_breaches_name_the_process_and_the_line() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "garbage.py",
+            "import sys\nsys.stdin.readline()\nprint('hello', flush=True)\nsys.stdin.readline()\n",
+            vec!["line 1 of its output", "not JSON", "`hello`"],
+        ),
+        (
+            "wrong_reply.py",
+            "import sys, json\nm = json.loads(sys.stdin.readline())\nprint(json.dumps({'type': 'tick_ok', 'in_reply_to': m['msg_id']}), flush=True)\nsys.stdin.readline()\n",
+            vec![
+                "line 1 of its output",
+                "`init` 1 is answered with `init_ok`",
+            ],
+        ),
+        (
+            "exits.py",
+            "import sys\nsys.stderr.write('Traceback: boom\\n')\nsys.exit(3)\n",
+            vec!["on its own", "Traceback: boom"],
+        ),
+    ];
+    for (name, text, says) in cases {
+        let path = program(dir.path(), name, text);
+        let out = verify(&["--orders", "3"], &path).output();
+        out.expect_code(2);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        for s in says {
+            assert!(
+                out.stderr.contains(s),
+                "{name}: '{s}' not in:\n{}",
+                out.stderr
+            );
+        }
+        assert!(
+            ["service", "relay-", "consumer"]
+                .iter()
+                .any(|r| out.stderr.contains(r)),
+            "{name}: no role named:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_silent_program_times_out_and_missing_tables_are_named() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let silent = program(
+        dir.path(),
+        "silent.py",
+        "import sys\nsys.stdin.readline()\nsys.stdin.readline()\n",
+    );
+    let out = verify(&["--orders", "2", "--timeout", "1"], &silent).output();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("did not answer `init` 1 within 1 s"),
+        "{}",
+        out.stderr
+    );
+    let no_tables = NAIVE
+        .replace(
+            "CREATE TABLE IF NOT EXISTS orders",
+            "CREATE TABLE IF NOT EXISTS orderz",
+        )
+        .replace("INTO orders", "INTO orderz");
+    let path = program(dir.path(), "no_tables.py", &no_tables);
+    let out = verify(&["--orders", "3"], &path).output();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("has no table `orders`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_naive_program_loses_events_and_says_how_to_replay() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let naive = program(dir.path(), "naive.py", NAIVE);
+    let out = verify(&["--orders", "40", "--json"], &naive).output();
+    out.expect_code(1);
+    let json = out.json();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["verdict"], "broken");
+    let run = &json["runs"][0];
+    assert!(
+        run["counts"]["lost"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{run}"
+    );
+    assert_eq!(run["steps"][0]["done"], false);
+    assert!(run["first_broken"]["explanation"].as_str().is_some());
+    let replay = json["replay"].as_str().unwrap();
+    assert!(
+        replay.starts_with("msgwork verify --seed 1 --orders 40 -- python3 "),
+        "{replay}"
+    );
+
+    // A schedule of one kill replays exactly that loss: the service dies after its third
+    // publish left, before the broker answered, so order 3 is committed and never sent.
+    let out = verify(
+        &["--orders", "5", "--schedule", "service:publish:3", "--json"],
+        &naive,
+    )
+    .output();
+    out.expect_code(1);
+    let run = &out.json()["runs"][0];
+    assert_eq!(run["counts"]["lost"], serde_json::json!([3]), "{run}");
+    assert_eq!(run["fired"], serde_json::json!(["service:publish:3"]));
+    assert_eq!(run["first_broken"]["problem"], "lost");
+
+    let out = verify(&["--schedule", "broker:lose:1"], &naive).output();
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("not service, consumer or relay-N"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn no_process_outlives_msgwork_even_when_it_is_killed() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let naive = program(dir.path(), "naive.py", NAIVE);
+    let pids = dir.path().join("pids");
+    let pids_arg = pids.to_string_lossy().into_owned();
+    let (mut child, _home) = verify(&["--orders", "10000"], &naive)
+        .env("PIDS", &pids_arg)
+        .spawn();
+    let until = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&pids).map_or(0, |t| t.lines().count()) < 5 {
+        assert!(Instant::now() < until, "the processes never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let started: Vec<String> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive: Vec<&String> = started
+            .iter()
+            .filter(|pid| Path::new(&format!("/proc/{pid}")).exists() && !zombie(pid))
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "still running after msgwork died: {alive:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A process that has exited but whose parent has not reaped it yet.
+fn zombie(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+    })
+}
