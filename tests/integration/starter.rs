@@ -275,3 +275,131 @@ fn the_python_kits_answer_init_and_exit_when_stdin_closes() {
         assert_ne!(code, 0, "{source}");
     }
 }
+
+/// Writes a kit with `msgwork starter` into a new directory and returns its `shop.py`, after
+/// replacing `edit.0` (which must occur exactly once) with `edit.1`.
+fn python_kit(dir: &Path, solution: bool, edit: Option<(&str, &str)>) -> String {
+    let target = dir.to_str().unwrap();
+    let mut args = vec!["starter", "python", target];
+    if solution {
+        args.push("--solution");
+    }
+    Msgwork::new(&args).output().success();
+    let program = dir.join("shop.py");
+    if let Some((from, to)) = edit {
+        let text = std::fs::read_to_string(&program).unwrap();
+        assert_eq!(text.matches(from).count(), 1, "{from:?} in shop.py");
+        std::fs::write(&program, text.replace(from, to)).unwrap();
+    }
+    path_str(&program)
+}
+
+/// `msgwork verify --json ARGS -- python3 PROGRAM`, checked for the exit code `code`.
+fn verify_json(args: &[&str], program: &str, code: i32) -> serde_json::Value {
+    let mut all = vec!["verify", "--json"];
+    all.extend_from_slice(args);
+    all.extend(["--", "python3", program]);
+    let out = Msgwork::new(&all).output();
+    out.expect_code(code);
+    out.json()
+}
+
+/// Each seed's run, with how many orders each count names (a list) or its number.
+fn counts(v: &serde_json::Value) -> Vec<&serde_json::Value> {
+    v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["counts"])
+        .collect()
+}
+
+fn size(count: &serde_json::Value) -> u64 {
+    count
+        .as_array()
+        .map(|a| a.len() as u64)
+        .or_else(|| count.as_u64())
+        .unwrap_or_else(|| panic!("not a count: {count}"))
+}
+
+#[test]
+fn the_python_starter_loses_events_on_every_one_of_20_seeds() {
+    let Some(_) = python("the_python_starter_loses_events_on_every_one_of_20_seeds") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let program = python_kit(&tmp.path().join("kit"), false, None);
+    let v = verify_json(&["--orders", "20", "--seeds", "20"], &program, 1);
+    assert_eq!(v["seeds_run"], 20);
+    assert_eq!(v["seeds_held"], 0);
+    for (seed, c) in counts(&v).iter().enumerate() {
+        assert!(size(&c["lost"]) > 0, "seed {}: {c}", seed + 1);
+    }
+}
+
+#[test]
+fn the_python_solution_holds_on_50_seeds_and_absorbs_duplicates() {
+    let Some(_) = python("the_python_solution_holds_on_50_seeds_and_absorbs_duplicates") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let program = python_kit(&tmp.path().join("kit"), true, None);
+    let v = verify_json(&["--orders", "20", "--seeds", "50"], &program, 0);
+    assert_eq!(v["seeds_held"], 50, "{v}");
+    let absorbed: u64 = counts(&v)
+        .iter()
+        .map(|c| size(&c["duplicates_absorbed"]))
+        .sum();
+    assert!(
+        absorbed > 0,
+        "no duplicate was delivered, so none was absorbed"
+    );
+    for run in v["runs"].as_array().unwrap() {
+        assert!(
+            run["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["done"] == true),
+            "{run}"
+        );
+    }
+}
+
+/// The solution with one step undone by a one-line edit, the verify options to use, and the
+/// count that must then be above 0 in some seed.
+const UNDONE: [(&str, &str, &str, &[&str]); 3] = [
+    (
+        "if first_delivery(db, event[\"event_id\"], now):",
+        "if True:",
+        "double_applied",
+        &["--orders", "20", "--seeds", "3"],
+    ),
+    (
+        "CLAIMABLE = \"(claim_node IS NULL OR claim_node = :node OR lease_until < :now)\"",
+        "CLAIMABLE = \"(1 = 1)\"",
+        "relay_overlap",
+        &["--orders", "40", "--seeds", "5"],
+    ),
+    (
+        "if not publish(json.loads(payload)):",
+        "if publish(json.loads(payload)) is None:",
+        "lost",
+        &["--orders", "20", "--seeds", "2"],
+    ),
+];
+
+#[test]
+fn the_solution_with_a_step_undone_breaks_the_count_that_step_protects() {
+    let Some(_) = python("the_solution_with_a_step_undone_breaks_the_count_that_step_protects")
+    else {
+        return;
+    };
+    for (from, to, count, args) in UNDONE {
+        let tmp = tempfile::tempdir().unwrap();
+        let program = python_kit(&tmp.path().join("kit"), true, Some((from, to)));
+        let v = verify_json(args, &program, 1);
+        let worst = counts(&v).iter().map(|c| size(&c[count])).max().unwrap();
+        assert!(worst > 0, "{to:?} left {count} at 0:\n{v}");
+    }
+}
