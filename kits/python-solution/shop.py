@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 import traceback
 
 PROTOCOL = 1
@@ -78,8 +79,18 @@ def open_db(path, schema):
     # isolation_level=None: this code says where each transaction begins and ends.
     # timeout: wait up to 10 s for another process's write lock instead of failing at once.
     db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
-    # WAL lets readers and one writer work at the same time.
-    db.execute("PRAGMA journal_mode = WAL")
+    # WAL lets readers and one writer work at the same time: the service and the relays share
+    # the service's database. They all open it at once while it is new, and switching it to WAL
+    # can fail with "database is locked" without waiting (SQLite refuses rather than risk a
+    # deadlock), so try again for a while.
+    for attempt in range(200):
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 199:
+                raise
+            time.sleep(0.01)
     # A commit survives a killed process (all `verify` does) once it is in the WAL file;
     # NORMAL skips the disk flush that only a power cut would need.
     db.execute("PRAGMA synchronous = NORMAL")
