@@ -61,15 +61,20 @@ pub fn run(args: &StarterArgs) -> Result<Outcome> {
         let shown = path.display().to_string();
         out.push_str(&format!("  {shown:width$}  {}\n", file.about));
     }
+    let run = if kit.build.is_empty() {
+        "run it"
+    } else {
+        "build and run it"
+    };
     match variant {
         Variant::Starter => out.push_str(&format!(
-            "\nNext, run it under crashes and watch an event go missing:\n  {next}\nThen read {} \
+            "\nNext, {run} under kills and watch an event go missing:\n  {next}\nThen read {} \
              for step 1.\n",
             dir.join("README.md").display()
         )),
         Variant::Solution => out.push_str(&format!(
             "\nThis is the exercise done: reading it before you have tried the steps yourself \
-             spoils them.\nTo see it hold under crashes:\n  {next}\n"
+             spoils them.\nTo see it hold under kills, {run}:\n  {next}\n"
         )),
     }
     emit(&out)?;
@@ -103,7 +108,7 @@ fn list(json: bool) -> Result<Outcome> {
     let width = KITS.iter().map(|k| k.language.len()).max().unwrap_or(0);
     for kit in KITS {
         out.push_str(&format!(
-            "  {:width$}  {}; writes {}\n",
+            "  {:width$}  needs {}; writes {}\n",
             kit.language,
             kit.needs,
             names(kit, Variant::Starter).join(", ")
@@ -165,6 +170,11 @@ mod tests {
         assert_eq!(
             next_command(kit, Path::new("my outbox")),
             "msgwork verify -- python3 'my outbox/shop.py'"
+        );
+        assert_eq!(
+            next_command(kit::find("rust").unwrap(), Path::new("k")),
+            "cargo build --release --manifest-path k/Cargo.toml && msgwork verify -- \
+             k/target/release/shop"
         );
     }
 }

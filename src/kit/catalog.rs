@@ -97,38 +97,100 @@ const PROTOCOL: KitFile = KitFile {
 };
 
 /// Every kit, in the order `msgwork starter --list` shows them.
-pub const KITS: &[Kit] = &[Kit {
-    language: "python",
-    needs: "Python 3, standard library only",
-    starter: &[
-        KitFile {
-            path: "shop.py",
-            about: "your service, relay and consumer: the naive dual write",
-            text: include_str!("../../kits/python/shop.py"),
-        },
-        KitFile {
-            path: "README.md",
-            about: "the four steps from a lost event to an outbox that holds",
-            text: include_str!("../../kits/python/README.md"),
-        },
-        PROTOCOL,
-    ],
-    solution: &[
-        KitFile {
-            path: "shop.py",
-            about: "the reference solution, every step done",
-            text: include_str!("../../kits/python-solution/shop.py"),
-        },
-        KitFile {
-            path: "README.md",
-            about: "why the solution holds wherever it is killed",
-            text: include_str!("../../kits/python-solution/README.md"),
-        },
-        PROTOCOL,
-    ],
-    build: &[],
-    program: &[Arg::Plain("python3"), Arg::InKit("shop.py")],
-}];
+pub const KITS: &[Kit] = &[
+    Kit {
+        language: "python",
+        needs: "Python 3, standard library only",
+        starter: &[
+            KitFile {
+                path: "shop.py",
+                about: "your service, relay and consumer: the naive dual write",
+                text: include_str!("../../kits/python/shop.py"),
+            },
+            KitFile {
+                path: "README.md",
+                about: "the four steps from a lost event to an outbox that holds",
+                text: include_str!("../../kits/python/README.md"),
+            },
+            PROTOCOL,
+        ],
+        solution: &[
+            KitFile {
+                path: "shop.py",
+                about: "the reference solution, every step done",
+                text: include_str!("../../kits/python-solution/shop.py"),
+            },
+            KitFile {
+                path: "README.md",
+                about: "why the solution holds wherever it is killed",
+                text: include_str!("../../kits/python-solution/README.md"),
+            },
+            PROTOCOL,
+        ],
+        build: &[],
+        program: &[Arg::Plain("python3"), Arg::InKit("shop.py")],
+    },
+    Kit {
+        language: "rust",
+        needs: "the Rust toolchain (SQLite is compiled in)",
+        starter: &[
+            KitFile {
+                path: "src/main.rs",
+                about: "your service, relay and consumer: the naive dual write",
+                text: include_str!("../../kits/rust/src/main.rs"),
+            },
+            // Kept as Cargo.toml.kit in msgwork's tree: a Cargo.toml there would make Cargo
+            // leave the folder out of msgwork's own package.
+            KitFile {
+                path: "Cargo.toml",
+                about: "the package: rusqlite (bundled SQLite) and serde_json",
+                text: include_str!("../../kits/rust/Cargo.toml.kit"),
+            },
+            KitFile {
+                path: "Cargo.lock",
+                about: "the dependency versions the kit was tested with",
+                text: include_str!("../../kits/rust/Cargo.lock"),
+            },
+            KitFile {
+                path: "README.md",
+                about: "the four steps from a lost event to an outbox that holds",
+                text: include_str!("../../kits/rust/README.md"),
+            },
+            PROTOCOL,
+        ],
+        solution: &[
+            KitFile {
+                path: "src/main.rs",
+                about: "the reference solution, every step done",
+                text: include_str!("../../kits/rust-solution/src/main.rs"),
+            },
+            KitFile {
+                path: "Cargo.toml",
+                about: "the package: rusqlite (bundled SQLite) and serde_json",
+                text: include_str!("../../kits/rust-solution/Cargo.toml.kit"),
+            },
+            KitFile {
+                path: "Cargo.lock",
+                about: "the dependency versions the kit was tested with",
+                text: include_str!("../../kits/rust-solution/Cargo.lock"),
+            },
+            KitFile {
+                path: "README.md",
+                about: "why the solution holds wherever it is killed",
+                text: include_str!("../../kits/rust-solution/README.md"),
+            },
+            PROTOCOL,
+        ],
+        build: &[
+            Arg::Plain("cargo"),
+            Arg::Plain("build"),
+            Arg::Plain("--release"),
+            Arg::Plain("--manifest-path"),
+            Arg::InKit("Cargo.toml"),
+        ],
+        program: &[Arg::InKit("target/release/shop")],
+    },
+];
 
 /// The kit for `language`, named case-insensitively.
 pub fn find(language: &str) -> Result<&'static Kit, KitError> {
@@ -154,7 +216,7 @@ mod tests {
         let err = find("cobol").unwrap_err().to_string();
         assert_eq!(
             err,
-            "there is no starter kit for \"cobol\"; the kits are: python"
+            "there is no starter kit for \"cobol\"; the kits are: python, rust"
         );
     }
 
@@ -221,6 +283,21 @@ mod tests {
             ["python3", "my kit/shop.py"]
         );
         assert!(kit.build_command(Path::new("my kit")).is_empty());
+        let rust = find("rust").unwrap();
+        assert_eq!(
+            rust.build_command(Path::new("k")),
+            [
+                "cargo",
+                "build",
+                "--release",
+                "--manifest-path",
+                "k/Cargo.toml"
+            ]
+        );
+        assert_eq!(
+            rust.program_command(Path::new("k")),
+            ["k/target/release/shop"]
+        );
         assert_eq!(
             kit.program_command(Path::new("-kit")),
             ["python3", "./-kit/shop.py"]

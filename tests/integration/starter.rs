@@ -403,3 +403,76 @@ fn the_solution_with_a_step_undone_breaks_the_count_that_step_protects() {
         assert!(worst > 0, "{to:?} left {count} at 0:\n{v}");
     }
 }
+
+#[test]
+fn the_rust_kit_is_its_own_package_with_sqlite_compiled_in() {
+    for flag in [None, Some("--solution")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut args = vec!["starter", "rust", tmp.path().to_str().unwrap()];
+        args.extend(flag);
+        Msgwork::new(&args).output().success();
+        let manifest: toml::Table =
+            toml::from_str(&std::fs::read_to_string(tmp.path().join("Cargo.toml")).unwrap())
+                .unwrap();
+        // The binary verify runs is target/release/shop.
+        assert_eq!(manifest["package"]["name"].as_str(), Some("shop"));
+        assert!(manifest.contains_key("workspace"), "its own workspace");
+        let rusqlite = &manifest["dependencies"]["rusqlite"];
+        assert_eq!(rusqlite["default-features"].as_bool(), Some(false));
+        let features = rusqlite["features"].as_array().unwrap();
+        assert!(features.iter().any(|f| f.as_str() == Some("bundled")));
+        let lock = std::fs::read_to_string(tmp.path().join("Cargo.lock")).unwrap();
+        assert!(lock.contains("name = \"rusqlite\""), "{lock}");
+    }
+}
+
+/// Builds a Rust kit offline, in a target directory of its own, and returns its binary.
+fn build_rust_kit(dir: &Path) -> String {
+    let target = dir.join("target");
+    let out = Command::new("cargo")
+        .args(["build", "--release", "--offline", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "{} does not build:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path_str(&target.join("release").join("shop"))
+}
+
+#[test]
+#[ignore = "compiles SQLite twice, a few minutes: cargo test --test integration rust_kits -- --ignored"]
+fn the_rust_kits_build_offline_and_verify_judges_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut programs = Vec::new();
+    for (name, flag) in [("starter", None), ("solution", Some("--solution"))] {
+        let dir = tmp.path().join(name);
+        let mut args = vec!["starter", "rust", dir.to_str().unwrap()];
+        args.extend(flag);
+        Msgwork::new(&args).output().success();
+        programs.push(build_rust_kit(&dir));
+    }
+    let run = |program: &str, args: &[&str], code: i32| {
+        let mut all = vec!["verify", "--json"];
+        all.extend_from_slice(args);
+        all.extend(["--", program]);
+        let out = Msgwork::new(&all).output();
+        out.expect_code(code);
+        out.json()
+    };
+    let starter = run(&programs[0], &["--seeds", "10"], 1);
+    for c in counts(&starter) {
+        assert!(size(&c["lost"]) > 0, "{c}");
+    }
+    let solution = run(&programs[1], &["--seeds", "50"], 0);
+    assert_eq!(solution["seeds_held"], 50);
+    let absorbed: u64 = counts(&solution)
+        .iter()
+        .map(|c| size(&c["duplicates_absorbed"]))
+        .sum();
+    assert!(absorbed > 0);
+}
