@@ -8,6 +8,7 @@ use clap_complete::Shell;
 use crate::content::Section;
 use crate::sim::crash::schedule::{CrashAt, NaiveOrder};
 use crate::sim::crash::{ClaimMode, CrashMode};
+use crate::sim::storage::sqlite::sql::Durability;
 
 const ABOUT: &str = "Learn messaging patterns by doing them: graded drills, an outbox crash lab, \
 event rewrites and the evidence that you have mastered them.";
@@ -524,6 +525,8 @@ Examples:
                                                    one precise crash, every step written down
   msgwork simulate --crash --threads               replicas on real OS threads
   msgwork simulate --crash --crash-mode process    service and relays as processes, killed by SIGKILL
+  msgwork simulate --crash --power-loss --synchronous full
+                                                   machines lose power: what synchronous buys
 
 The same seed replays the same crashes, interleaving and report (except in real time: --threads,
 --crash-mode process).";
@@ -544,6 +547,7 @@ Examples:
   msgwork verify --schedule service:publish:3 --orders 5 -- python3 shop.py
                                                     exactly these kills, nothing else
   msgwork verify --keep-db ./runs -- python3 shop.py    keep the databases to look inside
+  msgwork verify --watch -- python3 shop.py         run again on every save
 
 Your program speaks JSON lines on stdin and stdout: see docs/verify-protocol.md.
 Exit status 0 when every invariant held on every seed, 1 when one broke, 2 when the
@@ -573,6 +577,18 @@ pub struct VerifyArgs {
     /// Keep each run's databases in DIR/seed-N instead of a temporary directory
     #[arg(long, value_name = "DIR")]
     pub keep_db: Option<PathBuf>,
+    /// Do not look for a smaller replay of a failing run
+    #[arg(long)]
+    pub no_shrink: bool,
+    /// Draw the first broken order's life as a sequence diagram in FILE.svg
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Replace the --plot file if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// Run again each time the program's files change, until Ctrl-C
+    #[arg(long)]
+    pub watch: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -635,6 +651,16 @@ pub struct SimulateArgs {
     /// Which way round the naive handler does its dual write
     #[arg(long, value_enum, value_name = "ORDER", default_value_t = NaiveOrderArg::Alternate)]
     pub naive_order: NaiveOrderArg,
+
+    /// Machines lose power now and then: the service's host or the consumer's, whose database
+    /// keeps only what was synced (SQLite, seeded scheduler only)
+    #[arg(long)]
+    pub power_loss: bool,
+
+    /// SQLite's synchronous pragma for the lab's databases: what a commit waits for before it
+    /// returns [default: off]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub synchronous: Option<SynchronousArg>,
 
     /// Rows a relay claims per pass, 1 to 10000
     #[arg(long, value_name = "N", default_value_t = 10)]
@@ -741,6 +767,37 @@ impl From<CrashModeArg> for CrashMode {
         match arg {
             CrashModeArg::InProcess => CrashMode::InProcess,
             CrashModeArg::Process => CrashMode::Process,
+        }
+    }
+}
+
+/// `--synchronous`: the command line's words for [`Durability`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SynchronousArg {
+    /// No sync at all: a commit returns once the operating system has the log.
+    Off,
+    /// The log is synced only at checkpoints.
+    Normal,
+    /// The log is synced before every commit returns.
+    Full,
+}
+
+impl From<Durability> for SynchronousArg {
+    fn from(durability: Durability) -> Self {
+        match durability {
+            Durability::Off => SynchronousArg::Off,
+            Durability::Normal => SynchronousArg::Normal,
+            Durability::Full => SynchronousArg::Full,
+        }
+    }
+}
+
+impl From<SynchronousArg> for Durability {
+    fn from(arg: SynchronousArg) -> Self {
+        match arg {
+            SynchronousArg::Off => Durability::Off,
+            SynchronousArg::Normal => Durability::Normal,
+            SynchronousArg::Full => Durability::Full,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `msgwork simulate`: the outbox crash lab.
 
 mod narrative;
+mod power;
 
 use std::fmt::Write as _;
 use std::io::BufWriter;
@@ -11,7 +12,7 @@ use serde::Serialize;
 use super::context::{Context, emit, emit_json};
 use super::replay::{Replay, WithReplay};
 use crate::Outcome;
-use crate::cli::{CrashModeArg, NaiveOrderArg, SimulateArgs, value_word};
+use crate::cli::{CrashModeArg, NaiveOrderArg, SimulateArgs, SynchronousArg, value_word};
 use crate::sim::crash::fault::Fault;
 use crate::sim::crash::observer::TraceSink;
 use crate::sim::crash::options::{DEFAULT_CRASH_RATE, DEFAULT_FAULT_RATE};
@@ -113,6 +114,8 @@ fn options(args: &SimulateArgs) -> SimOptions {
     options.fault_rate = args.fault_rate;
     options.keep_dir = args.keep_db.clone();
     options.db = args.db.clone();
+    options.power_loss = args.power_loss;
+    options.synchronous = args.synchronous.map(Into::into);
     options
 }
 
@@ -130,6 +133,8 @@ struct Recorded<'a> {
     crash_mode: CrashMode,
     batch: u32,
     lease_ms: Option<u64>,
+    power_loss: bool,
+    synchronous: Option<crate::sim::storage::sqlite::sql::Durability>,
     replay: &'a Replay,
 }
 
@@ -151,6 +156,8 @@ impl<'a> Recorded<'a> {
             crash_mode: options.crash_mode,
             batch: options.batch,
             lease_ms: options.lease_ms,
+            power_loss: options.power_loss,
+            synchronous: options.synchronous,
             replay,
         }
     }
@@ -217,6 +224,15 @@ fn replay(options: &SimOptions) -> Replay {
     }
     if options.threads {
         replay.flag("--threads");
+    }
+    if options.power_loss {
+        replay.flag("--power-loss");
+    }
+    if let Some(synchronous) = options.synchronous {
+        replay.option(
+            "--synchronous",
+            value_word(&SynchronousArg::from(synchronous)),
+        );
     }
     if options.crash_mode != defaults.crash_mode {
         replay.option(
@@ -295,9 +311,11 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
          draws faults anywhere: at every call an actor makes to its database or the broker, with \
          the chance --fault-rate (default {}; 0 turns them off, and the second consumer instance \
          with them). They run in the deterministic and --threads modes; --crash-mode process keeps \
-         to the named points.\n",
+         to the named points. power-loss strikes only with --power-loss, between two steps of the \
+         deterministic mode, at most {} times a run.\n",
         per_point(1000),
         DEFAULT_FAULT_RATE,
+        crate::sim::crash::power::MAX_POWER_LOSSES,
     ))?;
     Ok(Outcome::Success)
 }
@@ -323,11 +341,17 @@ fn render(
 ) -> String {
     let (naive, outbox) = (&report.naive, &report.outbox);
     let mut out = String::new();
-    let crashes = if report.crash {
+    let mut crashes = if report.crash {
         format!("{} crashes scheduled", report.schedule.len())
     } else {
         "no crashes".to_string()
     };
+    if let Some(durability) = report.synchronous.filter(|_| report.power_loss) {
+        crashes.push_str(&format!(
+            " · power loss, synchronous={}",
+            value_word(&SynchronousArg::from(durability)).to_uppercase()
+        ));
+    }
     let _ = writeln!(
         out,
         "{}  {} · seed {} · {} orders · {} relays ({} claims) · {} · {}\n",
@@ -376,6 +400,35 @@ fn render(
             cell(naive),
             cell(outbox),
         ]);
+    }
+    if report.power_loss {
+        let power_rows: [Row; 3] = [
+            ("power losses", |r| r.power_losses.len() as u64, false),
+            ("commits the disk lost", power::commits_lost, false),
+            (
+                "acknowledged, then gone",
+                |r| r.acknowledged_lost.unwrap_or(0),
+                true,
+            ),
+        ];
+        for (label, get, judged) in power_rows {
+            let cell = |r: &PipelineReport| {
+                let n = get(r);
+                paint.number(
+                    n,
+                    if judged {
+                        zero_is_good(n)
+                    } else {
+                        Verdict::Plain
+                    },
+                )
+            };
+            table.add_row(vec![
+                comfy_table::Cell::new(label),
+                cell(naive),
+                cell(outbox),
+            ]);
+        }
     }
     let overlaps = outbox.overlapping_claims.unwrap_or(0);
     // After a lease ran out an overlap is a cost; while it still ran, a broken claim.
@@ -497,7 +550,7 @@ mod tests {
 
     #[test]
     fn every_option_that_changes_the_result_survives_the_replay() {
-        let lines: [&[&str]; 7] = [
+        let lines: [&[&str]; 8] = [
             &["--crash", "--seed", "7", "--lease", "1", "--batch", "3"],
             &[
                 "--crash",
@@ -550,6 +603,14 @@ mod tests {
                 "process",
                 "--db",
                 "postgres://u@h/db",
+            ],
+            &[
+                "--crash",
+                "--seed",
+                "6",
+                "--power-loss",
+                "--synchronous",
+                "normal",
             ],
         ];
         for line in lines {

@@ -6,18 +6,32 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use std::io::IsTerminal as _;
+
+use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
 use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::VerifyArgs;
+use crate::ui::sequence;
 use crate::ui::{Bar, Paint, Verdict as Tone};
+use crate::verify::lanes;
 use crate::verify::report::{self, Outcome as RunOutcome, Verdict};
 use crate::verify::schedule::parse_schedule;
+use crate::verify::shrink::{self, Budget, Shrunk};
 use crate::verify::{self, Options};
 
 const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct ShrunkJson<'a> {
+    orders: u32,
+    schedule: &'a [crate::verify::schedule::Strike],
+    tries: u32,
+    replay: String,
+    outcome: &'a RunOutcome,
+}
 
 #[derive(Serialize)]
 struct Json<'a> {
@@ -29,6 +43,9 @@ struct Json<'a> {
     /// The replay command of the first seed that did not hold.
     #[serde(skip_serializing_if = "Option::is_none")]
     replay: Option<String>,
+    /// The smallest replay of that seed's failure that shrinking found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shrunk: Option<ShrunkJson<'a>>,
     runs: &'a [RunOutcome],
 }
 
@@ -54,6 +71,68 @@ struct Results {
 }
 
 pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
+    if args.watch {
+        if args.json {
+            bail!("--watch shows each run as it comes and cannot be combined with --json");
+        }
+        return watch(args, ctx);
+    }
+    once(args, ctx, args.force)
+}
+
+/// Runs again whenever the program's files change, like a test watcher: a failure or a broken
+/// protocol is shown, and the watch goes on until Ctrl-C.
+fn watch(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
+    let mut force = args.force;
+    loop {
+        let seen = stamp(&args.command);
+        if std::io::stdout().is_terminal() {
+            emit("\x1b[2J\x1b[H")?;
+        }
+        if let Err(err) = once(args, ctx, force) {
+            eprintln!("error: {err:#}");
+        }
+        // The diagram is this watch's own file from now on.
+        force = true;
+        eprintln!(
+            "{}",
+            ctx.paint.dim(&format!(
+                "Watching {} for changes; press Ctrl-C to stop.",
+                crate::ui::plural(seen.len() as u64, "file", "files")
+            ))
+        );
+        while stamp(&args.command) == seen {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+/// What the watch compares: each source file of the program with its text, and each file the
+/// command names with its size and modification time (a compiled program has no source here).
+fn stamp(command: &[OsString]) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = verify::program::sources(command)
+        .into_iter()
+        .map(|f| (f.path, f.text))
+        .collect();
+    for arg in command {
+        if let Ok(meta) = std::fs::metadata(arg)
+            && meta.is_file()
+        {
+            let when = meta
+                .modified()
+                .ok()
+                .map(|t| format!("{t:?}"))
+                .unwrap_or_default();
+            seen.push((
+                arg.to_string_lossy().into_owned(),
+                format!("{} {when}", meta.len()),
+            ));
+        }
+    }
+    seen
+}
+
+fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
     let schedule = match &args.schedule {
         Some(text) => Some(parse_schedule(text).map_err(|e| anyhow!("--schedule: {e}"))?),
         None => None,
@@ -66,8 +145,13 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
         schedule,
         keep: args.keep_db.clone(),
     };
+    if let Some(path) = &args.plot {
+        crate::ui::plot::check_svg_path(path)?;
+        ctx.outputs(force)?
+            .check_file(path, "the sequence diagram (--plot)")?;
+    }
     let recorder = ctx.recorder()?;
-    let bar = Bar::new(u64::from(args.seeds), "seeds", args.seeds > 1);
+    let bar = Bar::new(u64::from(args.seeds), "seeds", !args.json);
     let mut runs = Vec::new();
     for n in 0..args.seeds {
         let seed = args.seed.saturating_add(u64::from(n));
@@ -87,6 +171,26 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
     let first_bad = runs.iter().find(|r| r.verdict != Verdict::Held);
     let replay = first_bad.map(|r| replay(args, r.seed));
     let verdict = first_bad.map_or(Verdict::Held, |r| r.verdict);
+    let shrunk = match first_bad {
+        Some(bad) if !args.no_shrink && shrink::failure(bad).is_some() => {
+            let bar = Bar::new(u64::from(Budget::default().runs), "tries", !args.json);
+            bar.message("shrinking the failing run");
+            let found = shrink::shrink(&options, bad, Budget::default(), &mut |_, what| {
+                bar.message_owned(format!("shrinking: {what}"));
+            });
+            bar.finish();
+            found
+        }
+        _ => None,
+    };
+    let story = shrunk
+        .as_ref()
+        .and_then(|s| s.outcome.first_broken.as_ref())
+        .or_else(|| first_bad.and_then(|r| r.first_broken.as_ref()));
+    if let (Some(path), Some(story)) = (&args.plot, story) {
+        let svg = sequence::svg(&lanes::of(story.order, &story.timeline))?;
+        crate::ui::plot::write_svg(path, &svg)?;
+    }
     let run_id = recorder.record(
         "verify",
         Some(args.seed),
@@ -121,11 +225,18 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
             verdict,
             seeds_run: runs.len(),
             seeds_held: held,
+            shrunk: shrunk.as_ref().map(|s| ShrunkJson {
+                orders: s.orders,
+                schedule: &s.strikes,
+                tries: s.tries,
+                replay: shrunk_replay(args, s),
+                outcome: &s.outcome,
+            }),
             replay,
             runs: &runs,
         })?;
     } else {
-        let mut text = human(args, &runs, ctx.paint);
+        let mut text = human(args, &runs, shrunk.as_ref(), ctx.paint);
         if let Some(id) = run_id {
             let _ = writeln!(text, "{}", ctx.paint.dim(&format!("Recorded as run {id}.")));
         }
@@ -138,7 +249,7 @@ pub fn run(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
     })
 }
 
-fn human(args: &VerifyArgs, runs: &[RunOutcome], paint: Paint) -> String {
+fn human(args: &VerifyArgs, runs: &[RunOutcome], shrunk: Option<&Shrunk>, paint: Paint) -> String {
     let mut out = String::new();
     let program = shell_words(&args.command);
     let held = runs.iter().filter(|r| r.verdict == Verdict::Held).count();
@@ -178,6 +289,32 @@ fn human(args: &VerifyArgs, runs: &[RunOutcome], paint: Paint) -> String {
     out.push_str(&one(shown, paint));
     if shown.verdict != Verdict::Held {
         let _ = writeln!(out, "\nReplay this run:\n  {}", replay(args, shown.seed));
+    }
+    if let Some(s) = shrunk {
+        let kills = s.strikes.iter().filter(|s| s.point.kills()).count() as u64;
+        let faults = s.strikes.len() as u64 - kills;
+        let mut what = vec![crate::ui::plural(u64::from(s.orders), "order", "orders")];
+        if kills > 0 {
+            what.push(crate::ui::plural(kills, "kill", "kills"));
+        }
+        if faults > 0 {
+            what.push(crate::ui::plural(faults, "broker fault", "broker faults"));
+        }
+        let _ = writeln!(
+            out,
+            "\n{} {} break it the same way (found in {} tries):\n  {}",
+            paint.bold("Smallest replay found:"),
+            what.join(", "),
+            s.tries,
+            shrunk_replay(args, s)
+        );
+        if let Some(story) = &s.outcome.first_broken {
+            out.push_str(&story_text(story, paint));
+        }
+    } else if shown.verdict != Verdict::Held {
+        if let Some(story) = &shown.first_broken {
+            out.push_str(&story_text(story, paint));
+        }
     } else if runs.len() == 1 {
         let _ = writeln!(
             out,
@@ -267,34 +404,6 @@ fn one(run: &RunOutcome, paint: Paint) -> String {
     if let Some(step) = run.step_to_work_on() {
         let _ = writeln!(out, "Work on step {} next.", step.number);
     }
-    if let Some(story) = &run.first_broken {
-        let _ = writeln!(
-            out,
-            "\n{} order {} ({})",
-            paint.bold("The first order that went wrong:"),
-            story.order,
-            story.problem
-        );
-        let _ = writeln!(out, "{}", wrap(&story.explanation, 96, "  "));
-        let _ = writeln!(out, "Its life:");
-        for entry in story.timeline.iter().take(40) {
-            let who = if entry.incarnation > 0 {
-                format!("{}#{}", entry.node, entry.incarnation)
-            } else {
-                entry.node.clone()
-            };
-            let _ = writeln!(
-                out,
-                "  {:>7} ms  {:<12} {}",
-                entry.ms,
-                who,
-                report::describe(entry)
-            );
-        }
-        if story.timeline.len() > 40 {
-            let _ = writeln!(out, "  … {} more", story.timeline.len() - 40);
-        }
-    }
     if !run.errors.is_empty() {
         let _ = writeln!(out, "\nYour processes answered `error`:");
         for (node, text) in run.errors.iter().take(5) {
@@ -302,6 +411,43 @@ fn one(run: &RunOutcome, paint: Paint) -> String {
         }
     }
     out
+}
+
+/// The life of the first order that went wrong, as a timeline.
+fn story_text(story: &report::Story, paint: Paint) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{} order {} ({})",
+        paint.bold("The first order that went wrong:"),
+        story.order,
+        story.problem
+    );
+    let _ = writeln!(out, "{}", wrap(&story.explanation, 96, "  "));
+    let _ = writeln!(out, "Its life:");
+    out.push_str(&sequence::terminal(
+        &lanes::of(story.order, &story.timeline),
+        paint,
+    ));
+    out
+}
+
+/// The command that replays a shrunk failure.
+fn shrunk_replay(args: &VerifyArgs, s: &Shrunk) -> String {
+    let mut line = format!(
+        "msgwork verify --seed {} --orders {}",
+        s.outcome.seed, s.orders
+    );
+    if args.relays != 3 {
+        let _ = write!(line, " --relays {}", args.relays);
+    }
+    let _ = write!(
+        line,
+        " --schedule {} -- {}",
+        quote(&s.schedule()),
+        shell_words(&args.command)
+    );
+    line
 }
 
 /// The command that runs this seed again.

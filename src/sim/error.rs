@@ -20,6 +20,16 @@ pub enum SimError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    /// The lab could not cut a database's log where a simulated power loss stopped the disk.
+    #[error(
+        "cannot cut the write-ahead log of {} for a simulated power loss: {cause}; check that \
+         the lab's directory is writable",
+        path.display()
+    )]
+    PowerLoss {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("event {event_id} carries a payload billing cannot read: {err}")]
     Payload {
         event_id: String,

@@ -5,6 +5,7 @@
 pub mod plot;
 pub mod practice;
 pub mod prompt;
+pub mod sequence;
 
 use std::io::IsTerminal;
 use std::time::Duration;

@@ -17,6 +17,11 @@ pub struct Counts {
     pub phantom: Vec<u32>,
     pub double_applied: Vec<u32>,
     pub mischarged: Vec<u32>,
+    /// Charged orders whose event was never delivered to the consumer: a charge made some other
+    /// way than by consuming the event.
+    pub undelivered: Vec<u32>,
+    /// Orders the service answered with `error`: the client placed them and was refused.
+    pub refused: Vec<u32>,
     pub broken_promises: Vec<u32>,
     pub relay_overlap: usize,
     pub duplicates_absorbed: usize,
@@ -30,6 +35,8 @@ impl Counts {
             && self.phantom.is_empty()
             && self.double_applied.is_empty()
             && self.mischarged.is_empty()
+            && self.undelivered.is_empty()
+            && self.refused.is_empty()
             && self.broken_promises.is_empty()
             && self.relay_overlap == 0
     }
@@ -41,6 +48,8 @@ impl Counts {
             &self.phantom,
             &self.double_applied,
             &self.mischarged,
+            &self.undelivered,
+            &self.refused,
             &self.broken_promises,
         ]
         .into_iter()
@@ -78,6 +87,29 @@ pub fn count(committed: &Committed, ran: &Ran) -> Counts {
         }
     }
     counts.double_applied.sort_unstable();
+    let delivered: BTreeSet<u32> = ran
+        .trace
+        .entries
+        .iter()
+        .filter(|e| matches!(e.what, crate::verify::trace::What::Deliver { .. }))
+        .filter_map(|e| e.order)
+        .collect();
+    let refused: BTreeSet<u32> = ran
+        .trace
+        .entries
+        .iter()
+        .filter(|e| {
+            e.node == "service" && matches!(e.what, crate::verify::trace::What::Error { .. })
+        })
+        .filter_map(|e| e.order)
+        .collect();
+    counts.refused = refused.into_iter().collect();
+    counts.undelivered = committed
+        .charges
+        .keys()
+        .filter(|o| !delivered.contains(o))
+        .copied()
+        .collect();
     counts.broken_promises = ran
         .promised
         .iter()

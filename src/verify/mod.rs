@@ -6,10 +6,12 @@ pub mod broker;
 pub mod check;
 pub mod child;
 pub mod error;
+pub mod lanes;
 pub mod program;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod shrink;
 pub mod tables;
 pub mod trace;
 pub mod wire;
@@ -49,7 +51,10 @@ pub fn verify(options: &Options, seed: u64) -> Result<Outcome, VerifyError> {
     let (_scratch, dir) = files::lab_dir(keep.as_deref())
         .map_err(|e| VerifyError::Setup(format!("could not make the run's directory: {e}")))?;
     let schedule = match &options.schedule {
-        Some(given) => Schedule::Given(given.clone()),
+        Some(given) => Schedule::Given {
+            seed,
+            strikes: given.clone(),
+        },
         None => Schedule::seeded(seed, Rates::default(), (options.orders / 4).clamp(1, 40)),
     };
     let setup = Setup {

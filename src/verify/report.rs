@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::verify::check::Counts;
 use crate::verify::run::Ran;
-use crate::verify::schedule::{Point, Strike};
+use crate::verify::schedule::Strike;
 use crate::verify::trace::{Entry, What};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -57,6 +57,8 @@ pub struct Outcome {
     pub unsettled: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_broken: Option<Story>,
+    /// Events two live relays both published, the first ten.
+    pub overlaps: Vec<crate::verify::run::Overlap>,
     /// `error` answers the processes gave: node and text, the first few.
     pub errors: Vec<(String, String)>,
     pub processes_started: u32,
@@ -72,6 +74,10 @@ pub struct Summary {
     pub phantom: usize,
     pub double_applied: usize,
     pub mischarged: usize,
+    #[serde(default)]
+    pub undelivered: usize,
+    #[serde(default)]
+    pub refused: usize,
     pub broken_promises: usize,
     pub relay_overlap: usize,
     pub duplicates_absorbed: usize,
@@ -89,6 +95,8 @@ impl Outcome {
             phantom: c.phantom.len(),
             double_applied: c.double_applied.len(),
             mischarged: c.mischarged.len(),
+            undelivered: c.undelivered.len(),
+            refused: c.refused.len(),
             broken_promises: c.broken_promises.len(),
             relay_overlap: c.relay_overlap,
             duplicates_absorbed: c.duplicates_absorbed,
@@ -128,6 +136,7 @@ impl Outcome {
             fired: ran.fired.clone(),
             unsettled: ran.unsettled.as_ref().map(|u| u.reason.clone()),
             first_broken,
+            overlaps: ran.overlaps.iter().take(10).cloned().collect(),
             errors: ran.errors.clone(),
             processes_started: ran.started,
             elapsed_ms: ran.elapsed.as_millis() as u64,
@@ -336,6 +345,30 @@ fn story(order: u32, counts: &Counts, ran: &Ran) -> Story {
             )
         };
         ("double-applied", text)
+    } else if counts.refused.contains(&order) {
+        let text = timeline
+            .iter()
+            .find_map(|e| match &e.what {
+                What::Error { text } if e.node == "service" => Some(text.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        (
+            "refused",
+            format!(
+                "The service answered `error` for order {order} ({text}): every order the client \
+                 places must be committed and answered order_placed"
+            ),
+        )
+    } else if counts.undelivered.contains(&order) {
+        (
+            "charged without delivery",
+            format!(
+                "`charges` has order {order}, but its event was never delivered to your consumer: \
+                 a charge must come from consuming the event, not from reading another service's \
+                 data"
+            ),
+        )
     } else if counts.mischarged.contains(&order) {
         (
             "mischarged",
@@ -359,41 +392,5 @@ fn story(order: u32, counts: &Counts, ran: &Ran) -> Story {
         problem,
         explanation,
         timeline,
-    }
-}
-
-/// Words for one trace entry, for the timeline.
-pub fn describe(entry: &Entry) -> String {
-    match &entry.what {
-        What::Started => "started".into(),
-        What::OrderSent => "client sent place_order".into(),
-        What::OrderPlaced => "answered order_placed".into(),
-        What::Error { text } => format!("answered error: {text}"),
-        What::Publish { event_id } => format!("sent publish {event_id}"),
-        What::Stored { event_id, .. } => format!("stored {event_id}"),
-        What::PublishOk { event_id } => format!("got publish_ok for {event_id}"),
-        What::PublishFailed { event_id, stored } => format!(
-            "got publish_failed for {event_id} ({})",
-            if *stored {
-                "the broker had stored it"
-            } else {
-                "the broker lost it"
-            }
-        ),
-        What::Deliver { event_id, delivery } => {
-            format!("got deliver {event_id} (delivery {delivery})")
-        }
-        What::Acked { event_id } => format!("acked {event_id}"),
-        What::AckLost { event_id } => {
-            format!("acked {event_id}, but died before the broker recorded it")
-        }
-        What::Redeliver { event_id } => format!("will deliver {event_id} again"),
-        What::Killed { strike, doing } => {
-            let point = strike
-                .parse::<Strike>()
-                .map(|s| s.point)
-                .unwrap_or(Point::During);
-            format!("KILLED {doing}: {} [{strike}]", point.describe())
-        }
     }
 }

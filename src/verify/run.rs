@@ -533,16 +533,12 @@ impl<'a> Run<'a> {
                 let name = node.name.clone();
                 let schedule = &self.setup.schedule;
                 if let Some(strike) = schedule.strike(&name, Point::Ack, k) {
-                    if let Some(event) = self.in_flight_event() {
-                        self.trace.push(
-                            ms,
-                            &name,
-                            inc,
-                            Some(event.1),
-                            What::AckLost { event_id: event.0 },
-                        );
+                    let event = self.in_flight_event();
+                    if let Some((event_id, order)) = event.clone() {
+                        self.trace
+                            .push(ms, &name, inc, Some(order), What::AckLost { event_id });
                     }
-                    self.kill(i, strike);
+                    self.kill_about(i, strike, event.map(|e| e.1));
                     return Ok(());
                 }
                 if let Some(index) = self.broker.ack() {
@@ -565,7 +561,8 @@ impl<'a> Run<'a> {
                     }
                 }
                 if let Some(strike) = schedule.strike(&name, Point::Acked, k) {
-                    self.kill(i, strike);
+                    let order = self.in_flight_event().map(|e| e.1);
+                    self.kill_about(i, strike, order);
                 }
             }
         }
@@ -742,7 +739,7 @@ impl<'a> Run<'a> {
             }
         }
         if let Some(strike) = h.kill_after {
-            self.kill(i, strike);
+            self.kill_about(i, strike, order);
         }
     }
 
@@ -769,6 +766,11 @@ impl<'a> Run<'a> {
 
     /// SIGKILL node `i` for `strike`; it is started again on the next turn.
     fn kill(&mut self, i: usize, strike: Strike) {
+        self.kill_about(i, strike, None);
+    }
+
+    /// As [`Run::kill`], for a kill that concerns `about` when the request in hand does not say.
+    fn kill_about(&mut self, i: usize, strike: Strike, about: Option<u32>) {
         let ms = self.ms();
         let node = &mut self.nodes[i];
         let Some(proc) = node.proc.take() else {
@@ -790,6 +792,7 @@ impl<'a> Run<'a> {
             }
             _ => ("between requests".to_string(), None),
         };
+        let order = about.or(order);
         if node.role == Role::Consumer {
             self.broker.give_back();
         }

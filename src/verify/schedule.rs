@@ -211,8 +211,16 @@ impl Default for Rates {
 /// Decides, for each occurrence, whether it strikes.
 #[derive(Clone, Debug)]
 pub enum Schedule {
-    Seeded { seed: u64, rates: Rates, early: u32 },
-    Given(BTreeSet<Strike>),
+    Seeded {
+        seed: u64,
+        rates: Rates,
+        early: u32,
+    },
+    /// Exactly these strikes; the seed still decides everything else (holds, amounts, order).
+    Given {
+        seed: u64,
+        strikes: BTreeSet<Strike>,
+    },
 }
 
 impl Schedule {
@@ -229,7 +237,7 @@ impl Schedule {
     /// What strikes at `node`'s `k`-th occurrence of `point`, if anything.
     pub fn strike(&self, node: &str, point: Point, k: u32) -> Option<Strike> {
         match self {
-            Schedule::Given(set) => set
+            Schedule::Given { strikes, .. } => strikes
                 .iter()
                 .find(|s| s.node == node && s.point == point && s.k == k)
                 .cloned(),
@@ -263,10 +271,7 @@ impl Schedule {
 
     /// A draw in `0..n` for a decision keyed by `node`, `what` and `k`, fixed by the seed.
     pub fn draw(&self, node: &str, what: u64, k: u32, n: u64) -> u64 {
-        let seed = match self {
-            Schedule::Seeded { seed, .. } => *seed,
-            Schedule::Given(_) => 0,
-        };
+        let (Schedule::Seeded { seed, .. } | Schedule::Given { seed, .. }) = self;
         mix(
             seed ^ what.wrapping_mul(0x9E37_79B9_7F4A_7C15),
             node,

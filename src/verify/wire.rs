@@ -96,8 +96,13 @@ impl Request {
                 body.insert("role".into(), role.name().into());
                 body.insert("node".into(), node.as_str().into());
                 body.insert("incarnation".into(), (*incarnation).into());
-                body.insert("service_db".into(), service_db.as_str().into());
-                body.insert("consumer_db".into(), consumer_db.as_str().into());
+                // Each role is told only its own database: a service that reached into the
+                // consumer's would be judged on charges no delivery made.
+                if *role == Role::Consumer {
+                    body.insert("consumer_db".into(), consumer_db.as_str().into());
+                } else {
+                    body.insert("service_db".into(), service_db.as_str().into());
+                }
             }
             Request::PlaceOrder {
                 order_id,

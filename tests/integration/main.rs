@@ -15,6 +15,7 @@ mod lab_guarantees;
 mod layout;
 mod mutants;
 mod postgres;
+mod powerloss;
 mod records;
 mod replay;
 mod rewrite_cli;

@@ -167,7 +167,7 @@ fn the_naive_program_loses_events_and_says_how_to_replay() {
     let Some(_) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let naive = program(dir.path(), "naive.py", NAIVE);
-    let out = verify(&["--orders", "40", "--json"], &naive).output();
+    let out = verify(&["--orders", "40", "--json", "--no-shrink"], &naive).output();
     out.expect_code(1);
     let json = out.json();
     assert_eq!(json["schema_version"], 1);
@@ -257,4 +257,172 @@ fn zombie(pid: &str) -> bool {
             .next()
             .is_some_and(|rest| rest.trim_start().starts_with('Z'))
     })
+}
+
+#[test]
+fn a_failure_shrinks_to_a_replay_that_still_fails_and_is_drawn() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let naive = program(dir.path(), "naive.py", NAIVE);
+    let svg = dir.path().join("life.svg");
+    let svg_arg = svg.to_string_lossy().into_owned();
+    let out = verify(&["--orders", "60", "--json", "--plot", &svg_arg], &naive).output();
+    out.expect_code(1);
+    let json = out.json();
+    let shrunk = &json["shrunk"];
+    let strikes = shrunk["schedule"].as_array().expect("a shrunk schedule");
+    assert!(strikes.len() <= 2, "{shrunk}");
+    assert!(shrunk["orders"].as_u64().unwrap() <= 60);
+    assert_eq!(shrunk["outcome"]["verdict"], "broken");
+    let replay = shrunk["replay"].as_str().unwrap();
+    assert!(replay.contains("--schedule "), "{replay}");
+    let drawn = std::fs::read_to_string(&svg).expect("the diagram is written");
+    assert!(drawn.contains("<svg") && drawn.contains("client") && drawn.contains("broker"));
+
+    // The replay it printed fails again, the same way.
+    let words: Vec<&str> = replay.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "--").unwrap();
+    let mut args: Vec<&str> = words[2..at].to_vec();
+    args.extend(["--json", "--no-shrink"]);
+    let again = verify(&args, &naive).output();
+    again.expect_code(1);
+    let problem = &shrunk["outcome"]["first_broken"]["problem"];
+    assert_eq!(&again.json()["runs"][0]["first_broken"]["problem"], problem);
+
+    // A second run will not write over the diagram without --force.
+    let out = verify(&["--orders", "5", "--plot", &svg_arg], &naive).output();
+    out.expect_code(2);
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+}
+
+#[test]
+fn watch_runs_again_when_the_program_changes() {
+    use std::io::{BufRead, BufReader};
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let naive = program(dir.path(), "naive.py", NAIVE);
+    let home = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"))
+        .args([
+            "verify",
+            "--watch",
+            "--orders",
+            "3",
+            "--no-shrink",
+            "--",
+            "python3",
+            &naive,
+        ])
+        .env("MSGWORK_HOME", home.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("msgwork verify") && tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(30));
+    assert!(first.is_ok(), "no first run");
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(rx.try_recv().is_err(), "ran again with nothing changed");
+    std::fs::write(&naive, format!("{NAIVE}\n# changed\n")).unwrap();
+    let second = rx.recv_timeout(Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(second.is_ok(), "no second run after the change");
+    let out = verify(&["--watch", "--json"], &naive).output();
+    out.expect_code(2);
+    assert!(out.stderr.contains("--watch"), "{}", out.stderr);
+}
+
+/// A service that writes the charge itself, into the consumer's database next door, in the same
+/// transaction as the order: nothing is ever lost or doubled, and nothing was consumed.
+const CHEAT: &str = r#"
+import json, os, sqlite3, sys
+def send(m): print(json.dumps(m), flush=True)
+def recv():
+    line = sys.stdin.readline()
+    if not line: sys.exit(0)
+    return json.loads(line)
+init = recv()
+role = init["role"]
+if role == "consumer":
+    db = sqlite3.connect(init["consumer_db"], timeout=10, isolation_level=None)
+    db.execute("CREATE TABLE IF NOT EXISTS charges (order_id INTEGER, amount_cents INTEGER)")
+else:
+    path = init["service_db"]
+    db = sqlite3.connect(path, timeout=10, isolation_level=None)
+    db.execute("ATTACH ? AS c", (os.path.join(os.path.dirname(path), "consumer.db"),))
+    db.execute("CREATE TABLE IF NOT EXISTS orders (order_id INTEGER PRIMARY KEY, amount_cents INTEGER)")
+    db.execute("CREATE TABLE IF NOT EXISTS c.charges (order_id INTEGER, amount_cents INTEGER)")
+send({"type": "init_ok", "in_reply_to": init["msg_id"]})
+while True:
+    m = recv()
+    if m["type"] == "place_order":
+        o = m["order"]
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT OR REPLACE INTO orders VALUES (?, ?)", (o["order_id"], o["amount_cents"]))
+        db.execute("DELETE FROM c.charges WHERE order_id = ?", (o["order_id"],))
+        db.execute("INSERT INTO c.charges VALUES (?, ?)", (o["order_id"], o["amount_cents"]))
+        db.execute("COMMIT")
+        send({"type": "order_placed", "in_reply_to": m["msg_id"]})
+    else:
+        send({"type": "tick_ok" if m["type"] == "tick" else "ack", "in_reply_to": m["msg_id"]})
+"#;
+
+#[test]
+fn charges_that_no_delivery_made_do_not_count() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cheat = program(dir.path(), "cheat.py", CHEAT);
+    let out = verify(&["--orders", "20", "--json", "--no-shrink"], &cheat).output();
+    out.expect_code(1);
+    let run = &out.json()["runs"][0];
+    assert_eq!(run["counts"]["lost"], serde_json::json!([]), "{run}");
+    assert_eq!(
+        run["counts"]["undelivered"].as_array().map(Vec::len),
+        Some(20),
+        "{run}"
+    );
+    assert_eq!(run["first_broken"]["problem"], "charged without delivery");
+}
+
+#[test]
+fn an_order_refused_with_an_error_is_not_a_pass() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let refuses = NAIVE.replace(
+        r#"        o = m["order"]
+        db.execute"#,
+        r#"        o = m["order"]
+        send({"type": "error", "in_reply_to": m["msg_id"], "text": "not today"})
+        continue
+        db.execute"#,
+    );
+    assert_ne!(refuses, NAIVE);
+    let path = program(dir.path(), "refuses.py", &refuses);
+    let out = verify(&["--orders", "6", "--json", "--no-shrink"], &path).output();
+    out.expect_code(1);
+    let run = &out.json()["runs"][0];
+    assert_eq!(run["counts"]["committed"], 0, "{run}");
+    assert!(
+        run["counts"]["refused"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 5),
+        "{run}"
+    );
+    assert!(
+        run["first_broken"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("not today")
+    );
 }

@@ -3,6 +3,7 @@
 //! did not occur.
 
 use crate::sim::crash::ClaimMode;
+use crate::sim::crash::power::Host;
 use crate::sim::crash::report::{PipelineReport, Report};
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder};
 use crate::ui::plural;
@@ -91,6 +92,7 @@ pub(super) fn explain(report: &Report) -> Vec<String> {
     crashes(report, &mut lines);
     naive(report, &mut lines);
     outbox(report, &mut lines);
+    lines.extend(super::power::explain(report));
     duplicates(report, &mut lines);
     dedupe(report, &mut lines);
     claims(report, &mut lines);
@@ -239,6 +241,12 @@ fn naive(report: &Report, lines: &mut Vec<String>) {
                 fault(naive, "service", "broker-publish-lost"),
                 "the broker lost a publish the naive handler never retried".to_string(),
             ),
+            (
+                super::power::took_on(naive, Host::Consumer),
+                "a power loss on the consumer's host took charges billing had already \
+                 acknowledged"
+                    .to_string(),
+            ),
         ]);
         let cause = if causes.is_empty() {
             String::new()
@@ -253,7 +261,30 @@ fn naive(report: &Report, lines: &mut Vec<String>) {
             orders_list(&naive.lost_orders)
         ));
     }
-    if naive.phantom_events > 0 {
+    let powered_off = super::power::took_on(naive, Host::Service);
+    if naive.phantom_events > 0 && powered_off > 0 {
+        let died = at(naive, CrashPoint::ServiceBeforeCommit)
+            + fault(naive, "service", "crash-after-publish")
+            + fault(naive, "service", "crash-before-commit");
+        let causes = fired(vec![
+            (
+                died,
+                "the handler that publishes first died before COMMIT".to_string(),
+            ),
+            (
+                powered_off,
+                "a power loss on the service's host took committed orders whose events were \
+                 already out"
+                    .to_string(),
+            ),
+        ]);
+        lines.push(format!(
+            "Phantoms: billing charged {} the naive service no longer has ({}): {}.",
+            plural(naive.phantom_events, "order", "orders"),
+            orders_list(&naive.phantom_orders),
+            and_list(&causes)
+        ));
+    } else if naive.phantom_events > 0 {
         let died = at(naive, CrashPoint::ServiceBeforeCommit)
             + fault(naive, "service", "crash-after-publish")
             + fault(naive, "service", "crash-before-commit");
@@ -335,10 +366,15 @@ fn outbox(report: &Report, lines: &mut Vec<String>) {
                 orders_list(&outbox.phantom_orders)
             ));
         }
+        let tail = if super::power::commits_lost(outbox) > 0 {
+            "The power losses below took commits the pipeline had already acted on."
+        } else {
+            "msgwork's own outbox should never do this: please report it with the replay command \
+             below."
+        };
         lines.push(format!(
             "The outbox broke its promise: {}, judged from the orders the service committed \
-             against the charges billing committed. msgwork's own outbox should never do this: \
-             please report it with the replay command below.",
+             against the charges billing committed. {tail}",
             and_list(&broken)
         ));
         return;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::fault::FaultRates;
 use super::gate::{Gate, Ticks};
+use super::power::Power;
 use super::runner::{Poll, Settled};
 use super::world::{Actor, World};
 use crate::sim::clock::SimClock;
@@ -66,7 +67,8 @@ impl Life {
 }
 
 /// Runs a crash-lab pipeline under the seeded scheduler until the service is done and `settled`.
-/// Each actor has its own thread, but only the one holding the turn moves.
+/// Each actor has its own thread, but only the one holding the turn moves. With `power`, its
+/// machines lose power now and then between steps.
 pub fn run_interleaved(
     makers: Vec<Maker>,
     world: &World<'_>,
@@ -74,22 +76,30 @@ pub fn run_interleaved(
     seed: u64,
     rates: FaultRates,
     settled: &Settled<'_>,
+    power: Option<Arc<Power>>,
 ) -> Result<u64, SimError> {
     // Every actor polls while the others work: more relays, more steps for the same orders.
     let actors = makers.len().max(5) as u64;
     let limit = (1_000_000 + 600 * u64::from(world.config.orders)) * actors / 5;
     // On PostgreSQL a statement can wait for a row lock held by an actor waiting for its turn.
     let watchdog = world.location.is_postgres();
-    let gate = Arc::new(Gate::seeded(
-        makers.len(),
-        seed,
-        rates,
-        limit,
-        Arc::clone(clock),
-        watchdog,
-    ));
+    let gate = Arc::new(
+        Gate::seeded(
+            makers.len(),
+            seed,
+            rates,
+            limit,
+            Arc::clone(clock),
+            watchdog,
+        )
+        .with_power(power),
+    );
     clock.set(0);
-    let ticks = Ticks { settled };
+    let lost_power = |loss: &_| world.obs.power_lost(loss);
+    let ticks = Ticks {
+        settled,
+        lost_power: &lost_power,
+    };
     std::thread::scope(|scope| {
         for (slot, make) in makers.into_iter().enumerate() {
             let world = world.at(&gate, slot);

@@ -95,6 +95,9 @@ pub enum Fault {
     /// The actor stops mid-step for a long while (a GC pause, a stalled VM), then carries on
     /// as if nothing happened: a relay wakes to find its lease long gone.
     Pause,
+    /// A machine loses power (`--power-loss` only): everything on it dies at once, and its
+    /// database keeps only what had reached the disk.
+    PowerLoss,
 }
 
 impl Fault {
@@ -113,6 +116,7 @@ impl Fault {
             Fault::Reorder,
             Fault::ConsumerRace,
             Fault::Pause,
+            Fault::PowerLoss,
         ] {
             kinds.push((fault.to_string(), fault.describe()));
         }
@@ -146,6 +150,12 @@ impl Fault {
             Fault::Pause => {
                 "A component stops in the middle of a step for up to three seconds, then carries \
                  on: a relay paused mid-pass outlives its lease, and another relay takes its rows."
+            }
+            Fault::PowerLoss => {
+                "With --power-loss only: the service's host (service and relays) or the consumer's \
+                 host loses power. Everything on it dies at once, and its database keeps what \
+                 synchronous had synced plus a seeded part of the rest; the broker keeps what it \
+                 acknowledged."
             }
         }
     }
@@ -190,6 +200,7 @@ impl fmt::Display for Fault {
             Fault::Reorder => f.write_str("broker-reorder"),
             Fault::ConsumerRace => f.write_str("consumer-race"),
             Fault::Pause => f.write_str("pause"),
+            Fault::PowerLoss => f.write_str("power-loss"),
         }
     }
 }

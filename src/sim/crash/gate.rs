@@ -14,6 +14,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use super::fault::{Fault, FaultRates, Op, Phase};
+use super::power::{Host, Power, PowerLoss};
 use super::runner::Poll;
 use std::sync::Arc;
 
@@ -42,6 +43,8 @@ pub struct Gate {
     turns: Vec<Condvar>,
     /// Signalled when the run ends.
     ended: Condvar,
+    /// The machines' power, when the run models power loss (seeded runs only).
+    power: Option<Arc<Power>>,
 }
 
 struct State {
@@ -75,11 +78,15 @@ struct Slot {
     /// Inside a call that waits on the database: it takes its turn again once the call returns.
     blocked: bool,
     done: bool,
+    /// Its host lost power: every call fails until it is reborn.
+    powered_off: bool,
 }
 
 /// What the scheduler asks between steps: whether the pipeline has drained.
 pub struct Ticks<'a> {
     pub settled: &'a (dyn Fn() -> Result<bool, SimError> + Sync + 'a),
+    /// Told of each power loss, once its host's log is cut.
+    pub lost_power: &'a (dyn Fn(&PowerLoss) + Sync + 'a),
 }
 
 /// The shortest and longest pause a paused actor sits out, in simulated milliseconds: up to three
@@ -134,7 +141,18 @@ impl Gate {
             }),
             turns: (0..actors).map(|_| Condvar::new()).collect(),
             ended: Condvar::new(),
+            power: None,
         }
+    }
+
+    /// The same gate, cutting the power of `power`'s machines now and then between steps.
+    pub fn with_power(mut self, power: Option<Arc<Power>>) -> Self {
+        self.power = power.filter(|_| self.seeded);
+        self
+    }
+
+    pub fn power(&self) -> Option<&Arc<Power>> {
+        self.power.as_ref()
     }
 
     pub fn is_seeded(&self) -> bool {
@@ -262,7 +280,7 @@ impl Gate {
         if state.over {
             return Err(SimError::Stopped);
         }
-        if state.slots[slot].struck.is_some() {
+        if state.slots[slot].dead() {
             return Err(SimError::Crashed);
         }
         if self.rates.crash > 0.0
@@ -294,9 +312,12 @@ impl Gate {
         std::mem::take(&mut self.state().noted[slot])
     }
 
-    /// The actor in `slot` is being rebuilt: returns the fault that killed it, if the gate's.
+    /// The actor in `slot` is being rebuilt: returns the fault that killed it, if the gate's. A
+    /// power loss is reported once, for its host, not for each actor it killed.
     pub fn reborn(&self, slot: usize) -> Option<Fault> {
-        self.state().slots[slot].struck.take()
+        let mut state = self.state();
+        state.slots[slot].powered_off = false;
+        state.slots[slot].struck.take()
     }
 
     /// `slot`'s call could not go on because another actor, waiting mid-step, holds a lock it
@@ -349,6 +370,10 @@ impl Gate {
         if state.over {
             return Err(SimError::Stopped);
         }
+        // Its host may have lost power while it waited: it must not make the call.
+        if state.slots[slot].dead() {
+            return Err(SimError::Crashed);
+        }
         Ok(())
     }
 
@@ -381,10 +406,39 @@ impl Gate {
         }
         state.now += 1;
         self.clock.set(state.now);
-        if let Err(err) = self.schedule(&mut state, ticks) {
+        let scheduled = self
+            .lose_power(&mut state, ticks)
+            .and_then(|()| self.schedule(&mut state, ticks));
+        if let Err(err) = scheduled {
             self.finish(&mut state, Err(err));
         }
         self.wake(&state);
+    }
+
+    /// Between two steps, with the seeded chance, one host loses power: every component on it
+    /// dies at once (one parked mid-step included), and its database keeps what reached the disk.
+    fn lose_power(&self, state: &mut State, ticks: &Ticks<'_>) -> Result<(), SimError> {
+        let Some(power) = &self.power else {
+            return Ok(());
+        };
+        if !power.may_fail() || !state.rng.random_bool(super::power::POWER_LOSS_RATE) {
+            return Ok(());
+        }
+        let host = Host::ALL[state.rng.random_range(0..Host::ALL.len())];
+        let now = state.now;
+        for (i, slot) in state.slots.iter_mut().enumerate() {
+            if power.host_of(i) == Some(host) {
+                slot.powered_off = true;
+                // It dies as soon as it next gets the turn, and restarts from there.
+                slot.wake = slot.wake.min(now);
+            }
+        }
+        let rng = &mut state.rng;
+        let loss = power.fail(host, now, |synced, length| {
+            rng.random_range(synced..=length)
+        })?;
+        (ticks.lost_power)(&loss);
+        Ok(())
     }
 
     /// Chooses whose turn it is, jumping time to the next wake-up when nobody can move.
@@ -471,6 +525,12 @@ impl State {
 }
 
 impl Slot {
+    /// Whether every call of the actor fails until it is reborn: a crash struck it, or its host
+    /// lost power.
+    fn dead(&self) -> bool {
+        self.struck.is_some() || self.powered_off
+    }
+
     /// Whether the actor can move now: a paused one waits for its wake-up even mid-step.
     fn ready(&self, now: u64) -> bool {
         !self.done && !self.blocked && self.wake <= now

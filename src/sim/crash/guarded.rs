@@ -1,16 +1,18 @@
 //! An actor's database connection seen through the gate: every statement is a point where the
 //! actor may crash or, under the seeded scheduler, wait while another actor runs.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::fault::{Op, Phase};
 use super::gate::Gate;
+use super::power::{self, Socket};
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order};
 use crate::sim::storage::seam::{OutboxRow, Storage};
 
 pub struct Guarded {
-    inner: Box<dyn Storage>,
+    /// The connection itself, which a power loss on the actor's host closes under it.
+    inner: Socket,
     gate: Arc<Gate>,
     slot: usize,
 }
@@ -24,6 +26,11 @@ impl Guarded {
         if gate.is_seeded() {
             inner.no_wait()?;
         }
+        let host = gate.power().and_then(|power| power.host_of(slot));
+        let inner = match (gate.power(), host) {
+            (Some(power), Some(host)) => power.plug(host, inner),
+            _ => Arc::new(Mutex::new(Some(inner))),
+        };
         Ok(Guarded { inner, gate, slot })
     }
 
@@ -37,7 +44,11 @@ impl Guarded {
         loop {
             self.gate.point(self.slot, op, Phase::Before)?;
             self.gate.enter_call(self.slot);
-            let result = f(self.inner.as_mut());
+            // A connection the power took is gone: the call dies with the actor.
+            let result = match power::lock(&self.inner).as_deref_mut() {
+                Some(conn) => f(conn),
+                None => Err(SimError::Crashed),
+            };
             self.gate.leave_call(self.slot)?;
             match result {
                 Err(err) if err.is_busy() && self.gate.is_seeded() => {

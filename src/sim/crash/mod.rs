@@ -4,13 +4,14 @@
 //! `options` checks what was asked for; `run` sets up a pipeline's world and actors; `runner` is
 //! the one seeded scheduler that interleaves them, and `drive` runs them in real time instead;
 //! `observer` watches every step and `report` judges what it saw; `process` runs the same actors
-//! as child processes killed with SIGKILL.
+//! as child processes killed with SIGKILL; `power` cuts a machine's power, and its database's log.
 
 pub mod fault;
 pub mod gate;
 pub mod mutant;
 pub mod observer;
 pub mod options;
+pub mod power;
 pub mod process;
 pub mod report;
 pub mod run;

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::sim::clock::Clock;
 use crate::sim::crash::fault::{Fault, FaultCounts};
+use crate::sim::crash::power::PowerLoss;
 use crate::sim::crash::schedule::CrashPoint;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
@@ -95,7 +96,7 @@ struct TraceLine<'a> {
 fn component(actor: &str) -> &'static str {
     if actor.starts_with("relay") {
         "relay"
-    } else if actor.starts_with("billing") {
+    } else if actor.starts_with("billing") || actor == "consumer-host" {
         "consumer"
     } else {
         "service"
@@ -127,6 +128,8 @@ pub struct Observed {
     /// Rows a relay published but could not mark because its claim had been taken over.
     pub fenced: u64,
     pub dedupe_skips: u64,
+    /// Orders the service told the client were placed.
+    pub acknowledged: Vec<u32>,
     live: HashMap<i64, Vec<u64>>,
     pass_rows: HashMap<u64, Vec<i64>>,
     /// When each live pass's lease runs out.
@@ -185,6 +188,36 @@ impl<'a> Observer<'a> {
 
     pub fn order_handled(&self) {
         self.progress.advance(1);
+    }
+
+    /// The service told the client that `order` was placed.
+    pub fn acknowledged(&self, order: u32) {
+        self.state().acknowledged.push(order);
+    }
+
+    /// A host lost power: counted as one fault of the component it runs, with how many committed
+    /// transactions its disk lost.
+    pub fn power_lost(&self, loss: &PowerLoss) {
+        let actor = loss.host.name();
+        {
+            let mut state = self.state();
+            state.faults.add(Fault::PowerLoss);
+            state
+                .faults_by_component
+                .entry(component(actor))
+                .or_default()
+                .add(Fault::PowerLoss);
+        }
+        let kind = Fault::PowerLoss.to_string();
+        self.trace(
+            actor,
+            "fault",
+            Detail {
+                fault: Some(&kind),
+                count: Some(loss.commits_lost),
+                ..Detail::default()
+            },
+        );
     }
 
     pub fn crashed(&self, actor: &str, point: CrashPoint, order: u32) {

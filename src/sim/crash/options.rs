@@ -39,7 +39,10 @@ pub struct SimOptions {
     pub consumer_batch: u32,
     /// Relay lease; `None` picks a default that suits the mode.
     pub lease_ms: Option<u64>,
-    pub durability: Durability,
+    /// SQLite's `synchronous` pragma (`--synchronous`); `None` keeps the lab's `OFF`.
+    pub synchronous: Option<Durability>,
+    /// Machines lose power now and then, and their databases keep only what was synced.
+    pub power_loss: bool,
     /// A PostgreSQL server to run on instead of SQLite files.
     pub db: Option<String>,
     /// Keep the lab's SQLite files here instead of a temporary directory.
@@ -90,7 +93,8 @@ impl SimOptions {
             batch: 10,
             consumer_batch: 1,
             lease_ms: None,
-            durability: Durability::Off,
+            synchronous: None,
+            power_loss: false,
             db: None,
             keep_dir: None,
             fault_rate: None,
@@ -204,6 +208,31 @@ impl SimOptions {
                 );
             }
         }
+        if self.power_loss {
+            if self.db.is_some() {
+                problems.push(
+                    "--power-loss needs SQLite: it cuts a database's write-ahead log where the \
+                     disk stopped, and a PostgreSQL server is not the lab's to unplug; drop --db \
+                     (or unset MSGWORK_DB)"
+                        .to_string(),
+                );
+            }
+            if self.real_time() {
+                problems.push(
+                    "--power-loss needs the seeded scheduler, which stops every component of a \
+                     machine at once and replays the same losses for a seed; drop --threads and \
+                     --crash-mode process"
+                        .to_string(),
+                );
+            }
+        }
+        if self.synchronous.is_some() && self.db.is_some() {
+            problems.push(
+                "--synchronous sets SQLite's pragma, and this run is on PostgreSQL (--db or \
+                 MSGWORK_DB); drop one of them"
+                    .to_string(),
+            );
+        }
         if let Some(Err(err)) = self
             .db
             .as_deref()
@@ -216,6 +245,12 @@ impl SimOptions {
         } else {
             Err(SimError::Invalid(problems.join("; ")))
         }
+    }
+
+    /// SQLite's `synchronous` for the run's databases: `OFF` unless asked, since only a power
+    /// loss can tell the difference.
+    pub fn durability(&self) -> Durability {
+        self.synchronous.unwrap_or(Durability::Off)
     }
 
     /// Whether the run goes by the wall clock rather than the seeded scheduler.
@@ -336,6 +371,53 @@ mod tests {
             }),
             ""
         );
+    }
+
+    #[test]
+    fn power_loss_refuses_what_it_cannot_model_and_says_why() {
+        let cases: [(&Change, &str); 4] = [
+            (
+                &|o| {
+                    o.power_loss = true;
+                    o.db = Some("postgres://u@h/db".into());
+                },
+                "--power-loss needs SQLite",
+            ),
+            (
+                &|o| {
+                    o.power_loss = true;
+                    o.threads = true;
+                },
+                "--power-loss needs the seeded scheduler",
+            ),
+            (
+                &|o| {
+                    o.power_loss = true;
+                    o.crash_mode = CrashMode::Process;
+                },
+                "--power-loss needs the seeded scheduler",
+            ),
+            (
+                &|o| {
+                    o.synchronous = Some(Durability::Full);
+                    o.db = Some("postgres://u@h/db".into());
+                },
+                "--synchronous sets SQLite's pragma",
+            ),
+        ];
+        for (change, wanted) in cases {
+            let said = problems(change);
+            assert!(said.contains(wanted), "wanted '{wanted}', got '{said}'");
+        }
+        for synchronous in [None, Some(Durability::Normal), Some(Durability::Full)] {
+            assert_eq!(
+                problems(|o| {
+                    o.power_loss = true;
+                    o.synchronous = synchronous;
+                }),
+                ""
+            );
+        }
     }
 
     #[test]

@@ -5,12 +5,16 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::sim::crash::observer::Observed;
+use crate::sim::crash::power::PowerLoss;
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder, ScheduledCrash};
 use crate::sim::crash::world::ClaimMode;
+use crate::sim::storage::sqlite::sql::Durability;
 
 /// Bumped when a key of the `--json` report changes meaning or disappears. Version 2 judges lost,
-/// phantom and double-applied from the charges billing committed, not from deliveries.
-pub const SCHEMA_VERSION: u32 = 2;
+/// phantom and double-applied from the charges billing committed, not from deliveries. Version 3
+/// adds power loss: `power_loss` and `synchronous`, and for each pipeline the power losses that
+/// fired and the orders acknowledged to the client that are gone from the orders table.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One pipeline's results.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -60,6 +64,17 @@ pub struct PipelineReport {
     pub phantom_orders: Vec<u32>,
     pub mischarged_orders: Vec<u32>,
     pub double_applied_orders: Vec<u32>,
+    /// Orders the service told the client were placed; none where the service runs as a child
+    /// process, which does not report it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged_orders: Option<u64>,
+    /// Of those, orders not in the orders table at the end: the client holds an acknowledgement
+    /// for an order the service no longer has. Only a power loss does that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged_lost: Option<u64>,
+    pub acknowledged_lost_orders: Vec<u32>,
+    /// Every power loss that struck this pipeline, in order (`--power-loss` only).
+    pub power_losses: Vec<PowerLoss>,
     /// Scheduler steps (deterministic runs replay the same count).
     pub steps: u64,
     /// The child processes the service and relays ran in (`--crash-mode process` only).
@@ -162,6 +177,15 @@ impl PipelineReport {
     /// exactly once, for its amount. What the observer saw only explains how it came to be.
     pub fn check(observed: &Observed, end: &Final, with_relays: bool, steps: u64) -> Self {
         let outcome = Outcome::of(end);
+        let committed: std::collections::BTreeSet<u32> =
+            end.committed.iter().map(|(order, _)| *order).collect();
+        let mut vanished: Vec<u32> = observed
+            .acknowledged
+            .iter()
+            .filter(|order| !committed.contains(order))
+            .copied()
+            .collect();
+        vanished.sort_unstable();
         PipelineReport {
             committed_orders: end.committed.len() as u64,
             events_published: observed.published.values().map(|n| u64::from(*n)).sum(),
@@ -197,6 +221,10 @@ impl PipelineReport {
             phantom_orders: outcome.phantom,
             mischarged_orders: outcome.mischarged,
             double_applied_orders: outcome.double_applied_orders,
+            acknowledged_orders: Some(observed.acknowledged.len() as u64),
+            acknowledged_lost: Some(vanished.len() as u64),
+            acknowledged_lost_orders: vanished,
+            power_losses: Vec::new(),
             steps,
             processes: None,
         }
@@ -216,8 +244,8 @@ pub struct Timings {
 pub struct Verdict {
     /// The naive dual write lost or invented at least one event.
     pub naive_broken: bool,
-    /// Zero lost, zero phantom, zero double-applied, zero mischarged (and, when claiming, no row
-    /// claimed from a relay whose lease was still running).
+    /// Zero lost, zero phantom, zero double-applied, zero mischarged, no acknowledged order gone
+    /// (and, when claiming, no row claimed from a relay whose lease was still running).
     pub outbox_holds: bool,
     /// Each broken invariant of the outbox run, in words.
     pub outbox_problems: Vec<String>,
@@ -241,6 +269,11 @@ pub struct Report {
     pub crash_rate: f64,
     /// Chance of a fault at each call, beyond the named points; 0 when they are off.
     pub fault_rate: f64,
+    /// Whether machines lost power (`--power-loss`).
+    pub power_loss: bool,
+    /// SQLite's `synchronous` for every database of the run; none on PostgreSQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<Durability>,
     pub schedule: Vec<ScheduledCrash>,
     pub unplaced_crash_points: Vec<CrashPoint>,
     pub naive: PipelineReport,
@@ -281,6 +314,12 @@ impl Verdict {
             problems.push(format!(
                 "{} orders charged the wrong amount",
                 outbox.mischarged
+            ));
+        }
+        let vanished = outbox.acknowledged_lost.unwrap_or(0);
+        if vanished > 0 {
+            problems.push(format!(
+                "{vanished} orders acknowledged to the client are gone from the orders table"
             ));
         }
         let unexpired = outbox.unexpired_overlaps.unwrap_or(0);

@@ -2,15 +2,15 @@
 //! seeded crash schedule, with relay replicas, an in-process broker and a billing consumer.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::consumer::Consumer;
 use super::drive::{self, Life, Maker};
 use super::observer::{Observer, TraceSink};
 use super::options::{CrashMode, REAL_TIME_LIMIT, SimOptions};
+use super::power::{self, Host, Power, Socket};
 use super::process::fleet;
 use super::relay::Relay;
 use super::report::{self, Final, PipelineReport, Report, Timings, Verdict};
@@ -23,7 +23,8 @@ use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
 use crate::sim::storage::sqlite::files::lab_dir;
-use crate::sim::storage::{Backend, Db, backend_name};
+use crate::sim::storage::sqlite::sql::Durability;
+use crate::sim::storage::{Backend, Db, Location, Storage, backend_name};
 
 /// Runs both pipelines under the same crash schedule and checks what each proves.
 pub fn run(
@@ -69,6 +70,8 @@ pub fn run(
         crash: !matches!(options.crash, CrashPlan::None),
         crash_rate: options.crash_rate(),
         fault_rate: options.faults().crash,
+        power_loss: options.power_loss,
+        synchronous: options.db.is_none().then(|| options.durability()),
         schedule: schedule.crashes(),
         unplaced_crash_points: schedule.unplaced.clone(),
         naive,
@@ -98,12 +101,34 @@ fn run_pipeline(
             pipeline.name(),
             options.keep_dir.is_some(),
         )?,
-        None => Backend::sqlite(dir, pipeline.name(), options.durability),
+        // The power losses are the lab's own: what the disk keeps is decided by the model of
+        // `synchronous` in `power`, and a real fsync, which no simulated loss can observe, would
+        // only cost time (six times the run's, under FULL).
+        None if options.power_loss => {
+            Backend::sqlite(dir, pipeline.name(), Durability::Off).with_power_loss()
+        }
+        None => Backend::sqlite(dir, pipeline.name(), options.durability()),
     };
     let with_relays = pipeline == Pipeline::Outbox;
     backend.create(with_relays)?;
-    let checker = backend.connect(Db::Service)?;
-    let mut billing = backend.connect(Db::Billing)?;
+    let relays = if with_relays { options.relays } else { 0 };
+    let power = power_of(options, backend.location(), relays, config);
+    // The checker's connection lives on the service's host too: a power loss there closes it,
+    // and it opens again when next asked.
+    let checker: Socket = match &power {
+        Some(power) => power.plug(Host::Service, backend.connect(Db::Service)?),
+        None => Arc::new(Mutex::new(Some(backend.connect(Db::Service)?))),
+    };
+    let read_orders = |read: &mut dyn FnMut(&mut dyn Storage) -> Result<u64, SimError>| {
+        let mut conn = power::lock(&checker);
+        if conn.is_none() {
+            *conn = Some(backend.connect(Db::Service)?);
+        }
+        match conn.as_deref_mut() {
+            Some(conn) => read(conn),
+            None => Err(SimError::Internal("the checker's connection vanished")),
+        }
+    };
 
     let sim_clock = Arc::new(SimClock::default());
     let wall_clock;
@@ -132,17 +157,12 @@ fn run_pipeline(
         client: &client,
         gate: None,
     };
-    let relays = if with_relays { options.relays } else { 0 };
 
-    let checker = Mutex::new(checker);
     let settled = || -> Result<bool, SimError> {
         // Unsent first, then the backlog: an empty outbox means every row was published before
         // the backlog is read, so an empty backlog then means every publish was consumed.
-        if with_relays {
-            let mut conn = checker.lock().unwrap_or_else(PoisonError::into_inner);
-            if conn.unsent_count()? > 0 {
-                return Ok(false);
-            }
+        if with_relays && read_orders(&mut |conn| conn.unsent_count())? > 0 {
+            return Ok(false);
         }
         Ok(broker.backlog() == 0)
     };
@@ -185,21 +205,71 @@ fn run_pipeline(
                 REAL_TIME_LIMIT,
             )?
         } else {
-            drive::run_interleaved(makers, &world, &sim_clock, seed, config.faults, &settled)?
+            drive::run_interleaved(
+                makers,
+                &world,
+                &sim_clock,
+                seed,
+                config.faults,
+                &settled,
+                power.clone(),
+            )?
         }
     };
 
-    let mut checker = checker.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let mut committed = Vec::new();
+    let mut over_live_leases = None;
+    read_orders(&mut |conn| {
+        committed = conn.committed_orders()?;
+        if with_relays && options.claim == ClaimMode::Lease {
+            over_live_leases = conn.claims_over_live_leases(config.lease_ms)?;
+        }
+        Ok(0)
+    })?;
     let end = Final {
-        committed: checker.committed_orders()?,
-        charges: billing.charges()?,
-        claims_over_live_leases: if with_relays && options.claim == ClaimMode::Lease {
-            checker.claims_over_live_leases(config.lease_ms)?
-        } else {
-            None
-        },
+        committed,
+        // Opened only now: no connection of the checker's holds billing's database during the
+        // run, where a power loss must find every one of them closed.
+        charges: backend.connect(Db::Billing)?.charges()?,
+        claims_over_live_leases: over_live_leases,
     };
     let mut report = PipelineReport::check(&obs.into_observed(), &end, with_relays, steps);
+    if processes.is_some() {
+        // The service's child processes do not report what they acknowledged.
+        report.acknowledged_orders = None;
+        report.acknowledged_lost = None;
+    }
     report.processes = processes;
+    report.power_losses = power.map(|p| p.losses()).unwrap_or_default();
     Ok(report)
+}
+
+/// The machines' power for a `--power-loss` run on SQLite: the service and the relays on the
+/// service's host, the consumer and its twin on the consumer's, in the scheduler's slot order.
+fn power_of(
+    options: &SimOptions,
+    location: &Location,
+    relays: u32,
+    config: &Config,
+) -> Option<Arc<Power>> {
+    let Location::Sqlite {
+        service, billing, ..
+    } = location
+    else {
+        return None;
+    };
+    if !options.power_loss {
+        return None;
+    }
+    let mut slots = vec![Host::Service; 1 + relays as usize];
+    slots.push(Host::Consumer);
+    if config.faults.twin_consumer {
+        slots.push(Host::Consumer);
+    }
+    Some(Arc::new(Power::new(
+        options.durability(),
+        service,
+        billing,
+        slots,
+    )))
 }

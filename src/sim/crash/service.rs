@@ -38,7 +38,10 @@ impl Service {
             Pipeline::Outbox => outbox_write(world, conn, &order),
         };
         match written {
-            Ok(false) => Ok(Poll::Ready),
+            Ok(false) => {
+                world.acknowledged(n);
+                Ok(Poll::Ready)
+            }
             Ok(true) => {
                 self.link.crash();
                 Ok(Poll::Crashed(world.now() + world.config().restart_ms))

@@ -189,6 +189,8 @@ pub trait Outside {
     fn marked(&self, actor: &str, pass: u64, marked: usize, fenced: usize);
     fn trace(&self, actor: &str, step: &str, detail: Detail<'_>);
     fn order_handled(&self);
+    /// The service answered the client: `order` is placed. A power loss may yet take it.
+    fn acknowledged(&self, _order: u32) {}
 }
 
 impl Outside for World<'_> {
@@ -261,6 +263,10 @@ impl Outside for World<'_> {
 
     fn order_handled(&self) {
         self.obs.order_handled();
+    }
+
+    fn acknowledged(&self, order: u32) {
+        self.obs.acknowledged(order);
     }
 }
 

@@ -7,8 +7,8 @@
 //! and the write lock is released, announces the highest outbox id now committed.
 //!
 //! The feed says *when* to read; the relay's saved position says *from where*. The relay keeps the
-//! last outbox id it published in a database of its own (so saving it never waits for the service's
-//! write lock) and reads forward from it. Outbox ids are never reused and SQLite commits one writer
+//! last outbox id it published in the outbox's own database, written after the rows it covers, so
+//! that no power loss can leave it ahead of them (see `SqliteFeed`), and reads forward from it. Outbox ids are never reused and SQLite commits one writer
 //! at a time, so nothing can commit below an id the relay has already seen: the position is a log
 //! offset, and a relay that restarts after a crash catches up on everything committed meanwhile.
 //! A lost wake-up costs time, never an event. That is what makes this CDC rather than a hint.
@@ -785,10 +785,7 @@ mod tests {
             .query_row("SELECT max(id) FROM outbox", [], |r| r.get(0))
             .unwrap();
         assert_eq!(
-            crate::sim::storage::sqlite::feed::saved_position(
-                &Connection::open(dir.path().join("cdc-relay.db")).unwrap()
-            )
-            .unwrap(),
+            crate::sim::storage::sqlite::feed::saved_position(&conn).unwrap(),
             last
         );
         assert!(

@@ -15,6 +15,7 @@ use super::sqlite::feed::{Feed, FeedConnection, RELAY_SCHEMA, SqliteFeed};
 use super::sqlite::files::remove_db;
 use super::sqlite::sql::{self as db, Durability};
 use super::sqlite::store::Sqlite;
+use super::sqlite::wal;
 use crate::sim::error::{PgContext, SimError, SqlContext};
 
 /// Where a run's data lives, in a form a child process can be handed to open it again.
@@ -24,9 +25,14 @@ pub enum Location {
     Sqlite {
         service: PathBuf,
         billing: PathBuf,
-        /// The CDC relay's own database, where it saves its position.
+        /// Where the CDC relay once saved its position, removed with the rest by
+        /// [`Backend::create`]; the position now lives beside the outbox.
         relay: PathBuf,
         durability: Durability,
+        /// Connections hold back every checkpoint, so that a power loss can cut the log: see
+        /// [`Backend::with_power_loss`].
+        #[serde(default)]
+        power_loss: bool,
     },
     Postgres {
         url: String,
@@ -56,6 +62,7 @@ impl Location {
                 service,
                 billing,
                 durability,
+                power_loss,
                 ..
             } => {
                 let path = match db {
@@ -63,6 +70,9 @@ impl Location {
                     Db::Billing => billing,
                 };
                 let conn = db::open(path, *durability).sql("opening a connection")?;
+                if *power_loss {
+                    wal::hold_checkpoints(&conn).sql("holding back checkpoints")?;
+                }
                 Ok(Box::new(Sqlite::Plain(conn)))
             }
             Location::Postgres {
@@ -105,8 +115,7 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// SQLite files `<tag>-orders.db` and `<tag>-billing.db` in `dir` (and `<tag>-relay.db` for
-    /// a CDC relay's position).
+    /// SQLite files `<tag>-orders.db` and `<tag>-billing.db` in `dir`.
     pub fn sqlite(dir: &Path, tag: &str, durability: Durability) -> Backend {
         Backend {
             location: Location::Sqlite {
@@ -114,6 +123,7 @@ impl Backend {
                 billing: dir.join(format!("{tag}-billing.db")),
                 relay: dir.join(format!("{tag}-relay.db")),
                 durability,
+                power_loss: false,
             },
             _schemas: None,
             slot_made: None,
@@ -155,6 +165,16 @@ impl Backend {
         self
     }
 
+    /// On SQLite, connections that never checkpoint, automatically or on close: the main file
+    /// keeps what was synced before the run and every commit since stays in the log, where a
+    /// power loss can cut it (`simulate --power-loss`). A run's log then grows with it.
+    pub fn with_power_loss(mut self) -> Backend {
+        if let Location::Sqlite { power_loss, .. } = &mut self.location {
+            *power_loss = true;
+        }
+        self
+    }
+
     pub fn location(&self) -> &Location {
         &self.location
     }
@@ -167,6 +187,7 @@ impl Backend {
                 billing,
                 relay,
                 durability,
+                ..
             } => {
                 for path in [service, billing, relay] {
                     remove_db(path)?;
@@ -230,14 +251,17 @@ impl Backend {
         Ok(())
     }
 
-    /// Prepares the change feed a CDC relay follows: the relay's position table on SQLite, a
-    /// replication slot and the outbox's commit notification on PostgreSQL.
+    /// Prepares the change feed a CDC relay follows: the relay's position table beside the
+    /// outbox on SQLite (see [`SqliteFeed`] for why there), a replication slot and the outbox's
+    /// commit notification on PostgreSQL.
     pub fn create_feed(&mut self) -> Result<(), SimError> {
         match &self.location {
             Location::Sqlite {
-                relay, durability, ..
+                service,
+                durability,
+                ..
             } => {
-                let conn = db::open(relay, *durability).sql("creating the relay database")?;
+                let conn = db::open(service, *durability).sql("opening the outbox's database")?;
                 conn.execute_batch(RELAY_SCHEMA)
                     .sql("creating the relay's position table")?;
             }
@@ -280,12 +304,10 @@ impl Backend {
         match &self.location {
             Location::Sqlite {
                 service,
-                relay,
                 durability,
                 ..
             } => Ok(Box::new(SqliteFeed::open(
                 service,
-                relay,
                 *durability,
                 Arc::clone(&self.feed),
             )?)),

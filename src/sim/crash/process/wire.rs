@@ -256,6 +256,7 @@ mod tests {
                 billing: "/tmp/a dir/outbox-billing.db".into(),
                 relay: "/tmp/a dir/outbox-relay.db".into(),
                 durability: Durability::Off,
+                power_loss: false,
             },
             epoch_us: 1_767_603_600_000_000,
             crashes: vec![ScheduledCrash {

@@ -1,5 +1,5 @@
 //! The SQLite change feed: hooks on the service's connection announce committed outbox rows, and a
-//! CDC relay reads the outbox forward from the position it saves in its own database.
+//! CDC relay reads the outbox forward from the position it saves beside the outbox.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -18,9 +18,9 @@ CREATE TABLE IF NOT EXISTS relay_position (
     last_id INTEGER NOT NULL  -- the last outbox id published: the log offset
 );";
 
-/// The CDC relay's saved position in its own database: the last outbox id it published.
-pub fn saved_position(relay: &Connection) -> rusqlite::Result<i64> {
-    relay.query_row(
+/// The CDC relay's saved position, in the outbox's database: the last outbox id it published.
+pub fn saved_position(outbox: &Connection) -> rusqlite::Result<i64> {
+    outbox.query_row(
         "SELECT coalesce(max(last_id), 0) FROM relay_position WHERE relay = 'cdc'",
         [],
         |r| r.get(0),
@@ -28,28 +28,29 @@ pub fn saved_position(relay: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// The SQLite change feed: woken by the hooks' announcements, reading the outbox forward from
-/// the position saved in the relay's own database.
+/// the position saved beside it.
+///
+/// The position lives in the outbox's own database, not in one of the relay's. A power loss
+/// keeps a prefix of a database's log; the position is written after the rows it covers have
+/// committed, so any prefix that holds a position holds those rows too, and the position can
+/// never end up ahead of the outbox. Kept in a database of its own, it could survive while the
+/// outbox lost its last rows: new rows would then take the lost ids (`AUTOINCREMENT` counts
+/// only what survived), and the relay, reading from past them, would never publish them. The
+/// price is that saving the position waits for the service's write lock, which a service holds
+/// for one short transaction at a time.
 pub struct SqliteFeed {
     outbox: Connection,
-    state: Connection,
     position: i64,
     feed: Arc<Feed>,
 }
 
 impl SqliteFeed {
-    pub fn open(
-        orders: &Path,
-        relay: &Path,
-        durability: Durability,
-        feed: Arc<Feed>,
-    ) -> Result<Self, SimError> {
+    pub fn open(orders: &Path, durability: Durability, feed: Arc<Feed>) -> Result<Self, SimError> {
         let outbox = db::open(orders, durability).sql("opening the outbox")?;
-        let state = db::open(relay, durability).sql("opening the relay's database")?;
         // A (re)started relay knows only what is durable: its saved position.
-        let position = saved_position(&state).sql("reading the relay's position")?;
+        let position = saved_position(&outbox).sql("reading the relay's position")?;
         Ok(SqliteFeed {
             outbox,
-            state,
             position,
             feed,
         })
@@ -70,7 +71,7 @@ impl ChangeFeed for SqliteFeed {
     }
 
     fn confirm(&mut self, position: u64) -> Result<(), SimError> {
-        self.state
+        self.outbox
             .prepare_cached(
                 "INSERT INTO relay_position (relay, last_id) VALUES ('cdc', ?1)
                  ON CONFLICT (relay) DO UPDATE SET last_id = excluded.last_id",
@@ -201,6 +202,7 @@ mod tests {
 
     use super::*;
     use crate::sim::model::{Envelope, Order, Pipeline};
+    use crate::sim::storage::sqlite::wal;
 
     /// Opens a transaction holding order `n`'s outbox row.
     fn begin_with_event(conn: &Connection, n: u32) {
@@ -262,6 +264,56 @@ mod tests {
         let rows = db::outbox_after(&conn, 0, 10).unwrap();
         assert_eq!(rows.len(), 1, "the dead transaction's row was rolled back");
         assert_eq!(feed.committed(), rows[0].id);
+    }
+
+    #[test]
+    fn a_power_loss_anywhere_never_leaves_the_position_ahead_of_the_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.db");
+        {
+            let conn = db::open(&path, Durability::Off).unwrap();
+            db::create_service_schema(&conn, true).unwrap();
+            conn.execute_batch(RELAY_SCHEMA).unwrap();
+        }
+        // Closed last, and holding checkpoints back: every commit of the run stays in the log.
+        let holder = db::open(&path, Durability::Off).unwrap();
+        crate::sim::storage::sqlite::wal::hold_checkpoints(&holder).unwrap();
+        let writer = db::open(&path, Durability::Off).unwrap();
+        let mut relay = SqliteFeed::open(&path, Durability::Off, Arc::default()).unwrap();
+        for n in 1..=8 {
+            begin_with_event(&writer, n);
+            db::commit(&writer).unwrap();
+            if n % 3 != 0 {
+                let batch = relay.read(2).unwrap();
+                relay.confirm(batch.position).unwrap();
+            }
+        }
+        drop((relay, writer, holder));
+        let main = std::fs::read(&path).unwrap();
+        let log = std::fs::read(wal::wal_path(&path)).unwrap();
+        let frame = 24 + db::PAGE_SIZE as usize;
+        let mut positions = std::collections::BTreeSet::new();
+        for at in (32..=log.len()).step_by(frame / 2) {
+            let case = tempfile::tempdir().unwrap();
+            let copy = case.path().join("orders.db");
+            std::fs::write(&copy, &main).unwrap();
+            std::fs::write(wal::wal_path(&copy), &log).unwrap();
+            wal::cut(&copy, at as u64).unwrap();
+            let conn = Connection::open(&copy).unwrap();
+            let position = saved_position(&conn).unwrap();
+            let last: i64 = conn
+                .query_row("SELECT coalesce(max(id), 0) FROM outbox", [], |r| r.get(0))
+                .unwrap();
+            assert!(
+                position <= last,
+                "cut at {at}: position {position}, outbox up to {last}"
+            );
+            positions.insert(position);
+        }
+        assert!(
+            positions.len() > 3,
+            "the cuts kept too few positions: {positions:?}"
+        );
     }
 
     #[test]

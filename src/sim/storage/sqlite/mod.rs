@@ -5,3 +5,4 @@ pub mod feed;
 pub mod files;
 pub mod sql;
 pub mod store;
+pub mod wal;
