@@ -132,6 +132,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// Write a starter kit: your own order service, relays and consumer, for `msgwork verify`
+    #[command(after_help = STARTER_EXAMPLES)]
+    Starter(StarterArgs),
     /// One actor of `simulate --crash-mode process`, started by the lab with its orders on stdin
     #[command(name = "__actor", hide = true)]
     Actor {
@@ -835,4 +838,31 @@ pub fn value_word<T: ValueEnum>(value: &T) -> String {
     value
         .to_possible_value()
         .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
+const STARTER_EXAMPLES: &str = "\
+Examples:
+  msgwork starter python my-outbox              the naive program and the steps to fix it
+  msgwork starter python answer --solution      the reference solution (spoils the exercise)
+  msgwork starter --list                        every kit
+
+An existing file is never replaced: name a new or empty directory.";
+
+#[derive(Debug, Args)]
+pub struct StarterArgs {
+    /// The kit's language (see --list)
+    #[arg(required_unless_present = "list")]
+    pub language: Option<String>,
+    /// The directory to write the kit into, created if missing
+    #[arg(required_unless_present = "list")]
+    pub dir: Option<PathBuf>,
+    /// Write the reference solution instead of the starter
+    #[arg(long)]
+    pub solution: bool,
+    /// List the kits and write nothing
+    #[arg(long, conflicts_with_all = ["language", "dir", "solution"])]
+    pub list: bool,
+    /// Print the result as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }

@@ -10,6 +10,7 @@ pub mod content;
 pub mod drill;
 pub mod evidence;
 pub mod grade;
+pub mod kit;
 pub mod rewrite;
 pub mod sim;
 pub mod sketch;

@@ -16,6 +16,7 @@ mod replay;
 mod rewrite;
 mod simulate;
 mod sketch;
+mod starter;
 mod verify;
 
 use anyhow::Result;
@@ -65,6 +66,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         }
         Command::Doctor { db, json } => doctor::run(db.as_deref(), json, &ctx),
         Command::Actor { name } => actor::run(&name),
+        Command::Starter(args) => starter::run(&args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "msgwork", &mut out);

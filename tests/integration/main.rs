@@ -23,5 +23,6 @@ mod secrets;
 mod simulate_cli;
 mod simulate_process;
 mod sketch_cli;
+mod starter;
 mod terminal;
 mod verify_cli;
