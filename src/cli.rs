@@ -564,6 +564,9 @@ pub struct VerifyArgs {
     /// Orders the client places (1 to 10000)
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub orders: u32,
+    /// Seeds to run at once, each with its own processes (1 to 64; default: the cores, up to 4)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: Option<u32>,
     /// Relay processes to run (0 to 16)
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=16))]
     pub relays: u32,

@@ -152,19 +152,25 @@ fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
     }
     let recorder = ctx.recorder()?;
     let bar = Bar::new(u64::from(args.seeds), "seeds", !args.json);
+    let seeds: Vec<u64> = (0..args.seeds)
+        .map(|n| args.seed.saturating_add(u64::from(n)))
+        .collect();
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        |j| j as usize,
+    );
     let mut runs = Vec::new();
-    for n in 0..args.seeds {
-        let seed = args.seed.saturating_add(u64::from(n));
-        bar.message_owned(format!("seed {seed}"));
-        let outcome = verify::verify(&options, seed).map_err(|e| anyhow!("{e}"));
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
+    let results = verify::verify_seeds(&options, &seeds, jobs, &|seed| {
+        bar.message_owned(format!("seed {seed} done"));
+    });
+    for (seed, result) in results {
+        match result {
+            Ok(outcome) => runs.push(outcome),
             Err(e) => {
                 bar.finish();
-                return Err(e.context(format!("seed {seed}")));
+                return Err(anyhow!("{e}").context(format!("seed {seed}")));
             }
-        };
-        runs.push(outcome);
+        }
     }
     bar.finish();
     let held = runs.iter().filter(|r| r.verdict == Verdict::Held).count();

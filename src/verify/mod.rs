@@ -78,6 +78,51 @@ pub fn verify(options: &Options, seed: u64) -> Result<Outcome, VerifyError> {
     ))
 }
 
+/// Runs `seeds`, up to `jobs` at once, each in its own directory with its own processes; `done`
+/// hears each seed as it finishes. Results come back in the order of `seeds`; after a seed the
+/// program could not run in, the seeds not yet started are left out.
+pub fn verify_seeds(
+    options: &Options,
+    seeds: &[u64],
+    jobs: usize,
+    done: &(dyn Fn(u64) + Sync),
+) -> Vec<(u64, Result<Outcome, VerifyError>)> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Outcome, VerifyError>>>> =
+        seeds.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, seeds.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&seed) = seeds.get(i) else {
+                        return;
+                    };
+                    let result = verify(options, seed);
+                    // A program that cannot run breaks every seed alike: stop taking new ones.
+                    if result.is_err() {
+                        next.store(seeds.len(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                    *results[i]
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+                    done(seed);
+                }
+            });
+        }
+    });
+    seeds
+        .iter()
+        .zip(results)
+        .filter_map(|(seed, r)| {
+            let r = r
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            r.map(|r| (*seed, r))
+        })
+        .collect()
+}
+
 /// A kept run's databases are the learner's to read: a later run never writes over them.
 fn refuse_to_reuse(dir: &Path) -> Result<(), VerifyError> {
     for name in ["service.db", "consumer.db"] {
