@@ -214,6 +214,10 @@ fn bundle(store: &Store, items: &[Evidence]) -> Result<Value> {
         "sketch-check",
     )?;
     let writeup = cited(store, evidence::proving_run(items, "writeup"), "writeup")?;
+    let own_run = match evidence::proving_run(items, "own-pipeline-holds") {
+        Some(id) => store.run(id)?,
+        None => None,
+    };
     let pack = crate::content::builtin()?;
     let mut drills = Vec::new();
     for e in crate::drill::entries(&pack) {
@@ -237,6 +241,16 @@ fn bundle(store: &Store, items: &[Evidence]) -> Result<Value> {
     Ok(json!({
         "schema_version": evidence::SCHEMA_VERSION,
         "evidence": items,
+        "own_run": own_run.map(|r| json!({
+            "run": r.id,
+            "recorded_at": r.recorded_at,
+            "command": r.options["command"],
+            "orders": r.options["orders"],
+            "relays": r.options["relays"],
+            "seeds": r.results["seeds_run"],
+            "replay": evidence::build::replay(&r),
+            "runs": r.results["runs"],
+        })),
         "crash_run": crash_run.map(|r| json!({"run": r.id, "seed": r.seed, "recorded_at": r.recorded_at, "report": r.results})),
         "drills": drills,
         "sketch": sketch.map(|r| {
@@ -316,6 +330,30 @@ fn markdown(b: &Value, items: &[Evidence]) -> String {
         for (id, r) in refused {
             let _ = writeln!(md, "- {id}: run {}, `{}`: {}.", r.run, r.file, r.reason);
         }
+    }
+    if let Some(own) = b["own_run"].as_object() {
+        let runs = own["runs"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let sum = |key: &str| {
+            runs.iter()
+                .map(|r| r[key].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        };
+        let _ = writeln!(
+            md,
+            "\n## Your own implementation\n\nRun {} ({}): your program held on {} seeds of {} \
+             orders with {} relays, through {} kills, absorbing {} duplicate deliveries. Replay: `{}`",
+            own["run"],
+            own["recorded_at"].as_str().unwrap_or(""),
+            own["seeds"],
+            own["orders"],
+            own["relays"],
+            sum("kills"),
+            sum("duplicates_absorbed"),
+            own["replay"].as_str().unwrap_or("")
+        );
     }
     if b["crash_run"].is_null() {
         md.push_str(

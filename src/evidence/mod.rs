@@ -4,6 +4,7 @@
 
 pub mod artifact;
 mod assess;
+pub mod build;
 pub mod fingerprint;
 mod item;
 mod lab;
