@@ -37,6 +37,8 @@ struct ShrunkJson<'a> {
 struct Json<'a> {
     schema_version: u32,
     command: Vec<String>,
+    /// The first seed; the runs are seed, seed + 1, and so on.
+    seed: u64,
     verdict: Verdict,
     seeds_run: usize,
     seeds_held: usize,
@@ -223,6 +225,7 @@ fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
     if args.json {
         emit_json(&Json {
             schema_version: SCHEMA_VERSION,
+            seed: args.seed,
             command: args
                 .command
                 .iter()
