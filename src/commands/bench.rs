@@ -19,7 +19,7 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     if let Some(url) = &args.db {
         crate::sim::storage::postgres::connect::config(url)?;
     }
-    let steps = if args.db.is_some() { 9 } else { 5 };
+    let steps = if args.db.is_some() { 10 } else { 6 };
     let bar = Bar::new(steps, "measurements", !args.json);
     let measurements = bench::run(sizes, &dir, args.db.as_deref(), &|name| {
         bar.message_owned(name.to_string());
@@ -27,9 +27,12 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     });
     bar.message_owned("drill start-up".to_string());
     let drill = drill_startup(&dir);
+    bar.message_owned("verify of the Python reference solution".to_string());
+    let verify = verify_python(&dir);
     bar.finish();
     let mut measurements = measurements?;
     measurements.extend(drill?);
+    measurements.extend(verify?);
     if args.json {
         emit_json(&serde_json::json!({
             "schema_version": 1,
@@ -135,6 +138,51 @@ fn drill_startup(dir: &std::path::Path) -> Result<Vec<Measurement>> {
             true,
         ),
     ])
+}
+
+/// One `msgwork verify` of the Python kit's reference solution at 200 orders and 3 relays, the
+/// size the target is stated for; nothing when `python3` is not on the PATH.
+fn verify_python(dir: &std::path::Path) -> Result<Vec<Measurement>> {
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !python {
+        return Ok(Vec::new());
+    }
+    let kit = crate::kit::find("python")?;
+    let at = dir.join("verify-kit");
+    crate::kit::write_files(kit.files(crate::kit::Variant::Solution), &at)?;
+    let options = crate::verify::Options {
+        command: kit
+            .program_command(&at)
+            .into_iter()
+            .map(std::ffi::OsString::from)
+            .collect(),
+        orders: 200,
+        relays: 3,
+        timeout: std::time::Duration::from_secs(10),
+        schedule: None,
+        keep: None,
+    };
+    let started = std::time::Instant::now();
+    let outcome = crate::verify::verify(&options, 1).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        outcome.verdict == crate::verify::report::Verdict::Held,
+        "the Python reference solution did not hold while being timed"
+    );
+    Ok(vec![Measurement::new(
+        "verify_python_solution_s",
+        format!(
+            "verify of the Python reference solution: 200 orders, 3 relays, {} kills",
+            outcome.kills
+        ),
+        seconds,
+        "s",
+        5.0,
+        true,
+    )])
 }
 
 /// A figure with as many decimals as its size deserves, and its unit.

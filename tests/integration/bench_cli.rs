@@ -29,4 +29,9 @@ fn quick_bench_reports_every_measurement_with_its_target() {
     ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert_eq!(names.contains(&"verify_python_solution_s"), python, "{names:?}");
 }
