@@ -426,13 +426,14 @@ fn the_rust_kit_is_its_own_package_with_sqlite_compiled_in() {
     }
 }
 
-/// Builds a Rust kit offline, in a target directory of its own, and returns its binary.
-fn build_rust_kit(dir: &Path) -> String {
-    let target = dir.join("target");
+/// Builds a Rust kit offline in `target` and returns a copy of its binary beside the kit: both
+/// kits build the same dependencies, so they share one target directory and SQLite is compiled
+/// once.
+fn build_rust_kit(dir: &Path, target: &Path) -> String {
     let out = Command::new("cargo")
         .args(["build", "--release", "--offline", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TARGET_DIR", target)
         .output()
         .expect("cargo runs");
     assert!(
@@ -441,20 +442,22 @@ fn build_rust_kit(dir: &Path) -> String {
         dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    path_str(&target.join("release").join("shop"))
+    let program = dir.join("shop-bin");
+    std::fs::copy(target.join("release").join("shop"), &program).expect("copy the binary");
+    path_str(&program)
 }
 
 #[test]
-#[ignore = "compiles SQLite twice, a few minutes: cargo test --test integration rust_kits -- --ignored"]
 fn the_rust_kits_build_offline_and_verify_judges_them() {
     let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("target");
     let mut programs = Vec::new();
     for (name, flag) in [("starter", None), ("solution", Some("--solution"))] {
         let dir = tmp.path().join(name);
         let mut args = vec!["starter", "rust", dir.to_str().unwrap()];
         args.extend(flag);
         Msgwork::new(&args).output().success();
-        programs.push(build_rust_kit(&dir));
+        programs.push(build_rust_kit(&dir, &target));
     }
     let run = |program: &str, args: &[&str], code: i32| {
         let mut all = vec!["verify", "--json"];
@@ -464,11 +467,15 @@ fn the_rust_kits_build_offline_and_verify_judges_them() {
         out.expect_code(code);
         out.json()
     };
-    let starter = run(&programs[0], &["--seeds", "10"], 1);
+    let starter = run(
+        &programs[0],
+        &["--orders", "20", "--seeds", "10", "--no-shrink"],
+        1,
+    );
     for c in counts(&starter) {
         assert!(size(&c["lost"]) > 0, "{c}");
     }
-    let solution = run(&programs[1], &["--seeds", "50"], 0);
+    let solution = run(&programs[1], &["--orders", "20", "--seeds", "50"], 0);
     assert_eq!(solution["seeds_held"], 50);
     let absorbed: u64 = counts(&solution)
         .iter()
