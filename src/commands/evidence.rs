@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::context::{Context, emit, emit_json};
+use super::replay::shell_word;
 use crate::Outcome;
 use crate::cli::ReportFormat;
 use crate::evidence::{self, Evidence, Refusal, artifact};
@@ -270,19 +271,7 @@ fn replay(run: &Value) -> String {
         .and_then(|a| a.iter().map(Value::as_str).collect());
     match argv {
         Some(argv) if !argv.is_empty() => {
-            let words: Vec<String> = argv
-                .iter()
-                .map(|w| {
-                    if !w.is_empty()
-                        && w.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c))
-                    {
-                        (*w).to_string()
-                    } else {
-                        format!("'{}'", w.replace('\'', r"'\''"))
-                    }
-                })
-                .collect();
+            let words: Vec<String> = argv.iter().map(|w| shell_word(w)).collect();
             let line = words.join(" ");
             if argv[0] == "msgwork" {
                 line

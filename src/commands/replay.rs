@@ -53,7 +53,8 @@ impl fmt::Display for Replay {
     }
 }
 
-fn shell_word(word: &str) -> String {
+/// `word` as a POSIX shell reads it back: as it is when that is safe, single-quoted otherwise.
+pub(super) fn shell_word(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:,=@%+".contains(c);
     if !word.is_empty() && word.chars().all(plain) {
         word.to_string()
@@ -73,6 +74,16 @@ pub struct WithReplay<'a, T: Serialize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_a_shell_would_split_or_expand_are_quoted() {
+        assert_eq!(shell_word("my-outbox/shop.py"), "my-outbox/shop.py");
+        assert_eq!(shell_word("my outbox/shop.py"), "'my outbox/shop.py'");
+        assert_eq!(shell_word("it's/shop.py"), r"'it'\''s/shop.py'");
+        assert_eq!(shell_word("$HOME/*"), "'$HOME/*'");
+        assert_eq!(shell_word("~/kit"), "'~/kit'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn words_are_quoted_only_when_a_shell_would_read_them_otherwise() {

@@ -383,7 +383,21 @@ fn render(
         ("crashes injected", |r| r.crashes, false),
         ("broker faults injected", broker_faults, false),
     ];
-    for (label, get, judged) in rows {
+    let power_rows: [Row; 3] = [
+        ("power losses", |r| r.power_losses.len() as u64, false),
+        ("commits the disk lost", power::commits_lost, false),
+        (
+            "acknowledged, then gone",
+            |r| r.acknowledged_lost.unwrap_or(0),
+            true,
+        ),
+    ];
+    let shown = if report.power_loss {
+        &power_rows[..]
+    } else {
+        &[]
+    };
+    for &(label, get, judged) in rows.iter().chain(shown) {
         let cell = |r: &PipelineReport| {
             let n = get(r);
             paint.number(
@@ -400,35 +414,6 @@ fn render(
             cell(naive),
             cell(outbox),
         ]);
-    }
-    if report.power_loss {
-        let power_rows: [Row; 3] = [
-            ("power losses", |r| r.power_losses.len() as u64, false),
-            ("commits the disk lost", power::commits_lost, false),
-            (
-                "acknowledged, then gone",
-                |r| r.acknowledged_lost.unwrap_or(0),
-                true,
-            ),
-        ];
-        for (label, get, judged) in power_rows {
-            let cell = |r: &PipelineReport| {
-                let n = get(r);
-                paint.number(
-                    n,
-                    if judged {
-                        zero_is_good(n)
-                    } else {
-                        Verdict::Plain
-                    },
-                )
-            };
-            table.add_row(vec![
-                comfy_table::Cell::new(label),
-                cell(naive),
-                cell(outbox),
-            ]);
-        }
     }
     let overlaps = outbox.overlapping_claims.unwrap_or(0);
     // After a lease ran out an overlap is a cost; while it still ran, a broken claim.

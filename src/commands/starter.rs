@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::context::{emit, emit_json};
+use super::replay::shell_word;
 use crate::Outcome;
 use crate::cli::StarterArgs;
 use crate::kit::{self, KITS, Kit, Variant};
@@ -140,29 +141,9 @@ fn next_command(kit: &Kit, dir: &Path) -> String {
     }
 }
 
-/// `word` as a POSIX shell reads it back: as it is when that is safe, single-quoted otherwise.
-fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+,".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_a_shell_would_split_or_expand_are_quoted() {
-        assert_eq!(shell_word("my-outbox/shop.py"), "my-outbox/shop.py");
-        assert_eq!(shell_word("my outbox/shop.py"), "'my outbox/shop.py'");
-        assert_eq!(shell_word("it's/shop.py"), r"'it'\''s/shop.py'");
-        assert_eq!(shell_word("$HOME/*"), "'$HOME/*'");
-        assert_eq!(shell_word("~/kit"), "'~/kit'");
-        assert_eq!(shell_word(""), "''");
-    }
 
     #[test]
     fn the_next_command_runs_the_kit_where_it_was_written() {

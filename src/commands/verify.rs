@@ -12,6 +12,7 @@ use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
 use super::context::{Context, emit, emit_json};
+use super::replay::shell_word;
 use crate::Outcome;
 use crate::cli::VerifyArgs;
 use crate::ui::sequence;
@@ -260,7 +261,7 @@ fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
 
 fn human(args: &VerifyArgs, runs: &[RunOutcome], shrunk: Option<&Shrunk>, paint: Paint) -> String {
     let mut out = String::new();
-    let program = shell_words(&args.command);
+    let program = shell_words_joined(&args.command);
     let held = runs.iter().filter(|r| r.verdict == Verdict::Held).count();
     let shown = runs
         .iter()
@@ -453,8 +454,8 @@ fn shrunk_replay(args: &VerifyArgs, s: &Shrunk) -> String {
     let _ = write!(
         line,
         " --schedule {} -- {}",
-        quote(&s.schedule()),
-        shell_words(&args.command)
+        shell_word(&s.schedule()),
+        shell_words_joined(&args.command)
     );
     line
 }
@@ -469,31 +470,19 @@ fn replay(args: &VerifyArgs, seed: u64) -> String {
         let _ = write!(line, " --relays {}", args.relays);
     }
     if let Some(schedule) = &args.schedule {
-        let _ = write!(line, " --schedule {}", quote(schedule));
+        let _ = write!(line, " --schedule {}", shell_word(schedule));
     }
-    let _ = write!(line, " -- {}", shell_words(&args.command));
+    let _ = write!(line, " -- {}", shell_words_joined(&args.command));
     line
 }
 
-fn shell_words(words: &[OsString]) -> String {
+/// The command's words, each quoted as the shell needs.
+fn shell_words_joined(words: &[OsString]) -> String {
     words
         .iter()
-        .map(|w| quote(&w.to_string_lossy()))
+        .map(|w| shell_word(&w.to_string_lossy()))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// A word as a POSIX shell reads it back.
-fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 /// Wraps `text` at word boundaries to `width` columns, each line starting with `indent`.
@@ -518,14 +507,6 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_are_quoted_only_when_the_shell_needs_it() {
-        assert_eq!(quote("python3"), "python3");
-        assert_eq!(quote("my dir/shop.py"), "'my dir/shop.py'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-    }
 
     #[test]
     fn wrapping_keeps_words_whole() {
