@@ -269,8 +269,13 @@ impl<'a> Run<'a> {
             } = &self.nodes[i].state
                 && now.duration_since(*sent) > self.setup.timeout
             {
+                let hint = if matches!(request, Request::Init { .. }) {
+                    "; is each line flushed as it is written (Python: print(..., flush=True))?"
+                } else {
+                    ""
+                };
                 let problem = format!(
-                    "did not answer `{}` {msg_id} within {} s (--timeout)",
+                    "did not answer `{}` {msg_id} within {} s (--timeout){hint}",
                     request.type_name(),
                     self.setup.timeout.as_secs_f64()
                 );
