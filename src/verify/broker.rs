@@ -22,11 +22,14 @@ pub struct Broker {
     in_flight: Option<usize>,
     /// Deliveries so far, by event id, over every copy of the event.
     deliveries: BTreeMap<String, u32>,
+    /// The size of every stored event, as JSON.
+    bytes: usize,
 }
 
 impl Broker {
     /// Stores `event` and queues it for delivery; returns its message number.
     pub fn store(&mut self, event: Event) -> usize {
+        self.bytes += serde_json::to_string(&event.body).map_or(0, |text| text.len());
         self.messages.push(Message {
             event,
             acked: false,
@@ -84,6 +87,11 @@ impl Broker {
 
     pub fn message(&self, index: usize) -> &Message {
         &self.messages[index]
+    }
+
+    /// How many bytes of events the broker holds.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn stored(&self) -> usize {

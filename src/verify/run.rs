@@ -106,6 +106,9 @@ struct Node {
 /// The longest a relay's publish answer is held back, giving other relays a turn meanwhile.
 const MAX_HOLD_MS: u64 = 20;
 const HOLD_PERCENT: u64 = 30;
+/// The most the broker keeps in one run: a program that publishes without end is stopped before
+/// it fills msgwork's memory.
+const MAX_BROKER_BYTES: usize = 256 << 20;
 /// A quiet relay's next tick, while orders still come and once they are done.
 const TICK_GAP: Duration = Duration::from_millis(2);
 /// How long the pipeline may take to go quiet after the last order, at least.
@@ -439,6 +442,17 @@ impl<'a> Run<'a> {
                     Ok(Up::Reply { .. }) => self.replied(node),
                     Ok(Up::Error { text, .. }) => self.failed(node, text),
                     Ok(Up::Publish { msg_id, event }) => {
+                        if self.broker.bytes() > MAX_BROKER_BYTES {
+                            return Err(self.program_error(
+                                node,
+                                Some(number),
+                                format!(
+                                    "published more than {} MiB of events in one run; an event \
+                                     is published once and again only when it was not confirmed",
+                                    MAX_BROKER_BYTES >> 20
+                                ),
+                            ));
+                        }
                         self.publish(node, msg_id, event);
                         Ok(())
                     }

@@ -15,6 +15,9 @@ pub const PROTOCOL: u32 = 1;
 /// The longest line msgwork reads from a process, newline included.
 pub const MAX_LINE: usize = 1 << 20;
 
+/// The biggest event msgwork's broker takes, as JSON.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
 /// The longest event id msgwork accepts.
 pub const MAX_EVENT_ID: usize = 200;
 
@@ -289,6 +292,12 @@ pub fn parse(
 }
 
 fn event_of(event: &Map<String, Value>) -> Result<Event, LineError> {
+    let size = serde_json::to_string(event).map_or(usize::MAX, |text| text.len());
+    if size > MAX_EVENT_BYTES {
+        return Err(bad(format!(
+            "an event of {size} bytes; the broker takes events of up to {MAX_EVENT_BYTES} bytes"
+        )));
+    }
     let event_id = match event.get("event_id") {
         Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_EVENT_ID => {
             id.clone()
@@ -416,6 +425,16 @@ mod tests {
                 .0
                 .contains("only the service and the relays")
         );
+    }
+
+    #[test]
+    fn an_event_too_big_for_the_broker_is_refused() {
+        let big = "x".repeat(MAX_EVENT_BYTES);
+        let line = format!(
+            r#"{{"type":"publish","msg_id":1,"event":{{"event_id":"e","order_id":1,"pad":"{big}"}}}}"#
+        );
+        let err = parse(line.as_bytes(), Some((&Request::Tick, 1)), true).unwrap_err();
+        assert!(err.0.contains("up to 65536 bytes"), "{err}");
     }
 
     #[test]
