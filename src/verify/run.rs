@@ -109,6 +109,8 @@ const HOLD_PERCENT: u64 = 30;
 /// The most the broker keeps in one run: a program that publishes without end is stopped before
 /// it fills msgwork's memory.
 const MAX_BROKER_BYTES: usize = 256 << 20;
+/// How many deliveries in a row the consumer may refuse before the run stops.
+const MAX_REFUSALS: u32 = 50;
 /// A quiet relay's next tick, while orders still come and once they are done.
 const TICK_GAP: Duration = Duration::from_millis(2);
 /// How long the pipeline may take to go quiet after the last order, at least.
@@ -149,6 +151,8 @@ struct Run<'a> {
     publishes: u64,
     deliveries: u32,
     client_done: Option<Instant>,
+    /// Deliveries the consumer answered with `error` since it last acked one.
+    refusals_in_a_row: u32,
     last_publish: Instant,
     /// How far msgwork's clock (`now` on the wire) has been moved ahead of real time, to let
     /// leases timed by it run out sooner while the pipeline waits on them.
@@ -206,6 +210,7 @@ impl<'a> Run<'a> {
             publishes: 0,
             deliveries: 0,
             client_done: None,
+            refusals_in_a_row: 0,
             last_publish: now,
             skew_ms: 0,
             looked: None,
@@ -547,6 +552,7 @@ impl<'a> Run<'a> {
                 node.next_tick = Instant::now() + if published { Duration::ZERO } else { TICK_GAP };
             }
             Request::Deliver { .. } => {
+                self.refusals_in_a_row = 0;
                 node.acks += 1;
                 let k = node.acks;
                 let name = node.name.clone();
@@ -622,7 +628,10 @@ impl<'a> Run<'a> {
                     format!("answered `init` with an error: {text}"),
                 ));
             }
-            Request::Deliver { .. } => self.broker.give_back(),
+            Request::Deliver { .. } => {
+                self.broker.give_back();
+                self.refusals_in_a_row += 1;
+            }
             Request::Tick => node.next_tick = Instant::now() + TICK_GAP,
             Request::PlaceOrder { .. } => {}
         }
@@ -870,6 +879,12 @@ impl<'a> Run<'a> {
 
     /// Why the pipeline will not go quiet, once it had its time.
     fn stuck(&self, now: Instant) -> Option<String> {
+        if self.refusals_in_a_row >= MAX_REFUSALS {
+            return Some(format!(
+                "the consumer answered `error` to {MAX_REFUSALS} deliveries in a row, so the \
+                 broker kept delivering the same event"
+            ));
+        }
         let runaway = 20 * u64::from(self.setup.orders) + 200;
         if self.publishes > runaway {
             return Some(format!(

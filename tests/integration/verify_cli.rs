@@ -426,3 +426,31 @@ fn an_order_refused_with_an_error_is_not_a_pass() {
             .contains("not today")
     );
 }
+
+#[test]
+fn a_consumer_that_refuses_every_delivery_stops_the_run_soon() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let refuses = NAIVE.replace(
+        r#"        e = m["event"]
+        db.execute"#,
+        r#"        e = m["event"]
+        send({"type": "error", "in_reply_to": m["msg_id"], "text": "cannot parse"})
+        continue
+        db.execute"#,
+    );
+    assert_ne!(refuses, NAIVE);
+    let path = program(dir.path(), "poison.py", &refuses);
+    let started = Instant::now();
+    let out = verify(&["--orders", "5", "--json", "--no-shrink"], &path).output();
+    out.expect_code(1);
+    let json = out.json();
+    assert_ne!(json["verdict"], "held", "{json}");
+    let run = &json["runs"][0];
+    let why = run["unsettled"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("in a row") || !run["counts"]["lost"].as_array().unwrap().is_empty(),
+        "{run}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
