@@ -35,8 +35,9 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// With no command, in a terminal: what to do next (`msgwork next`)
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +56,15 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The one thing to do now, and why, from what you have done so far
+    #[command(
+        after_help = "Examples:\n  msgwork next\n  msgwork next --json\n  msgwork      (in a terminal, the same)"
+    )]
+    Next {
+        /// Print the result as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Play the workshop: scenario drills, retrieval prompts, comparisons, common mistakes
     #[command(after_help = DRILL_EXAMPLES)]
     Drill(DrillArgs),

@@ -9,6 +9,7 @@ mod drill;
 mod evidence;
 mod interrupt;
 mod lab;
+mod next;
 mod output;
 mod progress;
 mod recording;
@@ -37,7 +38,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         missed: recording::Missed::default(),
     };
     // One Ctrl-C handler for every command; a lab's child process keeps the default and dies.
-    if !matches!(cli.command, Command::Actor { .. }) {
+    if !matches!(cli.command, Some(Command::Actor { .. })) {
         interrupt::install();
         // The labs' scratch files go under the data directory, where a killed run's are found
         // and removed the next time msgwork starts.
@@ -46,7 +47,17 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         }
         scratch::sweep_stale();
     }
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        // A bare `msgwork` in a terminal says where to go next; anywhere else it is a usage
+        // error, as it always was, so scripts notice.
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            return next::run(false, &ctx);
+        }
+        eprintln!("{}", Cli::command().render_help());
+        return Ok(Outcome::Usage);
+    };
+    let result = match command {
+        Command::Next { json } => next::run(json, &ctx),
         Command::Simulate(args) => simulate::run(&args, &ctx),
         Command::Bench(args) => bench::run(&args, &ctx),
         Command::Verify(args) => verify::run(&args, &ctx),

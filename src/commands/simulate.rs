@@ -513,7 +513,7 @@ mod tests {
     /// The checked options for a command line, ignoring any `MSGWORK_DB` the environment holds.
     fn parse(argv: &[&str]) -> SimOptions {
         let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-        let Command::Simulate(mut args) = cli.command else {
+        let Some(Command::Simulate(mut args)) = cli.command else {
             panic!("{argv:?} is not simulate");
         };
         if !argv.contains(&"--db") {

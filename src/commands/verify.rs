@@ -433,7 +433,7 @@ fn story_text(story: &report::Story, paint: Paint) -> String {
         story.order,
         story.problem
     );
-    let _ = writeln!(out, "{}", wrap(&story.explanation, 96, "  "));
+    let _ = writeln!(out, "{}", crate::ui::wrap(&story.explanation, 96, "  "));
     let _ = writeln!(out, "Its life:");
     out.push_str(&sequence::terminal(
         &lanes::of(story.order, &story.timeline),
@@ -483,34 +483,4 @@ fn shell_words_joined(words: &[OsString]) -> String {
         .map(|w| shell_word(&w.to_string_lossy()))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Wraps `text` at word boundaries to `width` columns, each line starting with `indent`.
-fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
-    let mut line = String::from(indent);
-    for word in text.split_whitespace() {
-        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line = String::from(indent);
-        }
-        if line.len() > indent.len() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrapping_keeps_words_whole() {
-        let text = wrap("aaa bbb ccc ddd", 9, "  ");
-        assert_eq!(text, "  aaa bbb\n  ccc ddd");
-    }
 }

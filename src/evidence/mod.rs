@@ -8,6 +8,7 @@ pub mod build;
 pub mod fingerprint;
 mod item;
 mod lab;
+pub mod next;
 pub mod samples;
 mod workshop;
 mod writeup;

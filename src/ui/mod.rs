@@ -167,3 +167,34 @@ impl Progress for Bar {
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
+
+/// Wraps `text` at word boundaries to `width` columns, each line starting with `indent`.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let count = |s: &str| s.chars().count();
+    let mut out = String::new();
+    let mut line = String::from(indent);
+    for word in text.split_whitespace() {
+        if count(&line) > count(indent) && count(&line) + 1 + count(word) > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(indent);
+        }
+        if count(&line) > count(indent) {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_keeps_words_whole() {
+        let text = wrap("aaa bbb ccc ddd", 9, "  ");
+        assert_eq!(text, "  aaa bbb\n  ccc ddd");
+    }
+}

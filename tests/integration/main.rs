@@ -14,6 +14,7 @@ mod lab_cli;
 mod lab_guarantees;
 mod layout;
 mod mutants;
+mod next_cli;
 mod postgres;
 mod powerloss;
 mod records;

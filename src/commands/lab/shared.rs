@@ -168,7 +168,7 @@ pub(super) mod testing {
     /// `msgwork lab …` parsed, ignoring any `MSGWORK_DB` the environment holds.
     pub fn parse(argv: &[&str]) -> LabCommand {
         let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-        let Command::Lab(mut lab) = cli.command else {
+        let Some(Command::Lab(mut lab)) = cli.command else {
             panic!("{argv:?} is not a lab");
         };
         if !argv.contains(&"--db") {
