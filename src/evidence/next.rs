@@ -5,16 +5,17 @@ use serde::Serialize;
 
 use super::item::Evidence;
 
-/// The order a learner meets the items: the workshop's vocabulary first, then the crash lab
-/// that shows the gap, then their own implementation, then the write-up, then the stretch labs.
+/// The order a learner meets the items: the workshop (drills, the sketch, the rewrite), then the
+/// crash lab that shows the gap, then their own implementation, then the write-up, then the
+/// stretch labs.
 const PATH: [&str; 15] = [
     "scenario-drills",
     "dual-write-in-own-words",
+    "outbox-sketch",
+    "rewrite",
     "naive-loses-outbox-holds",
     "duplicates-absorbed",
     "disjoint-claims",
-    "outbox-sketch",
-    "rewrite",
     "own-pipeline-holds",
     "own-consumer-dedupes",
     "own-gap-closed",
