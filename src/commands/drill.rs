@@ -24,10 +24,18 @@ pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
     {
         bail!("--pass-mark must be a percentage between 0 and 100 (got {mark})");
     }
+    known_ids(&pack, &args.only)?;
     let selection = Selection {
         sections: args.section.iter().map(|s| Section::from(*s)).collect(),
         only: args.only.clone(),
     };
+    if args.due
+        && (args.json || !std::io::stdin().is_terminal())
+        && args.answers.is_none()
+        && let Some(outcome) = due_list(&pack, &selection, args.json, ctx)?
+    {
+        return Ok(outcome);
+    }
     if args.list {
         return list(&plan::listing(&pack, &selection), args.json, ctx);
     }
@@ -54,6 +62,104 @@ pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
         Some(mark) if !Tally::of(&marked.graded).passes(mark) => Outcome::CheckFailed,
         _ => Outcome::Success,
     })
+}
+
+/// Every `--only` id must name an item: a typo is bad input, with the nearest ids suggested.
+fn known_ids(pack: &Pack, only: &[String]) -> Result<()> {
+    let entries = crate::drill::entries(pack);
+    let ids: Vec<&str> = entries.iter().map(|e| e.id()).collect();
+    for wanted in only {
+        if ids.contains(&wanted.as_str()) {
+            continue;
+        }
+        let mut near: Vec<(usize, &str)> = ids
+            .iter()
+            .map(|id| (distance(&id.to_lowercase(), &wanted.to_lowercase()), *id))
+            .filter(|(d, _)| *d <= 2)
+            .collect();
+        near.sort();
+        let hint = match near.as_slice() {
+            [] => String::new(),
+            near => format!(
+                "; did you mean {}?",
+                near.iter()
+                    .take(3)
+                    .map(|(_, id)| *id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        bail!(
+            "--only {wanted}: there is no drill item with that id{hint} (`msgwork drill --list` shows all {})",
+            ids.len()
+        );
+    }
+    Ok(())
+}
+
+/// Edit distance between two short ids.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// What is due for review, as a list: for `--json`, and when there is no terminal to play in.
+/// `None` when nothing is due and the words for that are the session's to say.
+fn due_list(
+    pack: &Pack,
+    selection: &Selection,
+    json: bool,
+    ctx: &Context,
+) -> Result<Option<Outcome>> {
+    let store = ctx.open_store()?;
+    let cards = crate::drill::cards(&store.history()?);
+    let now = crate::drill::now();
+    let mut due: Vec<(i64, Listed<'_>)> = plan::listing(pack, selection)
+        .into_iter()
+        .filter_map(|row| {
+            let card = cards.get(row.id)?;
+            (card.due <= now).then_some((card.due, row))
+        })
+        .collect();
+    due.sort_by_key(|(at, row)| (*at, row.id));
+    if json {
+        let items: Vec<_> = due
+            .iter()
+            .map(|(at, row)| {
+                serde_json::json!({"id": row.id, "section": row.section, "title": row.title, "due_at": at})
+            })
+            .collect();
+        emit_json(&serde_json::json!({"schema_version": 1, "due": items}))?;
+        return Ok(Some(Outcome::Success));
+    }
+    if due.is_empty() {
+        return Ok(None);
+    }
+    let mut table = ctx.paint.table(&["section", "id", "title"]);
+    for (_, row) in &due {
+        table.add_row(vec![
+            row.section.name().to_string(),
+            row.id.to_string(),
+            row.title.to_string(),
+        ]);
+    }
+    emit(&format!(
+        "{table}\n{} due for review; run `msgwork drill --due` in a terminal to answer them.\n",
+        crate::ui::plural(due.len() as u64, "item", "items")
+    ))?;
+    Ok(Some(Outcome::Success))
 }
 
 /// The built-in pack, any instructor packs on top (their items replace built-in ones with the

@@ -4,6 +4,7 @@ mod bench_cli;
 mod cleanup_cli;
 mod doctor_cli;
 mod drill_cli;
+mod drill_due;
 mod evidence_cli;
 mod grading;
 mod harness;
