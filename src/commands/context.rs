@@ -31,6 +31,23 @@ impl Context {
             .context("cannot find a home directory for msgwork's data; pass --data-dir DIR or set MSGWORK_HOME")
     }
 
+    /// `command` (starting `msgwork `) as the learner should type it next: with `--data-dir` when
+    /// they named one on this command line. One set by `MSGWORK_HOME` stays in their environment.
+    pub fn suggest(&self, command: &str) -> String {
+        let Some(dir) = &self.data_dir else {
+            return command.to_string();
+        };
+        let from_env =
+            std::env::var_os("MSGWORK_HOME").is_some_and(|env| std::path::Path::new(&env) == dir);
+        match command.strip_prefix("msgwork ") {
+            Some(rest) if !from_env => format!(
+                "msgwork --data-dir {} {rest}",
+                super::replay::shell_word(&dir.to_string_lossy())
+            ),
+            _ => command.to_string(),
+        }
+    }
+
     /// What files the command may write: never the store, and existing ones only with `force`.
     pub fn outputs(&self, force: bool) -> Result<Outputs> {
         Ok(Outputs::new(&self.data_dir()?, force))

@@ -156,8 +156,9 @@ fn due_list(
         ]);
     }
     emit(&format!(
-        "{table}\n{} due for review; run `msgwork drill --due` in a terminal to answer them.\n",
-        crate::ui::plural(due.len() as u64, "item", "items")
+        "{table}\n{} due for review; run `{}` in a terminal to answer them.\n",
+        crate::ui::plural(due.len() as u64, "item", "items"),
+        ctx.suggest("msgwork drill --due")
     ))?;
     Ok(Some(Outcome::Success))
 }
@@ -285,12 +286,14 @@ fn scorecard(graded: &[Graded], skipped: &[String], ctx: &Context) -> String {
     if !review.is_empty() {
         let only: String = review.iter().map(|id| format!(" --only {id}")).collect();
         let _ = writeln!(out, "{} {}", paint.bold("To review:"), review.join(", "));
-        let _ = writeln!(out, "{} msgwork drill{only}", paint.dim("Continue with:"));
+        let next = ctx.suggest(&format!("msgwork drill{only}"));
+        let _ = writeln!(out, "{} {next}", paint.dim("Continue with:"));
     } else if !graded.is_empty() {
         let _ = writeln!(
             out,
-            "{} msgwork drill --due, when spaced repetition brings them back",
-            paint.dim("Continue with:")
+            "{} {}, when spaced repetition brings them back",
+            paint.dim("Continue with:"),
+            ctx.suggest("msgwork drill --due")
         );
     }
     out
@@ -344,7 +347,8 @@ fn interactive(
     // Ctrl-C: every answer given is already in the store; restore the terminal and say so.
     let stopped = stderr_paint.bold("Stopped.");
     super::interrupt::say_on_interrupt(format!(
-        "\n{stopped} Your answers so far are saved. Continue with: msgwork drill --resume"
+        "\n{stopped} Your answers so far are saved. Continue with: {}",
+        ctx.suggest("msgwork drill --resume")
     ));
     eprintln!(
         "{}",
@@ -364,9 +368,10 @@ fn interactive(
         text.push_str(&scorecard(&graded, &played.skipped, ctx));
         match played.stopped {
             Some(Stop::Asked) => text.push_str(&format!(
-                "{} {} answer(s) saved in this session. Continue with: msgwork drill --resume\n",
+                "{} {} answer(s) saved in this session. Continue with: {}\n",
                 ctx.paint.bold("Stopped."),
-                resume::saved(&store, session.id)?
+                resume::saved(&store, session.id)?,
+                ctx.suggest("msgwork drill --resume")
             )),
             // The Ctrl-C handler says it and exits; this is the fallback if it has not yet.
             Some(Stop::Interrupted) => std::thread::sleep(std::time::Duration::from_millis(300)),

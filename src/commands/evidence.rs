@@ -113,7 +113,8 @@ pub fn run(writeup: Option<&Path>, as_json: bool, ctx: &Context) -> Result<Outco
                 (false, true) => paint.bad("missing"),
                 (false, false) => paint.dim("optional"),
             };
-            let mut detail = match (&i.proof, &i.next) {
+            let next = i.next.as_deref().map(|n| ctx.suggest(n));
+            let mut detail = match (&i.proof, &next) {
                 (Some(proof), None) => proof.clone(),
                 (Some(proof), Some(next)) => format!("{proof}; next: {next}"),
                 (None, Some(next)) if next.starts_with("msgwork") => format!("run: {next}"),

@@ -1,10 +1,8 @@
 //! `msgwork next`: the one thing to do now and why, from the learner's own records, with the
 //! command to run (keeping the data directory in use) and what comes after it.
 
-use std::fmt::Write as _;
-use std::path::Path;
-
 use anyhow::Result;
+use std::fmt::Write as _;
 
 use super::context::{Context, emit, emit_json};
 use crate::Outcome;
@@ -17,12 +15,8 @@ pub fn run(json: bool, ctx: &Context) -> Result<Outcome> {
     let now = crate::drill::now();
     let due = cards.values().filter(|c| c.due <= now).count();
     let mut plan = evidence::next::next(&items, due);
-    let dir = explicit_data_dir(ctx);
     for step in plan.now.iter_mut().chain(plan.then.iter_mut()) {
-        step.command = step
-            .command
-            .take()
-            .map(|c| keep_data_dir(&c, dir.as_deref()));
+        step.command = step.command.take().map(|c| ctx.suggest(&c));
     }
     if json {
         emit_json(&serde_json::json!({
@@ -64,12 +58,12 @@ pub fn run(json: bool, ctx: &Context) -> Result<Outcome> {
         "\n{} of {} required items proven ({}){}.",
         plan.done,
         plan.required,
-        keep_data_dir("msgwork evidence", dir.as_deref()),
+        ctx.suggest("msgwork evidence"),
         if plan.due_reviews > 0 {
             format!(
                 "; {} due for review ({})",
                 crate::ui::plural(plan.due_reviews as u64, "drill item", "drill items"),
-                keep_data_dir("msgwork drill --due", dir.as_deref())
+                ctx.suggest("msgwork drill --due")
             )
         } else {
             String::new()
@@ -81,39 +75,4 @@ pub fn run(json: bool, ctx: &Context) -> Result<Outcome> {
 
 fn optional(step: &Step) -> &'static str {
     if step.required { "" } else { " (optional)" }
-}
-
-/// The data directory the learner named with `--data-dir`, which a suggested command must name
-/// too; one set by `MSGWORK_HOME` stays in their environment and need not be repeated.
-fn explicit_data_dir(ctx: &Context) -> Option<String> {
-    let dir = ctx.data_dir.as_ref()?;
-    let from_env = std::env::var_os("MSGWORK_HOME").is_some_and(|env| Path::new(&env) == dir);
-    (!from_env).then(|| dir.to_string_lossy().into_owned())
-}
-
-/// `msgwork X …` as `msgwork --data-dir DIR X …` when a data directory must be kept.
-pub(super) fn keep_data_dir(command: &str, dir: Option<&str>) -> String {
-    match (dir, command.strip_prefix("msgwork ")) {
-        (Some(dir), Some(rest)) => {
-            format!(
-                "msgwork --data-dir {} {rest}",
-                super::replay::shell_word(dir)
-            )
-        }
-        _ => command.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_named_data_dir_travels_with_the_command() {
-        assert_eq!(
-            keep_data_dir("msgwork simulate --crash", Some("/tmp/my data")),
-            "msgwork --data-dir '/tmp/my data' simulate --crash"
-        );
-        assert_eq!(keep_data_dir("msgwork drill", None), "msgwork drill");
-    }
 }

@@ -39,8 +39,12 @@ fn a_drill_in_a_real_terminal_survives_ctrl_c_and_resumes() {
     p.exp_string("/4").unwrap(); // the scenario's score, whatever the verdict
     p.exp_string("the dual-write bug?").unwrap();
     p.send_control('c').unwrap();
-    p.exp_string("Continue with: msgwork drill --resume")
-        .unwrap();
+    // The data directory this session used travels with the suggestion.
+    p.exp_string(&format!(
+        "Continue with: msgwork --data-dir {} drill --resume",
+        path_str(home.path())
+    ))
+    .unwrap();
     p.exp_eof().unwrap();
 
     // The answer to A survived the interruption.
