@@ -722,7 +722,9 @@ pub struct BenchArgs {
 /// `--claim`: the command line's words for [`ClaimMode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ClaimArg {
-    /// Claim a batch with a lease under BEGIN IMMEDIATE: SQLite's SKIP LOCKED.
+    /// Claim a batch with a lease under BEGIN IMMEDIATE, SQLite's stand-in for SKIP LOCKED: a
+    /// lease runs out on a timer, so a relay slower than its lease loses its rows to another
+    /// and both publish them, where SKIP LOCKED holds rows until the transaction ends.
     #[value(alias = "skip-locked")]
     Lease,
     /// Just select unsent rows: replicas overlap and publish the same rows.

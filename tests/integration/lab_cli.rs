@@ -76,6 +76,17 @@ fn dlq_accounts_for_every_message_and_refuses_bad_settings() {
         "{}",
         human.stdout
     );
+    // Poison retried forever blocks only an ordered queue; elsewhere it burns and hides.
+    assert!(
+        human.stdout.contains("burn worker time") && human.stdout.contains("on an ordered queue"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        !human.stdout.contains("would block the queue"),
+        "{}",
+        human.stdout
+    );
     Msgwork::new(&["lab", "dlq", "--backoff", "1s,soon"])
         .output()
         .usage_error("--backoff");
