@@ -227,6 +227,10 @@ pub struct OrderingArgs {
     /// Partitions, each with one relay and one consumer worker; 1 to 256
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub partitions: u32,
+    /// What the events carry and what the worker does with one that arrives before an earlier
+    /// event of its order
+    #[arg(long, value_enum, default_value_t = HandlingArg::Skip)]
+    pub handling: HandlingArg,
     /// Seed for the interleaving and the crashes [default: random, printed]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -729,10 +733,23 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// `lab ordering --handling`: the command line's words for the lab's `Handling`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HandlingArg {
+    /// Change events, applied if newer than the last one applied and skipped otherwise
+    Skip,
+    /// Change events, an early one parked and retried until its predecessor is applied
+    Park,
+    /// Full-state events: the newest version wins, an older one is dropped
+    Newest,
+}
+
 /// `--claim`: the command line's words for [`ClaimMode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ClaimArg {
-    /// Claim a batch with a lease under BEGIN IMMEDIATE: SQLite's SKIP LOCKED.
+    /// Claim a batch with a lease under BEGIN IMMEDIATE, SQLite's stand-in for SKIP LOCKED: a
+    /// lease runs out on a timer, so a relay slower than its lease loses its rows to another
+    /// and both publish them, where SKIP LOCKED holds rows until the transaction ends.
     #[value(alias = "skip-locked")]
     Lease,
     /// Just select unsent rows: replicas overlap and publish the same rows.

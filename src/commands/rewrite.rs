@@ -205,11 +205,16 @@ fn render(r: &Rewrite, paint: Paint) -> String {
     for f in &r.flagged_pii {
         let _ = writeln!(
             out,
-            "{} {} travels ({}), because {} needs it.",
+            "{} {} travels ({}), because {} {} it.",
             paint.bold("Flagged:"),
             f.path,
             f.reason,
-            f.needed_by.join(" and ")
+            f.needed_by.join(" and "),
+            if f.needed_by.len() == 1 {
+                "needs"
+            } else {
+                "need"
+            }
         );
     }
     if !r.flagged_pii.is_empty() {

@@ -54,7 +54,7 @@ pub fn grade_item(
     answer: &str,
 ) -> Graded {
     let text = grade_text(&item.rubric, catalogue, answer);
-    let feedback = text_feedback(&text, answer);
+    let feedback = text_feedback(&text, answer, &[]);
     Graded {
         id: item.id.clone(),
         section: item.section,
@@ -142,10 +142,12 @@ pub fn grade_scenario(
     if reason.trim().is_empty() {
         lines.push("reason: none given; defend your choices in a sentence or two.".to_string());
     } else {
+        // A misconception a choice has already explained is named, not explained again.
+        let explained: Vec<&str> = misconceptions.iter().map(|m| m.id.as_str()).collect();
         lines.push(format!(
             "reason: {}. {}",
             text.verdict.name(),
-            text_feedback(&text, reason)
+            text_feedback(&text, reason, &explained)
         ));
     }
     for m in named(&text) {
@@ -198,12 +200,19 @@ pub fn tidy(text: &str) -> String {
 
 /// What a free-text grade means, in sentences: what was false and where, which clause met
 /// which point, and what is missing (and why words that were there did not count).
-fn text_feedback(text: &TextGrade, answer: &str) -> String {
+fn text_feedback(text: &TextGrade, answer: &str, explained: &[&str]) -> String {
     if answer.trim().is_empty() {
         return "No answer given.".to_string();
     }
     let mut out = Vec::new();
     for m in &text.misconceptions {
+        if explained.contains(&m.id.as_str()) {
+            out.push(format!(
+                "You wrote \"{}\": the '{}' misconception again, explained above.",
+                m.clause, m.name
+            ));
+            continue;
+        }
         out.push(format!(
             "This is the '{}' misconception (you wrote \"{}\"): {}",
             m.name,
@@ -266,4 +275,47 @@ fn with_why_not(gap: &Gap) -> String {
         _ => return says,
     };
     format!("{}{why}.", says.trim_end_matches('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misconception_a_choice_explained_is_not_explained_again_for_the_reason() {
+        let pack = crate::content::builtin().unwrap();
+        let scenario = pack.scenarios.iter().find(|s| s.id == "A").unwrap();
+        let answer = ScenarioAnswer {
+            channel: Some("topic".into()),
+            payload: Some("notification".into()),
+            outbox: Some("no".into()),
+            reason: Some(
+                "Use a topic so the workers share the work: a topic splits the jobs between \
+                 subscribers, and each job carries the S3 key."
+                    .into(),
+            ),
+        };
+        let graded = grade_scenario(scenario, &pack.misconceptions, &answer);
+        let explain = tidy(&pack.misconceptions["topic-splits-work"].explain);
+        assert_eq!(
+            graded.feedback.matches(explain.as_str()).count(),
+            1,
+            "{}",
+            graded.feedback
+        );
+        assert!(
+            graded
+                .misconceptions
+                .iter()
+                .any(|m| m.id == "topic-splits-work")
+        );
+        // The reason did assert it, so the fix is what kept the explanation to one.
+        assert!(
+            graded
+                .feedback
+                .contains("misconception again, explained above"),
+            "{}",
+            graded.feedback
+        );
+    }
 }

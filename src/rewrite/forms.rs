@@ -266,8 +266,30 @@ pub fn rewrite(
                     if carried {
                         remove_path(&mut data, &f.path);
                     }
+                    // Who still needs it, though they do not take it from the event.
+                    let fetched_by: Vec<&str> = consumers
+                        .iter()
+                        .filter(|c| c.prefers != Form::Ecst && c.needs.contains(&f.path))
+                        .map(|c| c.name.as_str())
+                        .collect();
                     let why = match f.class {
                         Class::Secret => format!("{}; secrets never go on an event", f.reason),
+                        _ if !fetched_by.is_empty() => format!(
+                            "{}; {} {} it, and {} it over an authorised call to the {entity} \
+                             service instead of from the event",
+                            f.reason,
+                            fetched_by.join(" and "),
+                            if fetched_by.len() == 1 {
+                                "needs"
+                            } else {
+                                "need"
+                            },
+                            if fetched_by.len() == 1 {
+                                "reads"
+                            } else {
+                                "read"
+                            },
+                        ),
                         _ => format!("{}; no consumer of this event needs it", f.reason),
                     };
                     excluded.push(Excluded {

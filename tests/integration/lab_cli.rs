@@ -76,6 +76,17 @@ fn dlq_accounts_for_every_message_and_refuses_bad_settings() {
         "{}",
         human.stdout
     );
+    // Poison retried forever blocks only an ordered queue; elsewhere it burns and hides.
+    assert!(
+        human.stdout.contains("burn worker time") && human.stdout.contains("on an ordered queue"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        !human.stdout.contains("would block the queue"),
+        "{}",
+        human.stdout
+    );
     Msgwork::new(&["lab", "dlq", "--backoff", "1s,soon"])
         .output()
         .usage_error("--backoff");
@@ -138,15 +149,53 @@ fn ordering_holds_when_keyed_breaks_when_not_and_fills_the_evidence_item() {
     .env_remove("MSGWORK_DB")
     .run();
     let v = out.success().json();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["backend"], "sqlite");
+    assert_eq!(v["handling"], "skip");
     assert_eq!(v["keyed"]["violations"], 0);
     assert!(v["unkeyed"]["violations"].as_u64().unwrap() > 0);
+    // Skipping by sequence: overtaken change events are discarded, counted apart from the rest.
+    assert!(v["unkeyed"]["applied_out_of_order"].as_u64().unwrap() > 0);
+    assert!(v["unkeyed"]["late_discarded"].as_u64().unwrap() > 0);
+    assert!(v["unkeyed"]["orders_wrong_at_end"].as_u64().unwrap() > 0);
     for run in ["keyed", "unkeyed"] {
         assert_eq!(v[run]["events"], 1600, "{run}");
         assert_eq!(v[run]["lost"], 0, "{run}");
     }
     assert_eq!(evidence_item(home.path(), "stretch-ordering")["done"], true);
+    for handling in ["park", "newest"] {
+        let v = Msgwork::new(&[
+            "lab",
+            "ordering",
+            "--seed",
+            "6",
+            "--orders",
+            "200",
+            "--handling",
+            handling,
+            "--json",
+        ])
+        .env_remove("MSGWORK_DB")
+        .output()
+        .success()
+        .json();
+        assert_eq!(v["handling"], handling);
+        assert!(
+            v["unkeyed"]["violations"].as_u64().unwrap() > 0,
+            "{handling}: {v}"
+        );
+        for key in [
+            "applied_out_of_order",
+            "late_discarded",
+            "orders_wrong_at_end",
+            "lost",
+        ] {
+            assert_eq!(v["unkeyed"][key], 0, "{handling} {key}: {v}");
+        }
+    }
+    let bad = Msgwork::new(&["lab", "ordering", "--handling", "later"]).output();
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("skip, park, newest"), "{}", bad.stderr);
     Msgwork::new(&["lab", "ordering", "--partitions", "0"])
         .output()
         .usage_error("--partitions");

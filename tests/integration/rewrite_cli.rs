@@ -373,3 +373,54 @@ fn every_bad_input_is_one_clear_line_and_exit_2() {
         .output()
         .usage_error("expected a JSON object");
 }
+
+#[test]
+fn personal_data_a_consumer_fetches_is_said_to_be_fetched_not_unneeded() {
+    let v = Msgwork::new(&[
+        "rewrite-event",
+        &fixture("events/order-placed.json"),
+        "--json",
+    ])
+    .output()
+    .success()
+    .json();
+    let reason = |path: &str| {
+        v["excluded_fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["path"] == path)
+            .unwrap_or_else(|| panic!("{path} is not excluded"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // fraud-review weighs the contact email but prefers a notification.
+    let email = reason("customer_email");
+    assert!(
+        email.contains(
+            "fraud-review needs it, and reads it over an authorised call to the order service"
+        ),
+        "{email}"
+    );
+    assert!(!email.contains("no consumer"), "{email}");
+    // Nobody asks for the cardholder's name.
+    assert!(reason("payment.cardholder_name").contains("no consumer of this event needs it"));
+}
+
+#[test]
+fn flagged_fields_agree_in_number_with_the_consumers_that_need_them() {
+    let out = Msgwork::new(&["rewrite-event", &fixture("events/user-email-changed.json")]).output();
+    out.success();
+    assert!(
+        out.stdout
+            .contains("because marketing and support-crm need it."),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("because support-crm needs it."),
+        "{}",
+        out.stdout
+    );
+}

@@ -265,8 +265,10 @@ fn explain(r: &dlq::DlqReport, o: &dlq::DlqOptions) -> Vec<String> {
         }
         lines.push(format!(
             "{} did not succeed within {}: {}. Each went to the dead-letter queue with its reason, \
-             where an alert and a person should look at it; retrying poison forever would block \
-             the queue behind it.",
+             where an alert and a person should look at it. Retrying poison forever would burn \
+             worker time on messages that can never succeed and hide the failure from everyone; \
+             on an ordered queue (a FIFO queue, a Kafka partition) it would also block every \
+             message behind it.",
             plural(r.dead_lettered, "message", "messages"),
             plural(u64::from(o.max_attempts), "attempt", "attempts"),
             kinds.join(" and ")

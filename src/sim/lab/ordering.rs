@@ -5,9 +5,17 @@
 //! keyed, a hash of the order, so all of an order's events share one; not keyed, a hash of the
 //! event's own id, so they scatter. Each partition has one relay, which claims only the head of
 //! its partition in id order and publishes it to the partition's queue, and one consumer worker,
-//! which applies each event against the last sequence number its database holds for the order.
-//! An event that arrives before an earlier one of its order has been applied is a violation; one
-//! at or below the last applied is a redelivery, skipped.
+//! which checks each event against the last sequence number its database holds for the order.
+//! An event that arrives before an earlier one of its order has been applied arrived early; what
+//! the worker does with it, and with one at or below the last applied, is the `Handling`:
+//!
+//! - `skip`: change events, applied when newer than the last applied and skipped otherwise. An
+//!   early event is applied out of order, and the earlier one it overtook is then discarded as
+//!   late and never applied: skipping by sequence number is safe only for redeliveries.
+//! - `park`: change events, applied strictly in sequence. An early event is parked (published
+//!   again to the tail of its queue) and retried until its predecessor has been applied.
+//! - `newest`: full-state events, each carrying the order's whole state. The newest version
+//!   wins; an older one arriving late is superseded, and dropping it loses nothing.
 //!
 //! Relays and workers crash by dropping their connection: a relay with rows claimed, or with them
 //! published but not yet marked sent; a worker mid-transaction, or after its commit but before its
@@ -37,7 +45,7 @@ use crate::sim::storage::sqlite::sql::Durability;
 use crate::sim::storage::{Backend, Db, Storage};
 
 /// Bumped when a key of the `--json` output changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const STEPS: [&str; 4] = ["OrderPlaced", "OrderPaid", "OrderShipped", "OrderDelivered"];
 
@@ -58,12 +66,35 @@ const RESTART: u64 = 20;
 /// A relay's claim lease on SQLite, in ticks; a restarted relay gives its dead claims back first.
 const LEASE: u64 = 1_000;
 
+/// What the events carry and how the consumer treats one that arrives out of order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Handling {
+    /// Change events; apply what is newer than the last applied, skip the rest.
+    Skip,
+    /// Change events; park an early one and retry it once its predecessor is applied.
+    Park,
+    /// Full-state events; the newest version wins and older ones are dropped.
+    Newest,
+}
+
+impl Handling {
+    pub fn name(self) -> &'static str {
+        match self {
+            Handling::Skip => "skip",
+            Handling::Park => "park",
+            Handling::Newest => "newest",
+        }
+    }
+}
+
 /// The lab's options, checked by the command.
 #[derive(Clone, Debug)]
 pub struct OrderingOptions {
     pub seed: u64,
     pub orders: u32,
     pub partitions: u32,
+    pub handling: Handling,
     /// A PostgreSQL server to run on instead of SQLite files.
     pub db: Option<String>,
 }
@@ -74,18 +105,31 @@ pub struct OrderingRun {
     pub keyed: bool,
     /// Events the service committed to the outbox.
     pub events: u64,
-    /// Events that arrived before an earlier event of the same order had been applied.
+    /// Events that arrived, the first time, before an earlier event of the same order had been
+    /// applied.
     pub violations: u64,
+    /// Change events applied while an earlier event of their order was still missing (`skip`).
+    pub applied_out_of_order: u64,
+    /// Change events that arrived after a later one of their order had been applied, and were
+    /// discarded without ever being applied (`skip`): their change is lost.
+    pub late_discarded: u64,
+    /// Early change events parked and retried, counting each retry (`park`).
+    pub parked: u64,
+    /// Full states older than the one applied, dropped harmlessly (`newest`).
+    pub superseded: u64,
+    /// Orders with an event applied out of order or discarded as late.
     pub orders_affected: u64,
-    /// Deliveries at or below the order's last applied sequence number, skipped: redeliveries,
-    /// and, scattered, events that arrived after a later one of their order.
-    pub duplicates_skipped: u64,
+    /// Deliveries of an event already applied: redeliveries, skipped.
+    pub redeliveries_skipped: u64,
     /// Worker crashes, each bringing its batch again.
     pub crashes: u64,
     /// Relay crashes, with rows claimed or published but not yet marked sent.
     pub relay_crashes: u64,
     /// Committed events no worker ever received.
     pub lost: u64,
+    /// Orders whose final state misses a change: for change events, any event never applied;
+    /// for full-state events, a final state that is not the last one.
+    pub orders_wrong_at_end: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -96,6 +140,7 @@ pub struct OrderingReport {
     pub seed: u64,
     pub orders: u32,
     pub partitions: u32,
+    pub handling: Handling,
     pub keyed: OrderingRun,
     pub unkeyed: OrderingRun,
 }
@@ -114,6 +159,7 @@ pub fn run(options: &OrderingOptions, progress: &dyn Progress) -> Result<Orderin
         seed: options.seed,
         orders: options.orders,
         partitions: options.partitions,
+        handling: options.handling,
         keyed: run_one(options, &dir, true, progress)?,
         unkeyed: run_one(options, &dir, false, progress)?,
     })
@@ -184,19 +230,44 @@ fn event_hash(seed: u64, order: u32, sequence: u32) -> u64 {
     mix(seed ^ mix((u64::from(order) << 3) | u64::from(sequence)))
 }
 
-/// What a step event carries: the order, and the event's number within it.
+/// What a step event carries: the order, and the event's number within it; a full-state event
+/// also carries the order's whole state after the step.
 #[derive(Serialize, Deserialize)]
 struct StepPayload {
     order_id: String,
     sequence: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<OrderState>,
+}
+
+/// An order's whole state, as a full-state event carries it.
+#[derive(Serialize, Deserialize)]
+struct OrderState {
+    status: String,
+    paid: bool,
+    shipped: bool,
+    delivered: bool,
+}
+
+impl OrderState {
+    /// The state after `sequence` steps.
+    fn after(sequence: u32) -> Self {
+        OrderState {
+            status: STEPS[sequence as usize - 1].to_string(),
+            paid: sequence >= 2,
+            shipped: sequence >= 3,
+            delivered: sequence >= 4,
+        }
+    }
 }
 
 /// The event the service writes for `planned`, at `now`; the same for the same seed.
-fn envelope(seed: u64, planned: &Planned, now: u64) -> Envelope {
+fn envelope(seed: u64, planned: &Planned, now: u64, handling: Handling) -> Envelope {
     let h = event_hash(seed, planned.order, planned.sequence);
     let payload = StepPayload {
         order_id: order_ref(planned.order),
         sequence: planned.sequence,
+        state: (handling == Handling::Newest).then(|| OrderState::after(planned.sequence)),
     };
     Envelope {
         event_id: uuid_text(
@@ -229,6 +300,9 @@ struct Lab<'a> {
     affected: std::collections::BTreeSet<u32>,
     /// Per order, a bit for each step some worker has received and committed.
     received: Vec<u8>,
+    /// Per order, a bit for each step a worker has applied and committed.
+    applied: Vec<u8>,
+    handling: Handling,
     progress: &'a dyn Progress,
 }
 
@@ -262,7 +336,7 @@ impl Service {
             let Some(planned) = self.plan.get(self.next) else {
                 break;
             };
-            let event = envelope(lab.seed, planned, lab.tick());
+            let event = envelope(lab.seed, planned, lab.tick(), lab.handling);
             self.conn.begin()?;
             self.conn
                 .insert_sequenced(&event, planned.partition, planned.sequence, lab.tick())?;
@@ -353,9 +427,13 @@ impl Worker {
         };
         let crash = rng.random_bool(CRASH_RATE);
         let before_commit = rng.random_bool(0.5);
-        let (mut violations, mut skipped) = (0, 0);
+        let handling = lab.handling;
+        let mut tally = Tally::default();
         let mut affected = Vec::new();
         let mut received = Vec::with_capacity(batch.len());
+        // Steps applied in this transaction, by order: they count once it commits.
+        let mut applied_now: Vec<(u32, u8)> = Vec::new();
+        let mut parked = Vec::new();
         conn.begin()?;
         for delivery in &batch {
             let event = &delivery.event;
@@ -370,15 +448,47 @@ impl Worker {
                 ));
             }
             let order = event.order_number().unwrap_or_default();
+            let bit = 1u8 << (step.sequence - 1);
+            let first_arrival = lab
+                .received
+                .get(order as usize)
+                .is_some_and(|bits| bits & bit == 0)
+                && !received.contains(&(order, step.sequence));
             received.push((order, step.sequence));
+            let done_before = lab.applied.get(order as usize).copied().unwrap_or(0)
+                | applied_now
+                    .iter()
+                    .filter(|(o, _)| *o == order)
+                    .fold(0, |bits, (_, b)| bits | b);
             let applied = conn.applied_sequence(&event.aggregate_id)?;
             if step.sequence <= applied {
-                skipped += 1;
+                if done_before & bit != 0 {
+                    tally.redeliveries += 1;
+                } else if handling == Handling::Newest {
+                    // A newer whole state is already applied, and it includes this change.
+                    tally.superseded += u64::from(first_arrival);
+                } else {
+                    // A change that was overtaken: discarded, never applied.
+                    tally.late += u64::from(first_arrival);
+                    affected.push(order);
+                }
                 continue;
             }
             if step.sequence != applied + 1 {
-                violations += 1;
-                affected.push(order);
+                tally.early += u64::from(first_arrival);
+                match handling {
+                    Handling::Park => {
+                        tally.parked += 1;
+                        parked.push(Envelope::clone(event));
+                        continue;
+                    }
+                    Handling::Skip => {
+                        tally.out_of_order += 1;
+                        affected.push(order);
+                    }
+                    // A whole state may jump ahead: it holds every earlier change.
+                    Handling::Newest => {}
+                }
             }
             conn.apply_sequence(
                 &event.aggregate_id,
@@ -386,6 +496,7 @@ impl Worker {
                 &event.event_type,
                 lab.tick(),
             )?;
+            applied_now.push((order, bit));
         }
         if crash && before_commit {
             // Dies mid-transaction: the database rolls it back, and the batch comes again.
@@ -394,9 +505,18 @@ impl Worker {
             return Ok(crashed(lab));
         }
         conn.commit()?;
-        lab.run.violations += violations;
-        lab.run.duplicates_skipped += skipped;
+        lab.run.violations += tally.early;
+        lab.run.applied_out_of_order += tally.out_of_order;
+        lab.run.late_discarded += tally.late;
+        lab.run.parked += tally.parked;
+        lab.run.superseded += tally.superseded;
+        lab.run.redeliveries_skipped += tally.redeliveries;
         lab.affected.extend(affected);
+        for (order, bit) in applied_now.iter().copied() {
+            if let Some(bits) = lab.applied.get_mut(order as usize) {
+                *bits |= bit;
+            }
+        }
         let mut first = 0;
         for (order, sequence) in received {
             if let Some(bits) = lab.received.get_mut(order as usize) {
@@ -405,6 +525,10 @@ impl Worker {
             }
         }
         lab.progress.advance(first);
+        // Parked events go to the back of the queue before the batch is acknowledged, so a
+        // crash in between brings the batch again rather than losing them.
+        let only_parked = !parked.is_empty() && parked.len() == batch.len();
+        queue.publish_all(parked);
         if crash {
             // Committed, not acknowledged: the batch comes again, every event a duplicate.
             self.conn = None;
@@ -412,8 +536,20 @@ impl Worker {
             return Ok(crashed(lab));
         }
         queue.ack(next_offset);
-        Ok(Poll::Ready)
+        // A batch of nothing but early events waits for the other partitions to catch up.
+        Ok(if only_parked { idle(lab) } else { Poll::Ready })
     }
+}
+
+/// What one worker batch saw, counted once it commits.
+#[derive(Default)]
+struct Tally {
+    early: u64,
+    out_of_order: u64,
+    late: u64,
+    parked: u64,
+    superseded: u64,
+    redeliveries: u64,
 }
 
 enum Actor {
@@ -462,14 +598,21 @@ fn run_one(
             keyed,
             events: 0,
             violations: 0,
+            applied_out_of_order: 0,
+            late_discarded: 0,
+            parked: 0,
+            superseded: 0,
             orders_affected: 0,
-            duplicates_skipped: 0,
+            redeliveries_skipped: 0,
             crashes: 0,
             relay_crashes: 0,
             lost: 0,
+            orders_wrong_at_end: 0,
         },
         affected: std::collections::BTreeSet::new(),
         received: vec![0; options.orders as usize + 1],
+        applied: vec![0; options.orders as usize + 1],
+        handling: options.handling,
         progress,
     };
     let mut actors = vec![Actor::Service(Service {
@@ -512,6 +655,15 @@ fn run_one(
         .skip(1)
         .map(|bits| u64::from(STEPS.len() as u32 - bits.count_ones()))
         .sum();
+    let last = 1u8 << (STEPS.len() - 1);
+    let every = (1u8 << STEPS.len()) - 1;
+    run.orders_wrong_at_end = lab.applied[1..]
+        .iter()
+        .filter(|&&bits| match options.handling {
+            Handling::Newest => bits & last == 0,
+            Handling::Skip | Handling::Park => bits != every,
+        })
+        .count() as u64;
     Ok(run)
 }
 
@@ -520,10 +672,15 @@ mod tests {
     use super::*;
 
     fn sqlite(seed: u64, orders: u32, partitions: u32) -> OrderingReport {
+        handled(seed, orders, partitions, Handling::Skip)
+    }
+
+    fn handled(seed: u64, orders: u32, partitions: u32, handling: Handling) -> OrderingReport {
         let options = OrderingOptions {
             seed,
             orders,
             partitions,
+            handling,
             db: None,
         };
         run(&options, &crate::sim::progress::NoProgress).unwrap()
@@ -540,7 +697,9 @@ mod tests {
             }
             assert_eq!(r.keyed.violations, 0, "seed {seed}: keyed order broke");
             assert!(
-                r.keyed.crashes > 0 && r.keyed.relay_crashes > 0 && r.keyed.duplicates_skipped > 0,
+                r.keyed.crashes > 0
+                    && r.keyed.relay_crashes > 0
+                    && r.keyed.redeliveries_skipped > 0,
                 "seed {seed}: crashes and redeliveries happened: {:?}",
                 r.keyed
             );
@@ -551,6 +710,88 @@ mod tests {
         }
         // One partition is trivially ordered, keyed or not.
         assert_eq!(sqlite(1, 200, 1).unkeyed.violations, 0);
+    }
+
+    #[test]
+    fn skipping_change_events_by_sequence_applies_some_out_of_order_and_never_applies_others() {
+        for seed in 0..4 {
+            let r = sqlite(seed, 400, 4);
+            let (k, u) = (&r.keyed, &r.unkeyed);
+            assert_eq!(
+                (
+                    k.applied_out_of_order,
+                    k.late_discarded,
+                    k.orders_wrong_at_end
+                ),
+                (0, 0, 0),
+                "seed {seed}: {k:?}"
+            );
+            assert!(u.applied_out_of_order > 0, "seed {seed}: {u:?}");
+            // Every overtaken change is discarded, never applied, though none was lost in transit.
+            assert!(u.late_discarded > 0 && u.lost == 0, "seed {seed}: {u:?}");
+            assert!(u.orders_wrong_at_end > 0, "seed {seed}: {u:?}");
+            assert!(
+                u.orders_wrong_at_end <= u.orders_affected,
+                "seed {seed}: {u:?}"
+            );
+            assert_eq!((u.parked, u.superseded), (0, 0));
+        }
+    }
+
+    #[test]
+    fn parking_early_change_events_applies_every_one_in_order() {
+        for seed in 0..4 {
+            let r = handled(seed, 400, 4, Handling::Park);
+            let u = &r.unkeyed;
+            assert!(
+                u.violations > 0,
+                "seed {seed}: nothing arrived early: {u:?}"
+            );
+            assert!(u.parked >= u.violations, "seed {seed}: {u:?}");
+            assert_eq!(
+                (
+                    u.applied_out_of_order,
+                    u.late_discarded,
+                    u.orders_wrong_at_end,
+                    u.lost
+                ),
+                (0, 0, 0, 0),
+                "seed {seed}: {u:?}"
+            );
+            assert_eq!(r.keyed.parked, 0, "seed {seed}: keyed never waits");
+        }
+    }
+
+    #[test]
+    fn full_state_events_let_the_newest_win_and_drop_older_ones_harmlessly() {
+        for seed in 0..4 {
+            let r = handled(seed, 400, 4, Handling::Newest);
+            let u = &r.unkeyed;
+            assert!(u.violations > 0 && u.superseded > 0, "seed {seed}: {u:?}");
+            assert_eq!(
+                (
+                    u.applied_out_of_order,
+                    u.late_discarded,
+                    u.parked,
+                    u.orders_wrong_at_end
+                ),
+                (0, 0, 0, 0),
+                "seed {seed}: {u:?}"
+            );
+        }
+        let payload = envelope(
+            1,
+            &Planned {
+                order: 3,
+                sequence: 3,
+                partition: 0,
+            },
+            0,
+            Handling::Newest,
+        )
+        .payload;
+        assert!(payload.contains(r#""status":"OrderShipped""#), "{payload}");
+        assert!(payload.contains(r#""paid":true"#), "{payload}");
     }
 
     #[test]

@@ -92,9 +92,12 @@ impl<'m> Judge<'m> {
                 found.push(match s.order {
                     SettleOrder::AfterPublish(_) => format!(
                         "line {line} deletes outbox rows right after publishing instead of \
-                         marking them. The table stays small, but you lose the record of what \
-                         was sent and when (no replay, no audit, no lag metric), and each \
-                         delete leaves dead rows on the hottest table; {lose}."
+                         marking them. That is as safe for delivery as marking (a crash before \
+                         the delete publishes the row again, as a crash before a mark would), \
+                         but you lose the record of what was sent and when: no replay, no \
+                         audit, no lag metric. Keeping rows costs storage and a sweep, not \
+                         fewer dead rows (on PostgreSQL the marking UPDATE leaves one too); \
+                         {lose}."
                     ),
                     SettleOrder::BeforePublish { .. } => format!(
                         "line {line} deletes outbox rows before they are published, so the row \

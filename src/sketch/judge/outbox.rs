@@ -2,11 +2,12 @@
 //! can carry a whole event, with a unique event id, an aggregate, a type, a payload, a creation
 //! time and a way to tell pending rows from sent ones.
 
-use super::design::{Judge, item};
+use super::design::{ClaimKind, Judge, item};
 use crate::sketch::lex::Kind;
 use crate::sketch::model::Flavor;
 use crate::sketch::report::{Item, Status};
 use crate::sketch::roles::{Marker, is_bool_type};
+use crate::sketch::schema::{Column, Table};
 
 impl<'m> Judge<'m> {
     // -- outbox-table ---------------------------------------------------------------------
@@ -128,13 +129,23 @@ impl<'m> Judge<'m> {
             } else {
                 "UNIQUE"
             };
+            let retry = if self.random_event_id(t, c) {
+                format!(
+                    " It does not stop a retried request from writing a second event: an id \
+                     drawn at random (as here) is new on every try. If a client may retry, \
+                     derive `{}` from the request's idempotency key so the retry hits the key.",
+                    c.name
+                )
+            } else {
+                String::new()
+            };
             return item(
                 id,
                 Status::Ok,
                 true,
                 format!(
-                    "`{}` is {how}: a retried write cannot leave two rows for one event, so \
-                     consumers can trust it as their dedupe key.",
+                    "`{}` is {how}: no two rows can share an id, so consumers can trust it as \
+                     their dedupe key.{retry}",
                     c.name
                 ),
             );
@@ -194,9 +205,9 @@ impl<'m> Judge<'m> {
                     true,
                     format!(
                         "`{}` names the booking the event belongs to{kind}. Use it as the \
-                         message key so all events of one booking land on one partition and \
-                         stay in order.",
-                        a.name
+                         message key so all events of one booking land on one partition.{}",
+                        a.name,
+                        self.key_order_caveat()
                     ),
                 )
             }
@@ -486,5 +497,51 @@ impl<'m> Judge<'m> {
                 t.name
             ),
         )
+    }
+}
+
+/// Calls that draw a fresh random value each time they run: an event id made by one of them is
+/// new on every retry of the write.
+const RANDOM_ID_CALLS: &[&str] = &[
+    "gen_random_uuid",
+    "uuid_generate_v4",
+    "uuidv4",
+    "randomblob",
+    "random",
+];
+
+impl Judge<'_> {
+    /// Whether the event id is drawn at random: by the column's default, or by the write
+    /// transaction's INSERT into the outbox.
+    fn random_event_id(&self, t: &Table, c: &Column) -> bool {
+        let random = |text: &str| {
+            let text = text.to_ascii_lowercase();
+            RANDOM_ID_CALLS
+                .iter()
+                .any(|f| text.contains(&format!("{f}(")) || text.contains(&format!("{f} (")))
+        };
+        c.default.as_deref().is_some_and(random)
+            || self.m.units.iter().any(|u| {
+                self.write_groups.contains(&u.group)
+                    && u.facts.inserts.contains(&t.name)
+                    && random(&u.text())
+            })
+    }
+
+    /// What the message key does not buy when several relays claim with SKIP LOCKED: one relay
+    /// can publish a booking's second event while another still holds its first.
+    fn key_order_caveat(&self) -> &'static str {
+        match self.claim.map(|c| c.kind) {
+            Some(ClaimKind::SkipLocked) => {
+                " The key keeps them in order on the broker only if they reach it in order: with \
+                 several SKIP LOCKED relays, one can publish a booking's second event while \
+                 another still holds its first. Give each relay its own range of keys, or have \
+                 consumers check a per-booking sequence number."
+            }
+            _ => {
+                " A booking's events then stay in order on the broker as long as they are \
+                 published in the order they were written."
+            }
+        }
     }
 }

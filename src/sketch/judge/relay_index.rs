@@ -4,6 +4,7 @@
 
 use super::design::{Judge, item};
 use super::shared::IndexFit;
+use crate::sketch::model::Flavor;
 use crate::sketch::report::{Item, Status};
 use crate::sketch::roles::created_like;
 use crate::sketch::schema::index_label;
@@ -107,10 +108,11 @@ impl<'m> Judge<'m> {
                     format!(
                         "{} (line {}) is a partial index on unsent rows ({}). Nicely done: it \
                          holds only the backlog, so the relay's poll stays fast however many \
-                         sent rows pile up, and it shrinks as rows are marked.",
+                         sent rows pile up. {}",
                         index_label(ix),
                         self.line(ix.start),
-                        ix.predicate.as_deref().unwrap_or("")
+                        ix.predicate.as_deref().unwrap_or(""),
+                        partial_index_upkeep(self.m.flavor)
                     ),
                 )
             }
@@ -191,6 +193,17 @@ impl<'m> Judge<'m> {
                     t.name
                 ),
             ),
+        }
+    }
+}
+
+/// What happens to a partial index's entry when a row is marked sent, which differs by database.
+fn partial_index_upkeep(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::Sqlite => "SQLite removes a row's entry as soon as it is marked sent.",
+        Flavor::Postgres => {
+            "On PostgreSQL a marked row's entry stays in the index, dead, until VACUUM removes \
+             it, so keep autovacuum up with the outbox or the index grows with every row sent."
         }
     }
 }

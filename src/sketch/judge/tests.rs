@@ -347,3 +347,77 @@ fn consumers_are_named_as_written_and_producers_never() {
         );
     }
 }
+
+#[test]
+fn a_unique_event_id_drawn_at_random_is_said_not_to_stop_a_retried_write() {
+    // good.sql draws the id with gen_random_uuid() inside the write transaction.
+    let drawn = get(&check(GOOD), "event-id-unique").message.clone();
+    assert!(drawn.contains("no two rows can share an id"), "{drawn}");
+    assert!(drawn.contains("new on every try"), "{drawn}");
+    assert!(drawn.contains("idempotency key"), "{drawn}");
+    // good-sqlite.sql takes the id from the caller, so nothing is said about retries.
+    let given = get(&check(GOOD_SQLITE), "event-id-unique").message.clone();
+    assert!(given.contains("no two rows can share an id"), "{given}");
+    assert!(!given.contains("new on every try"), "{given}");
+    // A random default on the column counts as drawn at random too.
+    let by_default = GOOD
+        .replace(
+            "event_id       uuid        NOT NULL UNIQUE,",
+            "event_id       uuid        NOT NULL UNIQUE DEFAULT gen_random_uuid(),",
+        )
+        .replace(
+            "INSERT INTO outbox (event_id, aggregate_type",
+            "INSERT INTO outbox (aggregate_type",
+        )
+        .replace(
+            "VALUES (gen_random_uuid(),\n        'booking'",
+            "VALUES ('booking'",
+        );
+    assert!(by_default.contains("UNIQUE DEFAULT gen_random_uuid()"));
+    assert!(!by_default.contains("VALUES (gen_random_uuid(),"));
+    let r = check(&by_default);
+    assert!(
+        get(&r, "event-id-unique")
+            .message
+            .contains("new on every try"),
+        "{}",
+        get(&r, "event-id-unique").message
+    );
+}
+
+#[test]
+fn the_message_key_keeps_order_only_when_skip_locked_relays_cannot_overtake() {
+    let skip_locked = get(&check(GOOD), "aggregate").message.clone();
+    assert!(
+        skip_locked.contains("several SKIP LOCKED relays"),
+        "{skip_locked}"
+    );
+    assert!(
+        skip_locked.contains("per-booking sequence number"),
+        "{skip_locked}"
+    );
+    assert!(!skip_locked.contains("stay in order."), "{skip_locked}");
+    let returning = get(&check(GOOD_SQLITE), "aggregate").message.clone();
+    assert!(!returning.contains("SKIP LOCKED"), "{returning}");
+    assert!(returning.contains("published in the order"), "{returning}");
+}
+
+#[test]
+fn the_partial_index_advice_says_what_each_database_does_with_marked_rows() {
+    let pg = get(&check(GOOD), "relay-index").message.clone();
+    assert!(pg.contains("until VACUUM"), "{pg}");
+    assert!(!pg.contains("shrinks"), "{pg}");
+    let lite = get(&check(GOOD_SQLITE), "relay-index").message.clone();
+    assert!(lite.contains("SQLite removes"), "{lite}");
+    assert!(!lite.contains("VACUUM"), "{lite}");
+}
+
+#[test]
+fn deleting_after_publish_is_called_as_safe_as_marking_and_costly_only_in_history() {
+    let r = check(DELETE_AFTER);
+    let m = &get(&r, "anti-patterns").message;
+    assert!(m.contains("as safe for delivery as marking"), "{m}");
+    assert!(m.contains("no replay, no audit"), "{m}");
+    assert!(m.contains("the marking UPDATE leaves one too"), "{m}");
+    assert!(!m.contains("churn"), "{m}");
+}
