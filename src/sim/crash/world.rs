@@ -22,7 +22,8 @@ use crate::sim::storage::{Location, Storage};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimMode {
-    /// Claim a batch with a lease under BEGIN IMMEDIATE: SQLite's SKIP LOCKED.
+    /// Claim a batch with a lease under BEGIN IMMEDIATE, SQLite's stand-in for SKIP LOCKED: unlike
+    /// a row lock, a lease runs out on a timer, so a slow live relay can lose its rows to another.
     Lease,
     /// Just select unsent rows: replicas overlap and publish the same rows.
     None,
