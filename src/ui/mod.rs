@@ -116,13 +116,75 @@ pub enum Verdict {
     Plain,
 }
 
-/// A progress bar on stderr, drawn only when stderr is a terminal and the caller wants one.
-pub struct Bar(Option<ProgressBar>);
+/// Progress on stderr, when the caller wants it: a bar in a terminal, and elsewhere (a pipe, a
+/// CI log) a one-line status per phase once the command has run for a second, so a long run is
+/// never silent and a quick one stays quiet.
+pub struct Bar(Shown);
+
+enum Shown {
+    Off,
+    Drawn(ProgressBar),
+    Lines(std::sync::Arc<Status>),
+}
+
+/// The plain-text status of a run without a terminal.
+struct Status {
+    started: std::time::Instant,
+    /// The phase now, and whether its line is out.
+    phase: std::sync::Mutex<(String, bool)>,
+    done: std::sync::atomic::AtomicBool,
+}
+
+/// How long a command runs before its status lines start.
+const QUIET_FOR: Duration = Duration::from_secs(1);
+
+impl Status {
+    fn set(&self, phase: String) {
+        let mut now = self
+            .phase
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now.0 == phase {
+            return;
+        }
+        *now = (phase, false);
+        if self.started.elapsed() >= QUIET_FOR {
+            Self::say(&mut now);
+        }
+    }
+
+    fn say(phase: &mut (String, bool)) {
+        if !phase.1 && !phase.0.is_empty() {
+            eprintln!("msgwork: {}", phase.0);
+            phase.1 = true;
+        }
+    }
+}
 
 impl Bar {
     pub fn new(total: u64, unit: &str, wanted: bool) -> Self {
-        if !wanted || !std::io::stderr().is_terminal() {
-            return Bar(None);
+        if !wanted {
+            return Bar(Shown::Off);
+        }
+        if !std::io::stderr().is_terminal() {
+            let status = std::sync::Arc::new(Status {
+                started: std::time::Instant::now(),
+                phase: std::sync::Mutex::new((String::new(), false)),
+                done: std::sync::atomic::AtomicBool::new(false),
+            });
+            // A first phase that outlasts the quiet second is said when the second is up.
+            let late = std::sync::Arc::clone(&status);
+            std::thread::spawn(move || {
+                std::thread::sleep(QUIET_FOR);
+                if !late.done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let mut phase = late
+                        .phase
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    Status::say(&mut phase);
+                }
+            });
+            return Bar(Shown::Lines(status));
         }
         let bar =
             ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(12));
@@ -132,32 +194,40 @@ impl Bar {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.enable_steady_tick(Duration::from_millis(120));
-        Bar(Some(bar))
+        Bar(Shown::Drawn(bar))
     }
 
     pub fn message(&self, message: &'static str) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message);
+        match &self.0 {
+            Shown::Drawn(bar) => bar.set_message(message),
+            Shown::Lines(status) => status.set(message.to_string()),
+            Shown::Off => {}
         }
     }
 
     pub fn message_owned(&self, message: String) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(message);
-            bar.inc(1);
+        match &self.0 {
+            Shown::Drawn(bar) => {
+                bar.set_message(message);
+                bar.inc(1);
+            }
+            Shown::Lines(status) => status.set(message),
+            Shown::Off => {}
         }
     }
 
     pub fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
+        match &self.0 {
+            Shown::Drawn(bar) => bar.finish_and_clear(),
+            Shown::Lines(status) => status.done.store(true, std::sync::atomic::Ordering::SeqCst),
+            Shown::Off => {}
         }
     }
 }
 
 impl Progress for Bar {
     fn advance(&self, n: u64) {
-        if let Some(bar) = &self.0 {
+        if let Shown::Drawn(bar) = &self.0 {
             bar.inc(n);
         }
     }

@@ -454,3 +454,28 @@ fn a_consumer_that_refuses_every_delivery_stops_the_run_soon() {
     );
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[test]
+fn a_run_longer_than_a_second_says_where_it_is_on_a_pipe() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let slow = NAIVE.replace(
+        "init = recv()",
+        "import time\ntime.sleep(1.2)\ninit = recv()",
+    );
+    assert_ne!(slow, NAIVE);
+    let path = program(dir.path(), "slow.py", &slow);
+    let out = verify(&["--orders", "2", "--no-shrink", "--schedule", ""], &path).output();
+    assert!(
+        out.stderr.contains("msgwork: seed 1 done"),
+        "{}",
+        out.stderr
+    );
+    // With --json nothing but the JSON is written.
+    let out = verify(
+        &["--orders", "2", "--no-shrink", "--schedule", "", "--json"],
+        &path,
+    )
+    .output();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
