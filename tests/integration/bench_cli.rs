@@ -33,5 +33,9 @@ fn quick_bench_reports_every_measurement_with_its_target() {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    assert_eq!(names.contains(&"verify_python_solution_s"), python, "{names:?}");
+    assert_eq!(
+        names.contains(&"verify_python_solution_s"),
+        python,
+        "{names:?}"
+    );
 }

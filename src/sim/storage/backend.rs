@@ -181,7 +181,6 @@ impl Backend {
         self
     }
 
-
     /// Times the SQLite databases' leases by `clock`, the run's own, rather than the wall clock
     /// from when the backend was made: a lab on simulated time passes its simulated clock.
     pub fn timed_by(mut self, clock: SharedClock) -> Backend {
