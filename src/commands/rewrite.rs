@@ -81,9 +81,12 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
                     .get("data")?
                     .as_object()?
                     .values()
-                    .next()?
-                    .as_str()?
-                    .to_string();
+                    .next()
+                    .and_then(|v| match v {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })?;
                 crate::rewrite::catalogue::sample_record(&entity, &id)
             })
             .unwrap_or_default();
@@ -120,9 +123,13 @@ fn render(r: &Rewrite, paint: Paint) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}  (state from: {})\n",
+        "{}  (state from: {}{})\n",
         paint.bold(&r.event_type),
-        r.record_source
+        r.record_source,
+        r.envelope
+            .as_deref()
+            .map(|e| format!("; envelope: {e}"))
+            .unwrap_or_default()
     );
 
     let _ = writeln!(

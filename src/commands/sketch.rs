@@ -51,6 +51,7 @@ pub fn check(file: &Path, as_json: bool, ctx: &Context) -> Result<Outcome> {
                 Status::Ok => paint.good("ok     "),
                 Status::Missing => paint.bad("missing"),
                 Status::Wrong => paint.bad("wrong  "),
+                Status::NotJudged => paint.dim("not judged"),
             };
             let _ = writeln!(out, "  {mark} {}: {}", paint.bold(item.id), item.message);
         }

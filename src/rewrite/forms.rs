@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::catalogue::{self, Consumer, Form};
 use super::classify::{self, Class, Finding};
+use super::envelope;
 use super::output::{CallBacks, ConsumerView, Excluded, Flagged, Metrics, Rewrite, SCHEMA_VERSION};
 use super::paths::{ancestors, get_path, remove_path, set_path, within};
 use super::redact::{self, Scope};
@@ -29,6 +30,22 @@ fn record_id(record: &Map<String, Value>, id_field: &str) -> Option<String> {
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     })
+}
+
+/// A `--source` record wrapped as `{"order": {...}}` (one key holding an object, and no id of its
+/// own) is read as the object inside; the note says so.
+fn unwrap_record(source: &mut Source, thin: &Thin, entity: &str) -> Option<String> {
+    if source.record.len() != 1 || record_id(&source.record, &thin.id_field).is_some() {
+        return None;
+    }
+    let (key, inner) = source.record.iter().next()?;
+    let inner = inner.as_object()?.clone();
+    let note = format!(
+        "The --source record is wrapped as {{\"{}\": {{...}}}}: the object inside was read as the {entity} record.",
+        redact::text(key)
+    );
+    source.record = inner;
+    Some(note)
 }
 
 /// Refuses a record about a different entity than the event, unless the learner forced it; the
@@ -93,6 +110,52 @@ fn reasoned_consumers(event_type: &str, entity: &str, record_fields: &[String]) 
     ]
 }
 
+/// How deep the reasoned consumers look for ordinary fields inside an object that also holds
+/// personal data or secrets.
+const MAX_NEED_DEPTH: usize = 3;
+
+/// The record's fields that hold nothing sensitive, as dotted paths: a whole object when all of
+/// it is ordinary, else its ordinary fields one level down (`issue.title` beside `issue.user`),
+/// so one personal object inside does not take the rest of the state off the event.
+fn ordinary_paths(
+    record: &Map<String, Value>,
+    prefix: &str,
+    findings: &[Finding],
+    out: &mut Vec<String>,
+) {
+    for (key, value) in record {
+        if key.contains('.') || key.contains('[') {
+            continue;
+        }
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let clean = findings
+            .iter()
+            .filter(|f| within(&f.path, &path))
+            .all(|f| f.class == Class::Ordinary);
+        // An object with a sensitive field of its own stays off whole (`tax` holding an id and
+        // its kind); one whose sensitive fields sit deeper lends its other fields.
+        let own_sensitive = findings.iter().any(|f| {
+            f.class != Class::Ordinary
+                && f.path
+                    .strip_prefix(&path)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|rest| !rest.contains(['.', '[']))
+        });
+        if clean {
+            out.push(path);
+        } else if let Value::Object(inner) = value
+            && !own_sensitive
+            && path.matches('.').count() + 1 < MAX_NEED_DEPTH
+        {
+            ordinary_paths(inner, &path, findings, out);
+        }
+    }
+}
+
 /// A UUID-shaped id derived from the event, so the same input gives the same output.
 fn derived_id(parts: &[&str]) -> String {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -127,6 +190,8 @@ pub fn rewrite(
     event: &Map<String, Value>,
     source: Option<Source>,
 ) -> Result<Rewrite, FieldError> {
+    let opened = envelope::open(file, event)?;
+    let event = opened.as_ref().map_or(event, |o| &o.thin);
     let spec = event_type_of(event).and_then(catalogue::find);
     let thin = read_thin(file, event, spec.as_ref())?;
     let entity = spec.as_ref().map_or_else(
@@ -139,12 +204,26 @@ pub fn rewrite(
         |s| s.entity.clone(),
     );
     let mut notes = Vec::new();
-    let (record_source, record) = match source {
-        Some(source) => {
+    if let Some(o) = &opened {
+        notes.push(format!("Read as {}.", o.said));
+    }
+    let carried = opened.as_ref().and_then(|o| o.record.clone());
+    let (record_source, record) = match (source, carried) {
+        (Some(mut source), _) => {
+            if let Some(note) = unwrap_record(&mut source, &thin, &entity) {
+                notes.push(note);
+            }
             notes.extend(match_source(&source, &thin, &entity)?);
             (format!("--source {}", source.file), Some(source.record))
         }
-        None => match catalogue::sample_record(&entity, &thin.id) {
+        (None, Some(record)) => (
+            format!(
+                "the {} envelope's own state",
+                opened.as_ref().map_or("", |o| o.name)
+            ),
+            Some(record),
+        ),
+        (None, None) => match catalogue::sample_record(&entity, &thin.id) {
             Some(record) => {
                 notes.push(format!(
                     "No --source given: the {entity} record {} was taken from msgwork's sample records (fixtures/records).",
@@ -191,16 +270,8 @@ pub fn rewrite(
     let (consumers, reasoned) = match &spec {
         Some(spec) => (spec.consumers.clone(), false),
         None => {
-            let fields: Vec<String> = record
-                .keys()
-                .filter(|k| {
-                    findings
-                        .iter()
-                        .filter(|f| within(&f.path, k))
-                        .all(|f| f.class == Class::Ordinary)
-                })
-                .cloned()
-                .collect();
+            let mut fields = Vec::new();
+            ordinary_paths(&record, "", &findings, &mut fields);
             notes.push(format!(
                 "{} is not in msgwork's consumer catalogue: these consumers were reasoned from its name and fields.",
                 thin.event_type
@@ -210,7 +281,7 @@ pub fn rewrite(
     };
 
     let mut id_only = Map::new();
-    id_only.insert(thin.id_field.clone(), Value::String(thin.id.clone()));
+    id_only.insert(thin.id_field.clone(), thin.id_value.clone());
     let notification = envelope(&thin, &entity, id_only.clone());
 
     let ecst_consumers: Vec<&Consumer> = consumers
@@ -300,11 +371,17 @@ pub fn rewrite(
                 }
             }
         }
-        Some(envelope(
-            &thin,
-            &entity,
-            data.as_object().cloned().unwrap_or_default(),
-        ))
+        let data = data.as_object().cloned().unwrap_or_default();
+        if data == id_only {
+            notes.push(format!(
+                "The record holds nothing the ECST consumers ask for beyond the {entity}'s id, so \
+                 an ECST form would be the notification again: the notification is the event to \
+                 publish."
+            ));
+            None
+        } else {
+            Some(envelope(&thin, &entity, data))
+        }
     } else {
         notes.push(format!(
             "Fewer than two consumers prefer ECST, so the notification is the event to publish; consumers fetch what they need from the {entity} service."
@@ -369,6 +446,7 @@ pub fn rewrite(
     Ok(Rewrite {
         schema_version: SCHEMA_VERSION,
         event_type: thin.event_type.clone(),
+        envelope: opened.map(|o| o.name.to_string()),
         consumers: consumers
             .iter()
             .map(|c| ConsumerView {

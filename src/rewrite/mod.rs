@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod check;
 pub mod classify;
+mod envelope;
 mod forms;
 pub mod input;
 mod output;

@@ -58,6 +58,9 @@ pub struct Metrics {
 pub struct Rewrite {
     pub schema_version: u32,
     pub event_type: String,
+    /// The standard envelope the event came in (`cloudevents`, `stripe-event` ...), when it
+    /// came in one; the notes say what was read from it.
+    pub envelope: Option<String>,
     pub consumers: Vec<ConsumerView>,
     /// True when the event type is not in the catalogue and the consumers were reasoned from it.
     pub consumers_reasoned: bool,

@@ -21,6 +21,8 @@ pub(super) struct Thin {
     pub(super) event_type: String,
     pub(super) id_field: String,
     pub(super) id: String,
+    /// The id as the event gave it: a number stays a number on both forms.
+    pub(super) id_value: Value,
     pub(super) occurred_at: String,
     pub(super) correlation_id: Option<String>,
     pub(super) source: Option<String>,
@@ -151,10 +153,15 @@ pub(super) fn read_thin(
     };
     let correlation_id = envelope("correlation_id", "an id derived from the event")?;
     let source = envelope("source", "the entity's service name")?;
+    let id_value = match event.get(&id_field) {
+        Some(Value::Number(n)) => Value::Number(n.clone()),
+        _ => Value::String(id.clone()),
+    };
     Ok(Thin {
         event_type,
         id_field,
         id,
+        id_value,
         occurred_at,
         correlation_id,
         source,

@@ -9,6 +9,10 @@ pub enum Status {
     Ok,
     Missing,
     Wrong,
+    /// Could not be judged here: the sandbox cannot run it, or the file does not hold that part.
+    /// A required item in this state still keeps the sketch from passing.
+    #[serde(rename = "not-judged")]
+    NotJudged,
 }
 
 /// One judged item: what was found and why it matters.

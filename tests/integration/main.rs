@@ -2,6 +2,7 @@
 
 mod bench_cli;
 mod cleanup_cli;
+mod corpus;
 mod doctor_cli;
 mod drill_cli;
 mod drill_due;

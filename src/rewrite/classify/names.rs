@@ -19,6 +19,8 @@ pub(super) enum SecretKind {
     Pin,
     CardNumber,
     SecurityCode,
+    /// A URL that opens a private document to whoever holds it (a receipt, an invoice).
+    BearerLink,
 }
 
 impl SecretKind {
@@ -37,6 +39,7 @@ impl SecretKind {
             Self::Pin => "a PIN",
             Self::CardNumber => "a card number",
             Self::SecurityCode => "a card security code",
+            Self::BearerLink => "a link that opens a private document to whoever holds it",
         }
     }
 }
@@ -53,6 +56,7 @@ pub(super) enum PiiKind {
     NationalId,
     BankAccount,
     Device,
+    Picture,
 }
 
 impl PiiKind {
@@ -68,6 +72,7 @@ impl PiiKind {
             Self::NationalId => "a national identifier",
             Self::BankAccount => "a bank account number",
             Self::Device => "a device identifier",
+            Self::Picture => "a picture of a person",
         }
     }
 }
@@ -100,6 +105,9 @@ pub(super) struct Ctx {
     /// A key on the way here names AWS (`aws`, `amazon`): a 40-character base64 value is a
     /// secret access key. Inherited all the way down.
     pub(super) aws: bool,
+    /// The key names a thing that is not a person (`repository`): a name inside it is the
+    /// thing's name.
+    thing: bool,
 }
 
 pub(super) struct KeyInfo {
@@ -211,7 +219,19 @@ pub(super) fn analyze_key(key: &str, parent: Ctx) -> KeyInfo {
             plural: false,
         });
     }
-    let (named, plural) = choose(&hits, &tokens);
+    // A lone `login` is the account's username.
+    if n == 1 && !parent.thing && last == "login" {
+        hits.push(Hit {
+            start: 0,
+            end: 1,
+            named: Named::Pii(PiiKind::Username),
+            plural: false,
+        });
+    }
+    let (mut named, plural) = choose(&hits, &tokens);
+    if parent.thing && named == Named::Pii(PiiKind::PersonName) {
+        named = Named::Plain;
+    }
     KeyInfo {
         field: Field {
             named,
@@ -263,10 +283,12 @@ fn context_of(tokens: &[String], parent: Ctx) -> Ctx {
     };
     let generic = is_generic(head);
     let any = |f: fn(&str) -> bool| tokens.iter().any(|t| plural_is(t, f));
+    let person = plural_is(head, is_person) || (generic && any(is_person));
     let own = Ctx {
-        person: plural_is(head, is_person) || (generic && any(is_person)),
+        person,
         card: plural_is(head, is_card) || (generic && any(is_card)),
         aws: false,
+        thing: !person && (plural_is(head, is_thing) || (generic && any(is_thing))),
     };
     let mut ctx = if generic && own == Ctx::default() {
         parent
@@ -405,6 +427,10 @@ const SECRET_WORDS: &[(SecretKind, &str)] = &[
         SecretKind::SecurityCode,
         "cardverificationcode cardverificationvalue",
     ),
+    (
+        SecretKind::BearerLink,
+        "receipturl hostedinvoiceurl invoicepdf magiclink signedurl presignedurl",
+    ),
 ];
 
 /// Words that make a key personal data, by kind.
@@ -482,6 +508,11 @@ const PII_WORDS: &[(PiiKind, &str)] = &[
     ),
     (PiiKind::BankAccount, "bankaccountno"),
     (PiiKind::Device, "macaddress macaddr imei"),
+    (
+        PiiKind::Picture,
+        "avatar avatarurl gravatar gravatarid profilephoto profilepicture profileimage photourl",
+    ),
+    (PiiKind::Picture, "headshot selfie"),
 ];
 
 /// Personal-data words that count only as the last word of a key: `mail_server`, `mobile_os`
@@ -496,7 +527,7 @@ const META_LAST_WORDS: &str = "type types kind count length len size expiry expi
     attempts attempt retries failures policy strength hint format method methods scheme provider \
     status state mode level version algorithm alg scope scopes url uri endpoint path field fields \
     last4 four suffix prefix masked redacted consent preference preferences flag allowed locked \
-    visible visibility brand network issuer";
+    visible visibility brand network issuer check checks result outcome";
 
 /// Last words that describe a secret without holding it: `secret_name`, `api_key_id`.
 const META_LAST_WORDS_SECRET: &str = "name names label description desc id ids arn ref reference";
@@ -519,6 +550,12 @@ const PERSON_WORDS: &str = "customer user person people contact recipient billin
 /// Last words that say nothing of their own, so the words before them decide: `billing_details`.
 const GENERIC_WORDS: &str = "details detail info information data record identity object obj \
     entity attributes attrs properties props";
+
+/// Objects that are not people, whose `name` and `full_name` name the thing: a repository's
+/// `full_name` is owner/name.
+const THING_WORDS: &str = "repository repositories repo repos organization organisation org \
+    project team product company business shop store merchant app application package workspace \
+    channel group room venue hotel property category";
 
 const CARD_WORDS: &str = "card creditcard debitcard paymentcard bankcard cc";
 
@@ -606,6 +643,10 @@ fn is_person(t: &str) -> bool {
 
 fn is_generic(t: &str) -> bool {
     listed(GENERIC_WORDS, t)
+}
+
+fn is_thing(t: &str) -> bool {
+    listed(THING_WORDS, t)
 }
 
 fn is_card(t: &str) -> bool {

@@ -110,3 +110,45 @@ proptest! {
         prop_assert!(shown(&out).is_empty(), "{:?} in {}", shown(&out), out);
     }
 }
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap()
+}
+
+#[test]
+fn a_wrapped_record_is_unwrapped_and_a_numeric_id_stays_a_number() {
+    let event = obj(json!({"event_type": "ParcelShipped", "parcel_id": 31}));
+    let source = Source {
+        file: "r.json".into(),
+        record: obj(json!({"parcel": {"id": 31, "carrier": "DHL", "weight_g": 900}})),
+        force: false,
+    };
+    let r = rewrite("e.json", &event, Some(source)).unwrap();
+    assert_eq!(r.notification["data"]["parcel_id"], 31);
+    let ecst = r.ecst.expect("an ECST form");
+    assert_eq!(ecst["data"]["carrier"], "DHL");
+    assert!(
+        r.notes.iter().any(|n| n.contains("wrapped")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn an_ecst_that_would_only_repeat_the_notification_is_not_offered() {
+    let event = obj(json!({"event_type": "ParcelShipped", "parcel_id": "p1"}));
+    let source = Source {
+        file: "r.json".into(),
+        record: obj(json!({"parcel_id": "p1", "recipient": {"email": "a@example.org"}})),
+        force: false,
+    };
+    let r = rewrite("e.json", &event, Some(source)).unwrap();
+    assert!(r.ecst.is_none(), "{:?}", r.ecst);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("would be the notification again")),
+        "{:?}",
+        r.notes
+    );
+}

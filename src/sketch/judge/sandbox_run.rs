@@ -14,7 +14,7 @@ impl<'m> Judge<'m> {
         if let Some(e) = &run.setup_error {
             return item(
                 id,
-                Status::Missing,
+                Status::NotJudged,
                 false,
                 format!("The sandbox could not be set up, so nothing was run: {e}."),
             );
@@ -25,7 +25,7 @@ impl<'m> Judge<'m> {
             let shown: Vec<&str> = run.skipped.iter().take(6).map(String::as_str).collect();
             let more = run.skipped.len().saturating_sub(shown.len());
             format!(
-                " Skipped (not failures): {}{}.",
+                " Could not run here, so not judged: {}{}.",
                 shown.join("; "),
                 if more > 0 {
                     format!("; and {more} more")
@@ -59,9 +59,12 @@ impl<'m> Judge<'m> {
         if run.ddl == 0 {
             return item(
                 id,
-                Status::Missing,
+                Status::NotJudged,
                 false,
-                format!("No DDL could run in the sandbox, so nothing was tried.{skipped}"),
+                format!(
+                    "No DDL could run in the SQLite sandbox, so nothing was tried here; that is a \
+                     limit of the sandbox, not a fault in the sketch.{skipped}"
+                ),
             );
         }
         // What the write path is called and what running it shows, from the shared scope.

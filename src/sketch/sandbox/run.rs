@@ -2,7 +2,7 @@
 //! order, and every error sorted into a refusal, a real mistake in the sketch or PostgreSQL-only
 //! syntax the sandbox skips.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -10,7 +10,7 @@ use rusqlite::{Connection, ErrorCode};
 
 use super::lockdown::{ALLOWED_PRAGMAS, Refusals, open_sandbox};
 use super::translate::to_sqlite;
-use crate::sketch::lex::word_at;
+use crate::sketch::lex::{Tok, qname, word_at};
 use crate::sketch::limits::{SANDBOX_DEADLINE, SANDBOX_MAX_ROWS, SANDBOX_MAX_STATEMENTS};
 use crate::sketch::model::{Model, Unit};
 use crate::sketch::statements::Head;
@@ -146,6 +146,36 @@ fn refused(log: &Refusals, e: &rusqlite::Error) -> bool {
         || log.lock().is_ok_and(|l| !l.is_empty())
 }
 
+/// The table a CREATE TABLE or ALTER TABLE statement defines, if it is one.
+fn defined_table(u: &Unit) -> Option<String> {
+    let at = match u.head {
+        Head::CreateTable | Head::AlterTable => u.toks.iter().position(|t| t.is_word("table"))?,
+        _ => return None,
+    };
+    let mut j = at + 1;
+    while matches!(word_at(&u.toks, j), "if" | "not" | "exists" | "only") {
+        j += 1;
+    }
+    qname(&u.toks, j).map(|(name, _)| name)
+}
+
+/// Records that the table `u` defines could not be made here.
+fn note_unrun(u: &Unit, line: usize, unrun: &mut BTreeMap<String, usize>) {
+    if let Some(table) = defined_table(u) {
+        unrun.entry(table).or_insert(line);
+    }
+}
+
+/// Why `u` cannot be judged here: it names a table the sandbox could not create.
+fn depends_on_unrun(u: &Unit, unrun: &BTreeMap<String, usize>) -> Option<String> {
+    u.toks.iter().filter_map(Tok::ident).find_map(|name| {
+        let at = unrun.get(&name)?;
+        Some(format!(
+            "it needs `{name}`, which the sandbox could not create at line {at}"
+        ))
+    })
+}
+
 pub(crate) fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxRun {
     let mut run = SandboxRun::default();
     let log: Refusals = Arc::new(Mutex::new(Vec::new()));
@@ -158,12 +188,16 @@ pub(crate) fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxR
     };
     let started = Instant::now();
     let mut sent = 0usize;
+    // Tables whose CREATE or ALTER could not run here, with the line that says so: what
+    // fails on them afterwards fails because of the sandbox, not the sketch.
+    let mut unrun: BTreeMap<String, usize> = BTreeMap::new();
     for u in m.units.iter().filter(|u| !u.in_body) {
         let line = m.line(u.start);
         if let Some(why) = sandbox_skip(u) {
             if u.head != Head::Pseudo {
                 run.skipped.push(format!("line {line} ({why})"));
             }
+            note_unrun(u, line, &mut unrun);
             continue;
         }
         if sent >= SANDBOX_MAX_STATEMENTS || started.elapsed() > SANDBOX_DEADLINE {
@@ -221,6 +255,13 @@ pub(crate) fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxR
                     ));
                     break;
                 }
+                _ if let Some(why) = depends_on_unrun(u, &unrun) => {
+                    if write {
+                        run.write_skipped += 1;
+                    }
+                    note_unrun(u, line, &mut unrun);
+                    run.skipped.push(format!("line {line} ({why})"));
+                }
                 _ if (ddl || write)
                     && real_error(&e)
                     && (!u.has_params()
@@ -233,6 +274,7 @@ pub(crate) fn run_sandbox(m: &Model, write_groups: &BTreeSet<usize>) -> SandboxR
                     if write {
                         run.write_skipped += 1;
                     }
+                    note_unrun(u, line, &mut unrun);
                     let short: String = sqlite_message(&e).chars().take(80).collect();
                     run.skipped.push(format!("line {line} ({short})"));
                 }

@@ -108,3 +108,53 @@ fn sandbox_catches_a_write_transaction_that_cannot_insert() {
     );
     assert!(r.passed, "the sandbox is reported, not required");
 }
+
+#[test]
+fn what_fails_only_because_the_sandbox_could_not_create_a_table_is_not_judged() {
+    // Each table uses a construct the sandbox cannot emulate; the statements after it that need
+    // the table must be reported as not run here, never as the sketch's own failures.
+    for ddl in [
+        "CREATE TABLE outbox (id uuid PRIMARY KEY, due timestamptz NOT NULL DEFAULT now() + make_interval(secs => 30));",
+        "CREATE TABLE outbox (id uuid PRIMARY KEY, due tstzrange NOT NULL, EXCLUDE USING gist (due WITH &&) WHERE (id IS NOT NULL) INCLUDE (id));",
+        "CREATE TABLE outbox (id uuid PRIMARY KEY, due int) PARTITION BY RANGE (id) WITH (fillfactor = 70) USING heap EXTRA;",
+    ] {
+        let sql = format!(
+            "{ddl}\nCREATE INDEX outbox_due ON outbox (due);\nALTER TABLE outbox ADD COLUMN note text;\n\
+             INSERT INTO outbox (id, due) VALUES ('a', 1);"
+        );
+        let r = check(&sql);
+        let sandbox = get(&r, "sandbox-run");
+        assert_ne!(sandbox.status, Status::Wrong, "{ddl}: {}", sandbox.message);
+        assert!(
+            !sandbox.message.contains("fails"),
+            "{ddl}: {}",
+            sandbox.message
+        );
+    }
+    // A CHECK that PostgreSQL writes with char_length runs here as length, and the spellings of
+    // an interval added to now() run as SQLite time modifiers.
+    for ddl in [
+        "CREATE TABLE q (id bigint PRIMARY KEY, kind text CHECK (char_length(kind) > 0));",
+        "CREATE TABLE q (id bigint PRIMARY KEY, kind timestamptz DEFAULT now() + ('30 seconds')::interval);",
+        "CREATE TABLE q (id bigint PRIMARY KEY, kind timestamptz DEFAULT now() + '30 seconds'::interval);",
+        "CREATE TABLE q (id bigint PRIMARY KEY, kind timestamptz DEFAULT now() - interval '1 day');",
+    ] {
+        let r = check(&format!("{ddl}\nCREATE INDEX q_kind ON q (kind);"));
+        let sandbox = get(&r, "sandbox-run");
+        assert_eq!(sandbox.status, Status::Ok, "{ddl}: {}", sandbox.message);
+        assert!(
+            sandbox.message.contains("all 2 DDL"),
+            "{ddl}: {}",
+            sandbox.message
+        );
+    }
+    // A real mistake is still one: an index on a table that nobody tried to create.
+    let r = check("CREATE TABLE outbox (id int PRIMARY KEY);\nCREATE INDEX ix ON outbx (id);");
+    assert_eq!(get(&r, "sandbox-run").status, Status::Wrong);
+}
+
+#[test]
+fn a_sandbox_that_runs_nothing_is_not_judged_rather_than_missing() {
+    let r = check("DO $$ BEGIN EXECUTE 'create table outbox (id int)'; END $$;");
+    assert_eq!(get(&r, "sandbox-run").status, Status::NotJudged);
+}

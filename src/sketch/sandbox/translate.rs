@@ -49,14 +49,27 @@ fn empty_call(toks: &[Tok], i: usize) -> bool {
         && toks.get(i + 2).is_some_and(|t| t.is_punct(")"))
 }
 
-/// `- interval '7 days'` after a time expression: the SQLite modifier and the index after it.
+/// `- interval '7 days'`, `+ '30 seconds'::interval` or `+ ('30 seconds')::interval` after a
+/// time expression: the SQLite modifier and the index after it.
 fn interval_after(toks: &[Tok], j: usize) -> Option<(String, usize)> {
     let sign = toks.get(j).filter(|t| t.is_punct("-") || t.is_punct("+"))?;
-    if word_at(toks, j + 1) != "interval" {
+    let is_str = |k: usize| toks.get(k).filter(|t| t.kind == Kind::Str);
+    let cast = |k: usize| {
+        toks.get(k).is_some_and(|t| t.is_punct("::")) && word_at(toks, k + 1) == "interval"
+    };
+    let (s, next) = if word_at(toks, j + 1) == "interval" {
+        (is_str(j + 2)?, j + 3)
+    } else if let Some(s) = is_str(j + 1).filter(|_| cast(j + 2)) {
+        (s, j + 4)
+    } else if toks.get(j + 1).is_some_and(|t| t.is_punct("("))
+        && toks.get(j + 3).is_some_and(|t| t.is_punct(")"))
+        && cast(j + 4)
+    {
+        (is_str(j + 2)?, j + 6)
+    } else {
         return None;
-    }
-    let s = toks.get(j + 2).filter(|t| t.kind == Kind::Str)?;
-    Some((format!("{}{}", sign.text, s.text.trim()), j + 3))
+    };
+    Some((format!("{}{}", sign.text, s.text.trim()), next))
 }
 
 /// Tokens to leave out of a CREATE TABLE or CREATE INDEX for SQLite.
@@ -240,13 +253,13 @@ pub(super) fn to_sqlite(u: &Unit, schemas: &BTreeSet<String>) -> String {
                     {
                         match interval_after(toks, i + 3) {
                             Some((m, next)) => {
-                                (format!("datetime('now', {})", quote_str(&m)), next)
+                                (format!("(datetime('now', {}))", quote_str(&m)), next)
                             }
                             None => ("(CURRENT_TIMESTAMP)".to_string(), i + 3),
                         }
                     }
                     "current_timestamp" | "localtimestamp" => match interval_after(toks, i + 1) {
-                        Some((m, next)) => (format!("datetime('now', {})", quote_str(&m)), next),
+                        Some((m, next)) => (format!("(datetime('now', {}))", quote_str(&m)), next),
                         None => ("CURRENT_TIMESTAMP".to_string(), i + 1),
                     },
                     "gen_random_uuid" | "uuid_generate_v4" | "uuidv4" | "uuidv7"
@@ -255,6 +268,7 @@ pub(super) fn to_sqlite(u: &Unit, schemas: &BTreeSet<String>) -> String {
                     {
                         ("(lower(hex(randomblob(16))))".to_string(), i + 3)
                     }
+                    "char_length" | "character_length" => ("length".to_string(), i + 1),
                     "jsonb_build_object" | "json_build_object" => {
                         ("json_object".to_string(), i + 1)
                     }

@@ -384,3 +384,76 @@ fn tokenizer_reads_every_style() {
     assert_eq!(tokenize("items_12"), ["items"]);
     assert_eq!(tokenize("--"), Vec::<String>::new());
 }
+
+// --- Published payloads: things are not people, results are not codes -----------------------
+
+#[test]
+fn a_things_name_is_not_a_persons_name_but_its_people_still_are() {
+    let record = json!({
+        "repository": {"full_name": "octo-org/outbox-demo", "name": "outbox-demo",
+                       "owner": {"login": "octo-org", "name": "Octo Org"}},
+        "organization": {"display_name": "Octo"},
+        "sender": {"login": "ada-l", "avatar_url": "https://avatars.example/u/1", "gravatar_id": "x1"},
+        "user": {"full_name": "Ada Lovelace"},
+    });
+    for path in [
+        "repository.full_name",
+        "repository.name",
+        "organization.display_name",
+    ] {
+        assert!(
+            matches!(class_at(&record, path), None | Some(Class::Ordinary)),
+            "{path}"
+        );
+    }
+    for path in [
+        "repository.owner.login",
+        "repository.owner.name",
+        "sender.login",
+        "sender.avatar_url",
+        "sender.gravatar_id",
+        "user.full_name",
+    ] {
+        assert_eq!(class_at(&record, path), Some(Class::Pii), "{path}");
+    }
+}
+
+#[test]
+fn the_result_of_a_check_is_not_the_value_checked() {
+    for key in [
+        "cvc_check",
+        "address_line1_check",
+        "cvv_result",
+        "postal_code_check",
+    ] {
+        let record = json!({"checks": {key: "pass"}});
+        assert!(
+            matches!(
+                class_at(&record, &format!("checks.{key}")),
+                None | Some(Class::Ordinary)
+            ),
+            "{key}"
+        );
+    }
+    assert_eq!(class_of("cvc", json!("737")), Class::Secret);
+}
+
+#[test]
+fn links_that_open_a_private_document_to_anyone_are_secret() {
+    for key in [
+        "receipt_url",
+        "hosted_invoice_url",
+        "invoice_pdf",
+        "presigned_url",
+    ] {
+        assert_eq!(
+            class_of(key, json!("https://pay.example/receipts/CAcaFwoV")),
+            Class::Secret,
+            "{key}"
+        );
+    }
+    assert_eq!(
+        class_of("html_url", json!("https://github.com/octo-org")),
+        Class::Ordinary
+    );
+}
