@@ -18,7 +18,7 @@ Examples:
   msgwork drill                         play the workshop's drills and get graded
   msgwork simulate --crash              watch a naive dual write lose events and the outbox lose none
   msgwork simulate --list-crash-points  every place the lab can crash a component
-  msgwork rewrite-event fixtures/events/order-placed.json   notification vs ECST, secrets kept off
+  msgwork rewrite-event --example order-placed   notification vs ECST, secrets kept off
   msgwork completions bash > ~/.local/share/bash-completion/completions/msgwork
 
 Exit status: 0 success, 1 a check you asked for failed, 2 bad input or usage.
@@ -492,11 +492,11 @@ pub struct DrillArgs {
 
 const REWRITE_EXAMPLES: &str = "\
 Examples:
-  msgwork rewrite-event fixtures/events/order-placed.json
+  msgwork rewrite-event --example order-placed   the workshop's thin event, from anywhere
   msgwork rewrite-event event.json --source order-record.json --json
   echo '{\"event_type\": \"OrderPlaced\", \"order_id\": \"ord_9f2a\"}' | msgwork rewrite-event -
   msgwork rewrite-event event.json --check my-ecst.json     grade your own rewrite (exit 1 if it fails)
-  msgwork rewrite-event fixtures/events/order-placed.json --practice   the workshop exercise, step by step
+  msgwork rewrite-event --example order-placed --practice   the workshop exercise, step by step
 
 Without --source, the entity is looked up in msgwork's sample records, and the output says so.
 A --source record whose id names another entity than the event's is refused; pass the right
@@ -505,8 +505,13 @@ record, or add --force-source to use it anyway.";
 #[derive(Debug, Args)]
 pub struct RewriteArgs {
     /// The thin event: a JSON file, or - for standard input
-    #[arg(value_name = "EVENT.json")]
-    pub event: PathBuf,
+    #[arg(value_name = "EVENT.json", required_unless_present = "example")]
+    pub event: Option<PathBuf>,
+
+    /// One of the events msgwork ships instead of a file, such as order-placed (the workshop's
+    /// thin OrderPlaced event); it works from any directory
+    #[arg(long, value_name = "NAME", conflicts_with = "event")]
+    pub example: Option<String>,
 
     /// The full record of the entity the event names [default: msgwork's sample records]
     #[arg(long, value_name = "RECORD.json")]

@@ -21,14 +21,29 @@ fn load(path: &Path) -> Result<(String, Map<String, Value>)> {
     Ok((name, map))
 }
 
+/// A shipped event, read as a file of the same name would be; recorded under its shipped path.
+fn example(name: &str) -> Result<(String, Map<String, Value>)> {
+    let Some((path, text)) = crate::evidence::samples::example_event(name) else {
+        anyhow::bail!(
+            "--example {name}: msgwork ships no event of that name; the examples are {}",
+            crate::evidence::samples::example_names().join(", ")
+        );
+    };
+    Ok((path.to_string(), input::parse_object(path, text)?))
+}
+
 pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
     let stdin = Path::new("-");
-    if args.event == stdin && args.source.as_deref() == Some(stdin) {
+    if args.event.as_deref() == Some(stdin) && args.source.as_deref() == Some(stdin) {
         anyhow::bail!(
             "the event and --source cannot both come from standard input; write one to a file"
         );
     }
-    let (event_name, event) = load(&args.event)?;
+    let (event_name, event) = match (&args.example, &args.event) {
+        (Some(name), _) => example(name)?,
+        (None, Some(path)) => load(path)?,
+        (None, None) => anyhow::bail!("name the thin event: a JSON file, -, or --example NAME"),
+    };
     if let Some(mine) = &args.check {
         let (_, payload) = load(mine)?;
         let thin_type = crate::rewrite::event_type_of(&event);

@@ -84,11 +84,11 @@ pub fn rewrite(run: &Run) -> Result<(), Refusal> {
         instead,
     };
     let own = format!(
-        "write the payload yourself and check it: msgwork rewrite-event {ORDER_PLACED} --check my-{form}.json"
+        "write the payload yourself and check it: msgwork rewrite-event --example order-placed --check my-{form}.json"
     );
     let again = format!(
         "check it again: msgwork rewrite-event {} --check {}",
-        arg(event),
+        event_arg(event),
         arg(file)
     );
     let fingerprint = run.options["fingerprint"].as_str();
@@ -130,7 +130,10 @@ pub fn rewrite(run: &Run) -> Result<(), Refusal> {
                 "it was checked against {}, and this item asks for the thin OrderPlaced event",
                 event_type.map_or("an event with no type".into(), redact::text)
             ),
-            format!("msgwork rewrite-event {ORDER_PLACED} --check {}", arg(file)),
+            format!(
+                "msgwork rewrite-event --example order-placed --check {}",
+                arg(file)
+            ),
         ));
     }
     if fingerprint.is_none() {
@@ -187,6 +190,19 @@ fn ids_where(list: &Value, key: &str, value: &str) -> Vec<String> {
 
 /// A file name as a shell word for a command to copy: standard input is `-`, and anything with a
 /// character the shell would read is single-quoted.
+/// The event as the command line should name it: a shipped event by `--example`, so the command
+/// works from any directory, anything else by its path.
+fn event_arg(event: &str) -> String {
+    match event
+        .strip_prefix("fixtures/events/")
+        .and_then(|e| e.strip_suffix(".json"))
+        .filter(|name| samples::example_event(name).is_some())
+    {
+        Some(name) => format!("--example {name}"),
+        None => arg(event),
+    }
+}
+
 fn arg(file: &str) -> String {
     if file == "standard input" {
         return "-".to_string();

@@ -33,6 +33,20 @@ pub fn shipped(fingerprint: &str) -> Option<&'static str> {
         .map(|(_, path)| *path)
 }
 
+/// A shipped event by its name (`order-placed`): its path and text, for `rewrite-event --example`.
+pub fn example_event(name: &str) -> Option<(&'static str, &'static str)> {
+    let path = format!("fixtures/events/{name}.json");
+    SHIPPED.iter().find(|(p, _)| *p == path).copied()
+}
+
+/// The names of the shipped events, for the error that lists them.
+pub fn example_names() -> Vec<&'static str> {
+    SHIPPED
+        .iter()
+        .filter_map(|(p, _)| p.strip_prefix("fixtures/events/")?.strip_suffix(".json"))
+        .collect()
+}
+
 /// The paths of every shipped sample.
 pub fn shipped_paths() -> impl Iterator<Item = &'static str> {
     SHIPPED.iter().map(|(path, _)| *path)

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::artifact::{self, ORDER_PLACED};
+use super::artifact;
 use super::item::{Evidence, when};
 use crate::store::{Store, StoreError};
 
@@ -112,7 +112,7 @@ pub(super) fn rewrite(store: &Store) -> Result<Evidence, StoreError> {
             "my-notification.json"
         };
         item.next = Some(format!(
-            "msgwork rewrite-event {ORDER_PLACED} --check {form}"
+            "msgwork rewrite-event --example order-placed --check {form}"
         ));
     }
     let after = item.done.then(|| item.runs.last().copied()).flatten();

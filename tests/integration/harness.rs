@@ -34,6 +34,12 @@ impl Msgwork {
         self
     }
 
+    /// Runs it from `dir`, to prove it needs nothing from the checkout.
+    pub fn current_dir(mut self, dir: &Path) -> Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     pub fn env_remove(mut self, key: &str) -> Self {
         self.cmd.env_remove(key);
         self

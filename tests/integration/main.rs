@@ -7,6 +7,7 @@ mod doctor_cli;
 mod drill_cli;
 mod drill_due;
 mod evidence_cli;
+mod examples;
 mod grading;
 mod harness;
 mod inputs;
