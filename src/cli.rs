@@ -408,6 +408,15 @@ pub enum SketchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print a BookingService skeleton to fill in, with a TODO where each part of the sketch goes
+    #[command(
+        after_help = "Examples:\n  msgwork sketch template > my-outbox.sql\n  msgwork sketch template --output my-outbox.sql\n  msgwork sketch check my-outbox.sql"
+    )]
+    Template {
+        /// Write it to FILE instead of standard output (never over an existing file)
+        #[arg(long, value_name = "FILE.sql")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -75,6 +75,9 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Sketch(crate::cli::SketchCommand::Check { file, json }) => {
             sketch::check(&file, json, &ctx)
         }
+        Command::Sketch(crate::cli::SketchCommand::Template { output }) => {
+            sketch::template(output.as_deref(), &ctx)
+        }
         Command::Doctor { db, json } => doctor::run(db.as_deref(), json, &ctx),
         Command::Actor { name } => actor::run(&name),
         Command::Starter(args) => starter::run(&args),

@@ -74,3 +74,32 @@ pub fn check(file: &Path, as_json: bool, ctx: &Context) -> Result<Outcome> {
         Outcome::CheckFailed
     })
 }
+
+/// The BookingService skeleton, compiled into the binary, to standard output or a new file.
+pub fn template(output: Option<&std::path::Path>, ctx: &Context) -> Result<Outcome> {
+    const PATH: &str = "fixtures/templates/booking-outbox.sql";
+    let text = crate::evidence::samples::shipped_file(PATH)
+        .ok_or_else(|| anyhow::anyhow!("this msgwork was built without its sketch template"))?;
+    match output {
+        Some(path) => {
+            if path.symlink_metadata().is_ok() {
+                anyhow::bail!(
+                    "{} already exists, and msgwork never writes over a sketch: name a new file",
+                    path.display()
+                );
+            }
+            ctx.outputs(false)?
+                .write_file(path, "the sketch template", text)?;
+            eprintln!(
+                "Wrote {}. Fill in each TODO, then: {}",
+                path.display(),
+                ctx.suggest(&format!(
+                    "msgwork sketch check {}",
+                    super::replay::shell_word(&path.to_string_lossy())
+                ))
+            );
+        }
+        None => emit(text)?,
+    }
+    Ok(Outcome::Success)
+}

@@ -51,7 +51,8 @@ fn why(id: &str) -> &'static str {
         }
         "outbox-sketch" => {
             "Design the outbox yourself in SQL: the table, the write transaction, the relay's \
-             query and the consumer's dedupe."
+             query and the consumer's dedupe. Fill in the skeleton, then check it with \
+             `msgwork sketch check my-outbox.sql`."
         }
         "rewrite" => {
             "Rewrite a thin event as a notification and as event-carried state, and see which \

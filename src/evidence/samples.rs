@@ -39,6 +39,15 @@ pub fn example_event(name: &str) -> Option<(&'static str, &'static str)> {
     SHIPPED.iter().find(|(p, _)| *p == path).copied()
 }
 
+/// The text of a shipped file by its path under the checkout, such as
+/// `fixtures/templates/booking-outbox.sql`.
+pub fn shipped_file(path: &str) -> Option<&'static str> {
+    SHIPPED
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
+}
+
 /// The names of the shipped events, for the error that lists them.
 pub fn example_names() -> Vec<&'static str> {
     SHIPPED

@@ -63,6 +63,10 @@ pub(super) fn sketch(store: &Store) -> Result<Evidence, StoreError> {
             ));
             item.runs.push(run.id);
         }
+        // A learner who has never checked a sketch starts from the skeleton.
+        None if runs.is_empty() => {
+            item.next = Some("msgwork sketch template --output my-outbox.sql".to_string())
+        }
         None => item.next = Some("msgwork sketch check my-outbox.sql".to_string()),
     }
     item.refused = artifact::refusals(&runs, "file", artifact::sketch, proof.map(|r| r.id));

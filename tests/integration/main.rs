@@ -27,6 +27,7 @@ mod secrets;
 mod simulate_cli;
 mod simulate_process;
 mod sketch_cli;
+mod sketch_template;
 mod starter;
 mod terminal;
 mod verify_cli;
