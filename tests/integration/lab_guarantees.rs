@@ -256,7 +256,14 @@ fn a_killed_runs_scratch_directory_is_swept_at_the_next_start() {
         ])
         .spawn();
         let started = std::time::Instant::now();
-        while left[0].exists() || scratch_dirs(home.path()).is_empty() {
+        // Until the new run's directory is set up: it is renamed from a hidden name into place.
+        let setting_up = || {
+            scratch_dirs(home.path()).iter().any(|d| {
+                d.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+        };
+        while left[0].exists() || scratch_dirs(home.path()).is_empty() || setting_up() {
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(30),
                 "{mode:?}: not swept: {}",
