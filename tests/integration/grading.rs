@@ -33,6 +33,7 @@ const TUNING: &[(&str, &str)] = &[
     ("answers.toml", include_str!("../grading/answers.toml")),
     ("fresh.toml", include_str!("../grading/fresh.toml")),
     ("claims.toml", include_str!("../grading/claims.toml")),
+    ("coverage.toml", include_str!("../grading/coverage.toml")),
 ];
 
 /// Written before the claim-reading grader, and never tuned on: the honest measure.
@@ -227,6 +228,48 @@ fn the_labelled_sets_cover_every_free_text_item_in_every_kind() {
     ] {
         assert!(new.iter().any(|a| a.kind == kind), "no {kind} answers");
     }
+}
+
+/// The items added for issue #16's coverage gaps: every labelled answer graded as labelled, and
+/// each item with a right answer and two wrong ones, one of which the grader names as a
+/// misconception from the item's own list.
+#[test]
+fn the_coverage_items_are_graded_as_labelled_and_name_their_misconceptions() {
+    let pack = pack();
+    let set = load(&[("coverage.toml", include_str!("../grading/coverage.toml"))]);
+    let items: std::collections::BTreeSet<&str> = set.iter().map(|a| a.item.as_str()).collect();
+    assert!(items.len() >= 12, "only {} coverage items", items.len());
+    let mut disagreements = Vec::new();
+    for item in items {
+        let answers: Vec<&Labelled> = set.iter().filter(|a| a.item == item).collect();
+        let right = answers.iter().filter(|a| a.label == "correct").count();
+        let wrong: Vec<&&Labelled> = answers.iter().filter(|a| a.label != "correct").collect();
+        assert!(
+            right >= 1 && wrong.len() >= 2,
+            "{item}: {right} right, {} wrong",
+            wrong.len()
+        );
+        let own = &rubric(&pack, item).0.misconceptions;
+        assert!(
+            wrong.iter().any(|a| grade(&pack, a)
+                .misconceptions
+                .iter()
+                .any(|m| own.contains(&m.id))),
+            "{item}: no wrong answer is named as one of {own:?}"
+        );
+        for a in answers {
+            let graded = grade(&pack, a);
+            if graded.verdict != label(&a.label) {
+                disagreements.push(format!(
+                    "{item} labelled {}, graded {}: {}",
+                    a.label,
+                    graded.verdict.name(),
+                    a.text
+                ));
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
 
 /// How many of the answers of a kind the grader rejects, and of how many: a term-list must be
