@@ -272,6 +272,71 @@ fn the_coverage_items_are_graded_as_labelled_and_name_their_misconceptions() {
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
 
+/// Jargon the pack uses, each with words that explain it: every item or misconception whose text
+/// uses a term explains it there too, since a learner may meet any item first.
+const JARGON: &[(&str, &[&str])] = &[
+    (
+        "redrive",
+        &["back to the main queue", "back from the dead-letter queue"],
+    ),
+    ("jitter", &["random spread"]),
+    ("in doubt", &["unable to decide alone"]),
+    ("xa", &["standard interface"]),
+    ("binlog", &["mysql's"]),
+    ("replication slot", &["bookmark of how far"]),
+    ("offset", &["position in", "record of the last change"]),
+];
+
+#[test]
+fn jargon_is_explained_wherever_it_is_used() {
+    let pack = pack();
+    let mut texts: Vec<(String, String)> = pack
+        .items
+        .iter()
+        .map(|i| {
+            let says: Vec<&str> = i.rubric.concepts.iter().map(|c| c.says.as_str()).collect();
+            (
+                i.id.clone(),
+                format!(
+                    "{} {} {} {}",
+                    i.prompt,
+                    i.hints.join(" "),
+                    i.model_answer,
+                    says.join(" ")
+                ),
+            )
+        })
+        .collect();
+    texts.extend(
+        pack.misconceptions
+            .values()
+            .map(|m| (m.id.clone(), m.explain.clone())),
+    );
+    let mut unexplained = Vec::new();
+    for (id, text) in &texts {
+        let words: String = text
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let padded = format!(" {words} ");
+        for (term, explained) in JARGON {
+            let uses = padded.contains(&format!(" {term} "))
+                || padded.contains(&format!(" {term}s "))
+                || padded.contains(&format!(" {term}d "));
+            if uses && !explained.iter().any(|e| padded.contains(e)) {
+                unexplained.push(format!("{id}: {term}"));
+            }
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "jargon used without its explanation: {}",
+        unexplained.join(", ")
+    );
+}
+
 /// How many of the answers of a kind the grader rejects, and of how many: a term-list must be
 /// graded incorrect, anything else below correct.
 fn rejected(pack: &Pack, set: &[Labelled], kind: &str) -> (usize, usize, Vec<String>) {
