@@ -33,6 +33,7 @@ const TUNING: &[(&str, &str)] = &[
     ("answers.toml", include_str!("../grading/answers.toml")),
     ("fresh.toml", include_str!("../grading/fresh.toml")),
     ("claims.toml", include_str!("../grading/claims.toml")),
+    ("coverage.toml", include_str!("../grading/coverage.toml")),
 ];
 
 /// Written before the claim-reading grader, and never tuned on: the honest measure.
@@ -227,6 +228,113 @@ fn the_labelled_sets_cover_every_free_text_item_in_every_kind() {
     ] {
         assert!(new.iter().any(|a| a.kind == kind), "no {kind} answers");
     }
+}
+
+/// The items added for issue #16's coverage gaps: every labelled answer graded as labelled, and
+/// each item with a right answer and two wrong ones, one of which the grader names as a
+/// misconception from the item's own list.
+#[test]
+fn the_coverage_items_are_graded_as_labelled_and_name_their_misconceptions() {
+    let pack = pack();
+    let set = load(&[("coverage.toml", include_str!("../grading/coverage.toml"))]);
+    let items: std::collections::BTreeSet<&str> = set.iter().map(|a| a.item.as_str()).collect();
+    assert!(items.len() >= 12, "only {} coverage items", items.len());
+    let mut disagreements = Vec::new();
+    for item in items {
+        let answers: Vec<&Labelled> = set.iter().filter(|a| a.item == item).collect();
+        let right = answers.iter().filter(|a| a.label == "correct").count();
+        let wrong: Vec<&&Labelled> = answers.iter().filter(|a| a.label != "correct").collect();
+        assert!(
+            right >= 1 && wrong.len() >= 2,
+            "{item}: {right} right, {} wrong",
+            wrong.len()
+        );
+        let own = &rubric(&pack, item).0.misconceptions;
+        assert!(
+            wrong.iter().any(|a| grade(&pack, a)
+                .misconceptions
+                .iter()
+                .any(|m| own.contains(&m.id))),
+            "{item}: no wrong answer is named as one of {own:?}"
+        );
+        for a in answers {
+            let graded = grade(&pack, a);
+            if graded.verdict != label(&a.label) {
+                disagreements.push(format!(
+                    "{item} labelled {}, graded {}: {}",
+                    a.label,
+                    graded.verdict.name(),
+                    a.text
+                ));
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// Jargon the pack uses, each with words that explain it: every item or misconception whose text
+/// uses a term explains it there too, since a learner may meet any item first.
+const JARGON: &[(&str, &[&str])] = &[
+    (
+        "redrive",
+        &["back to the main queue", "back from the dead-letter queue"],
+    ),
+    ("jitter", &["random spread"]),
+    ("in doubt", &["unable to decide alone"]),
+    ("xa", &["standard interface"]),
+    ("binlog", &["mysql's"]),
+    ("replication slot", &["bookmark of how far"]),
+    ("offset", &["position in", "record of the last change"]),
+];
+
+#[test]
+fn jargon_is_explained_wherever_it_is_used() {
+    let pack = pack();
+    let mut texts: Vec<(String, String)> = pack
+        .items
+        .iter()
+        .map(|i| {
+            let says: Vec<&str> = i.rubric.concepts.iter().map(|c| c.says.as_str()).collect();
+            (
+                i.id.clone(),
+                format!(
+                    "{} {} {} {}",
+                    i.prompt,
+                    i.hints.join(" "),
+                    i.model_answer,
+                    says.join(" ")
+                ),
+            )
+        })
+        .collect();
+    texts.extend(
+        pack.misconceptions
+            .values()
+            .map(|m| (m.id.clone(), m.explain.clone())),
+    );
+    let mut unexplained = Vec::new();
+    for (id, text) in &texts {
+        let words: String = text
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '-')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let padded = format!(" {words} ");
+        for (term, explained) in JARGON {
+            let uses = padded.contains(&format!(" {term} "))
+                || padded.contains(&format!(" {term}s "))
+                || padded.contains(&format!(" {term}d "));
+            if uses && !explained.iter().any(|e| padded.contains(e)) {
+                unexplained.push(format!("{id}: {term}"));
+            }
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "jargon used without its explanation: {}",
+        unexplained.join(", ")
+    );
 }
 
 /// How many of the answers of a kind the grader rejects, and of how many: a term-list must be
