@@ -110,29 +110,18 @@ fn watch(args: &VerifyArgs, ctx: &Context) -> Result<Outcome> {
     }
 }
 
-/// What the watch compares: each source file of the program with its text, and each file the
-/// command names with its size and modification time (a compiled program has no source here).
-fn stamp(command: &[OsString]) -> Vec<(String, String)> {
-    let mut seen: Vec<(String, String)> = verify::program::sources(command)
+/// What the watch compares: the size and modification time of each file of the program (the
+/// files the command names and the sources beside them), read without opening any.
+fn stamp(command: &[OsString]) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+    verify::program::paths(command)
         .into_iter()
-        .map(|f| (f.path, f.text))
-        .collect();
-    for arg in command {
-        if let Ok(meta) = std::fs::metadata(arg)
-            && meta.is_file()
-        {
-            let when = meta
-                .modified()
-                .ok()
-                .map(|t| format!("{t:?}"))
-                .unwrap_or_default();
-            seen.push((
-                arg.to_string_lossy().into_owned(),
-                format!("{} {when}", meta.len()),
-            ));
-        }
-    }
-    seen
+        .map(|path| {
+            let meta = std::fs::metadata(&path).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            let when = meta.and_then(|m| m.modified().ok());
+            (path, len, when)
+        })
+        .collect()
 }
 
 fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {

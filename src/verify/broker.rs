@@ -2,7 +2,7 @@
 //! dedupe window), delivers messages to the consumer one at a time, and delivers again whatever was
 //! not acknowledged, and now and then what was.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::verify::wire::Event;
 
@@ -20,8 +20,10 @@ pub struct Broker {
     pending: VecDeque<usize>,
     /// The message the consumer holds now, if any.
     in_flight: Option<usize>,
-    /// Deliveries so far, by event id, over every copy of the event.
-    deliveries: BTreeMap<String, u32>,
+    /// Deliveries so far, by event id, over every copy of the event: its order and how many.
+    deliveries: BTreeMap<String, (u32, u32)>,
+    /// Orders some stored message is about.
+    orders: BTreeSet<u32>,
     /// The size of every stored event, as JSON.
     bytes: usize,
 }
@@ -30,6 +32,7 @@ impl Broker {
     /// Stores `event` and queues it for delivery; returns its message number.
     pub fn store(&mut self, event: Event) -> usize {
         self.bytes += serde_json::to_string(&event.body).map_or(0, |text| text.len());
+        self.orders.insert(event.order_id);
         self.messages.push(Message {
             event,
             acked: false,
@@ -49,7 +52,10 @@ impl Broker {
         let index = self.pending.remove(at)?;
         self.in_flight = Some(index);
         let event = &self.messages[index].event;
-        let count = self.deliveries.entry(event.event_id.clone()).or_insert(0);
+        let (_, count) = self
+            .deliveries
+            .entry(event.event_id.clone())
+            .or_insert((event.order_id, 0));
         *count += 1;
         Some((index, event, *count))
     }
@@ -98,17 +104,36 @@ impl Broker {
         self.messages.len()
     }
 
-    /// Event ids delivered more than once, with how many times.
-    pub fn redelivered(&self) -> impl Iterator<Item = (&str, u32)> {
+    /// The event the consumer holds now, delivered and not yet acknowledged.
+    pub fn in_flight(&self) -> Option<&Event> {
+        self.in_flight.map(|index| &self.messages[index].event)
+    }
+
+    /// Event ids delivered more than once: the id, its order and how many times.
+    pub fn redelivered(&self) -> impl Iterator<Item = (&str, u32, u32)> {
         self.deliveries
             .iter()
-            .filter(|(_, n)| **n > 1)
-            .map(|(id, n)| (id.as_str(), *n))
+            .filter(|(_, (_, n))| *n > 1)
+            .map(|(id, (order, n))| (id.as_str(), *order, *n))
+    }
+
+    /// Orders an event of which reached the consumer at least once.
+    pub fn delivered_orders(&self) -> BTreeSet<u32> {
+        self.deliveries.values().map(|(order, _)| *order).collect()
+    }
+
+    /// Orders an event of which the consumer acknowledged.
+    pub fn acked_orders(&self) -> BTreeSet<u32> {
+        self.messages
+            .iter()
+            .filter(|m| m.acked)
+            .map(|m| m.event.order_id)
+            .collect()
     }
 
     /// Whether any message of `order_id` was ever stored.
     pub fn has_order(&self, order_id: u32) -> bool {
-        self.messages.iter().any(|m| m.event.order_id == order_id)
+        self.orders.contains(&order_id)
     }
 }
 
@@ -144,6 +169,8 @@ mod tests {
         assert_eq!((e.event_id.as_str(), n), ("a", 3));
         b.ack();
         assert!(b.is_idle());
-        assert_eq!(b.redelivered().collect::<Vec<_>>(), vec![("a", 3)]);
+        assert_eq!(b.redelivered().collect::<Vec<_>>(), vec![("a", 1, 3)]);
+        assert!(b.has_order(2) && !b.has_order(3));
+        assert_eq!(b.acked_orders(), BTreeSet::from([1, 2]));
     }
 }

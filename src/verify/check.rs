@@ -87,13 +87,7 @@ pub fn count(committed: &Committed, ran: &Ran) -> Counts {
         }
     }
     counts.double_applied.sort_unstable();
-    let delivered: BTreeSet<u32> = ran
-        .trace
-        .entries
-        .iter()
-        .filter(|e| matches!(e.what, crate::verify::trace::What::Deliver { .. }))
-        .filter_map(|e| e.order)
-        .collect();
+    let delivered = ran.broker.delivered_orders();
     let refused: BTreeSet<u32> = ran
         .trace
         .entries
@@ -118,16 +112,9 @@ pub fn count(committed: &Committed, ran: &Ran) -> Counts {
         .collect();
     let double: BTreeSet<u32> = counts.double_applied.iter().copied().collect();
     let mut absorbed = BTreeSet::new();
-    for (event_id, _) in ran.broker.redelivered() {
-        let order = ran.trace.entries.iter().find_map(|e| match &e.what {
-            crate::verify::trace::What::Deliver { event_id: id, .. } if id == event_id => e.order,
-            _ => None,
-        });
-        if let Some(order) = order
-            && committed.charges.get(&order).is_some_and(|c| c.len() == 1)
-            && !double.contains(&order)
-        {
-            absorbed.insert(event_id.to_string());
+    for (event_id, order, _) in ran.broker.redelivered() {
+        if committed.charges.get(&order).is_some_and(|c| c.len() == 1) && !double.contains(&order) {
+            absorbed.insert(event_id);
         }
     }
     counts.duplicates_absorbed = absorbed.len();

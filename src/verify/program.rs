@@ -19,9 +19,8 @@ pub struct SourceFile {
 }
 
 /// The files a command names that exist, and the source files in their directories and in a
-/// `src/` beside them. Unreadable, binary or oversized files are left out, never an error: the
-/// run goes on, and its record says less.
-pub fn sources(command: &[std::ffi::OsString]) -> Vec<SourceFile> {
+/// `src/` beside them, each once, at most [`MAX_FILES`].
+pub fn paths(command: &[std::ffi::OsString]) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = Vec::new();
     for arg in command {
         let path = Path::new(arg);
@@ -52,22 +51,25 @@ pub fn sources(command: &[std::ffi::OsString]) -> Vec<SourceFile> {
         }
     }
     let mut seen = std::collections::BTreeSet::new();
-    let mut files = Vec::new();
-    for path in paths {
-        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if files.len() == MAX_FILES || !seen.insert(key) {
-            continue;
-        }
-        let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= MAX_BYTES);
-        let text = small.then(|| std::fs::read(&path).ok()).flatten();
-        if let Some(text) = text.and_then(|bytes| String::from_utf8(bytes).ok()) {
-            files.push(SourceFile {
+    paths.retain(|path| seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
+    paths.truncate(MAX_FILES);
+    paths
+}
+
+/// The text of each of [`paths`]. Unreadable, binary or oversized files are left out, never an
+/// error: the run goes on, and its record says less.
+pub fn sources(command: &[std::ffi::OsString]) -> Vec<SourceFile> {
+    paths(command)
+        .into_iter()
+        .filter_map(|path| {
+            let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= MAX_BYTES);
+            let bytes = small.then(|| std::fs::read(&path).ok()).flatten()?;
+            Some(SourceFile {
                 path: path.display().to_string(),
-                text,
-            });
-        }
-    }
-    files
+                text: String::from_utf8(bytes).ok()?,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -150,15 +150,8 @@ impl Outcome {
     }
 }
 
-/// Orders whose event the broker stored and the consumer acknowledged.
-fn acked(ran: &Ran, order: u32) -> bool {
-    ran.trace
-        .entries
-        .iter()
-        .any(|e| e.order == Some(order) && matches!(e.what, What::Acked { .. }))
-}
-
 fn steps(counts: &Counts, ran: &Ran) -> Vec<Step> {
+    let acked = ran.broker.acked_orders();
     let lost_before_broker: Vec<u32> = counts
         .lost
         .iter()
@@ -169,7 +162,7 @@ fn steps(counts: &Counts, ran: &Ran) -> Vec<Step> {
         .lost
         .iter()
         .copied()
-        .filter(|o| acked(ran, *o))
+        .filter(|o| acked.contains(o))
         .collect();
     let outbox = !ran.service_published && ran.relays_published;
     vec![
@@ -304,7 +297,7 @@ fn story(order: u32, counts: &Counts, ran: &Ran) -> Story {
                      published only in ways that never got a publish_ok"
                 ),
             }
-        } else if acked(ran, order) {
+        } else if ran.broker.acked_orders().contains(&order) {
             format!(
                 "The consumer acked order {order}'s event ({deliveries} deliveries){}, but \
                  `charges` has no row for it. Ack only after the charge commits, and record the \

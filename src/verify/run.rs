@@ -68,6 +68,8 @@ struct Held {
     msg_id: u64,
     event: Event,
     answer: PublishAnswer,
+    /// Whether the broker stored the event, whatever it answers.
+    stored: bool,
     at: Instant,
     kill_after: Option<Strike>,
 }
@@ -558,7 +560,10 @@ impl<'a> Run<'a> {
                 let name = node.name.clone();
                 let schedule = &self.setup.schedule;
                 if let Some(strike) = schedule.strike(&name, Point::Ack, k) {
-                    let event = self.in_flight_event();
+                    let event = self
+                        .broker
+                        .in_flight()
+                        .map(|e| (e.event_id.clone(), e.order_id));
                     if let Some((event_id, order)) = event.clone() {
                         self.trace
                             .push(ms, &name, inc, Some(order), What::AckLost { event_id });
@@ -566,9 +571,11 @@ impl<'a> Run<'a> {
                     self.kill_about(i, strike, event.map(|e| e.1));
                     return Ok(());
                 }
+                let mut acked = None;
                 if let Some(index) = self.broker.ack() {
                     let event = &self.broker.message(index).event;
                     let (event_id, order) = (event.event_id.clone(), event.order_id);
+                    acked = Some(order);
                     self.trace.push(
                         ms,
                         &name,
@@ -586,19 +593,11 @@ impl<'a> Run<'a> {
                     }
                 }
                 if let Some(strike) = schedule.strike(&name, Point::Acked, k) {
-                    let order = self.in_flight_event().map(|e| e.1);
-                    self.kill_about(i, strike, order);
+                    self.kill_about(i, strike, acked);
                 }
             }
         }
         Ok(())
-    }
-
-    fn in_flight_event(&self) -> Option<(String, u32)> {
-        self.trace.entries.iter().rev().find_map(|e| match &e.what {
-            What::Deliver { event_id, .. } => Some((event_id.clone(), e.order.unwrap_or(0))),
-            _ => None,
-        })
     }
 
     /// Node `i` answered `error`.
@@ -709,6 +708,7 @@ impl<'a> Run<'a> {
                 msg_id,
                 event,
                 answer,
+                stored: lose.is_none(),
                 at,
                 kill_after,
             }));
@@ -754,15 +754,15 @@ impl<'a> Run<'a> {
                 }
             }
             PublishAnswer::Failed => {
-                let stored = self.trace.entries.iter().rev().take(64).any(
-                    |e| matches!(&e.what, What::Stored { event_id: id, .. } if *id == event_id),
-                );
                 self.trace.push(
                     ms,
                     &name,
                     inc,
                     order,
-                    What::PublishFailed { event_id, stored },
+                    What::PublishFailed {
+                        event_id,
+                        stored: h.stored,
+                    },
                 );
             }
         }

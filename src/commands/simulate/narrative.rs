@@ -6,7 +6,7 @@ use crate::sim::crash::ClaimMode;
 use crate::sim::crash::power::Host;
 use crate::sim::crash::report::{PipelineReport, Report};
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder};
-use crate::ui::plural;
+use crate::ui::{and_list, plural};
 
 /// The database, as the report's sentences name it.
 pub(super) fn database(report: &Report) -> &'static str {
@@ -75,15 +75,6 @@ fn fired(parts: Vec<(u64, String)>) -> Vec<String> {
         .filter(|(n, _)| *n > 0)
         .map(|(_, text)| text)
         .collect()
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(parts: &[String]) -> String {
-    match parts {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
 }
 
 /// What the numbers of this run prove, one sentence a finding.

@@ -4,7 +4,7 @@
 use crate::sim::crash::power::{Host, PowerLoss};
 use crate::sim::crash::report::{PipelineReport, Report};
 use crate::sim::storage::sqlite::sql::Durability;
-use crate::ui::plural;
+use crate::ui::{and_list, plural};
 
 /// The pragma as the sentences name it.
 fn pragma(durability: Durability) -> &'static str {
@@ -57,14 +57,6 @@ fn per_host(losses: &[PowerLoss]) -> Vec<String> {
             ))
         })
         .collect()
-}
-
-fn and_list(parts: &[String]) -> String {
-    match parts {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
 }
 
 /// What synchronous bought, or failed to buy, in each run that lost power.
