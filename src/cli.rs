@@ -494,6 +494,14 @@ pub struct DrillArgs {
     #[arg(long, requires = "content")]
     pub no_builtin: bool,
 
+    /// Show the full reasoning, the model answer and the hints with every item's feedback
+    #[arg(long)]
+    pub details: bool,
+
+    /// Go straight on to the next item after each feedback, without waiting for a key
+    #[arg(long)]
+    pub no_pause: bool,
+
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,

@@ -12,7 +12,7 @@ use crate::cli::DrillArgs;
 use crate::content::{self, Pack, Section};
 use crate::drill::plan::{Listed, Plan, Selection};
 use crate::drill::play::{Stop, play};
-use crate::drill::summary::{Tally, by_section, to_review};
+use crate::drill::summary::{Tally, by_section, counted, retried, to_review};
 use crate::drill::{answers, plan, resume};
 use crate::grade::Verdict;
 use crate::grade::item::{Graded, tidy};
@@ -49,7 +49,7 @@ pub fn run(args: &DrillArgs, ctx: &Context) -> Result<Outcome> {
     if args.json {
         emit_results(&marked.graded)?;
     } else {
-        let mut text = render(&marked.graded, ctx);
+        let mut text = render(&marked.graded, args.details, ctx);
         text.push_str(&scorecard(&marked.graded, &[], ctx));
         text.push_str(&ctx.paint.dim(&format!(
             "Recorded as drill session {} in {}\n",
@@ -222,10 +222,20 @@ fn emit_results(graded: &[Graded]) -> Result<()> {
     }))
 }
 
-/// Each item's verdict and feedback.
-fn render(graded: &[Graded], ctx: &Context) -> String {
+/// Each item's verdict and short feedback; with `details`, the rest of the reasoning, the model
+/// answer and the hints too. Wrapped to the terminal's width when stdout is one.
+fn render(graded: &[Graded], details: bool, ctx: &Context) -> String {
     let paint = ctx.paint;
+    let width = std::io::stdout()
+        .is_terminal()
+        .then(|| crate::ui::text_width(&console::Term::stdout()))
+        .flatten()
+        .unwrap_or(usize::MAX);
+    let block = |out: &mut String, text: &str| {
+        let _ = writeln!(out, "{}", crate::ui::wrap_lines(text, width, "    "));
+    };
     let mut out = String::new();
+    let mut more = false;
     for g in graded {
         let verdict = match g.verdict {
             Verdict::Correct => paint.good("correct"),
@@ -241,18 +251,37 @@ fn render(graded: &[Graded], ctx: &Context) -> String {
             marks(g.score),
             marks(g.max)
         );
-        for line in g.feedback.lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-        if g.verdict != Verdict::Correct && g.section != Section::Scenarios {
-            let _ = writeln!(
-                out,
-                "    {} {}",
-                paint.dim("Model answer:"),
-                tidy(&g.expected)
-            );
+        block(&mut out, &g.feedback);
+        if details {
+            if !g.details.is_empty() {
+                let _ = writeln!(out, "  {}", paint.dim("Details:"));
+                block(&mut out, &g.details);
+            }
+            let model = if g.choices.is_empty() {
+                "Model answer:"
+            } else {
+                "Expected:"
+            };
+            let _ = writeln!(out, "  {}", paint.dim(model));
+            block(&mut out, &tidy(&g.expected));
+            let hints = g.hints_to_show();
+            if !hints.is_empty() {
+                let _ = writeln!(out, "  {}", paint.dim("Hints:"));
+                for hint in &hints {
+                    block(&mut out, &format!("- {}", tidy(hint)));
+                }
+            }
+        } else {
+            more |= g.verdict != Verdict::Correct || !g.details.is_empty();
         }
         let _ = writeln!(out);
+    }
+    if more {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint.dim("Add --details for the full reasoning, the model answers and the hints.")
+        );
     }
     out
 }
@@ -357,15 +386,27 @@ fn interactive(
             session.entries.len()
         ))
     );
-    let mut prompter = crate::ui::prompt::TerminalPrompter::new(stderr_paint);
-    let played = play(&session.entries, pack, &store, session.id, &mut prompter)?;
+    let mut prompter = crate::ui::prompt::TerminalPrompter::new(stderr_paint, args.details);
+    let played = play(
+        &session.entries,
+        pack,
+        &store,
+        session.id,
+        &mut prompter,
+        !args.no_pause,
+    )?;
     drop(prompter);
-    let graded: Vec<Graded> = played.graded.iter().map(|(g, _)| g.clone()).collect();
+    let graded = counted(&played.graded);
     if args.json {
         emit_results(&graded)?;
     } else {
         let mut text = String::from("\n");
         text.push_str(&scorecard(&graded, &played.skipped, ctx));
+        for (id, attempts) in retried(&played.graded) {
+            text.push_str(&format!(
+                "{id}: {attempts} attempts, each recorded; the last one counts here.\n"
+            ));
+        }
         match played.stopped {
             Some(Stop::Asked) => text.push_str(&format!(
                 "{} {} answer(s) saved in this session. Continue with: {}\n",

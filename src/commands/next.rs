@@ -15,6 +15,20 @@ pub fn run(json: bool, ctx: &Context) -> Result<Outcome> {
     let now = crate::drill::now();
     let due = cards.values().filter(|c| c.due <= now).count();
     let mut plan = evidence::next::next(&items, due);
+    // A drill stopped part-way comes first: its answers are kept and it carries on where it was.
+    if store.unfinished_session()?.is_some() {
+        let stopped = Step {
+            id: "resume",
+            title: "Continue the drill session you stopped",
+            required: false,
+            command: Some("msgwork drill --resume".to_string()),
+            why: "Your answers so far are saved; the session carries on at the item where you stopped.",
+        };
+        if let Some(now) = plan.now.replace(stopped) {
+            plan.then.insert(0, now);
+            plan.then.truncate(2);
+        }
+    }
     for step in plan.now.iter_mut().chain(plan.then.iter_mut()) {
         step.command = step.command.take().map(|c| ctx.suggest(&c));
     }

@@ -18,5 +18,5 @@ pub use clock::now;
 pub use entry::{Entry, entries, find};
 pub use error::DrillError;
 pub use play::{Played, Stop, play};
-pub use prompter::{Prompter, Reply};
+pub use prompter::{Prompter, Reply, Then};
 pub use review::{cards, effective};

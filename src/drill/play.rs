@@ -6,7 +6,7 @@ use std::io;
 use anyhow::Result;
 
 use super::entry::Entry;
-use super::prompter::{Prompter, Reply};
+use super::prompter::{Prompter, Reply, Then};
 use super::record::record;
 use crate::content::{Item, Pack, Question, Scenario};
 use crate::grade::Verdict;
@@ -16,7 +16,8 @@ use crate::store::Store;
 /// How a session went.
 #[derive(Debug, Default)]
 pub struct Played {
-    /// Each graded item with the learner's own verdict, when they overruled.
+    /// Each attempt at an item, in order, with the learner's own verdict when they overruled.
+    /// An item tried again appears once per attempt.
     pub graded: Vec<(Graded, Option<Verdict>)>,
     pub skipped: Vec<String>,
     /// Stopped early: by Esc, or interrupted (Ctrl-C).
@@ -41,16 +42,20 @@ fn reply<T>(result: io::Result<Reply<T>>) -> Result<Result<Reply<T>, Stop>> {
 }
 
 /// Plays `entries` in order, recording each graded answer (and each scenario choice, as a draft)
-/// as soon as it is given.
+/// as soon as it is given. With `pause`, each item's feedback waits for the learner, who may
+/// read the details, overrule the grader, try the item again or stop; without it, the items
+/// stream one after another.
 pub fn play(
     entries: &[Entry<'_>],
     pack: &Pack,
     store: &Store,
     session: i64,
     prompter: &mut dyn Prompter,
+    pause: bool,
 ) -> Result<Played> {
     let mut played = Played::default();
-    for (i, entry) in entries.iter().enumerate() {
+    let mut i = 0;
+    while let Some(entry) = entries.get(i) {
         prompter.begin(*entry, i + 1, entries.len());
         let mut hints = Hints {
             all: entry.hints(),
@@ -62,21 +67,98 @@ pub fn play(
             }
             Entry::Item(item) => play_item(item, pack, store, session, prompter, &mut hints)?,
         };
-        match outcome {
-            Step::Graded(graded, own) => played.graded.push((*graded, own)),
-            Step::Skipped => played.skipped.push(entry.id().to_string()),
+        let (graded, answer) = match outcome {
+            Step::Graded(graded, answer) => (graded, answer),
+            Step::Skipped => {
+                played.skipped.push(entry.id().to_string());
+                i += 1;
+                continue;
+            }
             Step::Stopped(why) => {
                 played.stopped = Some(why);
                 return Ok(played);
             }
+        };
+        prompter.graded(&graded);
+        let last = i + 1 == entries.len();
+        let after = if pause {
+            pause_after(&graded, answer, store, prompter, last)?
+        } else {
+            After::default()
+        };
+        played.graded.push((*graded, after.own));
+        if let Some(why) = after.stop {
+            played.stopped = Some(why);
+            return Ok(played);
+        }
+        if !after.retry {
+            i += 1;
         }
     }
     store.finish_session(session)?;
     Ok(played)
 }
 
+/// What the learner chose at the pause after an item.
+#[derive(Default)]
+struct After {
+    own: Option<Verdict>,
+    retry: bool,
+    stop: Option<Stop>,
+}
+
+/// The pause after an item's feedback: waits until the learner goes on, tries again or stops,
+/// showing the details and recording their own verdict as they ask.
+fn pause_after(
+    graded: &Graded,
+    answer: i64,
+    store: &Store,
+    prompter: &mut dyn Prompter,
+    last: bool,
+) -> Result<After> {
+    let mut offers = vec![Then::Next, Then::Details, Then::Retry];
+    offers.extend(
+        [Verdict::Correct, Verdict::Partial, Verdict::Incorrect]
+            .into_iter()
+            .filter(|v| *v != graded.verdict)
+            .map(Then::Overrule),
+    );
+    let mut after = After::default();
+    loop {
+        let then = match prompter.then(graded, &offers, last) {
+            Ok(then) => then,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {
+                after.stop = Some(Stop::Interrupted);
+                return Ok(after);
+            }
+            Err(err) => return Err(err.into()),
+        };
+        match then {
+            Then::Next => return Ok(after),
+            Then::Details => {
+                prompter.details(graded);
+                offers.retain(|o| *o != Then::Details);
+            }
+            Then::Retry => {
+                after.retry = true;
+                return Ok(after);
+            }
+            Then::Overrule(own) => {
+                store.set_self_verdict(answer, own.name())?;
+                after.own = Some(own);
+                offers.retain(|o| !matches!(o, Then::Overrule(_)));
+            }
+            Then::Stop => {
+                after.stop = Some(Stop::Asked);
+                return Ok(after);
+            }
+        }
+    }
+}
+
 enum Step {
-    Graded(Box<Graded>, Option<Verdict>),
+    /// The graded answer and its id in the store.
+    Graded(Box<Graded>, i64),
     Skipped,
     Stopped(Stop),
 }
@@ -158,9 +240,8 @@ fn play_scenario(
         reason: Some(reason),
     };
     let graded = grade_scenario(scenario, &pack.misconceptions, &answer);
-    record(store, session, &graded, &serde_json::to_value(&answer)?)?;
-    prompter.graded(&graded);
-    Ok(Step::Graded(Box::new(graded), None))
+    let id = record(store, session, &graded, &serde_json::to_value(&answer)?)?;
+    Ok(Step::Graded(Box::new(graded), id))
 }
 
 fn play_item(
@@ -178,32 +259,24 @@ fn play_item(
     };
     let graded = grade_item(item, &pack.misconceptions, &text);
     let id = record(store, session, &graded, &serde_json::Value::String(text))?;
-    prompter.graded(&graded);
-    let own = match prompter.overrule(&graded) {
-        Ok(own) => own,
-        Err(err) if err.kind() == io::ErrorKind::Interrupted => {
-            return Ok(Step::Stopped(Stop::Interrupted));
-        }
-        Err(err) => return Err(err.into()),
-    };
-    if let Some(own) = own.filter(|v| *v != graded.verdict) {
-        store.set_self_verdict(id, own.name())?;
-        return Ok(Step::Graded(Box::new(graded), Some(own)));
-    }
-    Ok(Step::Graded(Box::new(graded), None))
+    Ok(Step::Graded(Box::new(graded), id))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::drill::entry::find;
+    use crate::drill::summary::{counted, retried};
     use std::collections::VecDeque;
 
-    /// A learner reading from a script; `None` is a Ctrl-C.
+    /// A learner reading from a script; `None` is a Ctrl-C. At the pause, `next`, `details`,
+    /// `retry`, `stop` or a verdict to overrule with.
     struct Script {
         replies: VecDeque<Option<Reply<String>>>,
         hints_seen: usize,
         graded: Vec<String>,
+        details_seen: usize,
+        pauses: usize,
     }
 
     impl Script {
@@ -223,6 +296,8 @@ mod tests {
                 replies,
                 hints_seen: 0,
                 graded: Vec::new(),
+                details_seen: 0,
+                pauses: 0,
             }
         }
 
@@ -256,11 +331,36 @@ mod tests {
             self.graded
                 .push(format!("{} {}", graded.id, graded.verdict.name()));
         }
-        fn overrule(&mut self, _: &Graded) -> io::Result<Option<Verdict>> {
-            Ok(match self.next()? {
-                Reply::Answer(v) if v == "correct" => Some(Verdict::Correct),
-                _ => None,
-            })
+        fn details(&mut self, _: &Graded) {
+            self.details_seen += 1;
+        }
+        fn then(&mut self, graded: &Graded, offers: &[Then], _: bool) -> io::Result<Then> {
+            self.pauses += 1;
+            for (i, offer) in offers.iter().enumerate() {
+                assert!(!offers[..i].contains(offer), "{offer:?} offered twice");
+            }
+            assert!(
+                !offers.contains(&Then::Overrule(graded.verdict)),
+                "the grader's own verdict offered as an overrule"
+            );
+            let then = match self.next()? {
+                Reply::Answer(a) => match a.as_str() {
+                    "next" => Then::Next,
+                    "details" => Then::Details,
+                    "retry" => Then::Retry,
+                    "correct" => Then::Overrule(Verdict::Correct),
+                    "partial" => Then::Overrule(Verdict::Partial),
+                    "incorrect" => Then::Overrule(Verdict::Incorrect),
+                    other => panic!("no pause choice {other}"),
+                },
+                Reply::Stop => Then::Stop,
+                other => panic!("no pause choice {other:?}"),
+            };
+            assert!(
+                offers.contains(&then) || then == Then::Stop,
+                "{then:?} not offered"
+            );
+            Ok(then)
         }
     }
 
@@ -271,13 +371,18 @@ mod tests {
         )
     }
 
+    fn start(store: &Store, ids: &[&str]) -> i64 {
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        store.start_session("interactive", &ids).unwrap()
+    }
+
+    const R3_RIGHT: &str = "a db commit and a broker publish are two separate writes with no shared transaction, so a crash between them loses the event";
+
     #[test]
-    fn a_session_grades_records_and_takes_hints_and_overrules() {
+    fn a_session_grades_records_and_takes_hints_details_and_overrules() {
         let (pack, store) = setup();
         let plan = [find(&pack, "A").unwrap(), find(&pack, "R3").unwrap()];
-        let session = store
-            .start_session("interactive", &["A".into(), "R3".into()])
-            .unwrap();
+        let session = start(&store, &["A", "R3"]);
         let mut script = Script::new(vec![
             Some(Reply::Hint),
             Some(Reply::Answer("queue")),
@@ -286,12 +391,15 @@ mod tests {
             Some(Reply::Answer(
                 "one worker per job, the message holds the S3 key, workers are idempotent by URL",
             )),
+            Some(Reply::Answer("details")),
+            Some(Reply::Answer("next")),
             Some(Reply::Answer("no idea")),
             Some(Reply::Answer("correct")),
+            Some(Reply::Answer("next")),
         ]);
-        let played = play(&plan, &pack, &store, session, &mut script).unwrap();
+        let played = play(&plan, &pack, &store, session, &mut script, true).unwrap();
         assert_eq!(played.stopped, None);
-        assert_eq!(script.hints_seen, 1);
+        assert_eq!((script.hints_seen, script.details_seen), (1, 1));
         assert_eq!(played.graded.len(), 2);
         assert_eq!(
             played.graded[1].1,
@@ -307,18 +415,104 @@ mod tests {
     }
 
     #[test]
+    fn after_i_was_right_the_summary_and_the_review_records_agree() {
+        let (pack, store) = setup();
+        let plan = [find(&pack, "B").unwrap(), find(&pack, "R3").unwrap()];
+        let session = start(&store, &["B", "R3"]);
+        let mut script = Script::new(vec![
+            Some(Reply::Answer("queue")),
+            Some(Reply::Answer("notification")),
+            Some(Reply::Answer("no")),
+            Some(Reply::Answer("every service reads the one queue")),
+            Some(Reply::Answer("correct")),
+            Some(Reply::Answer("next")),
+            Some(Reply::Answer("no idea")),
+            Some(Reply::Answer("partial")),
+            Some(Reply::Answer("next")),
+        ]);
+        let played = play(&plan, &pack, &store, session, &mut script, true).unwrap();
+        let summary = counted(&played.graded);
+        let cards = crate::drill::cards(&store.history().unwrap());
+        for graded in &summary {
+            assert_eq!(
+                graded.verdict, cards[&graded.id].last_verdict,
+                "{}",
+                graded.id
+            );
+        }
+        assert_eq!(summary[0].verdict, Verdict::Correct);
+        assert_eq!(summary[0].score, summary[0].max);
+        assert_eq!(
+            (summary[1].verdict, summary[1].score),
+            (Verdict::Partial, 0.5)
+        );
+    }
+
+    #[test]
+    fn trying_again_records_both_attempts_and_the_last_one_counts() {
+        let (pack, store) = setup();
+        let plan = [find(&pack, "R3").unwrap()];
+        let session = start(&store, &["R3"]);
+        let mut script = Script::new(vec![
+            Some(Reply::Answer("no idea")),
+            Some(Reply::Answer("retry")),
+            Some(Reply::Answer(R3_RIGHT)),
+            Some(Reply::Answer("next")),
+        ]);
+        let played = play(&plan, &pack, &store, session, &mut script, true).unwrap();
+        assert_eq!(script.graded, ["R3 incorrect", "R3 correct"]);
+        let kept: Vec<String> = store
+            .answers_to("R3")
+            .unwrap()
+            .into_iter()
+            .map(|a| a.0)
+            .collect();
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(kept.contains(&"incorrect".to_string()) && kept.contains(&"correct".to_string()));
+        assert_eq!(retried(&played.graded), [("R3", 2)]);
+        let summary = counted(&played.graded);
+        assert_eq!(summary.len(), 1);
+        assert_eq!(summary[0].verdict, Verdict::Correct);
+        assert!(store.unfinished_session().unwrap().is_none());
+    }
+
+    #[test]
+    fn esc_at_the_pause_stops_and_keeps_the_answer() {
+        let (pack, store) = setup();
+        let plan = [find(&pack, "R3").unwrap(), find(&pack, "R4").unwrap()];
+        let session = start(&store, &["R3", "R4"]);
+        let mut script = Script::new(vec![Some(Reply::Answer(R3_RIGHT)), Some(Reply::Stop)]);
+        let played = play(&plan, &pack, &store, session, &mut script, true).unwrap();
+        assert_eq!(played.stopped, Some(Stop::Asked));
+        assert_eq!(played.graded.len(), 1);
+        assert_eq!(store.answers_to("R3").unwrap().len(), 1);
+        assert!(store.unfinished_session().unwrap().is_some());
+    }
+
+    #[test]
+    fn without_the_pause_the_items_stream() {
+        let (pack, store) = setup();
+        let plan = [find(&pack, "R3").unwrap(), find(&pack, "R4").unwrap()];
+        let session = start(&store, &["R3", "R4"]);
+        let mut script = Script::new(vec![
+            Some(Reply::Answer(R3_RIGHT)),
+            Some(Reply::Answer("no idea")),
+        ]);
+        let played = play(&plan, &pack, &store, session, &mut script, false).unwrap();
+        assert_eq!((played.graded.len(), script.pauses), (2, 0));
+    }
+
+    #[test]
     fn ctrl_c_mid_scenario_keeps_the_choices_and_resume_carries_on() {
         let (pack, store) = setup();
         let plan = [find(&pack, "B").unwrap(), find(&pack, "R3").unwrap()];
-        let session = store
-            .start_session("interactive", &["B".into(), "R3".into()])
-            .unwrap();
+        let session = start(&store, &["B", "R3"]);
         let mut script = Script::new(vec![
             Some(Reply::Answer("topic")),
             Some(Reply::Answer("ecst")),
             None,
         ]);
-        let played = play(&plan, &pack, &store, session, &mut script).unwrap();
+        let played = play(&plan, &pack, &store, session, &mut script, true).unwrap();
         assert_eq!(played.stopped, Some(Stop::Interrupted));
         assert_eq!(store.drafts(session, "B").unwrap().len(), 2);
         let (resumed, planned) = store.unfinished_session().unwrap().unwrap();
@@ -329,9 +523,10 @@ mod tests {
             Some(Reply::Answer(
                 "four services each need every order, the event carries the order, and the order and its event commit in one transaction with an outbox",
             )),
+            Some(Reply::Answer("next")),
             Some(Reply::Skip),
         ]);
-        let played = play(&plan, &pack, &store, session, &mut script).unwrap();
+        let played = play(&plan, &pack, &store, session, &mut script, true).unwrap();
         assert_eq!(
             played.graded[0]
                 .0

@@ -18,6 +18,21 @@ pub enum Reply<T> {
     Stop,
 }
 
+/// What the learner may do at the pause after an item's feedback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// Go on to the next item, or finish after the last.
+    Next,
+    /// Show the details: the rest of the reasoning, the model answer and the hints.
+    Details,
+    /// Try the same item again now; both attempts are recorded.
+    Retry,
+    /// Overrule the grader with the learner's own verdict.
+    Overrule(Verdict),
+    /// Stop the session (Esc); everything answered is kept.
+    Stop,
+}
+
 /// The terminal as a session sees it: dialoguer for people, a script in tests.
 pub trait Prompter {
     /// A new item begins.
@@ -32,8 +47,11 @@ pub trait Prompter {
     /// Write an answer.
     fn write(&mut self, question: &str, hints_left: bool) -> io::Result<Reply<String>>;
     fn hint(&mut self, hint: &str, number: usize, of: usize);
-    /// The verdict, what was expected and why.
+    /// The verdict and the short feedback.
     fn graded(&mut self, graded: &Graded);
-    /// After a free-text answer: the learner may overrule the grader.
-    fn overrule(&mut self, graded: &Graded) -> io::Result<Option<Verdict>>;
+    /// The details, on request: the rest of the reasoning, the model answer and the hints.
+    fn details(&mut self, graded: &Graded);
+    /// The pause after the feedback: waits for the learner to pick one of `offers`. `last` says
+    /// whether going on finishes the session.
+    fn then(&mut self, graded: &Graded, offers: &[Then], last: bool) -> io::Result<Then>;
 }

@@ -61,3 +61,35 @@ pub fn to_review<'a>(graded: &'a [Graded], skipped: &'a [String]) -> Vec<&'a str
         .chain(skipped.iter().map(String::as_str))
         .collect()
 }
+
+/// What a session's summary counts: each item once, by its latest attempt, with the learner's
+/// own verdict where they overruled the grader (its marks follow that verdict), as `progress`
+/// and the review schedule count it.
+pub fn counted(attempts: &[(Graded, Option<Verdict>)]) -> Vec<Graded> {
+    let mut out: Vec<Graded> = Vec::new();
+    for (graded, own) in attempts {
+        let mut graded = graded.clone();
+        if let Some(own) = own {
+            graded.verdict = *own;
+            graded.score = own.credit() * graded.max;
+        }
+        match out.iter_mut().find(|g| g.id == graded.id) {
+            Some(earlier) => *earlier = graded,
+            None => out.push(graded),
+        }
+    }
+    out
+}
+
+/// The items tried more than once in a session, each with its number of attempts.
+pub fn retried(attempts: &[(Graded, Option<Verdict>)]) -> Vec<(&str, usize)> {
+    let mut out: Vec<(&str, usize)> = Vec::new();
+    for (graded, _) in attempts {
+        match out.iter_mut().find(|(id, _)| *id == graded.id) {
+            Some((_, n)) => *n += 1,
+            None => out.push((&graded.id, 1)),
+        }
+    }
+    out.retain(|(_, n)| *n > 1);
+    out
+}

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use super::feedback::tidy;
+
 use super::choice::{ChoiceGrade, grade_choice};
-use super::free_text::{Gap, TextGrade, grade_text};
+use super::feedback::{Feedback, first_sentence, text_feedback, unsaid_hints};
+use super::free_text::{TextGrade, grade_text};
 use super::verdict::Verdict;
-use crate::content::pattern::Standing;
 use crate::content::{Item, Misconception, Question, Scenario, Section};
 
 /// A misconception named in feedback.
@@ -27,15 +29,31 @@ pub struct Graded {
     pub verdict: Verdict,
     pub score: f64,
     pub max: f64,
-    /// Why, in sentences.
+    /// Why, in short: the most important reason first, then a few short lines.
     pub feedback: String,
+    /// The rest of the reasoning, each thing said once, for a learner who asks for it.
+    pub details: String,
     pub misconceptions: Vec<Named>,
     /// The model answer, or the expected choices.
     pub expected: String,
+    /// The item's hints, whether or not they were asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<ChoiceGrade>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextGrade>,
+}
+
+impl Graded {
+    /// The hints as the details show them: without what the feedback or the model answer
+    /// already says.
+    pub fn hints_to_show(&self) -> Vec<String> {
+        unsaid_hints(
+            &self.hints,
+            &[&self.feedback, &self.details, &self.expected],
+        )
+    }
 }
 
 /// A learner's answer to a scenario drill.
@@ -54,7 +72,7 @@ pub fn grade_item(
     answer: &str,
 ) -> Graded {
     let text = grade_text(&item.rubric, catalogue, answer);
-    let feedback = text_feedback(&text, answer, &[]);
+    let said = text_feedback(&text, answer, &[], false);
     Graded {
         id: item.id.clone(),
         section: item.section,
@@ -62,9 +80,11 @@ pub fn grade_item(
         verdict: text.verdict,
         score: text.verdict.credit(),
         max: 1.0,
-        feedback,
+        feedback: said.short.join("\n"),
+        details: said.details.join("\n"),
         misconceptions: named(&text),
         expected: item.model_answer.clone(),
+        hints: item.hints.clone(),
         choices: Vec::new(),
         text: Some(text),
     }
@@ -78,7 +98,8 @@ pub fn grade_scenario(
 ) -> Graded {
     let mut choices = Vec::new();
     let mut misconceptions = Vec::new();
-    let mut lines = Vec::new();
+    let mut said = Feedback::default();
+    let mut lead_given = false;
     for question in Question::ALL {
         let given = match question {
             Question::Channel => &answer.channel,
@@ -87,68 +108,92 @@ pub fn grade_scenario(
         };
         let choice = scenario.choice(question);
         let graded = grade_choice(question, choice, given.as_deref().unwrap_or(""));
-        let line = if given.is_none() {
-            format!(
-                "{}: not answered; expected {}. {}",
-                question.name(),
-                graded.expected,
-                tidy(&choice.explanation)
+        let name = question.name();
+        let (verdict, right) = if given.is_none() {
+            (
+                format!("{name}: not answered; expected {}.", graded.expected),
+                false,
             )
         } else if graded.credit >= 1.0 {
-            format!(
-                "{}: {} is right. {}",
-                question.name(),
-                graded.given,
-                tidy(&graded.why)
-            )
+            (format!("{name}: {} is right.", graded.given), true)
         } else if graded.credit > 0.0 {
-            format!(
-                "{}: {} is defensible (half marks), {} is better. {}",
-                question.name(),
-                graded.given,
-                graded.expected,
-                tidy(&graded.why)
+            (
+                format!(
+                    "{name}: {} is defensible (half marks); {} is better.",
+                    graded.given, graded.expected
+                ),
+                false,
             )
         } else {
-            format!(
-                "{}: {} is wrong, expected {}. {}",
-                question.name(),
-                graded.given,
-                graded.expected,
-                tidy(&graded.why)
+            (
+                format!(
+                    "{name}: {} is wrong, expected {}.",
+                    graded.given, graded.expected
+                ),
+                false,
             )
         };
-        lines.push(line);
-        if let Some(m) = graded
+        let spotted = graded
             .misconception
             .as_ref()
-            .and_then(|id| catalogue.get(id))
-        {
-            lines.push(format!(
-                "  This is the '{}' misconception: {}",
-                m.name,
-                tidy(&m.explain)
-            ));
-            misconceptions.push(Named {
+            .and_then(|id| catalogue.get(id));
+        let named = spotted.map_or_else(String::new, |m| {
+            format!(" That is the '{}' misconception.", m.name)
+        });
+        // The first choice that lost marks leads, with the first sentence of why; the rest of
+        // every explanation is for the details.
+        let why = tidy(&graded.why);
+        if !right && !lead_given {
+            lead_given = true;
+            let (first, rest) = first_sentence(&why);
+            said.short.push(format!("{verdict}{named} {first}"));
+            if !rest.is_empty() {
+                said.details.push(format!("{name}: {rest}"));
+            }
+        } else {
+            said.short.push(format!("{verdict}{named}"));
+            said.details.push(format!("{name}: {why}"));
+        }
+        let explanation = tidy(&choice.explanation);
+        if !right && given.is_some() && why != explanation && !why.contains(&explanation) {
+            said.details
+                .push(format!("{name}, why {}: {explanation}", graded.expected));
+        }
+        if let Some(m) = spotted {
+            let m = Named {
                 id: m.id.clone(),
                 name: m.name.clone(),
                 explain: m.explain.clone(),
-            });
+            };
+            if !misconceptions.contains(&m) {
+                said.details.push(format!(
+                    "The '{}' misconception: {}",
+                    m.name,
+                    tidy(&m.explain)
+                ));
+                misconceptions.push(m);
+            }
         }
         choices.push(graded);
     }
     let reason = answer.reason.as_deref().unwrap_or("");
     let text = grade_text(&scenario.reason, catalogue, reason);
     if reason.trim().is_empty() {
-        lines.push("reason: none given; defend your choices in a sentence or two.".to_string());
+        said.short
+            .push("reason: none given; defend your choices in a sentence or two.".to_string());
     } else {
         // A misconception a choice has already explained is named, not explained again.
         let explained: Vec<&str> = misconceptions.iter().map(|m| m.id.as_str()).collect();
-        lines.push(format!(
+        let reasoned = text_feedback(&text, reason, &explained, true);
+        said.short.push(format!(
             "reason: {}. {}",
             text.verdict.name(),
-            text_feedback(&text, reason, &explained)
+            reasoned.short.join(" ")
         ));
+        if !reasoned.details.is_empty() {
+            said.details.push("About your reason:".to_string());
+            said.details.extend(reasoned.details);
+        }
     }
     for m in named(&text) {
         if !misconceptions.contains(&m) {
@@ -171,12 +216,14 @@ pub fn grade_scenario(
         verdict,
         score,
         max,
-        feedback: lines.join("\n"),
+        feedback: said.short.join("\n"),
+        details: said.details.join("\n"),
         misconceptions,
         expected: format!(
             "{}, {}, outbox {}",
             scenario.channel.expected, scenario.payload.expected, scenario.outbox.expected
         ),
+        hints: scenario.hints.clone(),
         choices,
         text: Some(text),
     }
@@ -191,90 +238,6 @@ fn named(text: &TextGrade) -> Vec<Named> {
             explain: m.explain.clone(),
         })
         .collect()
-}
-
-/// Collapses the line breaks of TOML multi-line strings.
-pub fn tidy(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// What a free-text grade means, in sentences: what was false and where, which clause met
-/// which point, and what is missing (and why words that were there did not count).
-fn text_feedback(text: &TextGrade, answer: &str, explained: &[&str]) -> String {
-    if answer.trim().is_empty() {
-        return "No answer given.".to_string();
-    }
-    let mut out = Vec::new();
-    for m in &text.misconceptions {
-        if explained.contains(&m.id.as_str()) {
-            out.push(format!(
-                "You wrote \"{}\": the '{}' misconception again, explained above.",
-                m.clause, m.name
-            ));
-            continue;
-        }
-        out.push(format!(
-            "This is the '{}' misconception (you wrote \"{}\"): {}",
-            m.name,
-            m.clause,
-            tidy(&m.explain)
-        ));
-    }
-    for gap in &text.contradicted {
-        let said = gap.clause.as_deref().or(gap.words.as_deref()).unwrap_or("");
-        if gap.standing == Some(Standing::Denied) {
-            out.push(format!(
-                "You denied what matters here (\"{said}\"): {}",
-                tidy(&gap.says)
-            ));
-        } else {
-            out.push(format!(
-                "You stated the opposite of this (\"{said}\"): {}",
-                tidy(&gap.says)
-            ));
-        }
-    }
-    for met in &text.met {
-        out.push(format!("\"{}\" shows: {}", met.clause, tidy(&met.says)));
-    }
-    let missing_required: Vec<_> = text.missing.iter().filter(|g| g.required).collect();
-    for gap in &missing_required {
-        out.push(format!("Missing: {}", with_why_not(gap)));
-    }
-    if text.verdict == Verdict::Correct {
-        out.push("You covered what matters.".to_string());
-        for gap in text.missing.iter().filter(|g| !g.required) {
-            out.push(format!("To go further: {}", tidy(&gap.says)));
-        }
-    } else if missing_required.is_empty()
-        && text.misconceptions.is_empty()
-        && text.contradicted.is_empty()
-    {
-        for gap in &text.missing {
-            out.push(format!("Also worth saying: {}", with_why_not(gap)));
-        }
-    }
-    out.join(" ")
-}
-
-/// A missing point, with why words that would have made it did not count.
-fn with_why_not(gap: &Gap) -> String {
-    let says = tidy(&gap.says);
-    let words = gap.words.as_deref().unwrap_or("");
-    let why = match gap.standing {
-        Some(Standing::Listed) => {
-            format!(" (\"{words}\" is only a term in a list: say what it does or why)")
-        }
-        Some(Standing::Denied) => format!(
-            " (you wrote \"{}\", but denied it)",
-            gap.clause.as_deref().unwrap_or(words)
-        ),
-        Some(Standing::Quoted) => {
-            format!(" (\"{words}\" is only inside quotation marks)")
-        }
-        _ => return says,
-    };
-    format!("{}{why}.", says.trim_end_matches('.'))
 }
 
 #[cfg(test)]
@@ -297,12 +260,9 @@ mod tests {
         };
         let graded = grade_scenario(scenario, &pack.misconceptions, &answer);
         let explain = tidy(&pack.misconceptions["topic-splits-work"].explain);
-        assert_eq!(
-            graded.feedback.matches(explain.as_str()).count(),
-            1,
-            "{}",
-            graded.feedback
-        );
+        let all = format!("{}\n{}", graded.feedback, graded.details);
+        assert_eq!(all.matches(explain.as_str()).count(), 1, "{all}");
+        assert!(!graded.feedback.contains(explain.as_str()), "{all}");
         assert!(
             graded
                 .misconceptions
@@ -313,7 +273,7 @@ mod tests {
         assert!(
             graded
                 .feedback
-                .contains("misconception again, explained above"),
+                .contains("'a topic shares out work' misconception again"),
             "{}",
             graded.feedback
         );

@@ -7,6 +7,7 @@
 //! right vocabulary but saying the wrong thing does not pass.
 
 mod choice;
+pub mod feedback;
 mod free_text;
 pub mod item;
 mod verdict;

@@ -247,9 +247,11 @@ pub fn and_list(parts: &[String]) -> String {
     }
 }
 
-/// Wraps `text` at word boundaries to `width` columns, each line starting with `indent`.
+/// Wraps `text` at word boundaries to `width` columns, each line starting with `indent`. Widths
+/// are display widths, so colour codes and wide characters are measured as they show. A word
+/// longer than a line gets a line of its own, whole.
 pub fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let count = |s: &str| s.chars().count();
+    let count = console::measure_text_width;
     let mut out = String::new();
     let mut line = String::from(indent);
     for word in text.split_whitespace() {
@@ -267,6 +269,21 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
+/// Wraps each line of `text` on its own (a line break in the text is kept), with `indent`.
+pub fn wrap_lines(text: &str, width: usize, indent: &str) -> String {
+    text.lines()
+        .map(|line| wrap(line, width, indent))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The width to wrap prose to on this terminal: its columns, at most 100 for reading, and
+/// never less than 20. `None` when it is not a terminal, so piped text is left unwrapped.
+pub fn text_width(term: &console::Term) -> Option<usize> {
+    term.size_checked()
+        .map(|(_, columns)| usize::from(columns).clamp(20, 100))
+}
+
 #[cfg(test)]
 mod wrap_tests {
     use super::*;
@@ -275,5 +292,31 @@ mod wrap_tests {
     fn wrapping_keeps_words_whole() {
         let text = wrap("aaa bbb ccc ddd", 9, "  ");
         assert_eq!(text, "  aaa bbb\n  ccc ddd");
+    }
+
+    #[test]
+    fn wrapped_lines_fit_and_lose_no_word_at_every_width() {
+        let text = "channel: queue is wrong, expected topic. A single queue gives each message \
+                    to one consumer only, so billing, inventory, email and analytics would race \
+                    for each order.\nreason: incorrect. Missing: the event carries the order.";
+        for width in 20..=100 {
+            let wrapped = wrap_lines(text, width, "    ");
+            for line in wrapped.lines() {
+                assert!(
+                    console::measure_text_width(line) <= width,
+                    "{width}: {line:?}"
+                );
+            }
+            let words = |t: &str| t.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+            assert_eq!(words(&wrapped), words(text), "at {width}");
+            assert_eq!(wrapped.lines().filter(|l| l.contains("reason:")).count(), 1);
+        }
+    }
+
+    #[test]
+    fn colour_codes_do_not_count_towards_the_width() {
+        let red = "\u{1b}[31mred\u{1b}[0m";
+        let text = format!("{red} {red} {red}");
+        assert_eq!(wrap(&text, 7, "").lines().count(), 2);
     }
 }

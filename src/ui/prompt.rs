@@ -3,24 +3,29 @@
 
 use std::io;
 
+use console::Key;
 use console::Term;
+use dialoguer::Select;
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
-use dialoguer::{Input, Select};
 
 use super::Paint;
 use crate::drill::entry::Entry;
-use crate::drill::prompter::{Prompter, Reply};
+use crate::drill::prompter::{Prompter, Reply, Then};
 use crate::grade::Verdict;
-use crate::grade::item::Graded;
+use crate::grade::item::{Graded, tidy};
 
 pub struct TerminalPrompter {
     term: Term,
     theme: Box<dyn Theme>,
     paint: Paint,
+    /// Show the details with every feedback (`--details`), not only on request.
+    always_details: bool,
+    /// Whether this item's details are on screen already.
+    details_shown: bool,
 }
 
 impl TerminalPrompter {
-    pub fn new(paint: Paint) -> Self {
+    pub fn new(paint: Paint, always_details: bool) -> Self {
         let theme: Box<dyn Theme> = if paint.enabled() {
             Box::new(ColorfulTheme::default())
         } else {
@@ -30,6 +35,8 @@ impl TerminalPrompter {
             term: Term::stderr(),
             theme,
             paint,
+            always_details,
+            details_shown: false,
         }
     }
 
@@ -46,39 +53,102 @@ impl Drop for TerminalPrompter {
     }
 }
 
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    for paragraph in text.split("\n\n") {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            if !line.is_empty() && line.len() + word.len() + 1 > width {
-                out.push_str(&line);
-                out.push('\n');
-                line.clear();
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-        out.push_str(&line);
-        out.push_str("\n\n");
+/// Wraps prose with paragraphs (blank lines between them kept) to `width`, each line indented.
+fn paragraphs(text: &str, width: usize, indent: &str) -> String {
+    text.split("\n\n")
+        .map(|p| super::wrap(p, width, indent))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+impl TerminalPrompter {
+    /// The width prose is wrapped to.
+    fn width(&self) -> usize {
+        super::text_width(&self.term).unwrap_or(100)
     }
-    out.trim_end().to_string()
+
+    /// Says `text` wrapped at word boundaries, each line of it on its own, indented.
+    fn say_wrapped(&self, text: &str, indent: &str) {
+        self.say(&super::wrap_lines(text, self.width(), indent));
+    }
+
+    /// Reads one line of text, echoing it; `None` when the learner presses Esc. Ctrl-C is an
+    /// interruption, as in dialoguer's prompts.
+    fn read_line(&self, prompt: &str) -> io::Result<Option<String>> {
+        let shown = format!("{prompt}: ");
+        self.term.write_str(&shown)?;
+        let mut text = String::new();
+        loop {
+            match self.term.read_key()? {
+                Key::Enter => {
+                    self.term.write_line("")?;
+                    return Ok(Some(text));
+                }
+                Key::Escape => {
+                    self.term.write_line("")?;
+                    return Ok(None);
+                }
+                Key::CtrlC => {
+                    return Err(io::Error::new(io::ErrorKind::Interrupted, "Ctrl-C"));
+                }
+                Key::Backspace if !text.is_empty() => {
+                    // Redraw from the prompt, however many rows the answer has wrapped onto.
+                    let columns = usize::from(self.term.size().1).max(1);
+                    let printed =
+                        console::measure_text_width(&shown) + console::measure_text_width(&text);
+                    let row = printed.saturating_sub(1) / columns;
+                    text.pop();
+                    if row > 0 {
+                        self.term.move_cursor_up(row)?;
+                    }
+                    self.term.write_str("\r")?;
+                    self.term.clear_to_end_of_screen()?;
+                    self.term.write_str(&shown)?;
+                    self.term.write_str(&text)?;
+                }
+                Key::Char(c) if !c.is_control() => {
+                    text.push(c);
+                    self.term.write_str(c.encode_utf8(&mut [0; 4]))?;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The label of one thing the learner may do at the pause, with its key.
+fn offer_label(then: Then, last: bool) -> Option<&'static str> {
+    Some(match then {
+        Then::Next if last => "Enter: finish",
+        Then::Next => "Enter: next item",
+        Then::Details => "d: details and the model answer",
+        Then::Retry => "r: try this one again now",
+        Then::Overrule(_) => return None,
+        Then::Stop => return None,
+    })
+}
+
+/// How an overrule reads in its menu: what the learner claims, then the verdict it records.
+fn overrule_label(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Correct => "I was right: count it correct",
+        Verdict::Partial => "I was partly right: count it partial",
+        Verdict::Incorrect => "I was wrong: count it incorrect",
+    }
 }
 
 impl Prompter for TerminalPrompter {
     fn begin(&mut self, entry: Entry<'_>, position: usize, total: usize) {
-        let width = (self.term.size().1 as usize).clamp(40, 100) - 2;
         self.say("");
-        self.say(&self.paint.bold(&format!(
+        let title = format!(
             "{} · {}  ({position}/{total}, {})",
             entry.id(),
             entry.title(),
             entry.section()
-        )));
+        );
+        self.say(&self.paint.bold(&super::wrap(&title, self.width(), "")));
         match entry {
-            Entry::Scenario(s) => self.say(&wrap(&s.situation, width)),
+            Entry::Scenario(s) => self.say(&paragraphs(&s.situation, self.width(), "")),
             Entry::Item(_) => {}
         }
     }
@@ -93,8 +163,15 @@ impl Prompter for TerminalPrompter {
         if hints_left {
             items.push("(show a hint)");
         }
+        // A question too long for one line is said wrapped, and the menu asks briefly.
+        let prompt = if console::measure_text_width(question) + 4 > self.width() {
+            self.say_wrapped(question, "");
+            "your choice"
+        } else {
+            question
+        };
         let picked = Select::with_theme(self.theme.as_ref())
-            .with_prompt(question)
+            .with_prompt(prompt)
             .items(&items)
             .default(0)
             .interact_on_opt(&self.term)
@@ -107,18 +184,15 @@ impl Prompter for TerminalPrompter {
     }
 
     fn write(&mut self, question: &str, hints_left: bool) -> io::Result<Reply<String>> {
-        let width = (self.term.size().1 as usize).clamp(40, 100) - 2;
-        self.say(&wrap(question, width));
+        self.say(&paragraphs(question, self.width(), ""));
         let help = if hints_left {
-            "your answer (? for a hint, empty to skip)"
+            "your answer (? for a hint, empty to skip, Esc to stop)"
         } else {
-            "your answer (empty to skip)"
+            "your answer (empty to skip, Esc to stop)"
         };
-        let text: String = Input::with_theme(self.theme.as_ref())
-            .with_prompt(help)
-            .allow_empty(true)
-            .interact_text_on(&self.term)
-            .map_err(into_io)?;
+        let Some(text) = self.read_line(help)? else {
+            return Ok(Reply::Stop);
+        };
         Ok(match text.trim() {
             "?" => Reply::Hint,
             "" => Reply::Skip,
@@ -127,10 +201,9 @@ impl Prompter for TerminalPrompter {
     }
 
     fn hint(&mut self, hint: &str, number: usize, of: usize) {
-        self.say(&format!(
-            "{} {hint}",
-            self.paint.dim(&format!("Hint {number}/{of}:"))
-        ));
+        let label = format!("Hint {number}/{of}:");
+        let text = super::wrap(&format!("{label} {}", tidy(hint)), self.width(), "");
+        self.say(&text.replacen(&label, &self.paint.dim(&label), 1));
     }
 
     fn graded(&mut self, graded: &Graded) {
@@ -139,46 +212,125 @@ impl Prompter for TerminalPrompter {
             Verdict::Partial => self.paint.bold("partial"),
             Verdict::Incorrect => self.paint.bad("incorrect"),
         };
-        let width = (self.term.size().1 as usize).clamp(40, 100) - 6;
         self.say(&format!("{verdict}  {}/{}", graded.score, graded.max));
-        for line in graded.feedback.lines() {
-            for wrapped in wrap(line, width).lines() {
-                self.say(&format!("    {wrapped}"));
-            }
+        self.say_wrapped(&graded.feedback, "    ");
+        self.details_shown = false;
+        if self.always_details {
+            self.details(graded);
         }
-        if graded.text.is_some() && graded.choices.is_empty() {
-            self.say(&self.paint.dim("Model answer:"));
-            for line in wrap(&graded.expected, width).lines() {
-                self.say(&format!("    {line}"));
+    }
+
+    fn details(&mut self, graded: &Graded) {
+        if self.details_shown {
+            return;
+        }
+        self.details_shown = true;
+        if !graded.details.is_empty() {
+            self.say(&self.paint.dim("Details:"));
+            self.say_wrapped(&graded.details, "    ");
+        }
+        let model = if graded.choices.is_empty() {
+            "Model answer:"
+        } else {
+            "Expected:"
+        };
+        self.say(&self.paint.dim(model));
+        self.say_wrapped(&tidy(&graded.expected), "    ");
+        let hints = graded.hints_to_show();
+        if !hints.is_empty() {
+            self.say(&self.paint.dim("Hints:"));
+            for hint in &hints {
+                self.say_wrapped(&format!("- {}", tidy(hint)), "    ");
             }
         }
     }
 
-    fn overrule(&mut self, graded: &Graded) -> io::Result<Option<Verdict>> {
-        let keep = format!("Agree: {}", graded.verdict.name());
-        let choices = [
-            keep.as_str(),
-            "I was right: correct",
-            "Partly right: partial",
-            "I was wrong: incorrect",
-        ];
-        let picked = Select::with_theme(self.theme.as_ref())
-            .with_prompt("Your own verdict, after seeing the model answer?")
-            .items(choices)
-            .default(0)
-            .interact_on_opt(&self.term)
-            .map_err(into_io)?;
-        Ok(match picked {
-            Some(1) => Some(Verdict::Correct),
-            Some(2) => Some(Verdict::Partial),
-            Some(3) => Some(Verdict::Incorrect),
-            _ => None,
-        })
+    fn then(&mut self, graded: &Graded, offers: &[Then], last: bool) -> io::Result<Then> {
+        let overrules: Vec<Verdict> = offers
+            .iter()
+            .filter_map(|o| match o {
+                Then::Overrule(v) => Some(*v),
+                _ => None,
+            })
+            .collect();
+        let mut keys: Vec<&str> = offers
+            .iter()
+            .filter(|o| !(self.details_shown && **o == Then::Details))
+            .filter_map(|o| offer_label(*o, last))
+            .collect();
+        if !overrules.is_empty() {
+            keys.push("o: overrule the verdict");
+        }
+        keys.push("Esc: stop");
+        self.say_wrapped(&self.paint.dim(&keys.join(" · ")), "");
+        loop {
+            let picked = match self.term.read_key()? {
+                Key::Enter => Then::Next,
+                Key::Char('d' | 'D' | '?') => Then::Details,
+                Key::Char('r' | 'R') => Then::Retry,
+                Key::Escape => Then::Stop,
+                Key::CtrlC => {
+                    return Err(io::Error::new(io::ErrorKind::Interrupted, "Ctrl-C"));
+                }
+                Key::Char('o' | 'O') if !overrules.is_empty() => {
+                    // Overruling is a judgement on the model answer: show it first.
+                    self.details(graded);
+                    let labels: Vec<&str> = overrules.iter().map(|v| overrule_label(*v)).collect();
+                    let picked = Select::with_theme(self.theme.as_ref())
+                        .with_prompt(format!(
+                            "Graded {}; your own verdict? (Esc stops)",
+                            graded.verdict.name()
+                        ))
+                        .items(&labels)
+                        .default(0)
+                        .interact_on_opt(&self.term)
+                        .map_err(into_io)?;
+                    return Ok(match picked {
+                        Some(i) => Then::Overrule(overrules[i]),
+                        None => Then::Stop,
+                    });
+                }
+                _ => continue,
+            };
+            if offers.contains(&picked) || picked == Then::Stop {
+                return Ok(picked);
+            }
+        }
     }
 }
 
 fn into_io(err: dialoguer::Error) -> io::Error {
     match err {
         dialoguer::Error::IO(err) => err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pause_never_offers_an_option_twice() {
+        let all = [
+            Then::Next,
+            Then::Details,
+            Then::Retry,
+            Then::Overrule(Verdict::Correct),
+            Then::Overrule(Verdict::Partial),
+            Then::Overrule(Verdict::Incorrect),
+        ];
+        let mut labels: Vec<&str> = all
+            .iter()
+            .filter_map(|t| offer_label(*t, false))
+            .chain(
+                [Verdict::Correct, Verdict::Partial, Verdict::Incorrect]
+                    .into_iter()
+                    .map(overrule_label),
+            )
+            .collect();
+        let before = labels.len();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), before);
     }
 }

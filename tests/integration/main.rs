@@ -8,6 +8,7 @@ mod drill_cli;
 mod drill_due;
 mod evidence_cli;
 mod examples;
+mod feedback;
 mod grading;
 mod harness;
 mod inputs;
