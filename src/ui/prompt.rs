@@ -128,6 +128,24 @@ fn offer_label(then: Then, last: bool) -> Option<&'static str> {
     })
 }
 
+/// The keys at the pause, as many to a line as fit in `width`, none split across lines.
+fn legend(keys: &[&str], width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for key in keys {
+        match lines.last_mut() {
+            Some(line)
+                if console::measure_text_width(line) + 3 + console::measure_text_width(key)
+                    <= width =>
+            {
+                line.push_str(" · ");
+                line.push_str(key);
+            }
+            _ => lines.push(super::wrap(key, width, "")),
+        }
+    }
+    lines.join("\n")
+}
+
 /// How an overrule reads in its menu: what the learner claims, then the verdict it records.
 fn overrule_label(verdict: Verdict) -> &'static str {
     match verdict {
@@ -262,7 +280,7 @@ impl Prompter for TerminalPrompter {
             keys.push("o: overrule the verdict");
         }
         keys.push("Esc: stop");
-        self.say_wrapped(&self.paint.dim(&keys.join(" · ")), "");
+        self.say(&self.paint.dim(&legend(&keys, self.width())));
         loop {
             let picked = match self.term.read_key()? {
                 Key::Enter => Then::Next,
@@ -308,6 +326,24 @@ fn into_io(err: dialoguer::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pause_legend_keeps_each_key_whole_within_the_width() {
+        let keys = [
+            "Enter: next item",
+            "d: details and the model answer",
+            "Esc: stop",
+        ];
+        assert_eq!(
+            legend(&keys, 40),
+            "Enter: next item\nd: details and the model answer\nEsc: stop"
+        );
+        assert_eq!(legend(&keys[..1], 100), "Enter: next item");
+        assert_eq!(
+            legend(&[keys[0], keys[2]], 40),
+            "Enter: next item · Esc: stop"
+        );
+    }
 
     #[test]
     fn the_pause_never_offers_an_option_twice() {

@@ -219,3 +219,51 @@ fn the_rewrite_exercise_walks_through_each_step_then_shows_the_model() {
     assert_eq!(runs[0].results["forms_right"], 3);
     assert_eq!(runs[0].results["sensitive_found"], 0);
 }
+
+/// On a 40-column terminal the feedback, the details and the pause wrap at word boundaries:
+/// no line is wider than the terminal, and every word of the feedback is there, whole.
+#[test]
+fn feedback_wraps_at_word_boundaries_to_a_narrow_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let answer = "a queue broadcasts every message to all of its consumers";
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "stty cols 40 rows 50 && exec \"$0\" --data-dir \"$1\" drill --only R1",
+        env!("CARGO_BIN_EXE_msgwork"),
+        &path_str(home.path()),
+    ])
+    .env("NO_COLOR", "1")
+    .env("TERM", "xterm");
+    let mut p = spawn_command(cmd, Some(15_000)).expect("msgwork starts in a pty");
+    p.exp_string("Esc to stop").unwrap();
+    p.send_line(answer).unwrap();
+    p.exp_string("incorrect  0/1").unwrap();
+    let feedback = p.exp_string("Esc: stop").unwrap();
+    keys(&mut p, "d");
+    let details = p.exp_string("Esc: stop").unwrap();
+    keys(&mut p, "\x1b");
+    p.exp_string("Stopped.").unwrap();
+    p.exp_eof().unwrap();
+
+    for shown in [&feedback, &details] {
+        for line in shown.lines() {
+            let line = line.trim_end_matches('\r');
+            assert!(
+                line.chars().count() <= 40,
+                "wider than 40: {line:?}\n{shown}"
+            );
+        }
+    }
+    let pack = msgwork::content::builtin().unwrap();
+    let item = pack.items.iter().find(|i| i.id == "R1").unwrap();
+    let graded = msgwork::grade::item::grade_item(item, &pack.misconceptions, answer);
+    let words = |t: &str| t.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let shown = words(&feedback);
+    let said = words(&graded.feedback);
+    assert!(
+        shown.windows(said.len()).any(|w| w == said.as_slice()),
+        "the feedback's words, whole and in order, are not in:\n{feedback}"
+    );
+    assert!(words(&details).len() > said.len(), "{details}");
+}
