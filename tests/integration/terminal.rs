@@ -185,6 +185,15 @@ fn esc_stops_the_session_at_every_kind_of_prompt() {
         (1, None),
         "Esc overruled nothing"
     );
+    drop(store);
+
+    // With --no-pause nothing waits: the answer, its feedback, then the summary.
+    let mut p = drill(home.path(), &["--only", "R3", "--no-pause"]);
+    p.exp_string("Esc to stop").unwrap();
+    p.send_line("no idea").unwrap();
+    let shown = p.exp_string("Total:").unwrap();
+    assert!(!shown.contains("Esc: stop"), "{shown}");
+    p.exp_eof().unwrap();
 }
 
 #[test]
