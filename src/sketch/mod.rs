@@ -1,6 +1,6 @@
 //! Outbox sketch checker: judges a learner's outbox design item by item and runs what it can.
 //!
-//! A sketch is SQL for PostgreSQL or SQLite mixed with comments and pseudocode. It is split into
+//! A sketch is SQL for PostgreSQL, MySQL or SQLite mixed with comments and pseudocode. It is split into
 //! statements on semicolons outside quotes, dollar quotes and comments. Each statement is parsed
 //! with sqlparser, PostgreSQL first and then SQLite; one that neither reads is reported with its
 //! line and column and then cut at line starts that look like SQL, so the SQL around a line of
@@ -36,8 +36,8 @@ mod statements;
 mod steps;
 mod words;
 
-pub use check::{check, read};
-pub use report::{Item, ParseProblem, SketchReport, Status};
+pub use check::{check, check_with, read};
+pub use report::{Dialect, Item, Options, ParseProblem, SketchReport, Status};
 
 #[cfg(test)]
 mod testkit;

@@ -14,6 +14,9 @@ impl<'m> Judge<'m> {
     pub(super) fn inbox_item(&self) -> Item {
         let id = "inbox";
         let Some(t) = self.inbox else {
+            if let Some(absent) = self.not_in_file(id, "the consumer's dedupe store") {
+                return absent;
+            }
             let redis = self.m.comments.iter().any(|c| {
                 let w = words(&c.text);
                 w.iter().any(|x| x == "redis" || x == "setnx" || x == "nx")
