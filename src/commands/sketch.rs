@@ -89,10 +89,15 @@ pub fn check(
             "\n{}{}",
             if report.passed {
                 paint.good("Passed.")
-            } else if only_schema_here(&report) {
+            } else if unjudged_only(&report, true) {
                 paint.bad(
                     "Not a whole sketch: the file holds only the schema. Review it alone with \
                      --only ddl, or add the write transaction, the relay and the consumer.",
+                )
+            } else if unjudged_only(&report, false) {
+                paint.bad(
+                    "Not passed: the items marked not judged could not be judged here; each \
+                     says why and what would let it be.",
                 )
             } else if options.schema_only {
                 paint.bad("Not yet: fix the schema items marked missing or wrong.")
@@ -111,18 +116,17 @@ pub fn check(
     })
 }
 
-/// Whether the sketch fails only because the file holds the schema and nothing else: every item
-/// that is not ok is one the file does not hold.
-fn only_schema_here(report: &sketch::SketchReport) -> bool {
-    report.review == "sketch"
-        && report
-            .items
-            .iter()
-            .filter(|i| i.required && i.status != Status::Ok)
-            .all(|i| {
-                i.status == Status::NotJudged
-                    && i.facts.get("file").is_some_and(|f| f == "ddl-only")
-            })
+/// Whether every required item that keeps the sketch from passing is one that could not be
+/// judged, and with `schema_alone`, one the file does not hold because it is schema alone.
+fn unjudged_only(report: &sketch::SketchReport, schema_alone: bool) -> bool {
+    report
+        .items
+        .iter()
+        .filter(|i| i.required && i.status != Status::Ok)
+        .all(|i| {
+            i.status == Status::NotJudged
+                && (!schema_alone || i.facts.get("file").is_some_and(|f| f == "ddl-only"))
+        })
 }
 
 /// The BookingService skeleton, compiled into the binary, to standard output or a new file.

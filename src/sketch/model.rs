@@ -48,22 +48,27 @@ impl Flavor {
 }
 
 /// What only MySQL writes, and where: backquoted names, `ENGINE =`, `AUTO_INCREMENT`, or an
-/// index declared inside CREATE TABLE.
-fn mysql_signal(src: &str, lines: &Lines, toks: &[Tok]) -> Option<String> {
+/// index declared inside CREATE TABLE. Only statements that define schema or write rows are
+/// read, so a backquote in pseudocode says nothing.
+fn mysql_signal(lines: &Lines, src: &str, segments: &[Vec<Tok>]) -> Option<String> {
     let at = |t: &Tok| lines.line(t.start);
-    for (i, t) in toks.iter().enumerate() {
-        if t.kind == Kind::Quoted && src.as_bytes().get(t.start) == Some(&b'`') {
-            return Some(format!("the backquoted name at line {}", at(t)));
+    for seg in segments {
+        if !matches!(word_at(seg, 0), "create" | "alter" | "insert" | "replace") {
+            continue;
         }
-        if t.is_word("engine") && toks.get(i + 1).is_some_and(|n| n.is_punct("=")) {
-            return Some(format!("ENGINE = at line {}", at(t)));
+        for (i, t) in seg.iter().enumerate() {
+            if t.kind == Kind::Quoted && src.as_bytes().get(t.start) == Some(&b'`') {
+                return Some(format!("the backquoted name at line {}", at(t)));
+            }
+            if t.is_word("engine") && seg.get(i + 1).is_some_and(|n| n.is_punct("=")) {
+                return Some(format!("ENGINE = at line {}", at(t)));
+            }
+            if t.is_word("auto_increment") {
+                return Some(format!("AUTO_INCREMENT at line {}", at(t)));
+            }
         }
-        if t.is_word("auto_increment") {
-            return Some(format!("AUTO_INCREMENT at line {}", at(t)));
-        }
-        if t.is_word("create")
-            && toks.get(i + 1).is_some_and(|n| n.is_word("table"))
-            && let Some(ix) = inline_indexes(toks.get(i..).unwrap_or(&[]), "").first()
+        if word_at(seg, 0) == "create"
+            && let Some(ix) = inline_indexes(seg, "").first()
         {
             return Some(format!(
                 "the index declared inside CREATE TABLE at line {}",
@@ -311,17 +316,18 @@ impl Model {
         let (toks, mut comments) = lex(src, 0, src.len());
         let mut top = Vec::new();
         let mut failures = Vec::new();
+        let segments = split(toks);
         let mysql = match given {
             Some(Flavor::Mysql) => Some(String::new()),
             Some(_) => None,
-            None => mysql_signal(src, &lines, &toks),
+            None => mysql_signal(&lines, src, &segments),
         };
         let mut counts = Counts {
             mysql: mysql.is_some(),
             ..Counts::default()
         };
         let mut unread: Option<usize> = None;
-        for (n, seg) in split(toks).into_iter().enumerate() {
+        for (n, seg) in segments.into_iter().enumerate() {
             if n < MAX_PARSED_STATEMENTS {
                 read_segment(src, seg, &mut top, &mut failures, &mut counts);
             } else {

@@ -143,16 +143,20 @@ const SENT_STEMS: &[&str] = &[
     "ship", "ack", "done", "handled", "finaliz",
 ];
 
-fn marker_kind(c: &Column) -> Option<Marker> {
-    let n = c.name.as_str();
-    // Claims, leases, delays and retry bookkeeping are not the sent marker.
-    if [
+/// Claims, leases, delays and retry bookkeeping: columns a relay filters on and sets that are
+/// never the sent marker.
+fn bookkeeping(n: &str) -> bool {
+    [
         "claim", "lock", "lease", "start", "attempt", "retry", "next", "until", "expir", "after",
-        "before", "delay", "schedul", "visible",
+        "before", "delay", "schedul", "visible", "owner", "worker",
     ]
     .iter()
     .any(|k| n.contains(k))
-    {
+}
+
+fn marker_kind(c: &Column) -> Option<Marker> {
+    let n = c.name.as_str();
+    if bookkeeping(n) {
         return None;
     }
     if matches!(n, "status" | "state") || n.ends_with("_status") || n.ends_with("_state") {
@@ -262,6 +266,7 @@ pub(super) fn roles_in_use(t: &Table, usage: &Usage) -> Roles {
         .enumerate()
         .filter(|(i, c)| {
             usage.pending_filters.contains(&c.name)
+                && !bookkeeping(&c.name)
                 && Some(*i) != r.created
                 && Some(*i) != r.event_id
         })

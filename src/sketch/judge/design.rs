@@ -1,7 +1,9 @@
 //! What the judge settles before judging any item: which table is the outbox (by shape first,
 //! then by name), what its columns are for, which table is the inbox and which are the business
-//! tables, which transactions write them, which statement is the relay's claim, and whether a CDC
-//! connector is the relay. Also the lookups and the item constructor every item group shares.
+//! tables, which transactions write them, which statement is the relay's claim, whether a CDC
+//! connector is the relay (set up in SQL, or assumed when nothing else can be), whether the file
+//! holds schema alone, and whether its tables are built in strings. Also the lookups and the
+//! item constructor every item group shares.
 
 use std::collections::BTreeSet;
 

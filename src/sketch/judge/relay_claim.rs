@@ -188,6 +188,18 @@ impl<'m> Judge<'m> {
                 )
             }
             ClaimKind::UpdateReturning => {
+                if self.m.flavor == Flavor::Mysql {
+                    return item(
+                        id,
+                        Status::Wrong,
+                        true,
+                        format!(
+                            "The claim at line {line} is an UPDATE ... RETURNING, which MySQL \
+                             does not have. In MySQL 8, claim with SELECT ... FOR UPDATE SKIP \
+                             LOCKED inside the relay's transaction."
+                        ),
+                    );
+                }
                 if self.m.flavor == Flavor::Postgres {
                     return item(
                         id,

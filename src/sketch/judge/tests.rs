@@ -449,6 +449,21 @@ fn the_relay_names_the_sent_marker_whatever_the_columns_are_called() {
 }
 
 #[test]
+fn a_lease_the_relay_filters_on_and_sets_is_not_the_sent_marker() {
+    let sql = format!(
+        "{OUTBOX}, locked_by text, published_at timestamptz);\n\
+         UPDATE outbox SET locked_by = $1\n\
+          WHERE locked_by IS NULL AND published_at IS NULL RETURNING *;\n\
+         UPDATE outbox SET published_at = now() WHERE id = $2;\n"
+    );
+    let r = check(&sql);
+    assert_eq!(
+        get(&r, "pending-marker").facts["marker"],
+        "published_at (timestamp)"
+    );
+}
+
+#[test]
 fn a_timestamp_written_with_the_row_is_not_a_sent_marker_unless_the_relay_sets_it() {
     let stamped = format!("{OUTBOX}, sent_time timestamptz NOT NULL);");
     let r = check(&stamped);
@@ -680,6 +695,9 @@ fn mysql_is_detected_or_given_and_its_inline_index_kept() {
             r.dialect_reason
         );
     }
+    // A backquote in pseudocode is no MySQL.
+    let prose = format!("{OUTBOX});\nrelay: publish each `row` to the topic\n");
+    assert_eq!(check(&prose).dialect, "postgresql");
     // A PostgreSQL column that happens to be called `key` is not an inline index.
     let pg = check("CREATE TABLE kv (key varchar(64) PRIMARY KEY, value text);");
     assert_eq!(pg.dialect, "postgresql");
@@ -692,4 +710,15 @@ fn mysql_is_detected_or_given_and_its_inline_index_kept() {
     );
     assert_eq!(given.dialect, "mysql");
     assert_eq!(given.dialect_reason, "given with --dialect");
+    // Judged as MySQL, SQLite's UPDATE ... RETURNING claim is one MySQL cannot run.
+    let lite_as_mysql = check_with(
+        GOOD_SQLITE,
+        &Options {
+            dialect: Some(Dialect::Mysql),
+            ..Options::default()
+        },
+    );
+    let claim = get(&lite_as_mysql, "relay-claim");
+    assert_eq!(claim.status, Status::Wrong);
+    assert!(claim.message.contains("MySQL"), "{}", claim.message);
 }
