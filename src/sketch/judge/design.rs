@@ -150,23 +150,40 @@ impl<'m> Judge<'m> {
             .map(|t| roles_in_use(t, &Usage::of(&ob, m.units.iter().map(|u| &u.facts))))
             .unwrap_or_default();
 
-        let inbox = m
-            .tables
-            .iter()
-            .find(|t| t.name != ob && inbox_named(&t.name) && !answers_requests(t))
-            .or_else(|| {
-                m.tables.iter().find(|t| {
-                    t.name != ob
-                        && !t.name.contains("booking")
-                        && t.columns.iter().any(|c| event_id_rank(&c.name) == Some(0))
-                        && t.columns.iter().any(|c| {
-                            c.name.contains("process")
-                                || c.name.contains("received")
-                                || consumer_like(&c.name)
-                        })
-                        && roles(t).payload.is_none()
+        let inbox =
+            m.tables
+                .iter()
+                .find(|t| t.name != ob && inbox_named(&t.name) && !answers_requests(t))
+                .or_else(|| {
+                    m.tables.iter().find(|t| {
+                        t.name != ob
+                            && !t.name.contains("booking")
+                            && t.columns.iter().any(|c| event_id_rank(&c.name) == Some(0))
+                            && t.columns.iter().any(|c| {
+                                c.name.contains("process")
+                                    || c.name.contains("received")
+                                    || consumer_like(&c.name)
+                            })
+                            && roles(t).payload.is_none()
+                    })
                 })
-            });
+                .or_else(|| {
+                    // Whatever its name, a table the consumer records into with an insert that
+                    // skips duplicates, outside the transaction that writes the outbox.
+                    m.tables.iter().find(|t| {
+                        t.name != ob
+                            && !t.name.contains("booking")
+                            && !answers_requests(t)
+                            && roles(t).payload.is_none()
+                            && m.units.iter().any(|u| {
+                                u.facts.inserts.contains(&t.name)
+                                    && skips_duplicates(u)
+                                    && !m.units.iter().any(|o| {
+                                        o.group == u.group && o.facts.inserts.contains(&ob)
+                                    })
+                            })
+                    })
+                });
         let inbox_name = inbox.map(|t| t.name.clone()).unwrap_or_default();
 
         let mut business: BTreeSet<String> = m
@@ -480,6 +497,19 @@ fn answers_requests(t: &Table) -> bool {
     t.columns.iter().any(|c| c.name.contains("response"))
         || (t.name.contains("idempot")
             && !t.columns.iter().any(|c| event_id_rank(&c.name).is_some()))
+}
+
+/// An insert that does nothing on a duplicate key: `ON CONFLICT ... DO NOTHING`, `INSERT OR
+/// IGNORE`, MySQL's `INSERT IGNORE`.
+fn skips_duplicates(u: &Unit) -> bool {
+    u.toks.windows(2).any(|w| {
+        let (Some(a), Some(b)) = (w.first(), w.get(1)) else {
+            return false;
+        };
+        (a.is_word("do") && b.is_word("nothing"))
+            || (a.is_word("or") && b.is_word("ignore"))
+            || (a.is_word("insert") && b.is_word("ignore"))
+    })
 }
 
 /// The file holds only schema: no statement outside the declarations reads or writes rows, and

@@ -506,6 +506,32 @@ fn a_table_that_stores_responses_is_not_the_consumers_inbox() {
 }
 
 #[test]
+fn the_consumers_dedupe_insert_names_its_inbox_and_its_key() {
+    let sql = format!(
+        "{OUTBOX});\n\
+         CREATE TABLE ledger_refs (ref uuid PRIMARY KEY);\n\
+         -- consumer\n\
+         INSERT INTO ledger_refs (ref) VALUES ($1) ON CONFLICT DO NOTHING;\n"
+    );
+    let r = check(&sql);
+    let inbox = get(&r, "inbox");
+    assert_eq!(inbox.status, Status::Ok, "{}", inbox.message);
+    assert!(
+        inbox.message.contains("keyed by `ref`"),
+        "{}",
+        inbox.message
+    );
+    // An upsert in the write path is no inbox.
+    let upsert = format!(
+        "{OUTBOX});\nCREATE TABLE guests (email text PRIMARY KEY);\n\
+         BEGIN;\nINSERT INTO guests (email) VALUES ($1) ON CONFLICT DO NOTHING;\n\
+         INSERT INTO outbox (id, aggregate_id, event_type, payload) VALUES ($2, $3, 't', '{{}}');\n\
+         COMMIT;"
+    );
+    assert_eq!(get(&check(&upsert), "inbox").facts["inbox"], "none");
+}
+
+#[test]
 fn an_index_on_rows_already_sent_never_serves_the_relay() {
     let sql = format!(
         "{OUTBOX}, finished_at timestamptz);\n\
