@@ -394,16 +394,38 @@ pub struct DlqArgs {
     pub json: bool,
 }
 
+/// The SQL dialect a sketch is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SketchDialect {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+/// A part of a sketch that can be reviewed on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SketchPart {
+    /// The tables and indexes alone
+    Ddl,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SketchCommand {
     /// Check an outbox sketch written in PostgreSQL or SQLite, item by item
     #[command(
-        after_help = "Examples:\n  msgwork sketch check my-outbox.sql\n  msgwork sketch check fixtures/sketches/good.sql --json\n\nExit status 1 when a required item is missing or wrong. The DDL and write transaction\nare run in a sealed in-memory SQLite sandbox: no ATTACH, no extensions, no files."
+        after_help = "Examples:\n  msgwork sketch check my-outbox.sql\n  msgwork sketch check fixtures/sketches/good.sql --json\n  msgwork sketch check schema.sql --only ddl --dialect mysql\n\nExit status 1 when a required item is missing or wrong. The DDL and write transaction\nare run in a sealed in-memory SQLite sandbox: no ATTACH, no extensions, no files."
     )]
     Check {
         /// The sketch: SQL, with pseudocode for the relay if you like
         #[arg(value_name = "FILE.sql")]
         file: PathBuf,
+        /// Read it as this dialect [default: MySQL when the text writes what only MySQL does,
+        /// else whichever of PostgreSQL and SQLite reads more of it]
+        #[arg(long, value_enum)]
+        dialect: Option<SketchDialect>,
+        /// Review only this part: `ddl` judges the schema alone, passing or failing on it
+        #[arg(long, value_enum, value_name = "PART")]
+        only: Option<SketchPart>,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,

@@ -72,9 +72,12 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         } => evidence::report(format, output.as_deref(), force, &ctx),
         Command::RewriteEvent(args) => rewrite::run(&args, &ctx),
         Command::Lab(command) => lab::run(command, &ctx),
-        Command::Sketch(crate::cli::SketchCommand::Check { file, json }) => {
-            sketch::check(&file, json, &ctx)
-        }
+        Command::Sketch(crate::cli::SketchCommand::Check {
+            file,
+            dialect,
+            only,
+            json,
+        }) => sketch::check(&file, dialect, only, json, &ctx),
         Command::Sketch(crate::cli::SketchCommand::Template { output }) => {
             sketch::template(output.as_deref(), &ctx)
         }

@@ -8,20 +8,44 @@ use serde_json::json;
 
 use super::context::{Context, emit, emit_json};
 use crate::Outcome;
+use crate::cli::{SketchDialect, SketchPart};
 use crate::sketch::{self, Status};
 
-pub fn check(file: &Path, as_json: bool, ctx: &Context) -> Result<Outcome> {
+/// The run kind a schema review is recorded under, apart from a whole sketch's `sketch-check`, so
+/// it never counts as evidence of a full design.
+pub const SCHEMA_REVIEW_KIND: &str = "sketch-schema-review";
+
+pub fn check(
+    file: &Path,
+    dialect: Option<SketchDialect>,
+    only: Option<SketchPart>,
+    as_json: bool,
+    ctx: &Context,
+) -> Result<Outcome> {
+    let options = sketch::Options {
+        dialect: dialect.map(|d| match d {
+            SketchDialect::Postgres => sketch::Dialect::Postgres,
+            SketchDialect::Mysql => sketch::Dialect::Mysql,
+            SketchDialect::Sqlite => sketch::Dialect::Sqlite,
+        }),
+        schema_only: only == Some(SketchPart::Ddl),
+    };
     let crate::userfile::Text { name, text: sql } = sketch::read(file)?;
     if sql.trim().is_empty() {
         anyhow::bail!(
             "{name} is empty; write the outbox DDL, the write transaction, the relay and the consumer's dedupe"
         );
     }
-    let report = sketch::check(&sql);
+    let report = sketch::check_with(&sql, &options);
     let recorder = ctx.recorder()?;
     // The fingerprint lets evidence tell the learner's own sketch from a copy of a shipped one.
     let recorded = json!({"file": name, "fingerprint": crate::evidence::fingerprint::sql(&sql)});
-    let run = recorder.record("sketch-check", None, &recorded, &report);
+    let kind = if options.schema_only {
+        SCHEMA_REVIEW_KIND
+    } else {
+        "sketch-check"
+    };
+    let run = recorder.record(kind, None, &recorded, &report);
     if as_json {
         let mut v = serde_json::to_value(&report)?;
         v["schema_version"] = json!(1);
@@ -29,9 +53,14 @@ pub fn check(file: &Path, as_json: bool, ctx: &Context) -> Result<Outcome> {
     } else {
         let paint = ctx.paint;
         let mut out = format!(
-            "{} {name} ({})\n\n",
-            paint.bold("Outbox sketch:"),
-            report.dialect
+            "{} {name} ({}, {})\n\n",
+            paint.bold(if options.schema_only {
+                "Outbox schema review:"
+            } else {
+                "Outbox sketch:"
+            }),
+            report.dialect,
+            report.dialect_reason
         );
         for p in &report.parse_problems {
             let _ = writeln!(
@@ -60,6 +89,18 @@ pub fn check(file: &Path, as_json: bool, ctx: &Context) -> Result<Outcome> {
             "\n{}{}",
             if report.passed {
                 paint.good("Passed.")
+            } else if unjudged_only(&report, true) {
+                paint.bad(
+                    "Not a whole sketch: the file holds only the schema. Review it alone with \
+                     --only ddl, or add the write transaction, the relay and the consumer.",
+                )
+            } else if unjudged_only(&report, false) {
+                paint.bad(
+                    "Not passed: the items marked not judged could not be judged here; each \
+                     says why and what would let it be.",
+                )
+            } else if options.schema_only {
+                paint.bad("Not yet: fix the schema items marked missing or wrong.")
             } else {
                 paint.bad("Not yet: fix the items marked missing or wrong.")
             },
@@ -73,6 +114,19 @@ pub fn check(file: &Path, as_json: bool, ctx: &Context) -> Result<Outcome> {
     } else {
         Outcome::CheckFailed
     })
+}
+
+/// Whether every required item that keeps the sketch from passing is one that could not be
+/// judged, and with `schema_alone`, one the file does not hold because it is schema alone.
+fn unjudged_only(report: &sketch::SketchReport, schema_alone: bool) -> bool {
+    report
+        .items
+        .iter()
+        .filter(|i| i.required && i.status != Status::Ok)
+        .all(|i| {
+            i.status == Status::NotJudged
+                && (!schema_alone || i.facts.get("file").is_some_and(|f| f == "ddl-only"))
+        })
 }
 
 /// The BookingService skeleton, compiled into the binary, to standard output or a new file.

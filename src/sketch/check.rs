@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::judge::Judge;
 use super::limits::{MAX_FILE_BYTES, MAX_SOURCE_BYTES};
-use super::model::Model;
-use super::report::{ParseProblem, SketchReport, Status};
+use super::model::{Flavor, Model};
+use super::report::{Dialect, Options, ParseProblem, SketchReport, Status};
 use crate::userfile::{self, Limit, ReadError, Text};
 
 /// Reads the sketch the learner names (`-` for standard input): a regular text file within the
@@ -20,10 +20,21 @@ pub fn read(path: &Path) -> Result<Text, ReadError> {
     userfile::read(path, &limit)
 }
 
-/// Checks an outbox sketch. Never panics; any input gets a report.
+/// Checks an outbox sketch as a whole, in the dialect its text shows. Never panics; any input
+/// gets a report.
 pub fn check(sql: &str) -> SketchReport {
+    check_with(sql, &Options::default())
+}
+
+/// Checks an outbox sketch with the learner's options. Never panics; any input gets a report.
+pub fn check_with(sql: &str, options: &Options) -> SketchReport {
     let (src, clipped) = clip(sql);
-    let model = Model::build(src);
+    let given = options.dialect.map(|d| match d {
+        Dialect::Postgres => Flavor::Postgres,
+        Dialect::Mysql => Flavor::Mysql,
+        Dialect::Sqlite => Flavor::Sqlite,
+    });
+    let model = Model::build(src, given);
     let mut parse_problems = model.problems.clone();
     if clipped {
         let (line, column) = model.lines.pos(src, src.len());
@@ -37,12 +48,18 @@ pub fn check(sql: &str) -> SketchReport {
             ),
         });
     }
-    let judge = Judge::new(&model);
+    let judge = Judge::new(&model, options.schema_only);
     let mut items = judge.items();
     items.push(judge.sandbox());
     let passed = items.iter().all(|i| !i.required || i.status == Status::Ok);
     SketchReport {
         dialect: model.flavor.name(),
+        dialect_reason: model.flavor_reason.clone(),
+        review: if options.schema_only {
+            "schema"
+        } else {
+            "sketch"
+        },
         items,
         passed,
         parse_problems,

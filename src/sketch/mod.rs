@@ -1,8 +1,9 @@
 //! Outbox sketch checker: judges a learner's outbox design item by item and runs what it can.
 //!
-//! A sketch is SQL for PostgreSQL or SQLite mixed with comments and pseudocode. It is split into
-//! statements on semicolons outside quotes, dollar quotes and comments. Each statement is parsed
-//! with sqlparser, PostgreSQL first and then SQLite; one that neither reads is reported with its
+//! A sketch is SQL for PostgreSQL, MySQL or SQLite mixed with comments and pseudocode. It is
+//! split into statements on semicolons outside quotes, dollar quotes and comments. Each statement
+//! is parsed with sqlparser, first as PostgreSQL (as MySQL when the learner says so or the schema
+//! writes what only MySQL does) and then as SQLite; one that neither reads is reported with its
 //! line and column and then cut at line starts that look like SQL, so the SQL around a line of
 //! pseudocode still counts. Table shapes come from the parse tree where there is one and from
 //! tokens where there is not. What statements do (insert into, update, claim, delete) is read
@@ -36,8 +37,8 @@ mod statements;
 mod steps;
 mod words;
 
-pub use check::{check, read};
-pub use report::{Item, ParseProblem, SketchReport, Status};
+pub use check::{check, check_with, read};
+pub use report::{Dialect, Item, Options, ParseProblem, SketchReport, Status};
 
 #[cfg(test)]
 mod testkit;

@@ -14,8 +14,8 @@ use super::limits::{
 use super::lines::Lines;
 use super::report::ParseProblem;
 use super::schema::{
-    Index, Table, Trigger, apply_alter, index_from_ast, index_from_tokens, table_from_ast,
-    table_from_tokens, trigger_from_tokens, unquote,
+    Index, Table, Trigger, apply_alter, index_from_ast, index_from_tokens, inline_indexes,
+    table_from_ast, table_from_tokens, trigger_from_tokens, unquote,
 };
 use super::statements::{
     BeginMode, Head, ParseErr, head_of, is_sql_start, parse_both, parser_gap, split,
@@ -25,6 +25,7 @@ use super::steps::{Step, of_prose, of_statement};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Flavor {
     Postgres,
+    Mysql,
     Sqlite,
 }
 
@@ -32,9 +33,50 @@ impl Flavor {
     pub(super) fn name(self) -> &'static str {
         match self {
             Flavor::Postgres => "postgresql",
+            Flavor::Mysql => "mysql",
             Flavor::Sqlite => "sqlite",
         }
     }
+
+    fn title(self) -> &'static str {
+        match self {
+            Flavor::Postgres => "PostgreSQL",
+            Flavor::Mysql => "MySQL",
+            Flavor::Sqlite => "SQLite",
+        }
+    }
+}
+
+/// What only MySQL writes, and where: backquoted names, `ENGINE =`, `AUTO_INCREMENT`, or an
+/// index declared inside CREATE TABLE. Only statements that define schema or write rows are
+/// read, so a backquote in pseudocode says nothing.
+fn mysql_signal(lines: &Lines, src: &str, segments: &[Vec<Tok>]) -> Option<String> {
+    let at = |t: &Tok| lines.line(t.start);
+    for seg in segments {
+        if !matches!(word_at(seg, 0), "create" | "alter" | "insert" | "replace") {
+            continue;
+        }
+        for (i, t) in seg.iter().enumerate() {
+            if t.kind == Kind::Quoted && src.as_bytes().get(t.start) == Some(&b'`') {
+                return Some(format!("the backquoted name at line {}", at(t)));
+            }
+            if t.is_word("engine") && seg.get(i + 1).is_some_and(|n| n.is_punct("=")) {
+                return Some(format!("ENGINE = at line {}", at(t)));
+            }
+            if t.is_word("auto_increment") {
+                return Some(format!("AUTO_INCREMENT at line {}", at(t)));
+            }
+        }
+        if word_at(seg, 0) == "create"
+            && let Some(ix) = inline_indexes(seg, "").first()
+        {
+            return Some(format!(
+                "the index declared inside CREATE TABLE at line {}",
+                lines.line(ix.start)
+            ));
+        }
+    }
+    None
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,6 +163,8 @@ pub(super) struct Model {
     pub(super) triggers: Vec<Trigger>,
     pub(super) schemas: BTreeSet<String>,
     pub(super) flavor: Flavor,
+    /// Why the sketch was read in `flavor`: given, or what in the text chose it.
+    pub(super) flavor_reason: String,
     pub(super) problems: Vec<ParseProblem>,
     /// What the statements and the prose do, in the order the text says it happens.
     pub(super) steps: Vec<Step>,
@@ -130,6 +174,8 @@ pub(super) struct Model {
 struct Counts {
     pg: usize,
     lite: usize,
+    /// Statements are read as MySQL rather than PostgreSQL.
+    mysql: bool,
 }
 
 fn read_segment(
@@ -139,7 +185,7 @@ fn read_segment(
     failures: &mut Vec<Failure>,
     counts: &mut Counts,
 ) {
-    let (pg, lite) = parse_both(src, &seg);
+    let (pg, lite) = parse_both(src, &seg, counts.mysql);
     match (pg, lite) {
         (Ok(st), lite) => {
             counts.pg += 1;
@@ -209,7 +255,7 @@ fn recover(src: &str, seg: Vec<Tok>, out: &mut Vec<Unit>, counts: &mut Counts) {
             }
             attempts += 1;
             let part = seg.get(s..e).unwrap_or(&[]);
-            let st = match parse_both(src, part) {
+            let st = match parse_both(src, part, counts.mysql) {
                 (Ok(a), lite) => {
                     counts.pg += 1;
                     counts.lite += usize::from(lite.is_ok());
@@ -263,14 +309,25 @@ fn routine_body(u: &Unit) -> Option<(String, (usize, usize))> {
 }
 
 impl Model {
-    pub(super) fn build(src: &str) -> Model {
+    /// The model of `src`, read in `given` when the learner names a dialect, else in the one
+    /// the text shows.
+    pub(super) fn build(src: &str, given: Option<Flavor>) -> Model {
         let lines = Lines::new(src);
         let (toks, mut comments) = lex(src, 0, src.len());
         let mut top = Vec::new();
         let mut failures = Vec::new();
-        let mut counts = Counts::default();
+        let segments = split(toks);
+        let mysql = match given {
+            Some(Flavor::Mysql) => Some(String::new()),
+            Some(_) => None,
+            None => mysql_signal(&lines, src, &segments),
+        };
+        let mut counts = Counts {
+            mysql: mysql.is_some(),
+            ..Counts::default()
+        };
         let mut unread: Option<usize> = None;
-        for (n, seg) in split(toks).into_iter().enumerate() {
+        for (n, seg) in segments.into_iter().enumerate() {
             if n < MAX_PARSED_STATEMENTS {
                 read_segment(src, seg, &mut top, &mut failures, &mut counts);
             } else {
@@ -289,10 +346,23 @@ impl Model {
                 ),
             }
         });
-        let flavor = if counts.lite > counts.pg {
+        let mut flavor = if counts.mysql {
+            Flavor::Mysql
+        } else if counts.lite > counts.pg {
             Flavor::Sqlite
         } else {
             Flavor::Postgres
+        };
+        let flavor_reason = match (given, &mysql) {
+            (Some(f), _) => {
+                flavor = f;
+                "given with --dialect".to_string()
+            }
+            (None, Some(why)) => format!("detected from {why}"),
+            (None, None) if flavor == Flavor::Sqlite => {
+                "detected: SQLite read more of its statements than PostgreSQL".to_string()
+            }
+            (None, None) => "detected: PostgreSQL reads its statements".to_string(),
         };
         let mut problems: Vec<ParseProblem> = failures
             .iter()
@@ -402,6 +472,7 @@ impl Model {
                         _ => table_from_tokens(&u.toks),
                     };
                     if let Some(t) = t {
+                        indexes.extend(inline_indexes(&u.toks, &t.name));
                         table_at.insert(t.name.clone(), tables.len());
                         tables.push(t);
                     }
@@ -437,6 +508,7 @@ impl Model {
             triggers,
             schemas,
             flavor,
+            flavor_reason,
             problems,
             steps,
         }
@@ -473,7 +545,7 @@ fn steps_of(src: &str, units: &[Unit], comments: &[Comment]) -> Vec<Step> {
 
 fn problem(src: &str, lines: &Lines, f: &Failure, flavor: Flavor) -> ParseProblem {
     let err = match flavor {
-        Flavor::Postgres => &f.pg,
+        Flavor::Postgres | Flavor::Mysql => &f.pg,
         Flavor::Sqlite => &f.lite,
     };
     let (base_line, base_col) = lines.pos(src, f.start);
@@ -490,10 +562,7 @@ fn problem(src: &str, lines: &Lines, f: &Failure, flavor: Flavor) -> ParseProble
     } else {
         format!(
             "{} does not read this statement: {}",
-            match flavor {
-                Flavor::Postgres => "PostgreSQL",
-                Flavor::Sqlite => "SQLite",
-            },
+            flavor.title(),
             err.message
         )
     };

@@ -35,11 +35,35 @@ pub struct ParseProblem {
     pub message: String,
 }
 
+/// The SQL dialect a sketch is written in, when the learner names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+/// How to check a sketch: in a named dialect or the one the text shows, and the whole design or
+/// the schema alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub dialect: Option<Dialect>,
+    /// A schema review: judge the tables and indexes alone, and do not ask for the write
+    /// transaction, the relay or the consumer.
+    pub schema_only: bool,
+}
+
 /// The whole verdict on a sketch.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct SketchReport {
-    /// "postgresql" or "sqlite": whichever dialect read more of the sketch (PostgreSQL on a tie).
+    /// "postgresql", "mysql" or "sqlite": the one given with `--dialect`, else MySQL when the
+    /// text writes what only MySQL does, else whichever of PostgreSQL and SQLite read more of
+    /// the sketch (PostgreSQL on a tie).
     pub dialect: &'static str,
+    /// Why that dialect: "given with --dialect", or what in the text chose it.
+    pub dialect_reason: String,
+    /// "sketch" for the whole design, "schema" for a schema review (`--only ddl`).
+    pub review: &'static str,
     pub items: Vec<Item>,
     /// No required item is missing or wrong.
     pub passed: bool,

@@ -1,7 +1,9 @@
 //! Column roles: what a column is for (event id, payload, event type, aggregate, creation time,
-//! sent marker), read from its name and type, so a table is recognised by its shape whatever it
-//! is called.
+//! sent marker), read first from how the sketch uses it (the relay's WHERE, the mark's SET) and
+//! from its constraints, then from its name and type, so a table is recognised by its shape
+//! whatever it is called.
 
+use super::facts::{Facts, UpdateFact};
 use super::schema::{Column, Table};
 
 pub(super) fn event_id_rank(n: &str) -> Option<u8> {
@@ -138,18 +140,23 @@ pub(super) enum Marker {
 
 const SENT_STEMS: &[&str] = &[
     "publish", "sent", "dispatch", "relay", "deliver", "process", "complet", "emit", "forward",
-    "ship", "ack", "done", "handled",
+    "ship", "ack", "done", "handled", "finaliz",
 ];
 
-fn marker_kind(c: &Column) -> Option<Marker> {
-    let n = c.name.as_str();
-    // Claims, leases and retry bookkeeping are not the sent marker.
-    if [
-        "claim", "lock", "lease", "start", "attempt", "retry", "next", "until", "expire",
+/// Claims, leases, delays and retry bookkeeping: columns a relay filters on and sets that are
+/// never the sent marker.
+fn bookkeeping(n: &str) -> bool {
+    [
+        "claim", "lock", "lease", "start", "attempt", "retry", "next", "until", "expir", "after",
+        "before", "delay", "schedul", "visible", "owner", "worker",
     ]
     .iter()
     .any(|k| n.contains(k))
-    {
+}
+
+fn marker_kind(c: &Column) -> Option<Marker> {
+    let n = c.name.as_str();
+    if bookkeeping(n) {
         return None;
     }
     if matches!(n, "status" | "state") || n.ends_with("_status") || n.ends_with("_state") {
@@ -184,6 +191,113 @@ pub(super) struct Roles {
     pub(super) agg_type: Option<usize>,
     pub(super) created: Option<usize>,
     pub(super) markers: Vec<(usize, Marker)>,
+    /// A timestamp named like a sent marker but NOT NULL with no default: the writer fills it
+    /// in with the row, so it is the message's own time (MassTransit's `SentTime`), not a marker.
+    pub(super) stamped_at_insert: Option<usize>,
+}
+
+/// How the sketch's statements use one table's columns: what the relay filters on as "not yet
+/// done" (`col IS NULL`, `col = false`) and what an UPDATE sets.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Usage {
+    pub(super) pending_filters: Vec<String>,
+    pub(super) sets: Vec<String>,
+}
+
+impl Usage {
+    /// Reads the WHERE words and the UPDATE assignments on `table` of every statement that reads
+    /// or updates it.
+    pub(super) fn of<'f>(table: &str, facts: impl Iterator<Item = &'f Facts>) -> Usage {
+        let mut u = Usage::default();
+        for f in facts {
+            let updates: Vec<&UpdateFact> = f.updates.iter().filter(|x| x.table == table).collect();
+            if updates.is_empty() && !f.reads.iter().any(|r| r == table) {
+                continue;
+            }
+            for w in f.filter_words.windows(3) {
+                let [col, op, value] = w else { continue };
+                let pending = (op == "is" && value == "null")
+                    || (op == "=" && matches!(value.as_str(), "false" | "0" | "pending" | "new"));
+                if pending && !u.pending_filters.contains(col) {
+                    u.pending_filters.push(col.clone());
+                }
+            }
+            for (c, _) in updates.iter().flat_map(|x| x.sets.iter()) {
+                if !u.sets.contains(c) {
+                    u.sets.push(c.clone());
+                }
+            }
+        }
+        u
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending_filters.is_empty() && self.sets.is_empty()
+    }
+}
+
+/// The marker a column used as one is, by its type: a time, a flag or a state.
+fn marker_by_type(c: &Column) -> Option<Marker> {
+    if is_time_type(&c.ty) {
+        Some(Marker::Timestamp)
+    } else if is_bool_type(&c.ty) || is_int_type(&c.ty) {
+        Some(Marker::Flag)
+    } else if ["text", "char", "enum", "state", "status"]
+        .iter()
+        .any(|k| c.ty.contains(k))
+    {
+        Some(Marker::Status)
+    } else {
+        None
+    }
+}
+
+/// The roles of `t` once the sketch's own statements are read: a column the relay filters on as
+/// pending, or an UPDATE sets, is the sent marker whatever it is called, and a column named like
+/// one that the relay neither filters on nor sets is not, when the relay does use another.
+pub(super) fn roles_in_use(t: &Table, usage: &Usage) -> Roles {
+    let mut r = roles(t);
+    if usage.is_empty() {
+        return r;
+    }
+    let used: Vec<(usize, Marker)> = t
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            usage.pending_filters.contains(&c.name)
+                && !bookkeeping(&c.name)
+                && Some(*i) != r.created
+                && Some(*i) != r.event_id
+        })
+        .filter_map(|(i, c)| {
+            let named = r.markers.iter().find(|(m, _)| *m == i).map(|(_, k)| *k);
+            named.or_else(|| marker_by_type(c)).map(|k| (i, k))
+        })
+        .collect();
+    let set = |i: &usize| {
+        t.columns
+            .get(*i)
+            .is_some_and(|c| usage.sets.contains(&c.name))
+    };
+    if !used.is_empty() {
+        r.markers = used;
+    } else if r.markers.iter().any(|(i, _)| set(i)) {
+        r.markers.retain(|(i, _)| set(i));
+    }
+    // A column the writer fills in is still the marker if the relay sets it later.
+    if let Some(i) = r.stamped_at_insert
+        && t.columns
+            .get(i)
+            .is_some_and(|c| usage.sets.contains(&c.name))
+    {
+        r.markers.push((i, Marker::Timestamp));
+        if r.created == Some(i) {
+            r.created = None;
+        }
+        r.stamped_at_insert = None;
+    }
+    r
 }
 
 pub(super) fn roles(t: &Table) -> Roles {
@@ -227,9 +341,24 @@ pub(super) fn roles(t: &Table) -> Roles {
         if r.created.is_none() && created_like(n) {
             r.created = Some(i);
         }
-        if let Some(m) = marker_kind(c) {
-            r.markers.push((i, m));
+        match marker_kind(c) {
+            Some(Marker::Timestamp) if c.not_null && c.default.is_none() => {
+                r.stamped_at_insert.get_or_insert(i);
+            }
+            Some(m) => r.markers.push((i, m)),
+            None => {}
         }
+    }
+    if r.created.is_none() {
+        r.created = r.stamped_at_insert;
+    }
+    // With no column named like an event id, the single-column key is the event id.
+    if best_id.is_none() {
+        let key = match t.pk.as_slice() {
+            [only] => t.columns.iter().position(|c| c.name == *only),
+            _ => t.columns.iter().position(|c| c.pk),
+        };
+        best_id = key.map(|i| (3, i));
     }
     r.event_id = best_id.map(|(_, i)| i);
     r.payload = best_payload.map(|(_, i)| i);

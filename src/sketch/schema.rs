@@ -107,9 +107,11 @@ pub(super) fn table_from_ast(ct: &CreateTable, start: usize) -> Table {
                 ColumnOption::Unique(_) => col.unique = true,
                 ColumnOption::Generated { .. } | ColumnOption::Identity(_) => col.identity = true,
                 ColumnOption::DialectSpecific(toks)
-                    if toks
-                        .iter()
-                        .any(|t| t.to_string().eq_ignore_ascii_case("autoincrement")) =>
+                    if toks.iter().any(|t| {
+                        let t = t.to_string();
+                        t.eq_ignore_ascii_case("autoincrement")
+                            || t.eq_ignore_ascii_case("auto_increment")
+                    }) =>
                 {
                     col.identity = true;
                 }
@@ -275,13 +277,100 @@ fn constraint_from_tokens(e: &[Tok], t: &mut Table) -> bool {
             let mut open = k + 1;
             if matches!(word_at(e, open), "key" | "index") {
                 open += 1;
+                if !e.get(open).is_some_and(|p| p.is_punct("(")) {
+                    open += 1;
+                }
             }
             t.uniques.push(paren_names(e, open));
             true
         }
-        "foreign" | "check" | "exclude" | "index" | "key" | "fulltext" => true,
+        "index" | "key" | "fulltext" | "spatial" => inline_index(e).is_some(),
+        "foreign" | "check" | "exclude" => true,
         _ => k > 0,
     }
+}
+
+/// An index declared inside CREATE TABLE, as MySQL writes it: `[UNIQUE] INDEX|KEY [name] (cols)`
+/// (or FULLTEXT, SPATIAL). Its name, columns and whether it is unique. A column that happens
+/// to be called `key` is told apart by what follows: an index lists names, a type has numbers.
+pub(super) fn inline_index(e: &[Tok]) -> Option<(String, Vec<String>, bool)> {
+    let mut k = 0;
+    if word_at(e, 0) == "constraint" {
+        k = 2;
+    }
+    let unique = word_at(e, k) == "unique";
+    if unique {
+        k += 1;
+    }
+    match word_at(e, k) {
+        "index" | "key" => k += 1,
+        "fulltext" | "spatial" if !unique => {
+            k += 1;
+            if matches!(word_at(e, k), "index" | "key") {
+                k += 1;
+            }
+        }
+        _ => return None,
+    }
+    let mut name = String::new();
+    if !e.get(k).is_some_and(|t| t.is_punct("(")) {
+        name = e.get(k)?.ident()?;
+        k += 1;
+    }
+    if !e.get(k).is_some_and(|t| t.is_punct("(")) {
+        return None;
+    }
+    let (elems, close) = paren_elements(e, k);
+    let mut cols = Vec::new();
+    for el in elems {
+        let first = el.first()?.ident()?;
+        let rest_ok = el.iter().skip(1).all(|t| {
+            t.is_word("asc")
+                || t.is_word("desc")
+                || t.is_punct("(")
+                || t.is_punct(")")
+                || t.kind == Kind::Num
+        });
+        if !rest_ok {
+            return None;
+        }
+        cols.push(first);
+    }
+    let tail_ok = e
+        .iter()
+        .skip(close + 1)
+        .all(|t| t.kind == Kind::Word || t.is_punct("=") || t.kind == Kind::Str);
+    (!cols.is_empty() && tail_ok).then_some((name, cols, unique))
+}
+
+/// The indexes declared inside a CREATE TABLE's column list, on `table`.
+pub(super) fn inline_indexes(toks: &[Tok], table: &str) -> Vec<Index> {
+    let Some(ti) = toks.iter().position(|t| t.is_word("table")) else {
+        return Vec::new();
+    };
+    let Some(open) = toks
+        .iter()
+        .skip(ti)
+        .position(|t| t.is_punct("("))
+        .map(|p| p + ti)
+    else {
+        return Vec::new();
+    };
+    paren_elements(toks, open)
+        .0
+        .into_iter()
+        .filter_map(|e| {
+            let (name, columns, unique) = inline_index(e)?;
+            Some(Index {
+                name,
+                table: table.to_string(),
+                columns,
+                unique,
+                predicate: None,
+                start: e.first().map_or(0, |t| t.start),
+            })
+        })
+        .collect()
 }
 
 pub(super) fn table_from_tokens(toks: &[Tok]) -> Option<Table> {

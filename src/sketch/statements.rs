@@ -2,7 +2,7 @@
 //! and SQLite), and each named by its head (BEGIN, CREATE TABLE, INSERT, pseudocode ...).
 
 use sqlparser::ast::Statement;
-use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::{Parser, ParserError};
 
 use super::lex::{Kind, Tok};
@@ -167,11 +167,19 @@ fn parse_text(src: &str, toks: &[Tok]) -> String {
 
 type ParseOutcome = Result<Statement, ParseErr>;
 
-fn parse_one(text: &str, sqlite: bool) -> ParseOutcome {
-    let parsed = if sqlite {
-        Parser::parse_sql(&SQLiteDialect {}, text)
-    } else {
-        Parser::parse_sql(&PostgreSqlDialect {}, text)
+/// Which parser reads a statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Parse {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+fn parse_one(text: &str, with: Parse) -> ParseOutcome {
+    let parsed = match with {
+        Parse::Sqlite => Parser::parse_sql(&SQLiteDialect {}, text),
+        Parse::Mysql => Parser::parse_sql(&MySqlDialect {}, text),
+        Parse::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, text),
     };
     match parsed {
         Ok(v) => v.into_iter().next().ok_or(ParseErr {
@@ -182,9 +190,11 @@ fn parse_one(text: &str, sqlite: bool) -> ParseOutcome {
     }
 }
 
-pub(super) fn parse_both(src: &str, toks: &[Tok]) -> (ParseOutcome, ParseOutcome) {
+/// The statement read by the server dialect (MySQL when `mysql`, else PostgreSQL) and by SQLite.
+pub(super) fn parse_both(src: &str, toks: &[Tok], mysql: bool) -> (ParseOutcome, ParseOutcome) {
     let text = parse_text(src, toks);
-    (parse_one(&text, false), parse_one(&text, true))
+    let server = if mysql { Parse::Mysql } else { Parse::Postgres };
+    (parse_one(&text, server), parse_one(&text, Parse::Sqlite))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

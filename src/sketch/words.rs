@@ -1,5 +1,5 @@
-//! What comments and pseudocode say: talk of publishing to a broker, of publishing later or
-//! elsewhere, and of a CDC connector, read as words so prose counts as much as SQL.
+//! What comments and pseudocode say: talk of publishing to a broker and of publishing later or
+//! elsewhere, read as words so prose counts as much as SQL.
 
 pub(super) fn words(text: &str) -> Vec<String> {
     text.to_lowercase()
@@ -79,22 +79,3 @@ pub(super) fn publish_call(name: &str) -> bool {
     name.split('.').any(publish_word)
         || name.ends_with(".send") && name.split('.').any(|p| p.contains("produc") || p == "bus")
 }
-
-pub(super) const CDC_PHRASES: &[&str] = &[
-    "debezium",
-    "change data capture",
-    "change-data-capture",
-    "logical replication",
-    "logical decoding",
-    "wal2json",
-    "pgoutput",
-    "binlog",
-    "replication slot",
-    "event router",
-    "eventrouter",
-    "kafka connect",
-    "tails the wal",
-    "tailing the wal",
-    "reads the wal",
-    "write-ahead log",
-];

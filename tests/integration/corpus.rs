@@ -276,3 +276,187 @@ fn published_events_are_read_through_their_envelopes() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every sketch and schema the project holds: the corpus, the shipped samples and the
+/// adversarial sketches under tests/.
+fn every_sql_file() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    let mut dirs = vec![
+        root.join("tests/corpus/schemas"),
+        root.join("fixtures/sketches"),
+        root.join("tests/fixtures"),
+    ];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "sql") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// One report's items by id: the status and the facts each item cites.
+struct Report<'v>(&'v [Value]);
+
+impl Report<'_> {
+    fn status(&self, id: &str) -> &str {
+        self.item(id)["status"].as_str().unwrap()
+    }
+
+    /// The value `id` cites for `fact`, or "" when it cites none.
+    fn fact(&self, id: &str, fact: &str) -> &str {
+        self.item(id)["facts"][fact].as_str().unwrap_or("")
+    }
+
+    fn item(&self, id: &str) -> &Value {
+        self.0
+            .iter()
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("no item {id}"))
+    }
+}
+
+/// What the relay-index fact is when an index serves the relay, or none is needed.
+const SERVES: &[&str] = &["partial", "leading", "primary-key", "not-needed"];
+/// What the write-scope fact is when the file writes the booking.
+const BOOKING_WRITTEN: &[&str] = &[
+    "one-statement",
+    "one-transaction",
+    "routine",
+    "trigger",
+    "separate",
+    "no-outbox-write",
+];
+
+/// Pairs of items that cannot both hold, each read from the statuses and the facts the two
+/// items cite: one item's verdict rests on a fact the other item's verdict denies.
+fn contradictions(r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pair = |holds: bool, what: &str| {
+        if holds {
+            out.push(what.to_string());
+        }
+    };
+    pair(
+        r.fact("anti-patterns", "anti-patterns")
+            .contains("no-relay-index")
+            && r.status("relay-index") == "ok",
+        "anti-patterns finds no index serving the relay while relay-index is ok",
+    );
+    pair(
+        r.status("anti-patterns") == "ok"
+            && SERVES.contains(&r.fact("anti-patterns", "relay-index"))
+            && r.fact("anti-patterns", "cdc") == "none"
+            && r.status("relay-index") != "ok",
+        "anti-patterns says the relay has an index while relay-index is not ok",
+    );
+    pair(
+        r.status("relay-index") == "ok" && !SERVES.contains(&r.fact("relay-index", "relay-index")),
+        "relay-index is ok on a fit that serves nothing",
+    );
+    pair(
+        r.status("sandbox-run") == "ok"
+            && BOOKING_WRITTEN.contains(&r.fact("sandbox-run", "write-scope"))
+            && r.fact("write-transaction", "write-scope") == "no-booking-write",
+        "the sandbox runs a booking insert that write-transaction says is not there",
+    );
+    pair(
+        !r.fact("sandbox-run", "sandbox-write").starts_with("0 of 0")
+            && r.fact("write-transaction", "file") == "ddl-only",
+        "the sandbox runs writes in a file write-transaction calls schema alone",
+    );
+    pair(
+        r.status("write-transaction") == "ok" && r.fact("inbox", "file") == "ddl-only",
+        "write-transaction is ok in a file the inbox item calls schema alone",
+    );
+    pair(
+        r.status("relay-claim") == "ok"
+            && r.fact("relay-claim", "claim") == "none"
+            && r.fact("relay-claim", "cdc") == "none",
+        "relay-claim is ok with neither a claim nor CDC",
+    );
+    pair(
+        r.status("relay-claim") == "ok"
+            && r.fact("relay-claim", "claim") == "none"
+            && r.status("relay-index") == "missing",
+        "relay-claim says CDC is the relay while relay-index asks for a poll's index",
+    );
+    pair(
+        r.status("pending-marker") == "ok"
+            && r.fact("pending-marker", "marker") == "none"
+            && r.fact("relay-claim", "cdc") == "none",
+        "pending-marker needs no marker for a CDC relay that relay-claim does not see",
+    );
+    pair(
+        r.status("mark-after-publish") == "not-judged"
+            && r.fact("mark-after-publish", "file") == "ddl-only"
+            && r.fact("anti-patterns", "settle") != "none",
+        "mark-after-publish finds no relay where anti-patterns reads its settles",
+    );
+    pair(
+        r.status("outbox-table") == "missing"
+            && r.fact("outbox-table", "outbox") == "none"
+            && ["event-id-unique", "payload", "event-type"]
+                .iter()
+                .any(|id| r.status(id) == "ok"),
+        "an outbox column is ok where outbox-table finds no outbox",
+    );
+    pair(
+        r.status("inbox") == "ok" && r.fact("inbox", "inbox") == "none",
+        "inbox is ok with no inbox table",
+    );
+    out
+}
+
+#[test]
+fn no_report_holds_a_contradictory_pair() {
+    let files = every_sql_file();
+    assert!(files.len() >= 30, "{files:?}");
+    let mut failures = Vec::new();
+    for file in &files {
+        let out = Msgwork::new(&["sketch", "check", &path_str(file), "--json"]).output();
+        let v: Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", file.display(), out.stderr));
+        let items = v["items"].as_array().unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        failures.extend(
+            contradictions(&Report(items))
+                .into_iter()
+                .map(|c| format!("{name}: {c}")),
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The contradiction rules themselves catch a contradictory pair, so the test above can fail.
+#[test]
+fn the_contradiction_rules_catch_a_contradictory_pair() {
+    let items: Vec<Value> = serde_json::from_str(
+        r#"[
+        {"id": "outbox-table", "status": "ok", "facts": {"outbox": "outbox"}},
+        {"id": "event-id-unique", "status": "ok", "facts": {}},
+        {"id": "payload", "status": "ok", "facts": {}},
+        {"id": "event-type", "status": "ok", "facts": {}},
+        {"id": "pending-marker", "status": "ok", "facts": {"marker": "published_at (timestamp)"}},
+        {"id": "relay-index", "status": "ok", "facts": {"relay-index": "partial"}},
+        {"id": "write-transaction", "status": "missing",
+         "facts": {"write-scope": "no-booking-write", "file": "full"}},
+        {"id": "relay-claim", "status": "ok", "facts": {"claim": "skip-locked at line 9", "cdc": "none"}},
+        {"id": "mark-after-publish", "status": "ok", "facts": {"file": "full"}},
+        {"id": "inbox", "status": "missing", "facts": {"inbox": "none", "file": "full"}},
+        {"id": "anti-patterns", "status": "wrong",
+         "facts": {"anti-patterns": "no-relay-index", "relay-index": "partial", "cdc": "none"}},
+        {"id": "sandbox-run", "status": "ok",
+         "facts": {"write-scope": "one-transaction", "sandbox-write": "2 of 2 ran"}}
+    ]"#,
+    )
+    .unwrap();
+    let found = contradictions(&Report(&items));
+    assert_eq!(found.len(), 2, "{found:?}");
+}

@@ -488,3 +488,99 @@ fn the_inbox_advice_names_the_consumer_the_sketch_names() {
         }
     }
 }
+
+fn corpus_schema(name: &str) -> String {
+    format!("{}/tests/corpus/schemas/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_schema_review_passes_or_fails_on_the_schema_and_is_no_sketch_evidence() {
+    let home = tempfile::tempdir().unwrap();
+    let home = path_str(home.path());
+    let schema = corpus_schema("rust-outbox-library.sql");
+    // As a whole sketch it cannot pass, and says why in words the learner can act on.
+    let whole = Msgwork::new(&["--data-dir", &home, "sketch", "check", &schema]).output();
+    whole.expect_code(1);
+    assert!(whole.stdout.contains("--only ddl"), "{}", whole.stdout);
+    assert!(whole.stdout.contains("not judged"), "{}", whole.stdout);
+    // Reviewed as a schema it passes, and says it was a schema review.
+    let review = Msgwork::new(&[
+        "--data-dir",
+        &home,
+        "sketch",
+        "check",
+        &schema,
+        "--only",
+        "ddl",
+        "--json",
+    ])
+    .output();
+    let v = review.success().json();
+    assert_eq!(v["review"], "schema");
+    assert_eq!(v["passed"], true);
+    // A schema with a flaw of its own still fails the review.
+    let flawed = Msgwork::new(&[
+        "--data-dir",
+        &home,
+        "sketch",
+        "check",
+        &corpus_schema("masstransit-postgres.sql"),
+        "--only",
+        "ddl",
+    ])
+    .output();
+    flawed.expect_code(1);
+    assert!(flawed.stdout.contains("schema review"), "{}", flawed.stdout);
+    // Neither the review nor the schema-only check counts as a passing sketch.
+    let evidence = Msgwork::new(&["--data-dir", &home, "evidence", "--json"])
+        .output()
+        .json();
+    let item = evidence["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "outbox-sketch")
+        .unwrap();
+    assert_eq!(item["done"], false, "{item}");
+    assert_eq!(item["runs"], serde_json::json!([]), "{item}");
+}
+
+#[test]
+fn the_dialect_is_detected_or_given_and_always_said() {
+    let mysql = corpus_schema("spring-modulith-mysql.sql");
+    let v = Msgwork::new(&["sketch", "check", &mysql, "--json"])
+        .output()
+        .json();
+    assert_eq!(v["dialect"], "mysql");
+    assert!(
+        v["dialect_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("detected"),
+        "{v}"
+    );
+    let human = Msgwork::new(&["sketch", "check", &mysql]).output();
+    assert!(
+        human.stdout.contains("(mysql, detected from"),
+        "{}",
+        human.stdout
+    );
+    let given = Msgwork::new(&[
+        "sketch",
+        "check",
+        &sketch("good.sql"),
+        "--dialect",
+        "postgres",
+        "--json",
+    ])
+    .output();
+    let v = given.success().json();
+    assert_eq!(v["dialect"], "postgresql");
+    assert_eq!(v["dialect_reason"], "given with --dialect");
+    Msgwork::new(&["sketch", "check", &mysql, "--dialect", "oracle"])
+        .output()
+        .expect_code(2);
+    Msgwork::new(&["sketch", "check", &mysql, "--only", "relay"])
+        .output()
+        .expect_code(2);
+}

@@ -2,7 +2,7 @@
 //! relay path (placed against the publish by the shared settles), and a sketch with no index.
 
 use super::design::{Judge, item};
-use super::shared::{Settle, SettleKind, SettleOrder};
+use super::shared::{IndexFit, Settle, SettleKind, SettleOrder};
 use crate::sketch::limits::MAX_WRITE_GROUPS_SCANNED;
 use crate::sketch::model::GroupKind;
 use crate::sketch::report::{Item, Status};
@@ -14,6 +14,8 @@ impl<'m> Judge<'m> {
         let id = "anti-patterns";
         let ob = self.ob().to_string();
         let mut found = Vec::new();
+        // What was found, by kind, for the report's facts.
+        let mut kinds: Vec<String> = Vec::new();
 
         // Publishing inside the write transaction.
         for g in self.write_groups.iter().take(MAX_WRITE_GROUPS_SCANNED) {
@@ -46,6 +48,7 @@ impl<'m> Judge<'m> {
                      publishing to the relay, after commit.",
                     self.line(at)
                 ));
+                kinds.push("publish-in-write".to_string());
                 break;
             }
         }
@@ -64,6 +67,7 @@ impl<'m> Judge<'m> {
                      never will, so the event is never published.",
                     self.line(u.start)
                 ));
+                kinds.push("delete-in-write".to_string());
             }
         }
 
@@ -83,6 +87,7 @@ impl<'m> Judge<'m> {
                     continue;
                 }
                 let more = deletes.iter().filter(|d| d.label() == label).count() - 1;
+                kinds.push(label.clone());
                 said.push(label);
                 let line = if more > 0 {
                     format!("{} (and {more} more places)", self.line(s.at))
@@ -113,14 +118,29 @@ impl<'m> Judge<'m> {
             }
         }
 
-        // No index at all.
-        if self.m.indexes.is_empty() && self.cdc.is_none() {
+        // A relay that polls with no index to serve it. The primary key is an index too; the
+        // relay-index item says whether it serves the poll.
+        if self.claim.is_some() && self.cdc.is_none() && matches!(self.index_fit, IndexFit::Missing)
+        {
             found.push(
-                "the sketch creates no index at all, so every relay poll scans the whole outbox."
+                "the relay polls the outbox but no index serves that poll, so every poll scans \
+                 the whole outbox."
                     .to_string(),
             );
+            kinds.push("no-relay-index".to_string());
         }
 
+        let kinds = if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join(", ")
+        };
+        let mut it = self.anti_patterns_item(id, &found);
+        it.facts.insert("anti-patterns", kinds);
+        it
+    }
+
+    fn anti_patterns_item(&self, id: &'static str, found: &[String]) -> Item {
         if found.is_empty() {
             let rest = if self.cdc.is_some() {
                 "and with CDC there is no poll to index and no sent row to keep: the connector \

@@ -74,6 +74,7 @@ impl<'m> Judge<'m> {
                 .map_or_else(|| "none".to_string(), |t| t.name.clone()),
             Fact::ConsumerScope => self.consumer_scope.label().to_string(),
             Fact::Consumer => self.consumer_label(),
+            Fact::File => self.file_label().to_string(),
         }
     }
 

@@ -1,18 +1,24 @@
 //! What the judge settles before judging any item: which table is the outbox (by shape first,
 //! then by name), what its columns are for, which table is the inbox and which are the business
-//! tables, which transactions write them, which statement is the relay's claim, and whether a CDC
-//! connector is the relay. Also the lookups and the item constructor every item group shares.
+//! tables, which transactions write them, which statement is the relay's claim, whether a CDC
+//! connector is the relay (set up in SQL, or assumed when nothing else can be), whether the file
+//! holds schema alone, and whether its tables are built in strings. Also the lookups and the
+//! item constructor every item group shares.
 
 use std::collections::BTreeSet;
 
 use super::shared::{ConsumerScope, IndexFit, Settle, WriteScope};
+use crate::sketch::lex::Kind;
 use crate::sketch::lex::word_at;
 use crate::sketch::model::{GroupKind, Model, Unit};
 use crate::sketch::report::{Item, Status};
-use crate::sketch::roles::{Marker, Roles, consumer_like, event_id_rank, inbox_named, roles};
+use crate::sketch::roles::{
+    Marker, Roles, Usage, consumer_like, event_id_rank, inbox_named, roles, roles_in_use,
+};
 use crate::sketch::schema::{Column, Table};
 use crate::sketch::statements::Head;
-use crate::sketch::words::{CDC_PHRASES, words};
+use crate::sketch::steps::Effect;
+use crate::sketch::words::words;
 
 /// How the relay takes its rows, weakest first: the strongest one found in the sketch is its claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,6 +47,17 @@ pub(crate) struct Judge<'m> {
     pub(super) inbox: Option<&'m Table>,
     pub(super) business: BTreeSet<String>,
     pub(super) cdc: Option<String>,
+    /// No SQL sets CDC up, but the design leaves a log reader as the only possible relay: the
+    /// outbox is written, has no sent marker, and nothing in the file polls it.
+    pub(super) cdc_assumed: bool,
+    /// The file holds only schema: no statement reads or writes rows and no pseudocode, so the
+    /// write transaction, the relay and the consumer are not in it.
+    pub(super) ddl_only: bool,
+    /// A schema review (`--only ddl`): only what the schema shows is required.
+    pub(super) schema_review: bool,
+    /// Where DDL is built inside a string and run with EXECUTE, when no table is declared
+    /// directly: what it makes exists only once PostgreSQL runs it.
+    pub(super) dynamic_ddl: Option<usize>,
     pub(super) claim: Option<Claim>,
     pub(super) write_groups: BTreeSet<usize>,
     pub(super) write_scope: WriteScope,
@@ -84,7 +101,7 @@ pub(super) fn item(id: &'static str, status: Status, required: bool, message: St
 }
 
 impl<'m> Judge<'m> {
-    pub(crate) fn new(m: &'m Model) -> Judge<'m> {
+    pub(crate) fn new(m: &'m Model, schema_review: bool) -> Judge<'m> {
         let shape_score = |t: &Table| -> Option<u8> {
             let r = roles(t);
             if r.event_id.is_none()
@@ -128,26 +145,45 @@ impl<'m> Judge<'m> {
                 .find(|n| n.contains("outbox"))
                 .cloned()
         });
-        let outbox_roles = outbox.map(roles).unwrap_or_default();
-
         let ob = outbox_name.clone().unwrap_or_default();
-        let inbox = m
-            .tables
-            .iter()
-            .find(|t| t.name != ob && inbox_named(&t.name))
-            .or_else(|| {
-                m.tables.iter().find(|t| {
-                    t.name != ob
-                        && !t.name.contains("booking")
-                        && t.columns.iter().any(|c| event_id_rank(&c.name) == Some(0))
-                        && t.columns.iter().any(|c| {
-                            c.name.contains("process")
-                                || c.name.contains("received")
-                                || consumer_like(&c.name)
-                        })
-                        && roles(t).payload.is_none()
+        let outbox_roles = outbox
+            .map(|t| roles_in_use(t, &Usage::of(&ob, m.units.iter().map(|u| &u.facts))))
+            .unwrap_or_default();
+
+        let inbox =
+            m.tables
+                .iter()
+                .find(|t| t.name != ob && inbox_named(&t.name) && !answers_requests(t))
+                .or_else(|| {
+                    m.tables.iter().find(|t| {
+                        t.name != ob
+                            && !t.name.contains("booking")
+                            && t.columns.iter().any(|c| event_id_rank(&c.name) == Some(0))
+                            && t.columns.iter().any(|c| {
+                                c.name.contains("process")
+                                    || c.name.contains("received")
+                                    || consumer_like(&c.name)
+                            })
+                            && roles(t).payload.is_none()
+                    })
                 })
-            });
+                .or_else(|| {
+                    // Whatever its name, a table the consumer records into with an insert that
+                    // skips duplicates, outside the transaction that writes the outbox.
+                    m.tables.iter().find(|t| {
+                        t.name != ob
+                            && !t.name.contains("booking")
+                            && !answers_requests(t)
+                            && roles(t).payload.is_none()
+                            && m.units.iter().any(|u| {
+                                u.facts.inserts.contains(&t.name)
+                                    && skips_duplicates(u)
+                                    && !m.units.iter().any(|o| {
+                                        o.group == u.group && o.facts.inserts.contains(&ob)
+                                    })
+                            })
+                    })
+                });
         let inbox_name = inbox.map(|t| t.name.clone()).unwrap_or_default();
 
         let mut business: BTreeSet<String> = m
@@ -189,6 +225,10 @@ impl<'m> Judge<'m> {
             inbox,
             business,
             cdc: None,
+            cdc_assumed: false,
+            ddl_only: ddl_only(m),
+            schema_review,
+            dynamic_ddl: None,
             claim: None,
             write_groups,
             write_scope: WriteScope::NoBookingWrite,
@@ -200,10 +240,30 @@ impl<'m> Judge<'m> {
         };
         judge.claim = judge.find_claim();
         judge.cdc = judge.cdc_evidence().filter(|_| judge.claim.is_none());
+        if judge.outbox.is_none() && judge.outbox_name.is_none() {
+            judge.dynamic_ddl = dynamic_ddl(m);
+        }
         judge.write_scope = judge.find_write_scope();
         judge.index_fit = judge.find_index_fit();
         let regions = judge.regions();
         judge.settles = judge.find_settles(&regions);
+        // Only once the text has shown no relay at all, not even in prose, is CDC assumed.
+        if judge.cdc.is_none() && judge.claim.is_none() && judge.outbox_shaped {
+            let written = m
+                .units
+                .iter()
+                .any(|u| u.facts.inserts.iter().any(|n| *n == judge.ob()));
+            let publishes = m.steps.iter().any(|s| matches!(s.effect, Effect::Publish));
+            if written && judge.roles.markers.is_empty() && judge.settles.is_empty() && !publishes {
+                judge.cdc_assumed = true;
+                judge.cdc = Some(format!(
+                    "assumed: nothing in the file polls `{}` and it has no sent marker, so only \
+                     a log reader can relay it, yet no SQL here sets one up",
+                    judge.ob()
+                ));
+                judge.index_fit = judge.find_index_fit();
+            }
+        }
         judge.consumer = judge.find_consumer(&regions);
         judge.consumer_scope = judge.find_consumer_scope(&regions);
         judge
@@ -288,40 +348,116 @@ impl<'m> Judge<'m> {
         best
     }
 
+    /// CDC as the SQL sets it up, never as comments talk of it: a logical replication slot, a
+    /// publication of the outbox (or of all tables), or REPLICA IDENTITY on the outbox. A slot
+    /// says the most, so it is named first.
     fn cdc_evidence(&self) -> Option<String> {
-        for c in &self.m.comments {
-            let lower = c.text.to_lowercase();
-            if let Some(p) = CDC_PHRASES.iter().find(|p| lower.contains(*p)) {
-                return Some(format!("\"{p}\" on line {}", self.line(c.start)));
-            }
-            if words(&lower).iter().any(|w| w == "cdc") {
-                return Some(format!("\"CDC\" on line {}", self.line(c.start)));
-            }
-        }
+        let ob = self.ob();
+        let mut found: Vec<(u8, String)> = Vec::new();
         for u in &self.m.units {
+            let line = self.line(u.start);
+            let slot = u.facts.calls.iter().any(|c| {
+                let name = c.name.rsplit('.').next().unwrap_or("");
+                matches!(
+                    name,
+                    "pg_create_logical_replication_slot" | "pg_logical_slot_get_changes"
+                )
+            });
+            if slot {
+                let plugin = u
+                    .toks
+                    .iter()
+                    .filter(|t| t.kind == Kind::Str)
+                    .map(|t| t.text.to_lowercase())
+                    .find(|t| {
+                        ["wal2json", "pgoutput", "decoderbufs", "test_decoding"]
+                            .contains(&t.as_str())
+                    });
+                found.push((
+                    0,
+                    format!(
+                        "the logical replication slot at line {line}{}",
+                        plugin
+                            .map(|p| format!(", read with {p}"))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
             let publication = matches!(word_at(&u.toks, 0), "create" | "alter")
-                && word_at(&u.toks, 1) == "publication";
+                && word_at(&u.toks, 1) == "publication"
+                && (u.toks.iter().any(|t| t.ident().as_deref() == Some(ob))
+                    || u.toks.windows(2).any(|w| {
+                        w.first().is_some_and(|a| a.is_word("all"))
+                            && w.get(1).is_some_and(|b| b.is_word("tables"))
+                    }));
+            if publication && !ob.is_empty() {
+                found.push((1, format!("the publication at line {line}")));
+            }
             let replica = u.head == Head::AlterTable
+                && u.toks.iter().any(|t| t.ident().as_deref() == Some(ob))
                 && u.toks.windows(2).any(|w| {
                     w.first().is_some_and(|a| a.is_word("replica"))
                         && w.get(1).is_some_and(|b| b.is_word("identity"))
                 });
-            if publication || replica {
-                return Some(format!(
-                    "the {} at line {}",
-                    if publication {
-                        "publication"
-                    } else {
-                        "REPLICA IDENTITY setting"
-                    },
-                    self.line(u.start)
-                ));
+            if replica && !ob.is_empty() {
+                found.push((2, format!("the REPLICA IDENTITY setting at line {line}")));
             }
         }
-        None
+        found.sort();
+        found.into_iter().next().map(|(_, e)| e)
+    }
+
+    /// The item for a part the file does not hold: in a schema review it is not asked for; in a
+    /// file of schema alone it is not there to judge, which is no fault but not a pass either.
+    pub(super) fn not_in_file(&self, id: &'static str, what: &str) -> Option<Item> {
+        if self.schema_review {
+            return Some(item(
+                id,
+                Status::NotJudged,
+                false,
+                format!(
+                    "Not part of a schema review: {what} is judged when you check the whole sketch."
+                ),
+            ));
+        }
+        self.ddl_only.then(|| {
+            item(
+                id,
+                Status::NotJudged,
+                true,
+                format!(
+                    "Not in this file: it holds only the schema, so {what} cannot be judged. \
+                     Check the whole sketch, or review the schema alone with --only ddl."
+                ),
+            )
+        })
+    }
+
+    /// What the file holds, as the items that judge its parts cite it.
+    pub(super) fn file_label(&self) -> &'static str {
+        if self.schema_review {
+            "schema-review"
+        } else if self.ddl_only {
+            "ddl-only"
+        } else {
+            "full"
+        }
     }
 
     pub(super) fn no_outbox(&self, id: &'static str, what: &str) -> Item {
+        if let Some(at) = self.dynamic_ddl {
+            return item(
+                id,
+                Status::NotJudged,
+                true,
+                format!(
+                    "The tables are built inside a string and run with EXECUTE (line {}), so \
+                     they exist only once PostgreSQL runs that code: {what} cannot be judged \
+                     here. Write the CREATE TABLE out as plain SQL to have it checked.",
+                    self.line(at)
+                ),
+            );
+        }
         item(
             id,
             Status::Missing,
@@ -353,4 +489,69 @@ impl<'m> Judge<'m> {
         );
         keys
     }
+}
+
+/// Whether a table answers requests (it stores a response): an HTTP idempotency store, which
+/// dedupes retried requests, not consumed events.
+fn answers_requests(t: &Table) -> bool {
+    t.columns.iter().any(|c| c.name.contains("response"))
+        || (t.name.contains("idempot")
+            && !t.columns.iter().any(|c| event_id_rank(&c.name).is_some()))
+}
+
+/// An insert that does nothing on a duplicate key: `ON CONFLICT ... DO NOTHING`, `INSERT OR
+/// IGNORE`, MySQL's `INSERT IGNORE`.
+fn skips_duplicates(u: &Unit) -> bool {
+    u.toks.windows(2).any(|w| {
+        let (Some(a), Some(b)) = (w.first(), w.get(1)) else {
+            return false;
+        };
+        (a.is_word("do") && b.is_word("nothing"))
+            || (a.is_word("or") && b.is_word("ignore"))
+            || (a.is_word("insert") && b.is_word("ignore"))
+    })
+}
+
+/// The file holds only schema: no statement outside the declarations reads or writes rows, and
+/// nothing outside a routine body (which is PL/pgSQL, not prose) is pseudocode.
+fn ddl_only(m: &Model) -> bool {
+    m.units.iter().all(|u| {
+        let f = &u.facts;
+        (u.in_body || u.head != Head::Pseudo)
+            && f.inserts.is_empty()
+            && f.updates.is_empty()
+            && f.deletes.is_empty()
+            && f.reads.is_empty()
+    })
+}
+
+/// Where a routine body runs DDL it builds in a string (`EXECUTE format('CREATE TABLE ...')`,
+/// or a string assigned and then executed).
+fn dynamic_ddl(m: &Model) -> Option<usize> {
+    let bodies: BTreeSet<usize> = m
+        .units
+        .iter()
+        .filter(|u| {
+            u.in_body
+                && u.toks.iter().any(|t| {
+                    t.kind == Kind::Str && {
+                        let w = words(&t.text);
+                        w.windows(2).any(|p| {
+                            p.first().is_some_and(|a| a == "create")
+                                && p.get(1).is_some_and(|b| b == "table" || b == "index")
+                        })
+                    }
+                })
+        })
+        .map(|u| u.group)
+        .collect();
+    m.units
+        .iter()
+        .filter(|u| u.in_body && bodies.contains(&u.group))
+        .find_map(|u| {
+            u.toks
+                .iter()
+                .find(|t| t.is_word("execute"))
+                .map(|t| t.start)
+        })
 }

@@ -14,6 +14,9 @@ impl<'m> Judge<'m> {
     pub(super) fn inbox_item(&self) -> Item {
         let id = "inbox";
         let Some(t) = self.inbox else {
+            if let Some(absent) = self.not_in_file(id, "the consumer's dedupe store") {
+                return absent;
+            }
             let redis = self.m.comments.iter().any(|c| {
                 let w = words(&c.text);
                 w.iter().any(|x| x == "redis" || x == "setnx" || x == "nx")
@@ -43,6 +46,20 @@ impl<'m> Judge<'m> {
             .filter(|c| event_id_rank(&c.name).is_some())
             .collect();
         id_cols.sort_by_key(|c| event_id_rank(&c.name));
+        if id_cols.is_empty() {
+            // No column named like an event id: the key's column that is not the consumer's.
+            let key: Vec<&String> = if t.pk.is_empty() {
+                t.columns.iter().filter(|c| c.pk).map(|c| &c.name).collect()
+            } else {
+                t.pk.iter().collect()
+            };
+            id_cols.extend(
+                key.iter()
+                    .filter(|k| !consumer_like(k))
+                    .filter_map(|k| t.find(k))
+                    .take(1),
+            );
+        }
         let Some(c) = id_cols.first() else {
             return item(
                 id,

@@ -109,8 +109,15 @@ impl<'m> Judge<'m> {
             at-least-once: if the relay dies between the publish and the UPDATE, the row is \
             still unsent and goes out again on the next pass, so nothing is lost and the \
             consumer has a repeat to drop by event id; marking first would make it at-most-once.";
+        let cdc_unmarked = self.cdc.is_some() && self.marker_cols().is_empty();
+        if !cdc_unmarked
+            && self.schema_review
+            && let Some(absent) = self.not_in_file(id, "how the relay marks rows sent")
+        {
+            return absent;
+        }
         let Some(s) = self.main_settle() else {
-            if self.cdc.is_some() && self.marker_cols().is_empty() {
+            if cdc_unmarked {
                 return item(
                     id,
                     Status::Ok,
@@ -122,6 +129,9 @@ impl<'m> Judge<'m> {
                      drop by event id."
                         .to_string(),
                 );
+            }
+            if let Some(absent) = self.not_in_file(id, "how the relay marks rows sent") {
+                return absent;
             }
             return item(
                 id,

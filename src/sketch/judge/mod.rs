@@ -23,7 +23,8 @@ pub(super) use design::Judge;
 
 use crate::sketch::report::Item;
 use shared::Fact::{
-    Cdc, Claim, Consumer, ConsumerScope, Inbox, Marker, Outbox, RelayIndex, Settle, WriteScope,
+    Cdc, Claim, Consumer, ConsumerScope, File, Inbox, Marker, Outbox, RelayIndex, Settle,
+    WriteScope,
 };
 
 impl<'m> Judge<'m> {
@@ -40,13 +41,13 @@ impl<'m> Judge<'m> {
                 self.relay_index(),
                 &[Outbox, RelayIndex, Marker, Claim, Cdc],
             ),
-            self.cited(self.write_transaction(), &[Outbox, WriteScope]),
-            self.cited(self.relay_claim(), &[Outbox, Claim, Cdc]),
+            self.cited(self.write_transaction(), &[Outbox, WriteScope, File]),
+            self.cited(self.relay_claim(), &[Outbox, Claim, Cdc, File]),
             self.cited(
                 self.mark_after_publish(),
-                &[Outbox, Claim, Cdc, Marker, Settle],
+                &[Outbox, Claim, Cdc, Marker, Settle, File],
             ),
-            self.cited(self.inbox_item(), &[Inbox, ConsumerScope, Consumer]),
+            self.cited(self.inbox_item(), &[Inbox, ConsumerScope, Consumer, File]),
             self.cited(
                 self.anti_patterns(),
                 &[Outbox, WriteScope, Settle, RelayIndex, Cdc],

@@ -78,6 +78,7 @@ impl<'m> Judge<'m> {
                     ),
                 )
             }
+            None if self.dynamic_ddl.is_some() => self.no_outbox(id, "whether one is an outbox"),
             None => match &self.outbox_name {
                 Some(n) => item(
                     id,
@@ -314,6 +315,11 @@ impl<'m> Judge<'m> {
             "JSONB makes the database reject malformed events at write time".to_string()
         } else if c.ty.contains("json") {
             "JSON is checked on write; JSONB would also let you index and query it".to_string()
+        } else if self.m.flavor == Flavor::Mysql && !c.ty.is_empty() {
+            format!(
+                "`{}` works; MySQL's JSON type would reject malformed events at write time",
+                c.ty
+            )
         } else if self.m.flavor == Flavor::Postgres && !c.ty.is_empty() {
             format!(
                 "`{}` works; JSONB would reject malformed events at write time",
@@ -486,6 +492,16 @@ impl<'m> Judge<'m> {
                 ),
             );
         }
+        let stamped = self
+            .col(self.roles.stamped_at_insert)
+            .map(|c| {
+                format!(
+                    " `{}` is filled in with every row and nothing here sets it later, so it is \
+                     the message's own time, not a sent marker.",
+                    c.name
+                )
+            })
+            .unwrap_or_default();
         item(
             id,
             Status::Missing,
@@ -493,7 +509,7 @@ impl<'m> Judge<'m> {
             format!(
                 "`{}` has no way to tell pending rows from sent ones (a nullable published_at, \
                  a published flag or a status). A polling relay needs it to find work and to \
-                 record what the broker has acked.",
+                 record what the broker has acked.{stamped}",
                 t.name
             ),
         )

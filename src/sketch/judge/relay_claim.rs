@@ -68,8 +68,15 @@ impl<'m> Judge<'m> {
 
     pub(super) fn relay_claim(&self) -> Item {
         let id = "relay-claim";
+        let cdc_in_sql = self.cdc.as_ref().filter(|_| !self.cdc_assumed);
+        if cdc_in_sql.is_none()
+            && self.schema_review
+            && let Some(absent) = self.not_in_file(id, "the relay")
+        {
+            return absent;
+        }
         let Some(claim) = self.claim else {
-            if let Some(e) = &self.cdc {
+            if let Some(e) = cdc_in_sql {
                 return item(
                     id,
                     Status::Ok,
@@ -78,6 +85,25 @@ impl<'m> Judge<'m> {
                         "No polling claim, which fits the design: a CDC connector ({e}) is the \
                          relay. It reads committed inserts from the log in commit order and \
                          tracks its own offset, so there are no rows to claim."
+                    ),
+                );
+            }
+            if let Some(absent) = self.not_in_file(id, "the relay") {
+                return absent;
+            }
+            if self.cdc_assumed {
+                return item(
+                    id,
+                    Status::NotJudged,
+                    true,
+                    format!(
+                        "A CDC relay is assumed: nothing in the file polls `{}` and it has no \
+                         sent marker, so only a connector reading the database log could relay \
+                         it. Nothing here sets one up, so it cannot be judged. Show it (CREATE \
+                         PUBLICATION ... FOR TABLE {}, or a logical replication slot), or give \
+                         the table a sent marker and write the polling relay.",
+                        self.ob(),
+                        self.ob()
                     ),
                 );
             }
@@ -162,6 +188,18 @@ impl<'m> Judge<'m> {
                 )
             }
             ClaimKind::UpdateReturning => {
+                if self.m.flavor == Flavor::Mysql {
+                    return item(
+                        id,
+                        Status::Wrong,
+                        true,
+                        format!(
+                            "The claim at line {line} is an UPDATE ... RETURNING, which MySQL \
+                             does not have. In MySQL 8, claim with SELECT ... FOR UPDATE SKIP \
+                             LOCKED inside the relay's transaction."
+                        ),
+                    );
+                }
                 if self.m.flavor == Flavor::Postgres {
                     return item(
                         id,

@@ -7,7 +7,7 @@ use super::shared::IndexFit;
 use crate::sketch::model::Flavor;
 use crate::sketch::report::{Item, Status};
 use crate::sketch::roles::created_like;
-use crate::sketch::schema::index_label;
+use crate::sketch::schema::{Table, index_label};
 use crate::sketch::words::words;
 
 impl<'m> Judge<'m> {
@@ -51,8 +51,10 @@ impl<'m> Judge<'m> {
                 if on_marker && unsent {
                     return IndexFit::Partial(i);
                 }
-                if on_marker && partial_sent.is_none() {
-                    partial_sent = Some(i);
+                if on_marker {
+                    // It holds only rows already sent, so it cannot lead the relay to pending ones.
+                    partial_sent.get_or_insert(i);
+                    continue;
                 }
             }
             let useful_first = marker_names.contains(&first)
@@ -69,6 +71,8 @@ impl<'m> Judge<'m> {
             IndexFit::Leading(i)
         } else if let Some(i) = partial_sent {
             IndexFit::SentOnly(i)
+        } else if markers.is_empty() && self.key_in_creation_order(t) {
+            IndexFit::Key
         } else if !mine.is_empty() {
             IndexFit::Mismatch
         } else if self.cdc.is_some() {
@@ -78,9 +82,37 @@ impl<'m> Judge<'m> {
         }
     }
 
+    /// Whether the outbox's primary key leads with a column that grows with each insert (an
+    /// identity or serial column, or the creation time), so walking it reads rows oldest first.
+    fn key_in_creation_order(&self, t: &Table) -> bool {
+        let first =
+            t.pk.first()
+                .cloned()
+                .or_else(|| t.columns.iter().find(|c| c.pk).map(|c| c.name.clone()));
+        let Some(col) = first.and_then(|n| t.find(&n)) else {
+            return false;
+        };
+        col.identity
+            || created_like(&col.name)
+            || self
+                .col(self.roles.created)
+                .is_some_and(|c| c.name == col.name)
+    }
+
+    /// The primary key's columns, for saying what it does and does not serve.
+    fn key_label(t: &Table) -> Option<String> {
+        if !t.pk.is_empty() {
+            return Some(t.pk.join(", "));
+        }
+        t.columns.iter().find(|c| c.pk).map(|c| c.name.clone())
+    }
+
     pub(super) fn relay_index(&self) -> Item {
         let id = "relay-index";
         let required = self.cdc.is_none();
+        if self.outbox.is_none() && self.dynamic_ddl.is_some() {
+            return self.no_outbox(id, "an index for the relay");
+        }
         let Some(t) = self.outbox else {
             return item(
                 id,
@@ -151,6 +183,18 @@ impl<'m> Judge<'m> {
                     ),
                 )
             }
+            IndexFit::Key => item(
+                id,
+                Status::Ok,
+                required,
+                format!(
+                    "The primary key ({}) keeps `{}` in the order rows were written, and with no \
+                     sent marker the table holds only rows still to send (sent ones are \
+                     deleted), so the relay reads its backlog oldest first from that index.",
+                    Self::key_label(t).unwrap_or_default(),
+                    t.name
+                ),
+            ),
             IndexFit::Mismatch => {
                 let list: Vec<String> = self
                     .m
@@ -186,11 +230,17 @@ impl<'m> Judge<'m> {
                 Status::Missing,
                 true,
                 format!(
-                    "No index on `{}` serves the relay's query. Every poll then scans the whole \
-                     table, which grows with every booking; the relay gets slower exactly when \
-                     it falls behind. Index the creation column, ideally partial WHERE the sent \
-                     marker IS NULL.",
-                    t.name
+                    "No index on `{}` serves the relay's query{}. Every poll then scans the \
+                     whole table, which grows with every booking; the relay gets slower exactly \
+                     when it falls behind. Index the creation column, ideally partial WHERE the \
+                     sent marker IS NULL.",
+                    t.name,
+                    Self::key_label(t)
+                        .map(|k| format!(
+                            " (the primary key on ({k}) is an index, but not one the poll for \
+                             pending rows can use)"
+                        ))
+                        .unwrap_or_default()
                 ),
             ),
         }
@@ -201,6 +251,7 @@ impl<'m> Judge<'m> {
 fn partial_index_upkeep(flavor: Flavor) -> &'static str {
     match flavor {
         Flavor::Sqlite => "SQLite removes a row's entry as soon as it is marked sent.",
+        Flavor::Mysql => "MySQL has no partial indexes, so this one will not be made there.",
         Flavor::Postgres => {
             "On PostgreSQL a marked row's entry stays in the index, dead, until VACUUM removes \
              it, so keep autovacuum up with the outbox or the index grows with every row sent."

@@ -5,12 +5,21 @@ use super::design::{Judge, item};
 use super::shared::WriteScope;
 use crate::sketch::model::Flavor;
 use crate::sketch::report::{Item, Status};
-use crate::sketch::sandbox::run_sandbox;
+use crate::sketch::sandbox::{SandboxRun, run_sandbox};
 
 impl<'m> Judge<'m> {
     pub(crate) fn sandbox_item(&self) -> Item {
-        let id = "sandbox-run";
         let run = run_sandbox(self.m, &self.write_groups);
+        let mut it = self.sandbox_verdict(&run);
+        it.facts.insert(
+            "sandbox-write",
+            format!("{} of {} ran", run.write, run.write_total),
+        );
+        it
+    }
+
+    fn sandbox_verdict(&self, run: &SandboxRun) -> Item {
+        let id = "sandbox-run";
         if let Some(e) = &run.setup_error {
             return item(
                 id,
@@ -107,6 +116,10 @@ impl<'m> Judge<'m> {
             Flavor::Postgres => {
                 " with PostgreSQL types and functions mapped (uuid, jsonb, timestamptz, \
                  bigserial, now(), gen_random_uuid())"
+            }
+            Flavor::Mysql => {
+                " with MySQL's table options, AUTO_INCREMENT and inline indexes left out, which \
+                 SQLite does not read"
             }
             Flavor::Sqlite => "",
         };

@@ -143,6 +143,9 @@ pub(super) enum IndexFit {
     Leading(usize),
     /// Partial, but on the rows already sent.
     SentOnly(usize),
+    /// No index of its own, but the primary key leads with the creation order and, with no sent
+    /// marker, the table holds only rows still to send.
+    Key,
     /// Indexes on the outbox, none of them useful to the relay.
     Mismatch,
     /// No index on the outbox, and CDC means none is needed.
@@ -152,7 +155,10 @@ pub(super) enum IndexFit {
 
 impl IndexFit {
     pub(super) fn serves_relay(&self) -> bool {
-        matches!(self, IndexFit::Partial(_) | IndexFit::Leading(_))
+        matches!(
+            self,
+            IndexFit::Partial(_) | IndexFit::Leading(_) | IndexFit::Key
+        )
     }
 
     pub(super) fn label(&self) -> &'static str {
@@ -161,6 +167,7 @@ impl IndexFit {
             IndexFit::Partial(_) => "partial",
             IndexFit::Leading(_) => "leading",
             IndexFit::SentOnly(_) => "sent-rows-only",
+            IndexFit::Key => "primary-key",
             IndexFit::Mismatch => "mismatch",
             IndexFit::NotNeeded => "not-needed",
             IndexFit::Missing => "missing",
@@ -223,6 +230,8 @@ pub(super) enum Fact {
     ConsumerScope,
     /// Who the consumer is.
     Consumer,
+    /// What the file holds: a whole sketch, schema alone, or a schema review.
+    File,
 }
 
 impl Fact {
@@ -238,6 +247,7 @@ impl Fact {
             Fact::Inbox => "inbox",
             Fact::ConsumerScope => "consumer-scope",
             Fact::Consumer => "consumer",
+            Fact::File => "file",
         }
     }
 }

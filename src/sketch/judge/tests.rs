@@ -293,7 +293,8 @@ fn an_index_on_another_table_is_not_the_relays_index() {
     let sql = "CREATE TABLE bookings (id uuid PRIMARY KEY, guest uuid NOT NULL);\n\
         CREATE INDEX bookings_guest ON bookings (guest);\n\
         CREATE TABLE outbox (event_id uuid PRIMARY KEY, aggregate_id uuid NOT NULL, event_type text NOT NULL,\n\
-          payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now());\n\
+          payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),\n\
+          published_at timestamptz);\n\
         BEGIN;\nINSERT INTO bookings (id, guest) VALUES ($1, $2);\n\
         INSERT INTO outbox (event_id, aggregate_id, event_type, payload) VALUES ($3, $1, 'BookingCreated', '{}');\nCOMMIT;\n";
     let r = check(sql);
@@ -420,4 +421,330 @@ fn deleting_after_publish_is_called_as_safe_as_marking_and_costly_only_in_histor
     assert!(m.contains("no replay, no audit"), "{m}");
     assert!(m.contains("the marking UPDATE leaves one too"), "{m}");
     assert!(!m.contains("churn"), "{m}");
+}
+
+// -- Roles from usage, CDC from SQL, schema alone, dynamic DDL --------------------------------
+
+use crate::sketch::check::check_with;
+use crate::sketch::report::{Dialect, Options};
+
+const OUTBOX: &str = "CREATE TABLE outbox (id uuid PRIMARY KEY, aggregate_id uuid NOT NULL,\n\
+    event_type text NOT NULL, payload jsonb NOT NULL,\n\
+    created_at timestamptz NOT NULL DEFAULT now()";
+
+#[test]
+fn the_relay_names_the_sent_marker_whatever_the_columns_are_called() {
+    // `sent_after` reads like a marker by its name; the relay filters and sets `handled_on`.
+    let sql = format!(
+        "{OUTBOX}, sent_after timestamptz, handled_on timestamptz);\n\
+         SELECT * FROM outbox WHERE handled_on IS NULL AND sent_after <= now()\n\
+           ORDER BY created_at LIMIT 10 FOR UPDATE SKIP LOCKED;\n\
+         UPDATE outbox SET handled_on = now() WHERE id = $1;\n"
+    );
+    let r = check(&sql);
+    let marker = get(&r, "pending-marker");
+    assert_eq!(marker.status, Status::Ok, "{}", marker.message);
+    assert!(marker.message.contains("handled_on"), "{}", marker.message);
+    assert_eq!(marker.facts["marker"], "handled_on (timestamp)");
+}
+
+#[test]
+fn a_lease_the_relay_filters_on_and_sets_is_not_the_sent_marker() {
+    let sql = format!(
+        "{OUTBOX}, locked_by text, published_at timestamptz);\n\
+         UPDATE outbox SET locked_by = $1\n\
+          WHERE locked_by IS NULL AND published_at IS NULL RETURNING *;\n\
+         UPDATE outbox SET published_at = now() WHERE id = $2;\n"
+    );
+    let r = check(&sql);
+    assert_eq!(
+        get(&r, "pending-marker").facts["marker"],
+        "published_at (timestamp)"
+    );
+}
+
+#[test]
+fn a_timestamp_written_with_the_row_is_not_a_sent_marker_unless_the_relay_sets_it() {
+    let stamped = format!("{OUTBOX}, sent_time timestamptz NOT NULL);");
+    let r = check(&stamped);
+    let marker = get(&r, "pending-marker");
+    assert_eq!(marker.status, Status::Missing, "{}", marker.message);
+    assert!(marker.message.contains("message's own time"));
+    // Set by the relay's UPDATE, the same column is the marker, and NOT NULL is then wrong.
+    let marked = format!("{stamped}\nUPDATE outbox SET sent_time = now() WHERE id = $1;");
+    assert_eq!(get(&check(&marked), "pending-marker").status, Status::Wrong);
+    // A default fills it in at birth: every row is born sent, which stays wrong.
+    let born = format!("{OUTBOX}, published_at timestamptz NOT NULL DEFAULT now());");
+    assert_eq!(get(&check(&born), "pending-marker").status, Status::Wrong);
+}
+
+#[test]
+fn a_single_column_primary_key_is_the_event_id_when_none_is_named() {
+    let sql = "CREATE TABLE outbox (dedupe_token uuid PRIMARY KEY, event_type text NOT NULL,\n\
+               payload jsonb NOT NULL);";
+    let r = check(sql);
+    assert_eq!(get(&r, "outbox-table").status, Status::Ok);
+    let id = get(&r, "event-id-unique");
+    assert_eq!(id.status, Status::Ok, "{}", id.message);
+    assert!(id.message.contains("dedupe_token"));
+}
+
+#[test]
+fn a_table_that_stores_responses_is_not_the_consumers_inbox() {
+    for store in [
+        "CREATE TABLE idempotency (user_id uuid, idempotency_key text, response_body bytea,\n\
+           PRIMARY KEY (user_id, idempotency_key));",
+        "CREATE TABLE processed_requests (request_key text PRIMARY KEY, response jsonb);",
+    ] {
+        let r = check(&format!("{OUTBOX});\n{store}"));
+        assert_eq!(get(&r, "inbox").facts["inbox"], "none", "{store}");
+    }
+    let inbox = "CREATE TABLE idempotency (event_id uuid, consumer text,\n\
+                 PRIMARY KEY (consumer, event_id));";
+    let r = check(&format!("{OUTBOX});\n{inbox}"));
+    assert_eq!(get(&r, "inbox").status, Status::Ok);
+}
+
+#[test]
+fn the_consumers_dedupe_insert_names_its_inbox_and_its_key() {
+    let sql = format!(
+        "{OUTBOX});\n\
+         CREATE TABLE ledger_refs (ref uuid PRIMARY KEY);\n\
+         -- consumer\n\
+         INSERT INTO ledger_refs (ref) VALUES ($1) ON CONFLICT DO NOTHING;\n"
+    );
+    let r = check(&sql);
+    let inbox = get(&r, "inbox");
+    assert_eq!(inbox.status, Status::Ok, "{}", inbox.message);
+    assert!(
+        inbox.message.contains("keyed by `ref`"),
+        "{}",
+        inbox.message
+    );
+    // An upsert in the write path is no inbox.
+    let upsert = format!(
+        "{OUTBOX});\nCREATE TABLE guests (email text PRIMARY KEY);\n\
+         BEGIN;\nINSERT INTO guests (email) VALUES ($1) ON CONFLICT DO NOTHING;\n\
+         INSERT INTO outbox (id, aggregate_id, event_type, payload) VALUES ($2, $3, 't', '{{}}');\n\
+         COMMIT;"
+    );
+    assert_eq!(get(&check(&upsert), "inbox").facts["inbox"], "none");
+}
+
+#[test]
+fn an_index_on_rows_already_sent_never_serves_the_relay() {
+    let sql = format!(
+        "{OUTBOX}, finished_at timestamptz);\n\
+         CREATE INDEX done ON outbox (finished_at, created_at) WHERE finished_at IS NOT NULL;\n\
+         CREATE INDEX todo ON outbox (created_at);"
+    );
+    let r = check(&sql);
+    let ix = get(&r, "relay-index");
+    assert_eq!(ix.status, Status::Ok, "{}", ix.message);
+    assert!(ix.message.contains("`todo`"), "{}", ix.message);
+    let only_done = format!(
+        "{OUTBOX}, finished_at timestamptz);\n\
+         CREATE INDEX done ON outbox (finished_at) WHERE finished_at IS NOT NULL;"
+    );
+    assert_eq!(get(&check(&only_done), "relay-index").status, Status::Wrong);
+}
+
+#[test]
+fn a_primary_key_counts_as_an_index() {
+    // With no sent marker the table is the backlog, and a key in creation order serves the poll.
+    let backlog = "CREATE TABLE outbox (seq bigserial PRIMARY KEY, event_id uuid NOT NULL UNIQUE,\n\
+                   event_type text NOT NULL, payload jsonb NOT NULL);";
+    let r = check(backlog);
+    let ix = get(&r, "relay-index");
+    assert_eq!(ix.status, Status::Ok, "{}", ix.message);
+    assert_eq!(ix.facts["relay-index"], "primary-key");
+    // With a sent marker, walking the key reads every sent row too: named, but not enough.
+    let marked = format!("{OUTBOX}, published_at timestamptz);");
+    let r = check(&marked);
+    let ix = get(&r, "relay-index");
+    assert_eq!(ix.status, Status::Missing);
+    assert!(ix.message.contains("primary key"), "{}", ix.message);
+    // No relay polls, so no anti-pattern: the key is an index, and there is no poll to serve.
+    assert_eq!(get(&r, "anti-patterns").status, Status::Ok);
+}
+
+#[test]
+fn cdc_is_read_from_sql_never_from_comments() {
+    let comment = format!("-- we run debezium over the WAL, CDC all the way\n{OUTBOX});");
+    let r = check(&comment);
+    assert_eq!(get(&r, "relay-claim").facts["cdc"], "none");
+    for (setup, says) in [
+        (
+            "SELECT pg_create_logical_replication_slot('s', 'wal2json');",
+            "replication slot",
+        ),
+        ("CREATE PUBLICATION p FOR TABLE outbox;", "publication"),
+        ("CREATE PUBLICATION p FOR ALL TABLES;", "publication"),
+        (
+            "ALTER TABLE outbox REPLICA IDENTITY FULL;",
+            "REPLICA IDENTITY",
+        ),
+    ] {
+        let r = check(&format!("{OUTBOX});\n{setup}"));
+        let claim = get(&r, "relay-claim");
+        assert_eq!(claim.status, Status::Ok, "{setup}: {}", claim.message);
+        assert!(claim.message.contains(says), "{setup}: {}", claim.message);
+    }
+    // A publication of some other table relays nothing from the outbox.
+    let other = check(&format!(
+        "{OUTBOX});\nCREATE PUBLICATION p FOR TABLE audit;"
+    ));
+    assert_eq!(get(&other, "relay-claim").facts["cdc"], "none");
+}
+
+#[test]
+fn cdc_is_assumed_only_when_the_design_leaves_no_other_relay_and_says_so() {
+    let write = "BEGIN;\nINSERT INTO bookings (id) VALUES (1);\n\
+                 INSERT INTO outbox (id, aggregate_id, event_type, payload) VALUES (1, 1, 't', '{}');\n\
+                 COMMIT;";
+    let sql = format!("CREATE TABLE bookings (id int PRIMARY KEY);\n{OUTBOX});\n{write}");
+    let r = check(&sql);
+    let claim = get(&r, "relay-claim");
+    assert_eq!(claim.status, Status::NotJudged, "{}", claim.message);
+    assert!(claim.message.contains("assumed"));
+    assert!(get(&r, "pending-marker").message.contains("assumed"));
+    assert!(!r.passed);
+    // A sent marker means a poller can relay it: nothing is assumed, the relay is missing.
+    let marked = format!(
+        "CREATE TABLE bookings (id int PRIMARY KEY);\n{OUTBOX}, published_at timestamptz);\n{write}"
+    );
+    assert_eq!(get(&check(&marked), "relay-claim").status, Status::Missing);
+}
+
+#[test]
+fn a_file_of_schema_alone_is_judged_on_what_it_holds() {
+    let sql = format!(
+        "{OUTBOX}, published_at timestamptz);\n\
+         CREATE INDEX pending ON outbox (created_at) WHERE published_at IS NULL;"
+    );
+    let r = check(&sql);
+    for id in [
+        "write-transaction",
+        "relay-claim",
+        "mark-after-publish",
+        "inbox",
+    ] {
+        let i = get(&r, id);
+        assert_eq!(i.status, Status::NotJudged, "{id}: {}", i.message);
+        assert!(i.message.contains("Not in this file"), "{id}");
+        assert_eq!(i.facts["file"], "ddl-only");
+    }
+    assert!(!r.passed, "a schema alone is not a whole sketch");
+    let review = check_with(
+        &sql,
+        &Options {
+            schema_only: true,
+            ..Options::default()
+        },
+    );
+    assert!(review.passed, "{review:#?}");
+    assert_eq!(review.review, "schema");
+    // The schema review still fails on the schema.
+    let bad = check_with(
+        &format!("{OUTBOX}, published_at timestamptz NOT NULL DEFAULT now());"),
+        &Options {
+            schema_only: true,
+            ..Options::default()
+        },
+    );
+    assert!(!bad.passed);
+    // A whole sketch reviewed as schema does not judge its relay.
+    let full = check_with(
+        GOOD,
+        &Options {
+            schema_only: true,
+            ..Options::default()
+        },
+    );
+    assert!(full.passed);
+    assert_eq!(get(&full, "relay-claim").status, Status::NotJudged);
+}
+
+#[test]
+fn ddl_built_inside_a_string_is_dynamic_and_not_judged() {
+    for body in [
+        "EXECUTE format('CREATE TABLE %I (id uuid PRIMARY KEY, payload jsonb)', name);",
+        "script := 'create table if not exists q (id bigint)';\n  execute script;",
+    ] {
+        let sql = format!(
+            "CREATE FUNCTION make(name text) RETURNS void AS $$\nBEGIN\n  {body}\nEND;\n\
+             $$ LANGUAGE plpgsql;\nSELECT make('orders');"
+        );
+        let r = check(&sql);
+        for id in ["outbox-table", "payload", "relay-index"] {
+            let i = get(&r, id);
+            assert_eq!(i.status, Status::NotJudged, "{body}: {id}: {}", i.message);
+            assert!(i.message.contains("EXECUTE"));
+        }
+        assert_eq!(get(&r, "anti-patterns").status, Status::Ok);
+    }
+}
+
+#[test]
+fn mysql_is_detected_or_given_and_its_inline_index_kept() {
+    let inline = "CREATE TABLE outbox (id varchar(36) NOT NULL, event_type varchar(255) NOT NULL,\n\
+                  payload json NOT NULL, created_at timestamp NOT NULL,\n\
+                  published_at timestamp NULL,\n\
+                  PRIMARY KEY (id), KEY outbox_pending (published_at, created_at));";
+    let r = check(inline);
+    assert_eq!(r.dialect, "mysql");
+    assert!(
+        r.dialect_reason.contains("inside CREATE TABLE"),
+        "{}",
+        r.dialect_reason
+    );
+    assert_eq!(get(&r, "relay-index").status, Status::Ok);
+    assert_eq!(
+        get(&r, "sandbox-run").status,
+        Status::Ok,
+        "{:#?}",
+        get(&r, "sandbox-run")
+    );
+    for (signal, why) in [
+        ("CREATE TABLE `t` (x int);", "backquoted"),
+        ("CREATE TABLE t (x int) ENGINE=InnoDB;", "ENGINE"),
+        (
+            "CREATE TABLE t (x int AUTO_INCREMENT PRIMARY KEY);",
+            "AUTO_INCREMENT",
+        ),
+    ] {
+        let r = check(signal);
+        assert_eq!(r.dialect, "mysql", "{signal}");
+        assert!(
+            r.dialect_reason.contains(why),
+            "{signal}: {}",
+            r.dialect_reason
+        );
+    }
+    // A backquote in pseudocode is no MySQL.
+    let prose = format!("{OUTBOX});\nrelay: publish each `row` to the topic\n");
+    assert_eq!(check(&prose).dialect, "postgresql");
+    // A PostgreSQL column that happens to be called `key` is not an inline index.
+    let pg = check("CREATE TABLE kv (key varchar(64) PRIMARY KEY, value text);");
+    assert_eq!(pg.dialect, "postgresql");
+    let given = check_with(
+        "CREATE TABLE t (x int);",
+        &Options {
+            dialect: Some(Dialect::Mysql),
+            ..Options::default()
+        },
+    );
+    assert_eq!(given.dialect, "mysql");
+    assert_eq!(given.dialect_reason, "given with --dialect");
+    // Judged as MySQL, SQLite's UPDATE ... RETURNING claim is one MySQL cannot run.
+    let lite_as_mysql = check_with(
+        GOOD_SQLITE,
+        &Options {
+            dialect: Some(Dialect::Mysql),
+            ..Options::default()
+        },
+    );
+    let claim = get(&lite_as_mysql, "relay-claim");
+    assert_eq!(claim.status, Status::Wrong);
+    assert!(claim.message.contains("MySQL"), "{}", claim.message);
 }

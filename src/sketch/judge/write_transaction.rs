@@ -114,6 +114,9 @@ impl<'m> Judge<'m> {
 
     pub(super) fn write_transaction(&self) -> Item {
         let id = "write-transaction";
+        if let Some(absent) = self.not_in_file(id, "the write transaction") {
+            return absent;
+        }
         let why = "both rows commit or neither does, so there is no moment where the booking \
                    exists without its event (or the event without its booking)";
         let (status, message) = match &self.write_scope {

@@ -32,7 +32,7 @@ fn pseudocode_between_statements_is_reported_and_skipped() {
         "{:#?}",
         r.parse_problems
     );
-    let m = Model::build(sql);
+    let m = Model::build(sql, None);
     assert!(
         m.units
             .iter()

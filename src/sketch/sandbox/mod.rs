@@ -6,7 +6,7 @@ mod lockdown;
 mod run;
 mod translate;
 
-pub(super) use run::run_sandbox;
+pub(super) use run::{SandboxRun, run_sandbox};
 
 #[cfg(test)]
 mod tests;

@@ -43,7 +43,10 @@ fn attack_is_refused_and_touches_no_file() {
     );
 
     // The same, straight through the sandbox.
-    let m = Model::build("ATTACH DATABASE '/tmp/x' AS x; SELECT load_extension('x'); DETACH x;");
+    let m = Model::build(
+        "ATTACH DATABASE '/tmp/x' AS x; SELECT load_extension('x'); DETACH x;",
+        None,
+    );
     let run = run_sandbox(&m, &BTreeSet::new());
     assert_eq!(run.refused.len(), 3, "{run:?}");
     assert_eq!(run.ran, 0);
@@ -69,7 +72,7 @@ fn runaway_statements_are_stopped() {
                INSERT INTO t VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9), (10);\n\
                INSERT INTO t SELECT a.x FROM t a, t b, t c, t d, t e, t f, t g, t h;";
     let started = Instant::now();
-    let m = Model::build(sql);
+    let m = Model::build(sql, None);
     let write: BTreeSet<usize> = m.units.iter().map(|u| u.group).collect();
     let run = run_sandbox(&m, &write);
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -81,6 +84,7 @@ fn recursive_queries_never_run() {
     let m = Model::build(
         "CREATE TABLE t (x blob);\nINSERT INTO t WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL \
          SELECT n + 1 FROM c) SELECT zeroblob(16000) FROM c ORDER BY 1;",
+        None,
     );
     let write: BTreeSet<usize> = m.units.iter().map(|u| u.group).collect();
     let run = run_sandbox(&m, &write);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::sketch::lex::{Kind, Tok, qname, word_at};
 use crate::sketch::model::Unit;
-use crate::sketch::schema::{paren_elements, paren_names};
+use crate::sketch::schema::{inline_index, paren_elements, paren_names};
 use crate::sketch::statements::{BeginMode, Head};
 
 fn quote_str(s: &str) -> String {
@@ -96,7 +96,7 @@ fn drop_mask(u: &Unit) -> Vec<bool> {
             for e in elems {
                 let len = e.len();
                 let skip = if word_at(e, 0) == "constraint" { 2 } else { 0 };
-                if matches!(word_at(e, skip), "exclude" | "like") {
+                if matches!(word_at(e, skip), "exclude" | "like") || inline_index(e).is_some() {
                     // Drop the element and the comma before it (or after it, if it is first).
                     let from = if at > open + 1 { at - 1 } else { at };
                     let to = if at > open + 1 {
@@ -282,6 +282,10 @@ pub(super) fn to_sqlite(u: &Unit, schemas: &BTreeSet<String>) -> String {
                         if word_at(toks, i + 1) == "time" && word_at(toks, i + 2) == "zone" =>
                     {
                         i += 3;
+                        continue;
+                    }
+                    "auto_increment" if u.head == Head::CreateTable => {
+                        i += 1;
                         continue;
                     }
                     "unlogged" if word_at(toks, i + 1) == "table" => {
