@@ -128,10 +128,20 @@ impl<'m> Judge<'m> {
             Status::Ok,
             false,
             format!(
-                "Ran {} statements in a throwaway in-memory SQLite database{mapped}: all {} DDL \
-                 statements executed. {write}{skipped}",
-                run.ran, run.ddl
+                "Ran {} in a throwaway in-memory SQLite database{mapped}: {} executed. \
+                 {write}{skipped}",
+                statements(run.ran),
+                if run.ddl == 1 {
+                    "the one DDL statement".to_string()
+                } else {
+                    format!("all {} DDL statements", run.ddl)
+                }
             ),
         )
     }
+}
+
+/// "1 statement", "3 statements".
+fn statements(n: usize) -> String {
+    if n == 1 { "1 statement".to_string() } else { format!("{n} statements") }
 }
