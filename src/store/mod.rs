@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+mod review;
+
+pub use review::{History, Past, Seed};
+
 /// The file inside the data directory.
 pub const FILE_NAME: &str = "progress.db";
 
@@ -151,7 +155,12 @@ CREATE TABLE drill_drafts (
     PRIMARY KEY (session_id, item_id, field)
 ) WITHOUT ROWID;
 ",
+    review::SEEDS_TABLE,
 ];
+
+/// The schema version from which review is scheduled by FSRS: a store migrated past it from an
+/// older one has its SM-2 schedule converted, once, in the same transaction.
+const FSRS_SCHEMA: i64 = 3;
 
 pub struct Store {
     conn: Connection,
@@ -178,16 +187,6 @@ pub struct GivenAnswer {
     pub id: i64,
     pub session: i64,
     pub given: serde_json::Value,
-    pub verdict: String,
-    pub self_verdict: Option<String>,
-    pub at: i64,
-}
-
-/// One past graded answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Past {
-    pub item_id: String,
-    pub section: String,
     pub verdict: String,
     pub self_verdict: Option<String>,
     pub at: i64,
@@ -261,6 +260,20 @@ impl Store {
         Ok(store)
     }
 
+    /// A store in `dir` brought only up to schema `version`, as an older msgwork left it: for
+    /// tests of what migrating it keeps.
+    #[cfg(test)]
+    pub(crate) fn at_schema(dir: &Path, version: usize) -> Store {
+        let path = dir.join(FILE_NAME);
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        Store { conn, path }
+    }
+
     /// Brings the schema from `seen` up to date. `seen` was read without a lock, so another
     /// process may be migrating the same file: the version is read again under the write lock
     /// (`BEGIN IMMEDIATE`) and only what is still missing is applied, all in one transaction.
@@ -288,6 +301,9 @@ impl Store {
         }
         for sql in MIGRATIONS.iter().skip(from as usize) {
             tx.execute_batch(sql).map_err(write)?;
+        }
+        if from < FSRS_SCHEMA {
+            review::seed_from_sm2(&tx).map_err(write)?;
         }
         tx.pragma_update(None, "user_version", known)
             .map_err(write)?;
@@ -475,21 +491,30 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Every graded answer, oldest first, for review scheduling and progress.
-    pub fn history(&self) -> Result<Vec<Past>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT item_id, section, verdict, self_verdict, answered_at FROM drill_answers ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Past {
-                item_id: r.get(0)?,
-                section: r.get(1)?,
-                verdict: r.get(2)?,
-                self_verdict: r.get(3)?,
-                at: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// Every graded answer, oldest first, and the SM-2 seeds, for review scheduling and progress.
+    /// Read in one transaction, so an answer recorded meanwhile is in both or in neither.
+    pub fn history(&self) -> Result<History, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)?;
+        let answers = {
+            let mut stmt = tx.prepare(
+                "SELECT id, item_id, section, verdict, self_verdict, answered_at
+                   FROM drill_answers ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Past {
+                    id: r.get(0)?,
+                    item_id: r.get(1)?,
+                    section: r.get(2)?,
+                    verdict: r.get(3)?,
+                    self_verdict: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let seeds = review::seeds(&tx)?;
+        tx.finish()?;
+        Ok(History { answers, seeds })
     }
 
     /// Every recorded answer to an item, oldest first: `(verdict, self verdict, unix seconds)`.
@@ -549,7 +574,7 @@ fn row_to_run(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Run, serde_jso
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -657,6 +682,88 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.runs("simulate").unwrap().len(), 1);
         assert!(store.start_session("answers-file", &[]).is_ok());
+    }
+
+    /// Every answer row, whole, in id order.
+    fn answer_rows(store: &Store) -> Vec<Vec<String>> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT * FROM drill_answers ORDER BY id")
+            .unwrap();
+        let width = stmt.column_count();
+        stmt.query_map([], |r| {
+            (0..width)
+                .map(|i| Ok(format!("{:?}", r.get_ref(i)?)))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    /// Records `verdicts` for `item`, a day apart from `at`, as a store before FSRS did.
+    pub(crate) fn answer_days(store: &Store, item: &str, verdicts: &[&str], at: i64) {
+        let session = store
+            .start_session("answers-file", &[item.to_string()])
+            .unwrap();
+        let given = serde_json::json!("an answer");
+        for (day, verdict) in verdicts.iter().enumerate() {
+            store
+                .record_answer(
+                    session,
+                    &Answer {
+                        item_id: item,
+                        section: "retrieval",
+                        given: &given,
+                        verdict,
+                        self_verdict: None,
+                        score: 1.0,
+                        max: 1.0,
+                        result: &serde_json::json!({}),
+                        at: at + day as i64 * 86_400,
+                    },
+                )
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_store_from_before_fsrs_keeps_every_answer_and_seeds_every_item_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Store::at_schema(dir.path(), 2);
+        let t0 = 1_700_000_000;
+        answer_days(&old, "R1", &["correct", "correct", "correct"], t0);
+        answer_days(&old, "R2", &["incorrect"], t0);
+        answer_days(&old, "S1", &["partial", "incorrect", "correct"], t0);
+        let overruled = old.answers_with_given("R2").unwrap()[0].id;
+        old.set_self_verdict(overruled, "partial").unwrap();
+        let before = answer_rows(&old);
+        drop(old);
+
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(answer_rows(&store), before, "no answer changed or lost");
+        let history = store.history().unwrap();
+        assert_eq!(history.answers.len(), 7);
+        let seeded: Vec<&str> = history.seeds.keys().map(String::as_str).collect();
+        assert_eq!(seeded, ["R1", "R2", "S1"]);
+        let r1 = &history.seeds["R1"];
+        // SM-2 had R1 at 1, 6, then 15 days (6 × 2.6, rounded).
+        assert_eq!(
+            (r1.sm2_interval_days, r1.reviewed_at),
+            (15.0, t0 + 2 * 86_400)
+        );
+        assert!((r1.stability - 15.0).abs() < 0.1, "{r1:?}");
+        assert_eq!(r1.last_answer, history.answers[2].id);
+        assert!(history.seeds["R2"].sm2_ease > history.seeds["S1"].sm2_ease - 1.0);
+        for seed in history.seeds.values() {
+            assert!(seed.stability > 0.0 && (1.0..=10.0).contains(&seed.difficulty));
+        }
+        drop(store);
+
+        // Opening again changes nothing: the move happens once.
+        let again = Store::open(dir.path()).unwrap();
+        assert_eq!(again.history().unwrap(), history);
+        assert_eq!(answer_rows(&again), before);
     }
 
     #[test]
