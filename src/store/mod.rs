@@ -44,6 +44,15 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// Another process kept the store locked for longer than msgwork waits.
+    #[error(
+        "the progress store {} stayed locked by another process for {} s; let the other msgwork command finish and try again, or pass --data-dir DIR to use another directory",
+        path.display(), waited.as_secs()
+    )]
+    Locked {
+        path: PathBuf,
+        waited: std::time::Duration,
+    },
     // SQLite's own error is said once in the message and not chained again as a source.
     #[error("the progress store failed: {}", sql_reason(.0))]
     Sql(rusqlite::Error),
@@ -147,9 +156,21 @@ fn write_ahead(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")
 }
 
-/// A failed write, as a [`StoreError::ReadOnly`] when permissions or a read-only disk caused it.
+/// Whether SQLite gave up waiting for another connection's lock.
+fn is_locked(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    matches!(err.sqlite_error_code(), Some(DatabaseBusy | DatabaseLocked))
+}
+
+/// A failed write, as a [`StoreError::ReadOnly`] when permissions or a read-only disk caused it,
+/// and as [`StoreError::Locked`] when another process held the lock past the busy timeout.
 fn writing(path: &Path, err: rusqlite::Error) -> StoreError {
-    if is_read_only(&err) {
+    if is_locked(&err) {
+        StoreError::Locked {
+            path: path.to_path_buf(),
+            waited: BUSY_TIMEOUT,
+        }
+    } else if is_read_only(&err) {
         StoreError::ReadOnly {
             path: path.to_path_buf(),
             reason: sql_reason(&err),
@@ -278,7 +299,12 @@ impl Store {
             }
         })?;
         let open_err = |cause: rusqlite::Error| {
-            if !path.exists() && is_read_only(&cause) {
+            if is_locked(&cause) {
+                StoreError::Locked {
+                    path: path.clone(),
+                    waited: BUSY_TIMEOUT,
+                }
+            } else if !path.exists() && is_read_only(&cause) {
                 StoreError::ReadOnly {
                     path: path.clone(),
                     reason: "the data directory does not let msgwork create the file".to_string(),

@@ -297,6 +297,31 @@ fn a_store_read_as_it_stands_sees_every_record_under_any_path_and_refuses_writes
 }
 
 #[test]
+fn a_store_locked_past_the_wait_is_said_as_locked_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let conn = Connection::open(&path).unwrap();
+    conn.busy_timeout(std::time::Duration::from_millis(50))
+        .unwrap();
+    let store = Store { conn, path };
+    let session = store.start_session("answers-file", &[]).unwrap_err();
+    assert!(matches!(session, StoreError::Locked { .. }), "{session}");
+    let text = session.to_string();
+    assert!(text.contains("locked by another process"), "{text}");
+    assert!(
+        text.contains(FILE_NAME) && text.contains("--data-dir"),
+        "{text}"
+    );
+    // Readers are not blocked by the writer in WAL mode.
+    assert!(store.history().unwrap().answers.is_empty());
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert!(store.start_session("answers-file", &[]).is_ok());
+}
+
+#[test]
 fn sqlite_errors_are_said_once() {
     let store = Store::in_memory().unwrap();
     let err = StoreError::from(
