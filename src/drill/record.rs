@@ -1,4 +1,5 @@
-//! Recording a graded answer in the progress store, the moment it is graded.
+//! Recording graded answers in the progress store: one the moment it is graded, or a whole
+//! answers file in one transaction.
 
 use anyhow::Result;
 
