@@ -132,16 +132,22 @@ fn open_as_it_stands(path: &Path) -> rusqlite::Result<Connection> {
 /// corrupt the file. Readers and the one writer no longer block each other.
 ///
 /// WAL mode is kept in the file, so only a store in another mode is switched; a store that
-/// cannot be written stays as it is, and is read as it is.
+/// cannot be written stays as it is, and is read as it is. Where WAL is refused (a file system
+/// without shared memory), the store keeps its rollback journal and `synchronous=FULL`, the
+/// level that journal needs to survive a power cut.
 fn write_ahead(conn: &Connection) -> rusqlite::Result<()> {
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
+    let is_wal = |mode: &str| mode.eq_ignore_ascii_case("wal");
+    let mut mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !is_wal(&mode) {
         // Switching needs the file to itself: another process opening the store at the same
         // moment holds it for a while, and the busy timeout does not cover this step.
         let started = std::time::Instant::now();
         loop {
             match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
-                Ok(_) => break,
+                Ok(now) => {
+                    mode = now;
+                    break;
+                }
                 Err(err) if is_read_only(&err) => break,
                 Err(err)
                     if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
@@ -153,7 +159,8 @@ fn write_ahead(conn: &Connection) -> rusqlite::Result<()> {
             }
         }
     }
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    let synchronous = if is_wal(&mode) { "NORMAL" } else { "FULL" };
+    conn.pragma_update(None, "synchronous", synchronous)
 }
 
 /// Whether SQLite gave up waiting for another connection's lock.

@@ -322,6 +322,19 @@ fn a_store_locked_past_the_wait_is_said_as_locked_and_records_nothing() {
 }
 
 #[test]
+fn a_store_that_cannot_log_ahead_keeps_full_sync() {
+    let conn = Connection::open_in_memory().unwrap();
+    write_ahead(&conn).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    let sync: i64 = conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((mode.as_str(), sync), ("memory", 2), "FULL");
+}
+
+#[test]
 fn sqlite_errors_are_said_once() {
     let store = Store::in_memory().unwrap();
     let err = StoreError::from(
