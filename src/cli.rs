@@ -107,12 +107,20 @@ pub enum Command {
         #[arg(long, requires = "output")]
         force: bool,
     },
-    /// Your mastery per section, and what is due for review
-    #[command(after_help = "Examples:\n  msgwork progress\n  msgwork progress --json")]
+    /// Your mastery per section, when each item returns, and mastery over time
+    #[command(
+        after_help = "Examples:\n  msgwork progress\n  msgwork progress --json\n  msgwork progress --plot mastery.svg"
+    )]
     Progress {
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,
+        /// Also draw mastery over time to an SVG file
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// Replace the --plot file if it exists (never your progress store)
+        #[arg(long, requires = "plot")]
+        force: bool,
     },
     /// Run the outbox crash lab: a naive dual write and a transactional outbox, same crashes
     #[command(after_help = SIMULATE_EXAMPLES)]

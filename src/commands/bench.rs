@@ -27,11 +27,14 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     });
     bar.message_owned("drill start-up".to_string());
     let drill = drill_startup(&dir);
+    bar.message_owned("drill --answers, 38 items against 1".to_string());
+    let answers = drill_answers_batch(&dir);
     bar.message_owned("verify of the Python reference solution".to_string());
     let verify = verify_python(&dir);
     bar.finish();
     let mut measurements = measurements?;
     measurements.extend(drill?);
+    measurements.extend(answers?);
     measurements.extend(verify?);
     if args.json {
         emit_json(&serde_json::json!({
@@ -135,6 +138,90 @@ fn drill_startup(dir: &std::path::Path) -> Result<Vec<Measurement>> {
             median(process),
             "ms",
             100.0,
+            true,
+        ),
+    ])
+}
+
+/// Items in the large answers file: the size of the workshop's answer sheet, which made about
+/// 160 fsyncs when each answer was its own transaction.
+const BATCH_ITEMS: usize = 38;
+
+/// `msgwork drill --answers FILE` as a whole process, with 38 items (model answers of the built-in
+/// pack) and with 1, alternating on one data directory that grows as a learner's does: the
+/// larger file must cost at most 1.5 times the smaller, which holds only if recording a file is
+/// one commit rather than one per answer.
+fn drill_answers_batch(dir: &std::path::Path) -> Result<Vec<Measurement>> {
+    let home = dir.join("answers-home");
+    let pack = crate::content::builtin()?;
+    let write = |name: &str, count: usize| -> Result<(std::path::PathBuf, usize)> {
+        let mut sheet = serde_json::Map::new();
+        let items = pack.items.iter().take(count);
+        let written = items.clone().count();
+        for item in items {
+            let section = sheet
+                .entry(item.section.name())
+                .or_insert_with(|| serde_json::json!({}));
+            section[item.id.as_str()] = serde_json::Value::String(item.model_answer.clone());
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, serde_json::Value::Object(sheet).to_string())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok((path, written))
+    };
+    let (large, items) = write("answers-38.json", BATCH_ITEMS)?;
+    let (small, _) = write("answers-1.json", 1)?;
+    let exe = std::env::current_exe().context("cannot find the msgwork executable to time")?;
+    let time = |file: &std::path::Path| -> Result<f64> {
+        let started = std::time::Instant::now();
+        let status = std::process::Command::new(&exe)
+            .arg("--data-dir")
+            .arg(&home)
+            .args(["drill", "--json", "--answers"])
+            .arg(file)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .context("cannot run msgwork drill --answers")?;
+        anyhow::ensure!(
+            status.success(),
+            "msgwork drill --answers failed while being timed"
+        );
+        Ok(started.elapsed().as_secs_f64() * 1e3)
+    };
+    // One of each first, so the store exists and the files are in the page cache.
+    time(&small)?;
+    time(&large)?;
+    let (mut one, mut many) = (Vec::new(), Vec::new());
+    for _ in 0..9 {
+        one.push(time(&small)?);
+        many.push(time(&large)?);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (one, many) = (median(one), median(many));
+    let figure = |name, description: String, value| {
+        // No target: the ratio below is what is held to one.
+        Measurement::new(name, description, value, "ms", f64::NEG_INFINITY, false)
+    };
+    Ok(vec![
+        figure(
+            "drill_answers_1_ms",
+            "whole process: msgwork drill --answers with 1 item (median of 9)".to_string(),
+            one,
+        ),
+        figure(
+            "drill_answers_38_ms",
+            format!("whole process: msgwork drill --answers with {items} items (median of 9)"),
+            many,
+        ),
+        Measurement::new(
+            "drill_answers_38_to_1_ratio",
+            format!("drill --answers: {items} items against 1, recorded in one transaction"),
+            many / one,
+            "×",
+            1.5,
             true,
         ),
     ])

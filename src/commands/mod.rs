@@ -63,7 +63,9 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Verify(args) => verify::run(&args, &ctx),
         Command::Drill(args) => drill::run(&args, &ctx),
         Command::Content(command) => content::run(&command, &ctx),
-        Command::Progress { json } => progress::run(json, &ctx),
+        Command::Progress { json, plot, force } => {
+            progress::run(json, plot.as_deref(), force, &ctx)
+        }
         Command::Evidence { writeup, json } => evidence::run(writeup.as_deref(), json, &ctx),
         Command::Report {
             format,

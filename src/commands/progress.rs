@@ -1,4 +1,7 @@
-//! `msgwork progress`: mastery per section and what spaced repetition says is due.
+//! `msgwork progress`: mastery per section, each answered item's FSRS stability and when it
+//! returns, and a chart of mastery over time (in the terminal, and as SVG with `--plot`).
+
+use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -6,8 +9,11 @@ use serde::Serialize;
 use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::content::{self, Section};
-use crate::drill::{self, review::Card};
+use crate::drill::{self, review::Card, review::DayMastery};
 use crate::grade::Verdict;
+use crate::ui::plot::{self, LineChart};
+
+const DAY: i64 = 86_400;
 
 #[derive(Serialize)]
 struct SectionProgress {
@@ -25,15 +31,63 @@ struct ItemProgress {
     section: Section,
     last_verdict: Verdict,
     streak: u32,
+    /// Days until the chance of recall falls to 90 %.
+    stability_days: f64,
+    /// FSRS difficulty, 1 to 10.
+    difficulty: f64,
+    /// The chance of recalling it now, 0 to 1.
+    recall_now: f64,
     due_at: i64,
+    /// The UTC date it returns, YYYY-MM-DD.
+    due_date: String,
+    /// Whole days until it returns, rounded up; 0 when it is due.
+    due_in_days: i64,
     due: bool,
 }
 
-pub fn run(json: bool, ctx: &Context) -> Result<Outcome> {
+/// One day of the mastery chart, as `--json` gives it.
+#[derive(Serialize)]
+struct MasteryPoint {
+    date: String,
+    #[serde(flatten)]
+    day: DayMastery,
+}
+
+/// The UTC date of a unix time, YYYY-MM-DD.
+fn date(unix_seconds: i64) -> String {
+    crate::sim::model::rfc3339_utc(unix_seconds)[..10].to_string()
+}
+
+/// A figure to three decimals: FSRS computes in single precision, and more digits are noise.
+fn thousandths(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// Whole days from `now` until `due`, rounded up: 0 when it is due.
+fn days_until(due: i64, now: i64) -> i64 {
+    ((due - now).max(0) as u64).div_ceil(DAY as u64) as i64
+}
+
+/// When an item returns, in words: "due now", or its date and "in N days".
+fn returns(item: &ItemProgress) -> String {
+    if item.due {
+        return "due now".to_string();
+    }
+    let days = crate::ui::plural(item.due_in_days as u64, "day", "days");
+    format!("{} (in {days})", item.due_date)
+}
+
+pub fn run(json: bool, plot_file: Option<&Path>, force: bool, ctx: &Context) -> Result<Outcome> {
+    if let Some(path) = plot_file {
+        plot::check_svg_path(path)?;
+        ctx.outputs(force)?.check_file(path, "the chart")?;
+    }
     let pack = content::builtin()?;
     let store = ctx.open_store()?;
-    let cards = drill::cards(&store.history()?);
+    let history = store.history()?;
+    let cards = drill::cards(&history);
     let now = drill::now();
+    let mastery = drill::review::mastery_over_time(&history, now);
     let entries = drill::entries(&pack);
     let mut sections = Vec::new();
     for section in Section::ALL {
@@ -64,13 +118,38 @@ pub fn run(json: bool, ctx: &Context) -> Result<Outcome> {
                 section: e.section(),
                 last_verdict: c.last_verdict,
                 streak: c.reps,
+                stability_days: thousandths(c.stability),
+                difficulty: thousandths(c.difficulty),
+                recall_now: thousandths(c.recall_at(now)),
                 due_at: c.due,
+                due_date: date(c.due),
+                due_in_days: days_until(c.due, now),
                 due: c.due <= now,
             })
         })
         .collect();
+    let chart = chart(&mastery, now);
+    if let Some(path) = plot_file {
+        chart.save(path)?;
+    }
     if json {
-        emit_json(&serde_json::json!({"schema_version": 1, "sections": sections, "items": items}))?;
+        let mastery: Vec<MasteryPoint> = mastery
+            .into_iter()
+            .map(|day| MasteryPoint {
+                date: date(day.at),
+                day: DayMastery {
+                    expected_recall: thousandths(day.expected_recall),
+                    ..day
+                },
+            })
+            .collect();
+        emit_json(&serde_json::json!({
+            "schema_version": 1,
+            "sections": sections,
+            "items": items,
+            "mastery": mastery,
+            "plot": plot_file.map(|p| p.display().to_string()),
+        }))?;
         return Ok(Outcome::Success);
     }
     let paint = ctx.paint;
@@ -89,6 +168,26 @@ pub fn run(json: bool, ctx: &Context) -> Result<Outcome> {
         ]);
     }
     let mut text = format!("{table}\n");
+    if !items.is_empty() {
+        let mut table = paint.table(&["item", "last answer", "stability", "recall now", "returns"]);
+        for i in &items {
+            table.add_row(vec![
+                i.id.clone(),
+                i.last_verdict.name().to_string(),
+                format!("{:.1} d", i.stability_days),
+                format!("{:.0}%", i.recall_now * 100.0),
+                returns(i),
+            ]);
+        }
+        text.push_str(&format!(
+            "\n{table}\nStability: days until your chance of recall falls to 90 %, when the item returns.\n\n{}",
+            chart.terminal(paint)
+        ));
+        if let Some(path) = plot_file {
+            text.push_str(&format!("Chart written to {}\n", path.display()));
+        }
+        text.push('\n');
+    }
     let due: Vec<&str> = items
         .iter()
         .filter(|i| i.due)
@@ -114,4 +213,34 @@ pub fn run(json: bool, ctx: &Context) -> Result<Outcome> {
     }
     emit(&text)?;
     Ok(Outcome::Success)
+}
+
+/// Mastery by day, against days before today: items whose latest answer was right, and how many
+/// FSRS expected the learner to recall.
+fn chart(mastery: &[DayMastery], now: i64) -> LineChart {
+    let x = |d: &DayMastery| ((d.at - now) as f64 / DAY as f64).round();
+    LineChart::new("Mastery over time", "days before today", "items")
+        .series(
+            "mastered (last answer right)",
+            mastery.iter().map(|d| (x(d), d.mastered as f64)),
+        )
+        .series(
+            "expected recall (FSRS)",
+            mastery.iter().map(|d| (x(d), d.expected_recall)),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_until_rounds_up_and_never_goes_negative() {
+        assert_eq!(days_until(100, 100), 0);
+        assert_eq!(days_until(50, 100), 0);
+        assert_eq!(days_until(101, 100), 1);
+        assert_eq!(days_until(100 + DAY, 100), 1);
+        assert_eq!(days_until(100 + DAY + 1, 100), 2);
+        assert_eq!(date(1_800_000_000), "2027-01-15");
+    }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::error::DrillError;
 use super::plan::Selection;
-use super::record::record;
+use super::record::record_all;
 use crate::content::{Pack, Section};
 use crate::grade::item::{Graded, ScenarioAnswer, grade_item, grade_scenario};
 use crate::store::Store;
@@ -221,8 +221,8 @@ pub struct Marked {
     pub graded: Vec<Graded>,
 }
 
-/// Grades the selected answers, by section then id, recording each as it is graded, all in one
-/// session. `file` names the answers file in errors.
+/// Grades the selected answers, by section then id, and records them together in one session
+/// and one transaction. `file` names the answers file in errors.
 pub fn grade(
     store: &Store,
     pack: &Pack,
@@ -242,13 +242,16 @@ pub fn grade(
     }
     let plan: Vec<String> = selected.iter().map(|(_, id)| id.clone()).collect();
     let session = store.start_session("answers-file", &plan)?;
-    let mut graded = Vec::new();
-    for key in selected {
-        let given = &answers[key];
-        let result = grade_one(pack, key, given);
-        record(store, session, &result, &given.to_json())?;
-        graded.push(result);
-    }
+    let graded: Vec<Graded> = selected
+        .iter()
+        .map(|key| grade_one(pack, key, &answers[*key]))
+        .collect();
+    let given: Vec<_> = graded
+        .iter()
+        .zip(&selected)
+        .map(|(g, key)| (g, answers[*key].to_json()))
+        .collect();
+    record_all(store, session, &given)?;
     store.finish_session(session)?;
     Ok(Marked { session, graded })
 }

@@ -1,4 +1,5 @@
-//! Recording a graded answer in the progress store, the moment it is graded.
+//! Recording graded answers in the progress store: one the moment it is graded, or a whole
+//! answers file in one transaction.
 
 use anyhow::Result;
 
@@ -28,4 +29,34 @@ pub fn record(
             at: now(),
         },
     )?)
+}
+
+/// Records graded answers in `session`, each with what was given, all stamped now and in one
+/// transaction: an answers file costs one commit, not one per answer.
+pub fn record_all(
+    store: &Store,
+    session: i64,
+    graded: &[(&Graded, serde_json::Value)],
+) -> Result<Vec<i64>> {
+    let at = now();
+    let results = graded
+        .iter()
+        .map(|(g, _)| serde_json::to_value(g))
+        .collect::<Result<Vec<_>, _>>()?;
+    let answers: Vec<Answer<'_>> = graded
+        .iter()
+        .zip(&results)
+        .map(|((graded, given), result)| Answer {
+            item_id: &graded.id,
+            section: graded.section.name(),
+            given,
+            verdict: graded.verdict.name(),
+            self_verdict: None,
+            score: graded.score,
+            max: graded.max,
+            result,
+            at,
+        })
+        .collect();
+    Ok(store.record_answers(session, &answers)?)
 }

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+mod review;
+
+pub use review::{History, Past, Seed};
+
 /// The file inside the data directory.
 pub const FILE_NAME: &str = "progress.db";
 
@@ -39,6 +43,15 @@ pub enum StoreError {
         path: PathBuf,
         found: i64,
         known: i64,
+    },
+    /// Another process kept the store locked for longer than msgwork waits.
+    #[error(
+        "the progress store {} stayed locked by another process for {} s; let the other msgwork command finish and try again, or pass --data-dir DIR to use another directory",
+        path.display(), waited.as_secs()
+    )]
+    Locked {
+        path: PathBuf,
+        waited: std::time::Duration,
     },
     // SQLite's own error is said once in the message and not chained again as a source.
     #[error("the progress store failed: {}", sql_reason(.0))]
@@ -92,9 +105,79 @@ fn is_read_only_io(err: &std::io::Error) -> bool {
 /// How long a write waits for another process holding the store's lock before it gives up.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A failed write, as a [`StoreError::ReadOnly`] when permissions or a read-only disk caused it.
+/// Opens the store read-only as it stands on disk, for a data directory msgwork cannot write:
+/// SQLite is told no one changes the file meanwhile (`immutable`), which holds as far as this
+/// process can tell, since it could not change it either. Every write fails as read-only.
+fn open_as_it_stands(path: &Path) -> rusqlite::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let mut uri = String::from("file:");
+    for byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                uri.push(char::from(*byte))
+            }
+            other => uri.push_str(&format!("%{other:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+    )
+}
+
+/// Puts the store in WAL mode with `synchronous=NORMAL`: a commit appends to the log without
+/// waiting for the disk, which is synced at checkpoints. A crash of msgwork loses nothing
+/// committed; a power cut or an OS crash can lose the last commits before a checkpoint, never
+/// corrupt the file. Readers and the one writer no longer block each other.
+///
+/// WAL mode is kept in the file, so only a store in another mode is switched; a store that
+/// cannot be written stays as it is, and is read as it is. Where WAL is refused (a file system
+/// without shared memory), the store keeps its rollback journal and `synchronous=FULL`, the
+/// level that journal needs to survive a power cut.
+fn write_ahead(conn: &Connection) -> rusqlite::Result<()> {
+    let is_wal = |mode: &str| mode.eq_ignore_ascii_case("wal");
+    let mut mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !is_wal(&mode) {
+        // Switching needs the file to itself: another process opening the store at the same
+        // moment holds it for a while, and the busy timeout does not cover this step.
+        let started = std::time::Instant::now();
+        loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(now) => {
+                    mode = now;
+                    break;
+                }
+                Err(err) if is_read_only(&err) => break,
+                Err(err)
+                    if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+    let synchronous = if is_wal(&mode) { "NORMAL" } else { "FULL" };
+    conn.pragma_update(None, "synchronous", synchronous)
+}
+
+/// Whether SQLite gave up waiting for another connection's lock.
+fn is_locked(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    matches!(err.sqlite_error_code(), Some(DatabaseBusy | DatabaseLocked))
+}
+
+/// A failed write, as a [`StoreError::ReadOnly`] when permissions or a read-only disk caused it,
+/// and as [`StoreError::Locked`] when another process held the lock past the busy timeout.
 fn writing(path: &Path, err: rusqlite::Error) -> StoreError {
-    if is_read_only(&err) {
+    if is_locked(&err) {
+        StoreError::Locked {
+            path: path.to_path_buf(),
+            waited: BUSY_TIMEOUT,
+        }
+    } else if is_read_only(&err) {
         StoreError::ReadOnly {
             path: path.to_path_buf(),
             reason: sql_reason(&err),
@@ -151,7 +234,12 @@ CREATE TABLE drill_drafts (
     PRIMARY KEY (session_id, item_id, field)
 ) WITHOUT ROWID;
 ",
+    review::SEEDS_TABLE,
 ];
+
+/// The schema version from which review is scheduled by FSRS: a store migrated past it from an
+/// older one has its SM-2 schedule converted, once, in the same transaction.
+const FSRS_SCHEMA: i64 = 3;
 
 pub struct Store {
     conn: Connection,
@@ -178,16 +266,6 @@ pub struct GivenAnswer {
     pub id: i64,
     pub session: i64,
     pub given: serde_json::Value,
-    pub verdict: String,
-    pub self_verdict: Option<String>,
-    pub at: i64,
-}
-
-/// One past graded answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Past {
-    pub item_id: String,
-    pub section: String,
     pub verdict: String,
     pub self_verdict: Option<String>,
     pub at: i64,
@@ -228,7 +306,12 @@ impl Store {
             }
         })?;
         let open_err = |cause: rusqlite::Error| {
-            if !path.exists() && is_read_only(&cause) {
+            if is_locked(&cause) {
+                StoreError::Locked {
+                    path: path.clone(),
+                    waited: BUSY_TIMEOUT,
+                }
+            } else if !path.exists() && is_read_only(&cause) {
                 StoreError::ReadOnly {
                     path: path.clone(),
                     reason: "the data directory does not let msgwork create the file".to_string(),
@@ -243,9 +326,21 @@ impl Store {
         let conn = Connection::open(&path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // Reading the schema version touches the file: a directory we cannot read fails here.
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(open_err)?;
+        let user_version = |conn: &Connection| -> rusqlite::Result<i64> {
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        };
+        let (conn, version) = match user_version(&conn) {
+            Ok(version) => (conn, version),
+            // A store in WAL mode is read through a shared-memory file beside it, which a
+            // directory msgwork cannot write cannot hold: read the file as it stands instead.
+            Err(err) if path.exists() && is_read_only(&err) => {
+                let conn = open_as_it_stands(&path).map_err(open_err)?;
+                let version = user_version(&conn).map_err(open_err)?;
+                (conn, version)
+            }
+            Err(err) => return Err(open_err(err)),
+        };
+        write_ahead(&conn).map_err(open_err)?;
         let mut store = Store { conn, path };
         store.migrate(version)?;
         Ok(store)
@@ -259,6 +354,20 @@ impl Store {
         };
         store.migrate(0)?;
         Ok(store)
+    }
+
+    /// A store in `dir` brought only up to schema `version`, as an older msgwork left it: for
+    /// tests of what migrating it keeps.
+    #[cfg(test)]
+    pub(crate) fn at_schema(dir: &Path, version: usize) -> Store {
+        let path = dir.join(FILE_NAME);
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        Store { conn, path }
     }
 
     /// Brings the schema from `seen` up to date. `seen` was read without a lock, so another
@@ -288,6 +397,9 @@ impl Store {
         }
         for sql in MIGRATIONS.iter().skip(from as usize) {
             tx.execute_batch(sql).map_err(write)?;
+        }
+        if from < FSRS_SCHEMA {
+            review::seed_from_sm2(&tx).map_err(write)?;
         }
         tx.pragma_update(None, "user_version", known)
             .map_err(write)?;
@@ -360,36 +472,67 @@ impl Store {
 
     /// Records one graded answer at once, in its own transaction, and drops its drafts.
     pub fn record_answer(&self, session: i64, answer: &Answer<'_>) -> Result<i64, StoreError> {
+        let ids = self.record_answers(session, std::slice::from_ref(answer))?;
+        Ok(ids[0])
+    }
+
+    /// Records many graded answers in one transaction, all or none, and drops their drafts:
+    /// one commit for a whole answers file instead of one per answer. Returns their ids, in order.
+    pub fn record_answers(
+        &self,
+        session: i64,
+        answers: &[Answer<'_>],
+    ) -> Result<Vec<i64>, StoreError> {
         let write = |err| self.writing(err);
+        // Encoded before the lock is taken, so the lock is held only for the writes.
+        let encoded = answers
+            .iter()
+            .map(|a| {
+                Ok((
+                    serde_json::to_string(a.given)?,
+                    serde_json::to_string(a.result)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, serde_json::Error>>()?;
         // Immediate: the write lock is taken (or waited for) before anything is read.
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(write)?;
-        tx.execute(
-            "DELETE FROM drill_drafts WHERE session_id = ?1 AND item_id = ?2",
-            params![session, answer.item_id],
-        )
-        .map_err(write)?;
-        tx.execute(
-            "INSERT INTO drill_answers
-                 (session_id, item_id, section, answer, verdict, self_verdict, score, max, result, answered_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                session,
-                answer.item_id,
-                answer.section,
-                serde_json::to_string(answer.given)?,
-                answer.verdict,
-                answer.self_verdict,
-                answer.score,
-                answer.max,
-                serde_json::to_string(answer.result)?,
-                answer.at,
-            ],
-        )
-        .map_err(write)?;
-        let id = tx.last_insert_rowid();
+        let mut ids = Vec::with_capacity(answers.len());
+        {
+            let mut drop_drafts = tx
+                .prepare_cached("DELETE FROM drill_drafts WHERE session_id = ?1 AND item_id = ?2")
+                .map_err(write)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO drill_answers
+                         (session_id, item_id, section, answer, verdict, self_verdict, score, max, result, answered_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(write)?;
+            for (answer, (given, result)) in answers.iter().zip(&encoded) {
+                drop_drafts
+                    .execute(params![session, answer.item_id])
+                    .map_err(write)?;
+                ids.push(
+                    insert
+                        .insert(params![
+                            session,
+                            answer.item_id,
+                            answer.section,
+                            given,
+                            answer.verdict,
+                            answer.self_verdict,
+                            answer.score,
+                            answer.max,
+                            result,
+                            answer.at,
+                        ])
+                        .map_err(write)?,
+                );
+            }
+        }
         tx.commit().map_err(write)?;
-        Ok(id)
+        Ok(ids)
     }
 
     /// The learner's own verdict on an answer, when they overrule the grader.
@@ -475,21 +618,30 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Every graded answer, oldest first, for review scheduling and progress.
-    pub fn history(&self) -> Result<Vec<Past>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT item_id, section, verdict, self_verdict, answered_at FROM drill_answers ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Past {
-                item_id: r.get(0)?,
-                section: r.get(1)?,
-                verdict: r.get(2)?,
-                self_verdict: r.get(3)?,
-                at: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// Every graded answer, oldest first, and the SM-2 seeds, for review scheduling and progress.
+    /// Read in one transaction, so an answer recorded meanwhile is in both or in neither.
+    pub fn history(&self) -> Result<History, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)?;
+        let answers = {
+            let mut stmt = tx.prepare(
+                "SELECT id, item_id, section, verdict, self_verdict, answered_at
+                   FROM drill_answers ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Past {
+                    id: r.get(0)?,
+                    item_id: r.get(1)?,
+                    section: r.get(2)?,
+                    verdict: r.get(3)?,
+                    self_verdict: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let seeds = review::seeds(&tx)?;
+        tx.finish()?;
+        Ok(History { answers, seeds })
     }
 
     /// Every recorded answer to an item, oldest first: `(verdict, self verdict, unix seconds)`.
@@ -549,137 +701,4 @@ fn row_to_run(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Run, serde_jso
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_survive_reopening_and_keep_their_json() {
-        let dir = tempfile::tempdir().unwrap();
-        let id = {
-            let store = Store::open(dir.path()).unwrap();
-            store
-                .record(
-                    "simulate",
-                    Some(u64::MAX),
-                    &serde_json::json!({"orders": 5}),
-                    &serde_json::json!({"ok": true}),
-                )
-                .unwrap()
-        };
-        let store = Store::open(dir.path()).unwrap();
-        let runs = store.runs("simulate").unwrap();
-        assert_eq!(runs.len(), 1);
-        assert_eq!(runs[0].id, id);
-        assert_eq!(runs[0].seed, Some(u64::MAX));
-        assert_eq!(runs[0].results["ok"], true);
-        assert!(store.run(id).unwrap().is_some());
-        assert!(store.run(id + 1).unwrap().is_none());
-    }
-
-    #[test]
-    fn answers_are_kept_per_item() {
-        let store = Store::in_memory().unwrap();
-        let session = store
-            .start_session("answers-file", &["R3".to_string()])
-            .unwrap();
-        let given = serde_json::json!("two writes, no shared transaction");
-        let result = serde_json::json!({"verdict": "correct"});
-        store
-            .record_answer(
-                session,
-                &Answer {
-                    item_id: "R3",
-                    section: "retrieval",
-                    given: &given,
-                    verdict: "correct",
-                    self_verdict: None,
-                    score: 1.0,
-                    max: 1.0,
-                    result: &result,
-                    at: 1_700_000_000,
-                },
-            )
-            .unwrap();
-        store.finish_session(session).unwrap();
-        let answers = store.answers_to("R3").unwrap();
-        assert_eq!(answers.len(), 1);
-        assert_eq!(answers[0].0, "correct");
-        assert!(store.answers_to("R4").unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_store_from_a_newer_msgwork_is_refused_clearly() {
-        let dir = tempfile::tempdir().unwrap();
-        Store::open(dir.path()).unwrap();
-        Connection::open(dir.path().join(FILE_NAME))
-            .unwrap()
-            .pragma_update(None, "user_version", 99)
-            .unwrap();
-        let err = Store::open(dir.path()).err().unwrap().to_string();
-        assert!(err.contains("newer msgwork"), "{err}");
-    }
-
-    #[test]
-    fn many_processes_opening_a_fresh_store_at_once_all_record() {
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
-            let barrier = std::sync::Barrier::new(12);
-            std::thread::scope(|scope| {
-                for i in 0..12u64 {
-                    let (dir, barrier) = (dir.path(), &barrier);
-                    scope.spawn(move || {
-                        barrier.wait();
-                        let store = Store::open(dir).unwrap_or_else(|e| panic!("open {i}: {e}"));
-                        store
-                            .record("simulate", Some(i), &i, &i)
-                            .unwrap_or_else(|e| panic!("record {i}: {e}"));
-                    });
-                }
-            });
-            let store = Store::open(dir.path()).unwrap();
-            assert_eq!(store.runs("simulate").unwrap().len(), 12);
-        }
-    }
-
-    #[test]
-    fn an_older_store_is_brought_up_to_date_without_losing_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = Connection::open(dir.path().join(FILE_NAME)).unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
-        conn.execute(
-            "INSERT INTO runs (kind, recorded_at, options, results, version)
-             VALUES ('simulate', '2024-01-01T00:00:00Z', '{}', '{}', '0.0.1')",
-            [],
-        )
-        .unwrap();
-        drop(conn);
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.runs("simulate").unwrap().len(), 1);
-        assert!(store.start_session("answers-file", &[]).is_ok());
-    }
-
-    #[test]
-    fn sqlite_errors_are_said_once() {
-        let store = Store::in_memory().unwrap();
-        let err = StoreError::from(
-            store
-                .conn
-                .execute("INSERT INTO nowhere VALUES (1)", [])
-                .unwrap_err(),
-        );
-        let text = err.to_string();
-        assert_eq!(text.matches("no such table").count(), 1, "{text}");
-        assert!(std::error::Error::source(&err).is_none(), "{text}");
-    }
-
-    #[test]
-    fn a_data_dir_that_is_a_file_is_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("not-a-dir");
-        std::fs::write(&file, "x").unwrap();
-        let err = Store::open(&file).err().unwrap().to_string();
-        assert!(err.contains("cannot use data directory"), "{err}");
-        assert!(err.contains("--data-dir"), "{err}");
-    }
-}
+pub(crate) mod tests;

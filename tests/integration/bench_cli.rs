@@ -26,6 +26,7 @@ fn quick_bench_reports_every_measurement_with_its_target() {
         "backlog_drain_events_per_s",
         "drill_first_question_ms",
         "drill_process_ms",
+        "drill_answers_38_to_1_ratio",
     ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }

@@ -21,6 +21,7 @@ mod mutants;
 mod next_cli;
 mod postgres;
 mod powerloss;
+mod progress_cli;
 mod records;
 mod replay;
 mod rewrite_cli;
