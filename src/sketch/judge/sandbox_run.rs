@@ -143,5 +143,9 @@ impl<'m> Judge<'m> {
 
 /// "1 statement", "3 statements".
 fn statements(n: usize) -> String {
-    if n == 1 { "1 statement".to_string() } else { format!("{n} statements") }
+    if n == 1 {
+        "1 statement".to_string()
+    } else {
+        format!("{n} statements")
+    }
 }
