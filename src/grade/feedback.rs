@@ -112,7 +112,10 @@ pub fn text_feedback(text: &TextGrade, answer: &str, explained: &[&str], brief: 
     let missing_required: Vec<&Gap> = text.missing.iter().filter(|g| g.required).collect();
     for gap in &missing_required {
         lines.push(Line {
-            brief: Some("It leaves out a point that matters.".to_string()),
+            brief: Some(format!(
+                "It leaves out that {}",
+                lower_first(&tidy(&gap.says))
+            )),
             ..Line::one(format!("Missing: {}", with_why_not(gap)), true)
         });
     }
@@ -269,5 +272,19 @@ mod tests {
             first_sentence("Version 1.5 works. Yes."),
             ("Version 1.5 works.".to_string(), "Yes.".to_string())
         );
+    }
+}
+
+/// A sentence made to follow "that": its first letter lower-cased, unless its first word is a
+/// name or an acronym (another capital in it: "OrderPlaced", "SQS").
+fn lower_first(sentence: &str) -> String {
+    let first_word = sentence.split_whitespace().next().unwrap_or("");
+    let is_name = first_word.chars().skip(1).any(char::is_uppercase);
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) if first.is_uppercase() && !is_name => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => sentence.to_string(),
     }
 }
