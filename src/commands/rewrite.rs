@@ -200,14 +200,14 @@ fn render(r: &Rewrite, paint: Paint) -> String {
         let mut table = paint.table(&["field", "class", "why"]);
         for e in &r.excluded_fields {
             let class = match e.class {
-                Class::Secret => paint.bad("secret"),
-                Class::Pii => "personal".to_string(),
-                Class::Ordinary => "ordinary".to_string(),
+                Class::Secret => paint.bad_cell("secret"),
+                Class::Pii => comfy_table::Cell::new("personal"),
+                Class::Ordinary => comfy_table::Cell::new("ordinary"),
             };
             table.add_row(vec![
-                shown_path(&e.path, "(keys of the record)"),
+                comfy_table::Cell::new(shown_path(&e.path, "(keys of the record)")),
                 class,
-                e.reason.clone(),
+                comfy_table::Cell::new(&e.reason),
             ]);
         }
         let _ = writeln!(out, "{table}\n");

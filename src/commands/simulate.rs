@@ -282,9 +282,9 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
     let mut table = paint.table(&["crash point", "runs in", "what happens"]);
     for p in &points {
         table.add_row(vec![
-            paint.bold(p.name),
-            p.pipelines.join(", "),
-            p.description.to_string(),
+            paint.bold_cell(p.name),
+            comfy_table::Cell::new(p.pipelines.join(", ")),
+            comfy_table::Cell::new(p.description),
         ]);
     }
     let mut kinds = paint.table(&["fault anywhere", "what happens"]);
@@ -303,7 +303,10 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
             }
             None => name.clone(),
         };
-        kinds.add_row(vec![paint.bold(&shown), description.to_string()]);
+        kinds.add_row(vec![
+            paint.bold_cell(&shown),
+            comfy_table::Cell::new(description),
+        ]);
     }
     emit(&format!(
         "{table}\n\nThe default schedule (--crash) hits every point at least {} times for 1000 orders; \

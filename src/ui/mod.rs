@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ColorChoice;
@@ -92,6 +92,44 @@ impl Paint {
             table.force_no_tty().set_width(100);
         }
         table
+    }
+
+    /// A table cell in green and bold. Cells are coloured through the table's own styling, never
+    /// with colour codes inside the text, so that colour never changes a column's width.
+    pub fn good_cell(self, text: impl ToString) -> Cell {
+        self.cell_in(
+            Cell::new(text)
+                .fg(Color::Green)
+                .add_attribute(Attribute::Bold),
+        )
+    }
+
+    /// A table cell in red and bold, coloured the way `good_cell` is.
+    pub fn bad_cell(self, text: impl ToString) -> Cell {
+        self.cell_in(
+            Cell::new(text)
+                .fg(Color::Red)
+                .add_attribute(Attribute::Bold),
+        )
+    }
+
+    /// A dimmed table cell, styled the way `good_cell` is.
+    pub fn dim_cell(self, text: impl ToString) -> Cell {
+        self.cell_in(Cell::new(text).add_attribute(Attribute::Dim))
+    }
+
+    /// A bold table cell, styled the way `good_cell` is.
+    pub fn bold_cell(self, text: impl ToString) -> Cell {
+        self.cell_in(Cell::new(text).add_attribute(Attribute::Bold))
+    }
+
+    /// The styled cell when colour is on, and the same text unstyled when it is off.
+    fn cell_in(self, styled: Cell) -> Cell {
+        if self.enabled {
+            styled
+        } else {
+            Cell::new(styled.content())
+        }
     }
 
     /// A right-aligned numeric cell, green when it is what you want and red when it is not.
@@ -233,6 +271,37 @@ impl Progress for Bar {
     }
 }
 
+/// A sentence saying the machine was busy while figures were measured, when it was.
+pub fn busy_note(machine: &crate::sim::lab::cleanup::Machine) -> Option<String> {
+    machine.busy_load().map(|load| {
+        format!(
+            "The machine was busy (load {load:.1} on {}): other work shares the cores these figures were taken on.",
+            plural(machine.cores as u64, "core", "cores")
+        )
+    })
+}
+
+/// `text` as it reads on screen: without its ANSI escape sequences.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `1 event`, `2 events`: a count with its noun, for sentences built from a run's figures.
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -270,6 +339,29 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
 #[cfg(test)]
 mod wrap_tests {
     use super::*;
+
+    #[test]
+    fn coloured_cells_take_the_width_of_their_text() {
+        let paint = Paint::new(ColorChoice::Always);
+        let mut table = paint.table(&["mark", "what"]);
+        table.add_row(vec![paint.good_cell("met"), Cell::new("a")]);
+        table.add_row(vec![paint.bad_cell("missed"), Cell::new("b")]);
+        table.add_row(vec![paint.dim_cell("optional"), paint.bold_cell("c")]);
+        table.add_row(vec![Cell::new("plain"), Cell::new("d")]);
+        let text = table.to_string();
+        assert!(text.contains('\x1b'), "colour was not on: {text}");
+        let plain = strip_ansi(&text);
+        let widths: Vec<usize> = plain.lines().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{plain}");
+    }
+
+    #[test]
+    fn cells_carry_no_style_with_colour_off() {
+        let paint = Paint::new(ColorChoice::Never);
+        let mut table = paint.table(&["mark"]);
+        table.add_row(vec![paint.bad_cell("missed")]);
+        assert!(!table.to_string().contains('\x1b'));
+    }
 
     #[test]
     fn wrapping_keeps_words_whole() {

@@ -273,15 +273,11 @@ fn render(
             ms(t.measured)
         };
         let mark = if t.met {
-            paint.good("✓ met")
+            paint.good_cell("✓ met")
         } else {
-            paint.bad("✗ missed")
+            paint.bad_cell("✗ missed")
         };
-        targets.add_row(vec![
-            Cell::new(&t.goal),
-            Cell::new(measured),
-            Cell::new(mark),
-        ]);
+        targets.add_row(vec![Cell::new(&t.goal), Cell::new(measured), mark]);
     }
     let _ = writeln!(out, "{targets}\n");
 

@@ -237,6 +237,15 @@ fn tick(paint: Paint, ok: bool) -> String {
     }
 }
 
+/// The same mark as a table cell, coloured through the table so the column keeps its width.
+fn tick_cell(paint: Paint, ok: bool) -> Cell {
+    if ok {
+        paint.good_cell("✓")
+    } else {
+        paint.bad_cell("✗")
+    }
+}
+
 fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> String {
     let rows = grouped(u64::from(r.rows));
     let server = r.server.as_ref();
@@ -413,7 +422,7 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> Str
                 if m.lower_is_better { "≤" } else { "≥" },
                 show(m.target)
             )),
-            Cell::new(tick(paint, m.meets)),
+            tick_cell(paint, m.meets),
         ]);
     }
     let _ = writeln!(out, "{table}");
@@ -454,16 +463,8 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> Str
             "  This is a debug build: the targets are for a release build (cargo run --release -- lab cleanup)."
         );
     }
-    if let Some(load) = r
-        .machine
-        .load_average
-        .filter(|l| *l > r.machine.cores as f64 * 0.75)
-    {
-        let _ = writeln!(
-            out,
-            "  The machine was busy (load {load:.1} on {} cores): other work shares the cores these figures were taken on.",
-            r.machine.cores
-        );
+    if let Some(note) = crate::ui::busy_note(&r.machine) {
+        let _ = writeln!(out, "  {note}");
     }
     out.push('\n');
 
