@@ -251,7 +251,7 @@ pub struct RetentionArgs {
     /// Share of events that arrive a second time, late: 0 to 1
     #[arg(long, value_name = "RATE", default_value_t = 0.1)]
     pub duplicate_rate: f64,
-    /// Retention windows to compare, in whole hours from 1 to 10000 each
+    /// Retention windows to compare, in hours from 0.01 to 10000 each (decimals allowed)
     #[arg(long, value_name = "LIST", default_value = "1,2,4,8,12,24,48,96")]
     pub hours: String,
     /// Seed for which events come back, and when [default: random, printed]

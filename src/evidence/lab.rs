@@ -217,9 +217,9 @@ fn stretch_summary(lab: &str, r: &serde_json::Value) -> Option<String> {
             Some(format!(
                 "{} duplicates re-applied keeping ids {} h, {} keeping them {} h",
                 first["reapplied"].as_u64()?,
-                first["hours"].as_u64()?,
+                first["hours"].as_f64()?,
                 last["reapplied"].as_u64()?,
-                last["hours"].as_u64()?
+                last["hours"].as_f64()?
             ))
         }
         _ => None,

@@ -142,6 +142,57 @@ fn retention_shows_the_trade_off_and_fills_the_evidence_item() {
 }
 
 #[test]
+fn retention_takes_windows_in_decimal_hours_and_refuses_empty_ones() {
+    let (out, home) = Msgwork::new(&[
+        "lab",
+        "retention",
+        "--seed",
+        "4",
+        "--events",
+        "2000",
+        "--hours",
+        "0.25,1.5,24",
+        "--json",
+    ])
+    .run();
+    let v = out.success().json();
+    let hours: Vec<serde_json::Value> = v["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["hours"].clone())
+        .collect();
+    assert_eq!(
+        hours,
+        [
+            serde_json::json!(0.25),
+            serde_json::json!(1.5),
+            serde_json::json!(24)
+        ]
+    );
+    let w = v["windows"].as_array().unwrap();
+    assert!(w[0]["reapplied"].as_u64().unwrap() >= w[1]["reapplied"].as_u64().unwrap());
+    let stretch = evidence_item(home.path(), "stretch-retention");
+    assert!(
+        stretch["proof"]
+            .as_str()
+            .unwrap()
+            .contains("keeping ids 0.25 h"),
+        "{stretch}"
+    );
+    for bad in ["0", "-1", "NaN", "inf", "1,,2", "0.001", "10001", "1h"] {
+        let flag = format!("--hours={bad}");
+        let out = Msgwork::new(&["lab", "retention", &flag]).output();
+        out.usage_error("--hours");
+        assert!(
+            out.stderr.contains("0.01 to 10000"),
+            "{bad}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
 fn ordering_holds_when_keyed_breaks_when_not_and_fills_the_evidence_item() {
     let (out, home) = Msgwork::new(&[
         "lab", "ordering", "--seed", "6", "--orders", "400", "--json",
