@@ -659,7 +659,7 @@ pub struct SimulateArgs {
 
     /// Crash exactly here instead (repeatable); ORDER is 1 to --orders, drawn from the seed if
     /// left out
-    #[arg(long = "crash-at", value_name = "POINT[:ORDER]")]
+    #[arg(long = "crash-at", value_name = "POINT[:ORDER]", value_parser = CrashAtParser, hide_possible_values = true)]
     pub crash_at: Vec<CrashAt>,
 
     /// List the crash points with a sentence each, and exit
@@ -882,6 +882,36 @@ pub fn value_word<T: ValueEnum>(value: &T) -> String {
     value
         .to_possible_value()
         .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
+/// `--crash-at`'s parser: `POINT[:ORDER]` read as before, with the crash points' names offered
+/// to shell completion.
+#[derive(Clone, Debug)]
+struct CrashAtParser;
+
+impl clap::builder::TypedValueParser for CrashAtParser {
+    type Value = CrashAt;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<CrashAt, clap::Error> {
+        clap::builder::StringValueParser::new()
+            .try_map(|text| text.parse::<CrashAt>())
+            .parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::sim::crash::schedule::CrashPoint::ALL
+                .into_iter()
+                .map(|point| clap::builder::PossibleValue::new(point.name())),
+        ))
+    }
 }
 
 const STARTER_EXAMPLES: &str = "\

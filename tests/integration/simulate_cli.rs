@@ -405,6 +405,45 @@ fn help_version_and_completions() {
 }
 
 #[test]
+fn completion_offers_the_crash_points_after_crash_at() {
+    let names: Vec<String> = msgwork::sim::crash::schedule::CrashPoint::ALL
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    let bash = Msgwork::new(&["completions", "bash"]).output();
+    let script = &bash.success().stdout;
+    // bash completes an option's value in a `--crash-at)` case arm with `compgen -W "..."`.
+    let arm = script
+        .split("--crash-at)")
+        .nth(1)
+        .and_then(|rest| rest.split(";;").next())
+        .expect("a case arm for --crash-at");
+    for name in &names {
+        assert!(arm.contains(name.as_str()), "{name} not offered: {arm}");
+    }
+    let zsh = Msgwork::new(&["completions", "zsh"]).output();
+    assert!(zsh.success().stdout.contains(&names.join(" ")), "zsh");
+    // The help stays short, and a point with an order still parses.
+    let help = Msgwork::new(&["simulate", "--help"]).output();
+    assert!(
+        !help
+            .success()
+            .stdout
+            .contains("possible values: service-after-commit")
+    );
+    let out = Msgwork::new(&[
+        "simulate",
+        "--crash-at",
+        &format!("{}:3", names[0]),
+        "--orders",
+        "20",
+        "--json",
+    ])
+    .output();
+    out.success();
+}
+
+#[test]
 fn the_human_report_reads_the_same_for_a_seed() {
     let out = Msgwork::new(&["simulate", "--crash", "--seed", "1", "--orders", "400"]).output();
     let text: String = out
