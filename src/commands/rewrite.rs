@@ -12,7 +12,7 @@ use crate::cli::RewriteArgs;
 use crate::rewrite::catalogue::Form;
 use crate::rewrite::check::{Checked, Severity, check};
 use crate::rewrite::classify::Class;
-use crate::rewrite::{Rewrite, Source, input, redact, rewrite};
+use crate::rewrite::{NoEcst, Rewrite, Source, input, redact, rewrite};
 use crate::ui::{Paint, Verdict};
 
 fn load(path: &Path) -> Result<(String, Map<String, Value>)> {
@@ -185,11 +185,7 @@ fn render(r: &Rewrite, paint: Paint) -> String {
             let _ = writeln!(out, "{}\n", pretty(ecst));
         }
         _ => {
-            let _ = writeln!(
-                out,
-                "{} none: fewer than two consumers want the state on the event.\n",
-                paint.bold("ECST:")
-            );
+            let _ = writeln!(out, "{} {}\n", paint.bold("ECST:"), no_ecst(r));
         }
     }
 
@@ -290,6 +286,33 @@ fn render(r: &Rewrite, paint: Paint) -> String {
         let _ = writeln!(out, "{} {note}", paint.dim("Note:"));
     }
     out
+}
+
+/// Why the rewrite shows no ECST form, and for a missing record, how to give it one.
+fn no_ecst(r: &Rewrite) -> String {
+    let wanting: Vec<&str> = r
+        .consumers
+        .iter()
+        .filter(|c| c.prefers == Form::Ecst)
+        .map(|c| c.name.as_str())
+        .collect();
+    match r.ecst_absent {
+        Some(NoEcst::NeedsTheRecord) => format!(
+            "not shown: {} want the state on the event, but ECST needs the entity's record and none \
+             was found, so it would repeat the notification. Give the record with --source \
+             RECORD.json (for example: msgwork rewrite-event EVENT.json --source record.json), \
+             or try msgwork rewrite-event --example order-placed to see ECST with its record.",
+            crate::ui::and_list(&wanting.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+        ),
+        Some(NoEcst::NothingBeyondTheId) => {
+            "not shown: the record holds nothing its ECST consumers ask for beyond the id, so it \
+             would repeat the notification."
+                .to_string()
+        }
+        Some(NoEcst::FewWantIt) | None => {
+            "none: fewer than two consumers want the state on the event.".to_string()
+        }
+    }
 }
 
 /// A field's path as a table shows it; the empty path is the whole record, named by `whole`.

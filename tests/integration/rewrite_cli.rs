@@ -424,3 +424,106 @@ fn flagged_fields_agree_in_number_with_the_consumers_that_need_them() {
         out.stdout
     );
 }
+
+#[test]
+fn without_a_record_ecst_is_not_shown_and_the_learner_is_told_how_to_give_one() {
+    let event = fixture("events/unknown-type.json");
+    let out = Msgwork::new(&["rewrite-event", &event, "--json"]).output();
+    let v = out.success().json();
+    assert_eq!(v["record_source"], "none");
+    assert_eq!(v["ecst"], serde_json::Value::Null);
+    assert_eq!(v["ecst_absent"], "needs_the_record");
+    let out = Msgwork::new(&["rewrite-event", &event]).output();
+    let text = &out.success().stdout;
+    assert!(!text.contains("Event-carried state transfer ("), "{text}");
+    assert!(
+        text.contains("ECST needs the entity's record")
+            && text.contains("--source RECORD.json")
+            && text.contains("--example order-placed"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("fewer than two consumers"),
+        "two consumers do want ECST here: {text}"
+    );
+
+    // With a record, the same event does get its ECST form.
+    let dir = tempfile::tempdir().unwrap();
+    let record = write(
+        dir.path(),
+        "invoice.json",
+        r#"{"invoice_id": "inv_2207", "amount_cents": 1200, "currency": "EUR", "due_on": "2026-03-01"}"#,
+    );
+    let out = Msgwork::new(&["rewrite-event", &event, "--source", &record, "--json"]).output();
+    let v = out.success().json();
+    assert!(v["ecst"].is_object(), "{v}");
+    assert_eq!(v["ecst_absent"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_consumer_that_prefers_the_notification_calls_back_under_it() {
+    for event in [
+        "events/unknown-type.json",
+        "events/order-placed.json",
+        "events/user-registered.json",
+    ] {
+        let out = Msgwork::new(&["rewrite-event", &fixture(event), "--json"]).output();
+        let v = out.success().json();
+        for c in v["consumers"].as_array().unwrap() {
+            if c["prefers"] != "notification" {
+                continue;
+            }
+            let calls = v["metrics"]["callbacks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["consumer"] == c["name"])
+                .unwrap();
+            assert_eq!(calls["notification"], 1, "{event}: {calls}");
+            assert_eq!(calls["ecst"], 1, "{event}: {calls}");
+        }
+    }
+}
+
+#[test]
+fn a_phone_number_inside_a_delivery_note_is_kept_off_the_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = write(
+        dir.path(),
+        "order.json",
+        r#"{"order_id": "ord_9f2a", "customer_id": "usr_7c31", "total_cents": 5284,
+            "currency": "USD", "items": [{"sku": "MUG-CER-350", "qty": 2, "price_cents": 1450}],
+            "delivery_note": "Leave it with the neighbour, or call me on (415) 555-0132 first",
+            "gift_message": "Happy birthday! Order 2024-000123 of 14.03.2026, ISBN 978-0-13-468599-1"}"#,
+    );
+    let out = Msgwork::new(&[
+        "rewrite-event",
+        &fixture("events/order-placed.json"),
+        "--source",
+        &record,
+        "--json",
+    ])
+    .output();
+    let v = out.success().json();
+    let kept_off: Vec<&str> = v["excluded_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert!(kept_off.contains(&"delivery_note"), "{kept_off:?}");
+    assert!(!kept_off.contains(&"gift_message"), "{kept_off:?}");
+    let reason = v["excluded_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "delivery_note")
+        .unwrap()["reason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("phone number"), "{reason}");
+    assert!(
+        !v.to_string().contains("555-0132"),
+        "the number itself is never shown"
+    );
+}
