@@ -10,7 +10,7 @@ use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::RewriteArgs;
 use crate::rewrite::catalogue::Form;
-use crate::rewrite::check::{Checked, Severity, check};
+use crate::rewrite::check::check;
 use crate::rewrite::classify::Class;
 use crate::rewrite::{NoEcst, Rewrite, Source, input, redact, rewrite};
 use crate::ui::{Paint, Verdict};
@@ -61,7 +61,7 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         if args.json {
             emit_json(&checked)?;
         } else {
-            emit(&render_check(&checked, ctx.paint, run))?;
+            emit(&crate::ui::checked::render(&checked, ctx.paint, run))?;
         }
         return Ok(if checked.passed {
             Outcome::Success
@@ -106,6 +106,7 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
             })
             .unwrap_or_default();
         let stderr_paint = crate::ui::Paint::for_stderr(ctx.color);
+        eprintln!("{}", practice_record(&record, &rewritten, stderr_paint));
         let practice = crate::ui::practice::run(&rewritten, &record, stderr_paint)?;
         ctx.recorder()?.record(
             "rewrite-practice",
@@ -121,6 +122,24 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         emit(&render(&rewritten, ctx.paint))?;
     }
     Ok(Outcome::Success)
+}
+
+/// The record the exercise is about, shown before the first question, secrets masked.
+fn practice_record(record: &Map<String, Value>, r: &Rewrite, paint: Paint) -> String {
+    if record.is_empty() {
+        return format!(
+            "{} no record of this {} was found, so step 2 has no fields to mark. Give one with \
+             --source RECORD.json, or practise on --example order-placed.\n",
+            paint.bold("The record:"),
+            r.event_type
+        );
+    }
+    format!(
+        "{} (from {}; secrets masked). Its fields are what steps 2 and 3 ask about.\n{}\n",
+        paint.bold("The record this event is about"),
+        r.record_source,
+        pretty(&crate::rewrite::practice::record_as_shown(record))
+    )
 }
 
 fn form_name(form: Form) -> &'static str {
@@ -322,52 +341,4 @@ fn shown_path(path: &str, whole: &str) -> String {
     } else {
         path.to_string()
     }
-}
-
-fn render_check(c: &Checked, paint: Paint, run: Option<i64>) -> String {
-    let mut out = String::new();
-    let reads_as = if c.command {
-        "a command, not an event".to_string()
-    } else {
-        let form = match c.form {
-            Form::Notification => "a notification",
-            Form::Ecst => "an event-carried state transfer",
-        };
-        let of = c
-            .event_type
-            .as_deref()
-            .map(|t| format!(" of {t}"))
-            .unwrap_or_default();
-        format!("{form}{of}")
-    };
-    let _ = writeln!(
-        out,
-        "{} your payload reads as {reads_as}.\n",
-        paint.bold("Checked:")
-    );
-    for f in &c.findings {
-        let label = match f.severity {
-            Severity::Fail => paint.bad("fail"),
-            Severity::Warn => paint.bold("warn"),
-            Severity::Ok => paint.good("ok"),
-        };
-        let path = f
-            .path
-            .as_deref()
-            .map(|p| format!("{p}: "))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {label}  {path}{}", f.message);
-    }
-    let _ = writeln!(
-        out,
-        "\n{}{}",
-        if c.passed {
-            paint.good("Passed.")
-        } else {
-            paint.bad("Failed.")
-        },
-        run.map(|run| paint.dim(&format!(" Recorded as run {run}.")))
-            .unwrap_or_default()
-    );
-    out
 }

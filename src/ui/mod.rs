@@ -2,6 +2,7 @@
 //! charts (SVG files and their terminal versions).
 //! Nothing here decides anything; it only shows what the core computed.
 
+pub mod checked;
 pub mod plot;
 pub mod practice;
 pub mod prompt;

@@ -527,3 +527,91 @@ fn a_phone_number_inside_a_delivery_note_is_kept_off_the_event() {
         "the number itself is never shown"
     );
 }
+
+/// `rewrite-event --practice` in a pty, with an "editor" that writes `payload` into the file.
+fn practise_with(home: &std::path::Path, payload: &str) -> rexpect::session::PtySession {
+    let file = write(home, "mine.json", payload);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"));
+    cmd.args(["--data-dir", &path_str(home), "rewrite-event"])
+        .args(["--example", "order-placed", "--practice"])
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env("VISUAL", format!("cp {file}"))
+        .env("EDITOR", format!("cp {file}"));
+    rexpect::session::spawn_command(cmd, Some(30_000)).expect("msgwork starts in a pty")
+}
+
+/// Answers the first two steps: ECST, ECST, notification, then marks nothing.
+fn through_steps_one_and_two(p: &mut rexpect::session::PtySession) {
+    for (question, keys) in [
+        ("billing: which form?", "\x1b[B\r"),
+        ("inventory: which form?", "\x1b[B\r"),
+        ("fraud-review: which form?", "\r"),
+        ("space to mark", "\r"),
+        ("Write it now?", "\r"),
+    ] {
+        p.exp_string(question).unwrap();
+        p.send(keys).unwrap();
+        p.flush().unwrap();
+    }
+}
+
+#[test]
+fn practice_shows_the_record_first_and_grades_the_learners_payload_field_by_field() {
+    let home = tempfile::tempdir().unwrap();
+    let mut p = practise_with(
+        home.path(),
+        r#"{"type": "OrderPlaced", "event_id": "e-1", "occurred_at": "2026-03-14T09:26:53Z",
+            "data": {"order_id": "ord_9f2a", "customer_email": "ada@example.com",
+                     "card_number": "4111111111111111"}}"#,
+    );
+    // The record comes before the first question, its secrets masked.
+    let before = p.exp_string("billing: which form?").unwrap();
+    assert!(
+        before.contains("The record this event is about"),
+        "{before}"
+    );
+    assert!(before.contains("customer_email"), "{before}");
+    assert!(!before.contains("4111111111111111"), "{before}");
+    p.send("\x1b[B\r").unwrap();
+    p.flush().unwrap();
+    for (question, keys) in [
+        ("inventory: which form?", "\x1b[B\r"),
+        ("fraud-review: which form?", "\r"),
+        ("space to mark", "\r"),
+        ("Write it now?", "\r"),
+    ] {
+        p.exp_string(question).unwrap();
+        p.send(keys).unwrap();
+        p.flush().unwrap();
+    }
+    let graded = p.exp_string("Failed.").unwrap();
+    assert!(graded.contains("fail  data.card_number:"), "{graded}");
+    assert!(graded.contains("data.customer_email:"), "{graded}");
+    for line in graded
+        .lines()
+        .filter(|l| l.contains("warn  ") || l.contains("fail  "))
+    {
+        assert!(line.contains(':'), "a finding without its field: {line}");
+    }
+    p.exp_eof().unwrap();
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    let runs = store.runs("rewrite-practice").unwrap();
+    assert_eq!(runs[0].results["payload"]["passed"], false);
+}
+
+#[test]
+fn practice_passes_a_payload_without_secrets_or_needless_personal_data() {
+    let home = tempfile::tempdir().unwrap();
+    let model = Msgwork::new(&["rewrite-event", "--example", "order-placed", "--json"])
+        .output()
+        .success()
+        .json();
+    let mut p = practise_with(home.path(), &model["ecst"].to_string());
+    through_steps_one_and_two(&mut p);
+    p.exp_string("Passed.").unwrap();
+    p.exp_eof().unwrap();
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    let runs = store.runs("rewrite-practice").unwrap();
+    assert_eq!(runs[0].results["payload"]["passed"], true);
+}
