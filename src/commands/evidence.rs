@@ -124,7 +124,7 @@ pub fn run(writeup: Option<&Path>, as_json: bool, ctx: &Context) -> Result<Outco
             for r in &i.refused {
                 let _ = write!(
                     detail,
-                    "\nNot counted: run {}, {}: {}. Instead, {}.",
+                    "\nnot counted: run {}, {}: {}. Instead, {}.",
                     r.run, r.file, r.reason, r.instead
                 );
             }

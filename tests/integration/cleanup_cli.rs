@@ -215,7 +215,7 @@ fn cleanup_tells_a_person_what_it_measured_and_what_it_means() {
     for part in [
         "msgwork lab cleanup  SQLite · seed 8 · 20,000 rows on 1 KiB pages",
         "by table size",
-        "four ways to keep the outbox",
+        "five ways to keep the outbox",
         "Against the targets",
         "Checked on this run",
         "What this shows",
@@ -228,6 +228,17 @@ fn cleanup_tells_a_person_what_it_measured_and_what_it_means() {
         !text.lines().any(|l| l.starts_with("  ✗")),
         "a check failed:\n{text}"
     );
+    // The heading's count of ways is the number of rows in the table under it.
+    let after: Vec<&str> = text
+        .split("ways to keep the outbox")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip_while(|l| !l.starts_with('╞'))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+        .collect();
+    assert_eq!(after.len(), 5, "{after:?}");
 
     // Each finding follows this run's own figures, as recorded: the timings decide which
     // sentence is said, never the other way round.

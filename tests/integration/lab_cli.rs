@@ -31,6 +31,14 @@ fn fanout_shows_a_queue_splitting_and_a_topic_copying() {
     assert_eq!(again.json(), v, "the same seed gives the same result");
     let store = msgwork::store::Store::open(home.path()).unwrap();
     assert_eq!(store.runs("lab-fanout").unwrap().len(), 1);
+    drop(store);
+    let item = evidence_item(home.path(), "stretch-fanout");
+    assert_eq!(item["done"], true, "{item}");
+    let proof = item["proof"].as_str().unwrap();
+    assert!(
+        proof.contains("600 orders to") && proof.contains("0 through a topic"),
+        "{proof}"
+    );
     let human = Msgwork::new(&["lab", "fanout", "--seed", "3"]).output();
     assert!(
         human
@@ -70,6 +78,20 @@ fn dlq_accounts_for_every_message_and_refuses_bad_settings() {
     );
     let store = msgwork::store::Store::open(home.path()).unwrap();
     assert_eq!(store.runs("lab-dlq").unwrap().len(), 1);
+    drop(store);
+    let item = evidence_item(home.path(), "stretch-dlq");
+    assert_eq!(item["done"], true, "{item}");
+    let proof = item["proof"].as_str().unwrap();
+    assert!(
+        proof.contains("500 messages") && proof.contains("0 lost"),
+        "{proof}"
+    );
+    let listed = Msgwork::new(&["--data-dir", &path_str(home.path()), "evidence"]).output();
+    assert!(
+        listed.stdout.contains("dead-letter queue"),
+        "{}",
+        listed.stdout
+    );
     let human = Msgwork::new(&["lab", "dlq", "--seed", "2", "--messages", "500"]).output();
     assert!(
         human.success().stdout.contains("nothing was lost"),
