@@ -428,6 +428,9 @@ pub enum ContentCommand {
     Check {
         /// The pack's directory [default: the built-in pack]
         dir: Option<PathBuf>,
+        /// Let the pack redefine built-in ids on purpose; each one is still listed
+        #[arg(long = "override", requires = "dir")]
+        allow_override: bool,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,
