@@ -65,19 +65,35 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         &report,
     );
 
+    let kept = match (&args.keep_db, &options.db) {
+        (Some(dir), None) => Some(crate::ui::kept_databases(
+            dir,
+            (
+                "naive-billing.db",
+                "SELECT order_id, count(*) AS charges FROM charges GROUP BY order_id HAVING charges > 1",
+                "the orders the naive pipeline charged more than once",
+            ),
+        )),
+        _ => None,
+    };
     if args.json {
         emit_json(&WithReplay {
             result: &report,
             replay: &replay,
         })?;
+        if let Some(kept) = &kept {
+            eprint!("{kept}");
+        }
     } else {
-        emit(&render(
+        let mut text = render(
             &report,
             args,
             &replay,
             ctx.paint,
             run_id.zip(recorder.path()),
-        ))?;
+        );
+        text.push_str(kept.as_deref().unwrap_or_default());
+        emit(&text)?;
     }
     Ok(if args.check && !report.check_problems().is_empty() {
         Outcome::CheckFailed

@@ -330,7 +330,9 @@ impl Checker {
     ) -> Rubric {
         if concepts.get_ref().is_empty() {
             // With no [[concepts]] at all there is no place to point at: the top of the file.
-            let span = Some(concepts.span()).filter(|s| !s.is_empty()).unwrap_or(0..1);
+            let span = Some(concepts.span())
+                .filter(|s| !s.is_empty())
+                .unwrap_or(0..1);
             self.problems.push(at.problem(
                 span,
                 ProblemKind::EmptyRubric,

@@ -282,6 +282,51 @@ pub fn busy_note(machine: &crate::sim::lab::cleanup::Machine) -> Option<String> 
     })
 }
 
+/// Where `--keep-db` left a run's SQLite databases, and one query to try on one of them:
+/// `(database file name, SQL, what it shows)`.
+pub fn kept_databases(dir: &std::path::Path, query: (&str, &str, &str)) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".db"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let mut out = format!(
+        "Databases kept in {}: {}.\n",
+        dir.display(),
+        if names.is_empty() {
+            "none were written".to_string()
+        } else {
+            names.join(", ")
+        }
+    );
+    let (file, sql, shows) = query;
+    if names.iter().any(|n| n == file) {
+        let path = dir.join(file);
+        out.push_str(&format!(
+            "Try, to see {shows}:\n  sqlite3 {} \"{sql}\"\n",
+            shell_word(&path.display().to_string())
+        ));
+    }
+    out
+}
+
+/// `text` as one shell word: quoted when it holds anything a shell would split or expand.
+fn shell_word(text: &str) -> String {
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
+    if plain && !text.is_empty() {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 /// `text` as it reads on screen: without its ANSI escape sequences.
 pub fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
