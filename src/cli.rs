@@ -710,6 +710,11 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
+    /// Tell one order's life in the run instead of the report: its commit, publish, crashes,
+    /// redeliveries, dedupe skips and charges, in each pipeline, from the run's trace
+    #[arg(long, value_name = "ORDER")]
+    pub explain: Option<u32>,
+
     /// Keep the lab's SQLite databases in DIR, a new or empty directory unless --force, to
     /// inspect them afterwards (on PostgreSQL: keep the run's schemas)
     #[arg(long, value_name = "DIR")]

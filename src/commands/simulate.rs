@@ -1,5 +1,6 @@
 //! `msgwork simulate`: the outbox crash lab.
 
+mod explain;
 mod narrative;
 mod power;
 
@@ -41,12 +42,24 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         outputs.check_dir(dir, KEPT)?;
     }
     let recorder = ctx.recorder()?;
-    let trace = match &args.trace {
-        Some(path) => {
-            let file = outputs.create_file(path, TRACE)?;
-            Some(TraceSink::new(Box::new(BufWriter::new(file))))
-        }
+    if let Some(order) = args.explain
+        && !(1..=options.orders).contains(&order)
+    {
+        anyhow::bail!(
+            "--explain {order}: this run's orders are #1 to #{}; name one of them",
+            options.orders
+        );
+    }
+    let file: Option<Box<dyn std::io::Write + Send>> = match &args.trace {
+        Some(path) => Some(Box::new(BufWriter::new(outputs.create_file(path, TRACE)?))),
         None => None,
+    };
+    // --explain reads the run's own trace, kept in memory (and still written to --trace).
+    let (trace, captured) = if args.explain.is_some() {
+        let (writer, kept) = explain::Captured::new(file);
+        (Some(TraceSink::new(Box::new(writer))), Some(kept))
+    } else {
+        (file.map(TraceSink::new), None)
     };
 
     let bar = Bar::new(2 * u64::from(options.orders), "orders", !args.json);
@@ -76,7 +89,30 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         )),
         _ => None,
     };
-    if args.json {
+    if let (Some(order), Some(captured)) = (args.explain, &captured) {
+        let text = String::from_utf8_lossy(
+            &captured
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned();
+        let lives = explain::lives(&text, order);
+        if args.json {
+            emit_json(&serde_json::json!({
+                "schema_version": 1,
+                "order": order,
+                "seed": options.seed,
+                "lives": lives,
+                "replay": replay.to_string(),
+            }))?;
+        } else {
+            emit(&format!(
+                "{}{} {replay} --explain {order}\n",
+                explain::render(order, &lives),
+                ctx.paint.dim("Replay:")
+            ))?;
+        }
+    } else if args.json {
         emit_json(&WithReplay {
             result: &report,
             replay: &replay,
