@@ -259,7 +259,7 @@ pub struct RetentionArgs {
     /// Share of events that arrive a second time, late: 0 to 1
     #[arg(long, value_name = "RATE", default_value_t = 0.1)]
     pub duplicate_rate: f64,
-    /// Retention windows to compare, in whole hours from 1 to 10000 each
+    /// Retention windows to compare, in hours from 0.01 to 10000 each (decimals allowed)
     #[arg(long, value_name = "LIST", default_value = "1,2,4,8,12,24,48,96")]
     pub hours: String,
     /// Seed for which events come back, and when [default: random, printed]
@@ -458,6 +458,9 @@ pub enum ContentCommand {
     Check {
         /// The pack's directory [default: the built-in pack]
         dir: Option<PathBuf>,
+        /// Let the pack redefine built-in ids on purpose; each one is still listed
+        #[arg(long = "override", requires = "dir")]
+        allow_override: bool,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,
@@ -697,7 +700,7 @@ pub struct SimulateArgs {
 
     /// Crash exactly here instead (repeatable); ORDER is 1 to --orders, drawn from the seed if
     /// left out
-    #[arg(long = "crash-at", value_name = "POINT[:ORDER]")]
+    #[arg(long = "crash-at", value_name = "POINT[:ORDER]", value_parser = CrashAtParser, hide_possible_values = true)]
     pub crash_at: Vec<CrashAt>,
 
     /// List the crash points with a sentence each, and exit
@@ -744,6 +747,11 @@ pub struct SimulateArgs {
     /// to FILE, a new file unless --force
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+
+    /// Tell one order's life in the run instead of the report: its commit, publish, crashes,
+    /// redeliveries, dedupe skips and charges, in each pipeline, from the run's trace
+    #[arg(long, value_name = "ORDER")]
+    pub explain: Option<u32>,
 
     /// Keep the lab's SQLite databases in DIR, a new or empty directory unless --force, to
     /// inspect them afterwards (on PostgreSQL: keep the run's schemas)
@@ -920,6 +928,36 @@ pub fn value_word<T: ValueEnum>(value: &T) -> String {
     value
         .to_possible_value()
         .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
+/// `--crash-at`'s parser: `POINT[:ORDER]` read as before, with the crash points' names offered
+/// to shell completion.
+#[derive(Clone, Debug)]
+struct CrashAtParser;
+
+impl clap::builder::TypedValueParser for CrashAtParser {
+    type Value = CrashAt;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<CrashAt, clap::Error> {
+        clap::builder::StringValueParser::new()
+            .try_map(|text| text.parse::<CrashAt>())
+            .parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::sim::crash::schedule::CrashPoint::ALL
+                .into_iter()
+                .map(|point| clap::builder::PossibleValue::new(point.name())),
+        ))
+    }
 }
 
 const STARTER_EXAMPLES: &str = "\

@@ -6,7 +6,8 @@ use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::BenchArgs;
 use crate::sim::lab::bench::{self, Measurement, Sizes};
-use crate::ui::{Bar, Verdict};
+use crate::sim::lab::cleanup::Machine;
+use crate::ui::{Bar, Paint};
 
 pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     let sizes = if args.quick {
@@ -32,6 +33,7 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     bar.message_owned("verify of the Python reference solution".to_string());
     let verify = verify_python(&dir);
     bar.finish();
+    let machine = Machine::now();
     let mut measurements = measurements?;
     measurements.extend(drill?);
     measurements.extend(answers?);
@@ -41,13 +43,21 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
             "schema_version": 1,
             "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
             "quick": args.quick,
+            "machine": machine,
             "measurements": measurements,
         }))?;
         return Ok(Outcome::Success);
     }
-    let paint = ctx.paint;
+    let text = render(&measurements, &machine, args.quick, ctx.paint);
+    emit(&text)?;
+    Ok(Outcome::Success)
+}
+
+/// The measurements as a table against their targets, with what makes the figures less than
+/// the machine's best: a debug build, the quick sizes, other work on the cores.
+fn render(measurements: &[Measurement], machine: &Machine, quick: bool, paint: Paint) -> String {
     let mut table = paint.table(&["measurement", "figure", "target", ""]);
-    for m in &measurements {
+    for m in measurements {
         let target = if m.target.is_finite() {
             format!(
                 "{} {}",
@@ -58,31 +68,33 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
             String::new()
         };
         let status = match (m.target.is_finite(), m.meets) {
-            (false, _) => String::new(),
-            (true, true) => paint.good("meets"),
-            (true, false) => paint.bad("misses"),
+            (false, _) => comfy_table::Cell::new(""),
+            (true, true) => paint.good_cell("meets"),
+            (true, false) => paint.bad_cell("misses"),
         };
-        let _ = Verdict::Plain;
         table.add_row(vec![
-            m.description.clone(),
-            figure(m.value, m.unit),
-            target,
+            comfy_table::Cell::new(&m.description),
+            comfy_table::Cell::new(figure(m.value, m.unit)),
+            comfy_table::Cell::new(target),
             status,
         ]);
     }
     let mut text = format!("{table}\n");
-    if cfg!(debug_assertions) {
+    if !machine.release_build {
         text.push_str(
             "This is a debug build: the targets are for release (cargo run --release -- bench).\n",
         );
     }
-    if args.quick {
+    if quick {
         text.push_str(
             "Quick sizes: run without --quick for the figures the targets are stated for.\n",
         );
     }
-    emit(&text)?;
-    Ok(Outcome::Success)
+    if let Some(note) = crate::ui::busy_note(machine) {
+        text.push_str(&note);
+        text.push('\n');
+    }
+    text
 }
 
 /// How long until `msgwork drill` can show its first question: in-process (built-in pack parsed
@@ -280,5 +292,85 @@ pub(crate) fn figure(value: f64, unit: &str) -> String {
         format!("{value:.1} {unit}")
     } else {
         format!("{value:.2} {unit}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ColorChoice;
+
+    fn measurements() -> Vec<Measurement> {
+        vec![
+            Measurement::new("a", "fast one".to_string(), 3.0, "ms", 10.0, true),
+            Measurement::new("b", "slow one".to_string(), 30.0, "ms", 10.0, true),
+        ]
+    }
+
+    #[test]
+    fn a_busy_machine_is_said_and_a_quiet_one_is_not() {
+        let busy = Machine {
+            cores: 2,
+            load_average: Some(6.5),
+            release_build: true,
+        };
+        let text = render(
+            &measurements(),
+            &busy,
+            false,
+            Paint::new(ColorChoice::Never),
+        );
+        assert!(
+            text.contains("The machine was busy (load 6.5 on 2 cores)"),
+            "{text}"
+        );
+        let quiet = Machine {
+            load_average: Some(0.4),
+            ..busy.clone()
+        };
+        let text = render(
+            &measurements(),
+            &quiet,
+            false,
+            Paint::new(ColorChoice::Never),
+        );
+        assert!(!text.contains("busy"), "{text}");
+        let unknown = Machine {
+            load_average: None,
+            ..busy
+        };
+        let text = render(
+            &measurements(),
+            &unknown,
+            false,
+            Paint::new(ColorChoice::Never),
+        );
+        assert!(!text.contains("busy"), "{text}");
+    }
+
+    #[test]
+    fn coloured_verdicts_keep_the_table_s_columns_even() {
+        let machine = Machine {
+            cores: 2,
+            load_average: None,
+            release_build: true,
+        };
+        let text = render(
+            &measurements(),
+            &machine,
+            false,
+            Paint::new(ColorChoice::Always),
+        );
+        assert!(text.contains('\x1b'), "colour was not on: {text}");
+        let plain = crate::ui::strip_ansi(&text);
+        let widths: Vec<usize> = plain
+            .lines()
+            .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+            .map(|l| l.chars().count())
+            .collect();
+        assert!(
+            widths.len() > 3 && widths.iter().all(|w| *w == widths[0]),
+            "{plain}"
+        );
     }
 }

@@ -10,29 +10,63 @@ use crate::cli::ContentCommand;
 use crate::content::{self, Pack, PackError, Source};
 
 pub fn run(command: &ContentCommand, ctx: &Context) -> Result<Outcome> {
-    let ContentCommand::Check { dir, json } = command;
+    let ContentCommand::Check {
+        dir,
+        allow_override,
+        json,
+    } = command;
     let (name, result) = match dir {
-        Some(dir) => (dir.display().to_string(), load_pack_dir(dir)),
-        None => ("the built-in pack".to_string(), content::builtin()),
+        Some(dir) => (dir.display().to_string(), against_builtin(dir)),
+        None => (
+            "the built-in pack".to_string(),
+            content::builtin().map(|pack| (pack, Vec::new())),
+        ),
+    };
+    // Redefined built-in ids are problems unless --override says they are meant.
+    let result = match result {
+        Ok((_, overrides)) if !overrides.is_empty() && !allow_override => {
+            Err(PackError::sorted(overrides))
+        }
+        other => other,
     };
     let paint = ctx.paint;
     match result {
-        Ok(pack) => {
+        Ok((pack, overrides)) => {
             if *json {
                 emit_json(&serde_json::json!({
                     "schema_version": 1,
                     "ok": true,
                     "problems": [],
+                    "overrides": overrides,
                     "counts": counts(&pack),
                 }))?;
             } else {
-                emit(&format!(
-                    "{} {name}: {} scenarios, {} drill items, {} misconceptions, no problems.\n",
+                let mut text = String::new();
+                for o in &overrides {
+                    text.push_str(&format!(
+                        "{} {}:{}: {}\n",
+                        paint.bold("override:"),
+                        o.file,
+                        o.line,
+                        o.message
+                    ));
+                }
+                text.push_str(&format!(
+                    "{} {name}: {} scenarios, {} drill items, {} misconceptions, no problems{}.\n",
                     paint.good("ok"),
                     pack.scenarios.len(),
                     pack.items.len(),
-                    pack.misconceptions.len()
-                ))?;
+                    pack.misconceptions.len(),
+                    if overrides.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; {} built-in id(s) replaced on purpose (--override)",
+                            overrides.len()
+                        )
+                    }
+                ));
+                emit(&text)?;
             }
             Ok(Outcome::Success)
         }
@@ -92,10 +126,29 @@ fn counts(pack: &Pack) -> serde_json::Value {
     })
 }
 
+/// An instructor's pack, with the built-in ids it defines again; its own problems, and those
+/// ids too when the pack has problems of its own, as the error.
+fn against_builtin(dir: &Path) -> Result<(Pack, Vec<content::Problem>), PackError> {
+    let content::PackFiles { files, problems } = content::read_dir(dir)?;
+    let builtin = content::builtin().map_err(|err| PackError::sorted(err.problems))?;
+    match checked(&files, problems) {
+        Ok(pack) => {
+            let overrides = content::overrides(&files, &pack, &builtin);
+            Ok((pack, overrides))
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// Loads an instructor's pack, with every problem in reading and checking it. A pack without a
 /// misconception catalogue of its own may name the built-in misconceptions.
 pub fn load_pack_dir(dir: &Path) -> Result<Pack, PackError> {
     let content::PackFiles { files, problems } = content::read_dir(dir)?;
+    checked(&files, problems)
+}
+
+/// The pack in `files`, or every problem met reading (`problems`) and checking it.
+fn checked(files: &[(String, String)], problems: Vec<content::Problem>) -> Result<Pack, PackError> {
     let mut sources: Vec<Source<'_>> = files
         .iter()
         .map(|(name, text)| Source {

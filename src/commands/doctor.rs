@@ -135,12 +135,12 @@ fn render(d: &Diagnosis, ctx: &Context) -> String {
         let Some(checks) = checks else { continue };
         for c in checks {
             let mark = if c.ok {
-                paint.good("✓")
+                paint.good_cell("✓")
             } else {
-                paint.bad("✗")
+                paint.bad_cell("✗")
             };
             table.add_row(vec![
-                Cell::new(mark),
+                mark,
                 Cell::new(format!("{section}: {}", c.id)),
                 Cell::new(&c.detail),
             ]);

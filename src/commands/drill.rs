@@ -202,9 +202,9 @@ fn list(rows: &[Listed<'_>], json: bool, ctx: &Context) -> Result<Outcome> {
     let mut table = ctx.paint.table(&["section", "id", "title"]);
     for row in rows {
         table.add_row(vec![
-            row.section.name().to_string(),
-            ctx.paint.bold(row.id),
-            row.title.to_string(),
+            comfy_table::Cell::new(row.section.name()),
+            ctx.paint.bold_cell(row.id),
+            comfy_table::Cell::new(row.title),
         ]);
     }
     emit(&format!("{table}\n{} items.\n", rows.len()))?;

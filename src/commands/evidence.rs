@@ -109,9 +109,9 @@ pub fn run(writeup: Option<&Path>, as_json: bool, ctx: &Context) -> Result<Outco
         let mut table = paint.table(&["", "evidence", "proof, or what to run next"]);
         for i in &items {
             let status = match (i.done, i.required) {
-                (true, _) => paint.good("done"),
-                (false, true) => paint.bad("missing"),
-                (false, false) => paint.dim("optional"),
+                (true, _) => paint.good_cell("done"),
+                (false, true) => paint.bad_cell("missing"),
+                (false, false) => paint.dim_cell("optional"),
             };
             let next = i.next.as_deref().map(|n| ctx.suggest(n));
             let mut detail = match (&i.proof, &next) {
@@ -124,15 +124,15 @@ pub fn run(writeup: Option<&Path>, as_json: bool, ctx: &Context) -> Result<Outco
             for r in &i.refused {
                 let _ = write!(
                     detail,
-                    "\n{} run {}, {}: {}. Instead, {}.",
-                    paint.bad("not counted:"),
-                    r.run,
-                    r.file,
-                    r.reason,
-                    r.instead
+                    "\nnot counted: run {}, {}: {}. Instead, {}.",
+                    r.run, r.file, r.reason, r.instead
                 );
             }
-            table.add_row(vec![status, format!("{} ({})", i.title, i.source), detail]);
+            table.add_row(vec![
+                status,
+                comfy_table::Cell::new(format!("{} ({})", i.title, i.source)),
+                comfy_table::Cell::new(detail),
+            ]);
         }
         let _ = writeln!(text, "{table}");
         let _ = writeln!(

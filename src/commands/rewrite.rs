@@ -10,9 +10,9 @@ use super::context::{Context, emit, emit_json};
 use crate::Outcome;
 use crate::cli::RewriteArgs;
 use crate::rewrite::catalogue::Form;
-use crate::rewrite::check::{Checked, Severity, check};
+use crate::rewrite::check::check;
 use crate::rewrite::classify::Class;
-use crate::rewrite::{Rewrite, Source, input, redact, rewrite};
+use crate::rewrite::{NoEcst, Rewrite, Source, input, redact, rewrite};
 use crate::ui::{Paint, Verdict};
 
 fn load(path: &Path) -> Result<(String, Map<String, Value>)> {
@@ -61,7 +61,7 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         if args.json {
             emit_json(&checked)?;
         } else {
-            emit(&render_check(&checked, ctx.paint, run))?;
+            emit(&crate::ui::checked::render(&checked, ctx.paint, run))?;
         }
         return Ok(if checked.passed {
             Outcome::Success
@@ -106,6 +106,7 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
             })
             .unwrap_or_default();
         let stderr_paint = crate::ui::Paint::for_stderr(ctx.color);
+        eprintln!("{}", practice_record(&record, &rewritten, stderr_paint));
         let practice = crate::ui::practice::run(&rewritten, &record, stderr_paint)?;
         ctx.recorder()?.record(
             "rewrite-practice",
@@ -121,6 +122,24 @@ pub fn run(args: &RewriteArgs, ctx: &Context) -> Result<Outcome> {
         emit(&render(&rewritten, ctx.paint))?;
     }
     Ok(Outcome::Success)
+}
+
+/// The record the exercise is about, shown before the first question, secrets masked.
+fn practice_record(record: &Map<String, Value>, r: &Rewrite, paint: Paint) -> String {
+    if record.is_empty() {
+        return format!(
+            "{} no record of this {} was found, so step 2 has no fields to mark. Give one with \
+             --source RECORD.json, or practise on --example order-placed.\n",
+            paint.bold("The record:"),
+            r.event_type
+        );
+    }
+    format!(
+        "{} (from {}; secrets masked). Its fields are what steps 2 and 3 ask about.\n{}\n",
+        paint.bold("The record this event is about"),
+        r.record_source,
+        pretty(&crate::rewrite::practice::record_as_shown(record))
+    )
 }
 
 fn form_name(form: Form) -> &'static str {
@@ -185,11 +204,7 @@ fn render(r: &Rewrite, paint: Paint) -> String {
             let _ = writeln!(out, "{}\n", pretty(ecst));
         }
         _ => {
-            let _ = writeln!(
-                out,
-                "{} none: fewer than two consumers want the state on the event.\n",
-                paint.bold("ECST:")
-            );
+            let _ = writeln!(out, "{} {}\n", paint.bold("ECST:"), no_ecst(r));
         }
     }
 
@@ -200,14 +215,14 @@ fn render(r: &Rewrite, paint: Paint) -> String {
         let mut table = paint.table(&["field", "class", "why"]);
         for e in &r.excluded_fields {
             let class = match e.class {
-                Class::Secret => paint.bad("secret"),
-                Class::Pii => "personal".to_string(),
-                Class::Ordinary => "ordinary".to_string(),
+                Class::Secret => paint.bad_cell("secret"),
+                Class::Pii => comfy_table::Cell::new("personal"),
+                Class::Ordinary => comfy_table::Cell::new("ordinary"),
             };
             table.add_row(vec![
-                shown_path(&e.path, "(keys of the record)"),
+                comfy_table::Cell::new(shown_path(&e.path, "(keys of the record)")),
                 class,
-                e.reason.clone(),
+                comfy_table::Cell::new(&e.reason),
             ]);
         }
         let _ = writeln!(out, "{table}\n");
@@ -292,6 +307,33 @@ fn render(r: &Rewrite, paint: Paint) -> String {
     out
 }
 
+/// Why the rewrite shows no ECST form, and for a missing record, how to give it one.
+fn no_ecst(r: &Rewrite) -> String {
+    let wanting: Vec<&str> = r
+        .consumers
+        .iter()
+        .filter(|c| c.prefers == Form::Ecst)
+        .map(|c| c.name.as_str())
+        .collect();
+    match r.ecst_absent {
+        Some(NoEcst::NeedsTheRecord) => format!(
+            "not shown: {} want the state on the event, but ECST needs the entity's record and none \
+             was found, so it would repeat the notification. Give the record with --source \
+             RECORD.json (for example: msgwork rewrite-event EVENT.json --source record.json), \
+             or try msgwork rewrite-event --example order-placed to see ECST with its record.",
+            crate::ui::and_list(&wanting.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+        ),
+        Some(NoEcst::NothingBeyondTheId) => {
+            "not shown: the record holds nothing its ECST consumers ask for beyond the id, so it \
+             would repeat the notification."
+                .to_string()
+        }
+        Some(NoEcst::FewWantIt) | None => {
+            "none: fewer than two consumers want the state on the event.".to_string()
+        }
+    }
+}
+
 /// A field's path as a table shows it; the empty path is the whole record, named by `whole`.
 fn shown_path(path: &str, whole: &str) -> String {
     if path.is_empty() {
@@ -299,52 +341,4 @@ fn shown_path(path: &str, whole: &str) -> String {
     } else {
         path.to_string()
     }
-}
-
-fn render_check(c: &Checked, paint: Paint, run: Option<i64>) -> String {
-    let mut out = String::new();
-    let reads_as = if c.command {
-        "a command, not an event".to_string()
-    } else {
-        let form = match c.form {
-            Form::Notification => "a notification",
-            Form::Ecst => "an event-carried state transfer",
-        };
-        let of = c
-            .event_type
-            .as_deref()
-            .map(|t| format!(" of {t}"))
-            .unwrap_or_default();
-        format!("{form}{of}")
-    };
-    let _ = writeln!(
-        out,
-        "{} your payload reads as {reads_as}.\n",
-        paint.bold("Checked:")
-    );
-    for f in &c.findings {
-        let label = match f.severity {
-            Severity::Fail => paint.bad("fail"),
-            Severity::Warn => paint.bold("warn"),
-            Severity::Ok => paint.good("ok"),
-        };
-        let path = f
-            .path
-            .as_deref()
-            .map(|p| format!("{p}: "))
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {label}  {path}{}", f.message);
-    }
-    let _ = writeln!(
-        out,
-        "\n{}{}",
-        if c.passed {
-            paint.good("Passed.")
-        } else {
-            paint.bad("Failed.")
-        },
-        run.map(|run| paint.dim(&format!(" Recorded as run {run}.")))
-            .unwrap_or_default()
-    );
-    out
 }

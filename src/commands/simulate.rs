@@ -1,5 +1,6 @@
 //! `msgwork simulate`: the outbox crash lab.
 
+mod explain;
 mod narrative;
 mod power;
 
@@ -41,12 +42,24 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         outputs.check_dir(dir, KEPT)?;
     }
     let recorder = ctx.recorder()?;
-    let trace = match &args.trace {
-        Some(path) => {
-            let file = outputs.create_file(path, TRACE)?;
-            Some(TraceSink::new(Box::new(BufWriter::new(file))))
-        }
+    if let Some(order) = args.explain
+        && !(1..=options.orders).contains(&order)
+    {
+        anyhow::bail!(
+            "--explain {order}: this run's orders are #1 to #{}; name one of them",
+            options.orders
+        );
+    }
+    let file: Option<Box<dyn std::io::Write + Send>> = match &args.trace {
+        Some(path) => Some(Box::new(BufWriter::new(outputs.create_file(path, TRACE)?))),
         None => None,
+    };
+    // --explain reads the run's own trace, kept in memory (and still written to --trace).
+    let (trace, captured) = if args.explain.is_some() {
+        let (writer, kept) = explain::Captured::new(file);
+        (Some(TraceSink::new(Box::new(writer))), Some(kept))
+    } else {
+        (file.map(TraceSink::new), None)
     };
 
     let bar = Bar::new(2 * u64::from(options.orders), "orders", !args.json);
@@ -65,19 +78,58 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         &report,
     );
 
-    if args.json {
+    let kept = match (&args.keep_db, &options.db) {
+        (Some(dir), None) => Some(crate::ui::kept_databases(
+            dir,
+            (
+                "naive-billing.db",
+                "SELECT order_id, count(*) AS charges FROM charges GROUP BY order_id HAVING charges > 1",
+                "the orders the naive pipeline charged more than once",
+            ),
+        )),
+        _ => None,
+    };
+    if let (Some(order), Some(captured)) = (args.explain, &captured) {
+        let text = String::from_utf8_lossy(
+            &captured
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned();
+        let lives = explain::lives(&text, order);
+        if args.json {
+            emit_json(&serde_json::json!({
+                "schema_version": 1,
+                "order": order,
+                "seed": options.seed,
+                "lives": lives,
+                "replay": replay.to_string(),
+            }))?;
+        } else {
+            emit(&format!(
+                "{}{} {replay} --explain {order}\n",
+                explain::render(order, &lives),
+                ctx.paint.dim("Replay:")
+            ))?;
+        }
+    } else if args.json {
         emit_json(&WithReplay {
             result: &report,
             replay: &replay,
         })?;
+        if let Some(kept) = &kept {
+            eprint!("{kept}");
+        }
     } else {
-        emit(&render(
+        let mut text = render(
             &report,
             args,
             &replay,
             ctx.paint,
             run_id.zip(recorder.path()),
-        ))?;
+        );
+        text.push_str(kept.as_deref().unwrap_or_default());
+        emit(&text)?;
     }
     Ok(if args.check && !report.check_problems().is_empty() {
         Outcome::CheckFailed
@@ -282,9 +334,9 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
     let mut table = paint.table(&["crash point", "runs in", "what happens"]);
     for p in &points {
         table.add_row(vec![
-            paint.bold(p.name),
-            p.pipelines.join(", "),
-            p.description.to_string(),
+            paint.bold_cell(p.name),
+            comfy_table::Cell::new(p.pipelines.join(", ")),
+            comfy_table::Cell::new(p.description),
         ]);
     }
     let mut kinds = paint.table(&["fault anywhere", "what happens"]);
@@ -303,7 +355,10 @@ fn list_crash_points(json: bool, paint: Paint) -> Result<Outcome> {
             }
             None => name.clone(),
         };
-        kinds.add_row(vec![paint.bold(&shown), description.to_string()]);
+        kinds.add_row(vec![
+            paint.bold_cell(&shown),
+            comfy_table::Cell::new(description),
+        ]);
     }
     emit(&format!(
         "{table}\n\nThe default schedule (--crash) hits every point at least {} times for 1000 orders; \

@@ -35,6 +35,8 @@ struct Checker {
     ids: HashMap<String, String>,
     /// Misconception references to resolve once the whole pack is read: (id, file, line, col).
     references: Vec<(String, String, usize, usize)>,
+    /// The pack's own catalogue files (not the built-in one it may lean on), by name.
+    catalogues: Vec<String>,
 }
 
 /// Where a byte offset falls in a text: 1-based line and column.
@@ -92,6 +94,7 @@ impl Checker {
             }
         };
         match table.get("format_version").map(|v| v.as_integer()) {
+            // The rest of the file is still checked, read as the current format.
             None => {
                 self.problems.push(at.problem(
                     0..1,
@@ -99,7 +102,6 @@ impl Checker {
                     "no format_version".to_string(),
                     format!("add `format_version = {FORMAT_VERSION}` as the first line"),
                 ));
-                return;
             }
             Some(Some(v)) if v == i64::from(FORMAT_VERSION) => {}
             Some(Some(v)) if v > i64::from(FORMAT_VERSION) => {
@@ -176,13 +178,84 @@ impl Checker {
                 fix,
             ));
         }
-        match T::deserialize(toml::de::Deserializer::from(table)) {
-            Ok(value) => Some(value),
-            Err(err) => {
-                self.schema(at, &err);
-                None
+        // A missing format_version was reported already: read the file as the current format.
+        if !table.get_ref().contains_key("format_version")
+            && let Ok(current) = DeTable::parse("format_version = 1")
+        {
+            table.get_mut().extend(current.into_inner());
+        }
+        self.every_schema_problem::<T>(at, table.into_inner())
+    }
+
+    /// `T` from `table`, or every schema problem in it: after each one, the field at fault is
+    /// taken out (a wrong type) or stood in for (a missing field) and the file is read again, so
+    /// a file with three problems reports three at once.
+    fn every_schema_problem<'de, T: serde::Deserialize<'de>>(
+        &mut self,
+        at: &At<'_>,
+        mut table: DeTable<'de>,
+    ) -> Option<T> {
+        let mut found = false;
+        // Fields taken out or stood in for: what they cause next is not a problem of its own.
+        let mut patched: Vec<String> = Vec::new();
+        for _ in 0..32 {
+            let err = match T::deserialize(toml::de::Deserializer::from(Spanned::new(
+                0..0,
+                table.clone(),
+            ))) {
+                Ok(value) => return (!found).then_some(value),
+                Err(err) => err,
+            };
+            let message = err.message().trim().to_string();
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string);
+            let span = err.span().filter(|s| !s.is_empty());
+            match (missing, span) {
+                (Some(name), _) if table.contains_key(name.as_str()) => break,
+                (Some(name), _) => {
+                    if !patched.contains(&name) {
+                        self.schema(at, &err);
+                        found = true;
+                    }
+                    table.insert(
+                        Spanned::new(0..0, std::borrow::Cow::Owned(name.clone())),
+                        Spanned::new(0..0, toml::de::DeValue::String("".into())),
+                    );
+                    patched.push(name);
+                }
+                (None, Some(span)) => {
+                    self.schema(at, &err);
+                    found = true;
+                    let key = table
+                        .iter()
+                        .find(|(k, v)| {
+                            k.span().contains(&span.start) || v.span().contains(&span.start)
+                        })
+                        .map(|(k, _)| k.get_ref().to_string());
+                    let Some(key) = key else { break };
+                    table.remove(key.as_str());
+                    patched.push(key);
+                }
+                (None, None) => {
+                    if !found {
+                        self.schema(at, &err);
+                        found = true;
+                    }
+                    break;
+                }
             }
         }
+        if !found {
+            self.problems.push(at.problem(
+                0..1,
+                ProblemKind::Schema,
+                "the file could not be read as content".to_string(),
+                "compare it with a file that checks cleanly",
+            ));
+        }
+        None
     }
 
     fn schema(&mut self, at: &At<'_>, err: &toml::de::Error) {
@@ -256,8 +329,12 @@ impl Checker {
         owner: &str,
     ) -> Rubric {
         if concepts.get_ref().is_empty() {
+            // With no [[concepts]] at all there is no place to point at: the top of the file.
+            let span = Some(concepts.span())
+                .filter(|s| !s.is_empty())
+                .unwrap_or(0..1);
             self.problems.push(at.problem(
-                concepts.span(),
+                span,
                 ProblemKind::EmptyRubric,
                 format!("{owner} has no concepts to grade against"),
                 "add at least one [[concepts]] entry with `says` and `match` patterns",
@@ -323,6 +400,7 @@ impl Checker {
                 Section::Concepts
             }
         };
+        self.section_matches_folder(at, &file.section, section);
         let owner = format!("item {}", file.id.get_ref());
         let rubric = self.rubric(at, file.concepts, file.misconceptions, &owner);
         self.pack.items.push(Item {
@@ -335,6 +413,44 @@ impl Checker {
             rubric,
             source: at.source.name.clone(),
         });
+    }
+
+    /// An item in a folder named for a section (`retrieval/`, `compare/` ...) must say that
+    /// section, so where a file sits and what it says never disagree. A pack whose files are not
+    /// in section folders is not held to this.
+    fn section_matches_folder(&mut self, at: &At<'_>, said: &Spanned<String>, section: Section) {
+        let path = std::path::Path::new(&at.source.name);
+        let Some(folder) = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|f| f.to_str())
+        else {
+            return;
+        };
+        let Some(folder_section) = Section::ALL.into_iter().find(|s| s.name() == folder) else {
+            return;
+        };
+        if folder_section == section {
+            return;
+        }
+        let file_name = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+        let moved = path
+            .parent()
+            .and_then(|p| p.parent())
+            .map(|root| root.join(section.name()).join(file_name))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        self.problems.push(at.problem(
+            said.span(),
+            ProblemKind::BadSection,
+            format!(
+                "the item says section '{}' but sits in the folder '{folder}'",
+                said.get_ref()
+            ),
+            format!(
+                "move the file to {moved}, or write section = \"{folder}\" if it belongs where it is"
+            ),
+        ));
     }
 
     fn choice(&mut self, at: &At<'_>, question: Question, file: ChoiceFile) -> Choice {
@@ -422,6 +538,9 @@ impl Checker {
     }
 
     fn catalogue(&mut self, at: &At<'_>) {
+        if !at.source.name.starts_with("built-in ") {
+            self.catalogues.push(at.source.name.clone());
+        }
         let Some(file) = self.typed::<CatalogueFile>(at, at.source.text, Shape::catalogue()) else {
             return;
         };
@@ -463,16 +582,25 @@ impl Checker {
                     .map(String::as_str)
                     .collect();
                 self.problems.push(Problem {
-                    file,
+                    file: file.clone(),
                     line,
                     column,
                     kind: ProblemKind::DanglingMisconception,
                     message: format!("misconception '{id}' is not defined in any catalogue"),
-                    fix: match closest(&id, &known) {
-                        Some(near) => format!(
-                            "did you mean '{near}'? Or add it to drills/misconceptions.toml"
-                        ),
-                        None => "add it to drills/misconceptions.toml".to_string(),
+                    fix: {
+                        let add = match self.catalogues.first() {
+                            Some(catalogue) => format!("add it to {catalogue}"),
+                            None => format!(
+                                "define it in a catalogue of this pack, such as {} with a [[misconception]] entry",
+                                std::path::Path::new(&file)
+                                    .with_file_name("misconceptions.toml")
+                                    .display()
+                            ),
+                        };
+                        match closest(&id, &known) {
+                            Some(near) => format!("did you mean '{near}'? Or {add}"),
+                            None => format!("{}{}", add[..1].to_uppercase(), &add[1..]),
+                        }
                     },
                 });
             }
@@ -541,6 +669,53 @@ mod tests {
     fn line_and_column_are_one_based() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    fn problems_in(name: &str, text: &str) -> Vec<Problem> {
+        match parse_pack(&[Source {
+            name: name.to_string(),
+            text,
+        }]) {
+            Ok(_) => Vec::new(),
+            Err(err) => err.problems,
+        }
+    }
+
+    #[test]
+    fn every_problem_in_a_file_is_reported_in_one_run() {
+        let problems = problems_in(
+            "pack/retrieval/r9.toml",
+            "id = \"R9\"\nsection = \"retrieval\"\nprompt = 42\nhints = \"one\"\n",
+        );
+        let messages: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+        for wanted in [
+            "no format_version",
+            "missing field `title`",
+            "missing field `model_answer`",
+            "invalid type: integer `42`, expected a string",
+            "invalid type: string \"one\", expected a sequence",
+        ] {
+            assert!(
+                messages.iter().any(|m| m.contains(wanted)),
+                "{wanted} missing from {messages:#?}"
+            );
+        }
+        assert!(
+            !messages
+                .iter()
+                .any(|m| m.contains("missing field `prompt`")),
+            "a wrong type is not also reported missing: {messages:#?}"
+        );
+        assert_eq!(messages.len(), 5, "{messages:#?}");
+    }
+
+    #[test]
+    fn a_clean_file_still_parses_after_the_schema_pass() {
+        let problems = problems_in(
+            "pack/retrieval/r9.toml",
+            "format_version = 1\nid = \"R9\"\nsection = \"retrieval\"\ntitle = \"t\"\nprompt = \"p\"\nmodel_answer = \"m\"\n[[concepts]]\nid = \"c\"\nsays = \"s\"\nmatch = [\"x\"]\n",
+        );
+        assert!(problems.is_empty(), "{problems:#?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod fields;
 mod file;
 mod lexicon;
 mod model;
+mod overrides;
 pub mod pattern;
 mod problem;
 pub mod text;
@@ -19,4 +20,5 @@ pub use dir::{PackFiles, read_dir};
 pub use model::{
     Choice, Concept, Item, Misconception, OtherAnswer, Pack, Question, Rubric, Scenario, Section,
 };
+pub use overrides::overrides;
 pub use problem::{PackError, Problem, ProblemKind, Source};

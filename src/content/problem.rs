@@ -42,6 +42,8 @@ pub enum ProblemKind {
     TooLarge,
     /// A file that is not UTF-8 text.
     NotText,
+    /// An id the built-in pack defines too, redefined without `--override`.
+    OverridesBuiltin,
 }
 
 /// One problem in a content pack, with where it is and how to fix it.

@@ -154,6 +154,14 @@ pub(super) fn stretch(store: &Store) -> Result<Vec<Evidence>, StoreError> {
             "stretch-retention",
             "Stretch: the inbox retention window, and its trade-off",
         ),
+        (
+            "stretch-fanout",
+            "Stretch: one queue against a topic, for services that each need every order",
+        ),
+        (
+            "stretch-dlq",
+            "Stretch: retries with backoff, and a dead-letter queue for what never succeeds",
+        ),
     ] {
         let mut item = Evidence::new(id, "lab", false, title);
         let lab = id.trim_start_matches("stretch-");
@@ -211,15 +219,39 @@ fn stretch_summary(lab: &str, r: &serde_json::Value) -> Option<String> {
             r["keyed"]["violations"].as_u64()?,
             r["unkeyed"]["violations"].as_u64()?
         )),
+        "fanout" => {
+            let missed = |side: &str| -> Option<u64> {
+                r[side]
+                    .as_array()?
+                    .iter()
+                    .map(|s| s["missed"].as_u64())
+                    .sum::<Option<u64>>()
+            };
+            Some(format!(
+                "{} orders to {} services, {} deliveries missed through one queue, {} through a topic",
+                r["orders"].as_u64()?,
+                r["topic"].as_array()?.len(),
+                missed("queue")?,
+                missed("topic")?
+            ))
+        }
+        "dlq" => Some(format!(
+            "{} messages, {} applied ({} after a retry), {} dead-lettered, {} lost",
+            r["options"]["messages"].as_u64()?,
+            r["applied"].as_u64()?,
+            r["applied_after_retry"].as_u64()?,
+            r["dead_lettered"].as_u64()?,
+            r["lost"].as_u64()?
+        )),
         "retention" => {
             let windows = r["windows"].as_array()?;
             let (first, last) = (windows.first()?, windows.last()?);
             Some(format!(
                 "{} duplicates re-applied keeping ids {} h, {} keeping them {} h",
                 first["reapplied"].as_u64()?,
-                first["hours"].as_u64()?,
+                first["hours"].as_f64()?,
                 last["reapplied"].as_u64()?,
-                last["hours"].as_u64()?
+                last["hours"].as_f64()?
             ))
         }
         _ => None,

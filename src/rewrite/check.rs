@@ -125,7 +125,7 @@ pub fn check(payload: &Map<String, Value>, thin_type: Option<&str>) -> Checked {
         push(
             "command-in-disguise",
             Severity::Fail,
-            command_keys.first().map(|k| (*k).to_string()),
+            Some(command_keys.first().copied().unwrap_or("to").to_string()),
             "this payload instructs a consumer (an action, a recipient, a template): that couples the producer to one consumer's job. Publish what happened instead.".to_string(),
         );
     }

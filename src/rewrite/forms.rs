@@ -8,7 +8,9 @@ use serde_json::{Map, Value, json};
 use super::catalogue::{self, Consumer, Form};
 use super::classify::{self, Class, Finding};
 use super::envelope;
-use super::output::{CallBacks, ConsumerView, Excluded, Flagged, Metrics, Rewrite, SCHEMA_VERSION};
+use super::output::{
+    CallBacks, ConsumerView, Excluded, Flagged, Metrics, NoEcst, Rewrite, SCHEMA_VERSION,
+};
 use super::paths::{ancestors, get_path, remove_path, set_path, within};
 use super::redact::{self, Scope};
 use super::thin::{FieldError, Thin, event_type_of, read_thin};
@@ -243,6 +245,7 @@ pub fn rewrite(
             }
         },
     };
+    let record_found = record.is_some();
     let record = record.unwrap_or_else(|| {
         event
             .iter()
@@ -290,6 +293,7 @@ pub fn rewrite(
         .collect();
     let mut excluded = Vec::new();
     let mut flagged = Vec::new();
+    let mut ecst_absent = None;
     let ecst = if ecst_consumers.len() >= 2 {
         let mut data = id_only.clone();
         for consumer in &ecst_consumers {
@@ -372,17 +376,26 @@ pub fn rewrite(
             }
         }
         let data = data.as_object().cloned().unwrap_or_default();
-        if data == id_only {
+        if data == id_only && !record_found {
+            notes.push(format!(
+                "Without the {entity}'s record, an ECST form could carry only the ids the thin \
+                 event already holds, which is the notification again."
+            ));
+            ecst_absent = Some(NoEcst::NeedsTheRecord);
+            None
+        } else if data == id_only {
             notes.push(format!(
                 "The record holds nothing the ECST consumers ask for beyond the {entity}'s id, so \
                  an ECST form would be the notification again: the notification is the event to \
                  publish."
             ));
+            ecst_absent = Some(NoEcst::NothingBeyondTheId);
             None
         } else {
             Some(envelope(&thin, &entity, data))
         }
     } else {
+        ecst_absent = Some(NoEcst::FewWantIt);
         notes.push(format!(
             "Fewer than two consumers prefer ECST, so the notification is the event to publish; consumers fetch what they need from the {entity} service."
         ));
@@ -414,15 +427,19 @@ pub fn rewrite(
     let callbacks = consumers
         .iter()
         .map(|c| {
+            // A consumer that prefers the notification reads the source when it acts, whatever
+            // the event carries: it calls back under either form.
+            let reads_at_use = c.prefers == Form::Notification;
             let needs_more_than_id = c.needs.iter().any(|n| n != &thin.id_field);
             let carried =
                 |data: &Map<String, Value>| c.needs.iter().all(|n| get_path(data, n).is_some());
+            let notification = u32::from(reads_at_use || needs_more_than_id);
             CallBacks {
                 consumer: c.name.clone(),
-                notification: u32::from(needs_more_than_id),
+                notification,
                 ecst: match &ecst_data {
-                    Some(data) => u32::from(needs_more_than_id && !carried(data)),
-                    None => u32::from(needs_more_than_id),
+                    Some(data) => u32::from(reads_at_use || needs_more_than_id && !carried(data)),
+                    None => notification,
                 },
             }
         })
@@ -467,6 +484,7 @@ pub fn rewrite(
         },
         notification,
         ecst,
+        ecst_absent,
         excluded_fields: excluded,
         dropped_from_event,
         flagged_pii: flagged,

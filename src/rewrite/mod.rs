@@ -16,5 +16,7 @@ mod thin;
 mod timestamp;
 
 pub use forms::{Source, rewrite};
-pub use output::{CallBacks, ConsumerView, Excluded, Flagged, Metrics, Rewrite, SCHEMA_VERSION};
+pub use output::{
+    CallBacks, ConsumerView, Excluded, Flagged, Metrics, NoEcst, Rewrite, SCHEMA_VERSION,
+};
 pub use thin::{FieldError, event_type_of};

@@ -53,6 +53,18 @@ pub struct Metrics {
     pub stale_fields: Vec<String>,
 }
 
+/// Why a rewrite has no ECST form to show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoEcst {
+    /// Fewer than two consumers want the state on the event.
+    FewWantIt,
+    /// No record of the entity was found, so the event's own ids are all there is to carry.
+    NeedsTheRecord,
+    /// The record has nothing the ECST consumers ask for beyond the entity's id.
+    NothingBeyondTheId,
+}
+
 /// The whole rewrite, as `--json` prints it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Rewrite {
@@ -68,6 +80,8 @@ pub struct Rewrite {
     pub record_source: String,
     pub notification: Value,
     pub ecst: Option<Value>,
+    /// Why there is no ECST form, when there is none.
+    pub ecst_absent: Option<NoEcst>,
     pub excluded_fields: Vec<Excluded>,
     /// Fields of the thin event itself left off both forms because they look like secrets
     /// (an id holding a card number, a correlation id holding a key), and why.

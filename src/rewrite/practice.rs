@@ -11,7 +11,8 @@ use super::catalogue::Form;
 use super::check::{Checked, check};
 use super::classify::{self, Class};
 use super::output::{Excluded, Rewrite};
-use super::paths::within;
+use super::paths::{set_path, within};
+use super::redact;
 
 /// How the learner did, for the progress store.
 #[derive(Debug, Default, Serialize)]
@@ -52,6 +53,24 @@ pub trait PracticePrompter {
     fn payload_unreadable(&mut self);
     /// The exercise is over.
     fn end(&mut self);
+}
+
+/// The record as the exercise shows it before asking: every field in place, each secret's value
+/// replaced by what it is, so the learner sees what to keep off without a secret being echoed.
+pub fn record_as_shown(record: &Map<String, Value>) -> Value {
+    let mut shown = record.clone();
+    for f in classify::classify(&Value::Object(record.clone())) {
+        if f.class == Class::Secret && !f.path.is_empty() && !f.path.contains('[') {
+            set_path(
+                &mut shown,
+                &f.path,
+                Value::String(redact::placeholder(&f.reason)),
+            );
+        }
+    }
+    let mut shown = Value::Object(shown);
+    redact::scrub(&mut shown, redact::Scope::Secrets);
+    shown
 }
 
 /// Walks the learner through the exercise for `model` (the model rewrite of the same event), with

@@ -2,6 +2,7 @@
 //! charts (SVG files and their terminal versions).
 //! Nothing here decides anything; it only shows what the core computed.
 
+pub mod checked;
 pub mod plot;
 pub mod practice;
 pub mod prompt;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::ColorChoice;
@@ -92,6 +93,44 @@ impl Paint {
             table.force_no_tty().set_width(100);
         }
         table
+    }
+
+    /// A table cell in green and bold. Cells are coloured through the table's own styling, never
+    /// with colour codes inside the text, so that colour never changes a column's width.
+    pub fn good_cell(self, text: impl ToString) -> Cell {
+        self.cell_in(
+            Cell::new(text)
+                .fg(Color::Green)
+                .add_attribute(Attribute::Bold),
+        )
+    }
+
+    /// A table cell in red and bold, coloured the way `good_cell` is.
+    pub fn bad_cell(self, text: impl ToString) -> Cell {
+        self.cell_in(
+            Cell::new(text)
+                .fg(Color::Red)
+                .add_attribute(Attribute::Bold),
+        )
+    }
+
+    /// A dimmed table cell, styled the way `good_cell` is.
+    pub fn dim_cell(self, text: impl ToString) -> Cell {
+        self.cell_in(Cell::new(text).add_attribute(Attribute::Dim))
+    }
+
+    /// A bold table cell, styled the way `good_cell` is.
+    pub fn bold_cell(self, text: impl ToString) -> Cell {
+        self.cell_in(Cell::new(text).add_attribute(Attribute::Bold))
+    }
+
+    /// The styled cell when colour is on, and the same text unstyled when it is off.
+    fn cell_in(self, styled: Cell) -> Cell {
+        if self.enabled {
+            styled
+        } else {
+            Cell::new(styled.content())
+        }
     }
 
     /// A right-aligned numeric cell, green when it is what you want and red when it is not.
@@ -233,6 +272,82 @@ impl Progress for Bar {
     }
 }
 
+/// A sentence saying the machine was busy while figures were measured, when it was.
+pub fn busy_note(machine: &crate::sim::lab::cleanup::Machine) -> Option<String> {
+    machine.busy_load().map(|load| {
+        format!(
+            "The machine was busy (load {load:.1} on {}): other work shares the cores these figures were taken on.",
+            plural(machine.cores as u64, "core", "cores")
+        )
+    })
+}
+
+/// Where `--keep-db` left a run's SQLite databases, and one query to try on one of them:
+/// `(database file name, SQL, what it shows)`.
+pub fn kept_databases(dir: &std::path::Path, query: (&str, &str, &str)) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".db"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let mut out = format!(
+        "Databases kept in {}: {}.\n",
+        dir.display(),
+        if names.is_empty() {
+            "none were written".to_string()
+        } else {
+            names.join(", ")
+        }
+    );
+    let (file, sql, shows) = query;
+    if names.iter().any(|n| n == file) {
+        let path = dir.join(file);
+        out.push_str(&format!(
+            "Try, to see {shows}:\n  sqlite3 {} \"{sql}\"\n",
+            shell_word(&path.display().to_string())
+        ));
+    }
+    out
+}
+
+/// `text` as one shell word: quoted when it holds anything a shell would split or expand.
+fn shell_word(text: &str) -> String {
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
+    if plain && !text.is_empty() {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// `text` as it reads on screen: without its ANSI escape sequences.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `1 event`, `2 events`: a count with its noun, for sentences built from a run's figures.
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -287,6 +402,29 @@ pub fn text_width(term: &console::Term) -> Option<usize> {
 #[cfg(test)]
 mod wrap_tests {
     use super::*;
+
+    #[test]
+    fn coloured_cells_take_the_width_of_their_text() {
+        let paint = Paint::new(ColorChoice::Always);
+        let mut table = paint.table(&["mark", "what"]);
+        table.add_row(vec![paint.good_cell("met"), Cell::new("a")]);
+        table.add_row(vec![paint.bad_cell("missed"), Cell::new("b")]);
+        table.add_row(vec![paint.dim_cell("optional"), paint.bold_cell("c")]);
+        table.add_row(vec![Cell::new("plain"), Cell::new("d")]);
+        let text = table.to_string();
+        assert!(text.contains('\x1b'), "colour was not on: {text}");
+        let plain = strip_ansi(&text);
+        let widths: Vec<usize> = plain.lines().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{plain}");
+    }
+
+    #[test]
+    fn cells_carry_no_style_with_colour_off() {
+        let paint = Paint::new(ColorChoice::Never);
+        let mut table = paint.table(&["mark"]);
+        table.add_row(vec![paint.bad_cell("missed")]);
+        assert!(!table.to_string().contains('\x1b'));
+    }
 
     #[test]
     fn wrapping_keeps_words_whole() {

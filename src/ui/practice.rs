@@ -143,9 +143,7 @@ impl PracticePrompter for TerminalPractice {
     }
 
     fn payload_checked(&mut self, checked: &Checked) {
-        for f in &checked.findings {
-            self.say(&format!("  {:?}: {}", f.severity, f.message).to_lowercase());
-        }
+        self.say(super::checked::render(checked, self.paint, None).trim_end());
     }
 
     fn payload_unreadable(&mut self) {

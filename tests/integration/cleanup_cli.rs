@@ -215,7 +215,7 @@ fn cleanup_tells_a_person_what_it_measured_and_what_it_means() {
     for part in [
         "msgwork lab cleanup  SQLite · seed 8 · 20,000 rows on 1 KiB pages",
         "by table size",
-        "four ways to keep the outbox",
+        "five ways to keep the outbox",
         "Against the targets",
         "Checked on this run",
         "What this shows",
@@ -228,6 +228,17 @@ fn cleanup_tells_a_person_what_it_measured_and_what_it_means() {
         !text.lines().any(|l| l.starts_with("  ✗")),
         "a check failed:\n{text}"
     );
+    // The heading's count of ways is the number of rows in the table under it.
+    let after: Vec<&str> = text
+        .split("ways to keep the outbox")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip_while(|l| !l.starts_with('╞'))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+        .collect();
+    assert_eq!(after.len(), 5, "{after:?}");
 
     // Each finding follows this run's own figures, as recorded: the timings decide which
     // sentence is said, never the other way round.
@@ -341,4 +352,98 @@ fn cleanup_refuses_bad_input_in_one_line() {
             "{args:?}: bad input did work before failing"
         );
     }
+}
+
+/// The `sqlite3 FILE "SQL"` line a run printed after `--keep-db`, run on the file it names:
+/// the query works, on a database that is there.
+fn try_the_kept_query(text: &str, dir: &std::path::Path) -> usize {
+    assert!(
+        text.contains(&format!("Databases kept in {}:", dir.display())),
+        "{text}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("sqlite3 "))
+        .unwrap_or_else(|| panic!("no query to try in:\n{text}"));
+    let rest = line.trim_start().strip_prefix("sqlite3 ").unwrap();
+    let (file, sql) = rest.split_once(" \"").unwrap();
+    let sql = sql.strip_suffix('"').unwrap();
+    assert!(std::path::Path::new(file).starts_with(dir), "{file}");
+    let conn = Connection::open(file).unwrap();
+    let mut statement = conn.prepare(sql).unwrap();
+    let mut rows = statement.query([]).unwrap();
+    let mut n = 0;
+    while rows.next().unwrap().is_some() {
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn keep_db_says_where_the_databases_went_and_gives_a_query_that_runs() {
+    let dbs = tempfile::tempdir().unwrap();
+    let kept = dbs.path().join("kept");
+    let out = Msgwork::new(&[
+        "lab",
+        "cleanup",
+        "--rows",
+        "20k",
+        "--batch",
+        "3000",
+        "--page-size",
+        "4096",
+        "--seed",
+        "5",
+        "--keep-db",
+        &path_str(&kept),
+    ])
+    .env_remove("MSGWORK_DB")
+    .output();
+    let text = &out.success().stdout;
+    assert!(
+        text.contains("cleanup-outbox.db, cleanup-partitions.db"),
+        "{text}"
+    );
+    assert!(try_the_kept_query(text, &kept) > 0, "the plan has a row");
+
+    let kept = dbs.path().join("sim");
+    let out = Msgwork::new(&[
+        "simulate",
+        "--orders",
+        "200",
+        "--seed",
+        "3",
+        "--crash",
+        "--keep-db",
+        &path_str(&kept),
+    ])
+    .env_remove("MSGWORK_DB")
+    .output();
+    let text = &out.success().stdout;
+    try_the_kept_query(text, &kept);
+
+    let kept = dbs.path().join("cdc");
+    let out = Msgwork::new(&[
+        "lab",
+        "cdc",
+        "--seed",
+        "5",
+        "--rate",
+        "400",
+        "--seconds",
+        "0.5",
+        "--interval",
+        "100ms",
+        "--keep-db",
+        &path_str(&kept),
+        "--json",
+    ])
+    .env_remove("MSGWORK_DB")
+    .output();
+    out.success().json();
+    assert_eq!(
+        try_the_kept_query(&out.stderr, &kept),
+        0,
+        "the inbox let nothing through twice"
+    );
 }

@@ -389,3 +389,134 @@ fn progress_shows_mastery_and_spaced_repetition_brings_items_back() {
         early.stderr
     );
 }
+
+/// A drill item file; `extra` is added at the end.
+fn item_toml(id: &str, section: &str, extra: &str) -> String {
+    format!(
+        "format_version = 1\nid = \"{id}\"\nsection = \"{section}\"\ntitle = \"t\"\nprompt = \"p\"\nmodel_answer = \"m\"\n{extra}\n[[concepts]]\nid = \"c-{id}\"\nsays = \"s\"\nmatch = [\"x\"]\n"
+    )
+}
+
+fn pack_with(files: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn content_check_says_when_a_pack_redefines_a_builtin_id() {
+    let pack = pack_with(&[
+        ("retrieval/r1.toml", item_toml("R1", "retrieval", "")),
+        ("retrieval/q1.toml", item_toml("Q1", "retrieval", "")),
+    ]);
+    let dir = path_str(pack.path());
+    let out = Msgwork::new(&["content", "check", &dir, "--json"]).output();
+    let v = out.expect_code(1).json();
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["kind"], "overrides-builtin");
+    assert_eq!(problems[0]["line"], 2);
+    assert!(
+        problems[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("retrieval/r1.toml")
+    );
+    assert!(problems[0]["fix"].as_str().unwrap().contains("--override"));
+
+    let out = Msgwork::new(&["content", "check", &dir, "--override", "--json"]).output();
+    let v = out.success().json();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["overrides"].as_array().unwrap().len(), 1);
+    let human = Msgwork::new(&["content", "check", &dir, "--override"]).output();
+    let text = &human.success().stdout;
+    assert!(
+        text.contains("override:") && text.contains("item 'R1'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 built-in id(s) replaced on purpose"),
+        "{text}"
+    );
+    // A pack of new ids only needs no --override.
+    let fresh = pack_with(&[("retrieval/q1.toml", item_toml("Q1", "retrieval", ""))]);
+    Msgwork::new(&["content", "check", &path_str(fresh.path())])
+        .output()
+        .success();
+}
+
+#[test]
+fn content_check_holds_each_item_to_its_folder_and_names_the_packs_own_paths() {
+    let pack = pack_with(&[
+        ("retrieval/q2.toml", item_toml("Q2", "compare", "")),
+        (
+            "compare/q3.toml",
+            item_toml("Q3", "compare", "misconceptions = [\"no-such-idea\"]"),
+        ),
+        ("loose/q4.toml", item_toml("Q4", "mistakes", "")),
+    ]);
+    let root = path_str(pack.path());
+    let out = Msgwork::new(&["content", "check", &root, "--json"]).output();
+    let v = out.expect_code(1).json();
+    let problems = v["problems"].as_array().unwrap();
+    let section = problems
+        .iter()
+        .find(|p| p["kind"] == "bad-section")
+        .expect("a bad-section problem");
+    assert!(
+        section["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("retrieval/q2.toml")
+    );
+    assert!(
+        section["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{root}/compare/q2.toml")),
+        "{section}"
+    );
+    let dangling = problems
+        .iter()
+        .find(|p| p["kind"] == "dangling-misconception")
+        .expect("a dangling misconception");
+    let fix = dangling["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!("{root}/compare/misconceptions.toml")),
+        "{fix}"
+    );
+    assert!(!fix.contains("drills/misconceptions.toml"), "{fix}");
+    // A folder that names no section holds its items to nothing.
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
+#[test]
+fn content_check_reports_every_problem_of_a_file_in_one_run() {
+    let pack = pack_with(&[(
+        "retrieval/q5.toml",
+        "id = \"Q5\"\nsection = \"retrieval\"\nprompt = 42\n".to_string(),
+    )]);
+    let out = Msgwork::new(&["content", "check", &path_str(pack.path()), "--json"]).output();
+    let v = out.expect_code(1).json();
+    let messages: Vec<&str> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    for wanted in [
+        "no format_version",
+        "`title`",
+        "`model_answer`",
+        "integer `42`",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(wanted)),
+            "{wanted} missing from {messages:?}"
+        );
+    }
+}

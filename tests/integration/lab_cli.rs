@@ -31,6 +31,14 @@ fn fanout_shows_a_queue_splitting_and_a_topic_copying() {
     assert_eq!(again.json(), v, "the same seed gives the same result");
     let store = msgwork::store::Store::open(home.path()).unwrap();
     assert_eq!(store.runs("lab-fanout").unwrap().len(), 1);
+    drop(store);
+    let item = evidence_item(home.path(), "stretch-fanout");
+    assert_eq!(item["done"], true, "{item}");
+    let proof = item["proof"].as_str().unwrap();
+    assert!(
+        proof.contains("600 orders to") && proof.contains("0 through a topic"),
+        "{proof}"
+    );
     let human = Msgwork::new(&["lab", "fanout", "--seed", "3"]).output();
     assert!(
         human
@@ -70,6 +78,20 @@ fn dlq_accounts_for_every_message_and_refuses_bad_settings() {
     );
     let store = msgwork::store::Store::open(home.path()).unwrap();
     assert_eq!(store.runs("lab-dlq").unwrap().len(), 1);
+    drop(store);
+    let item = evidence_item(home.path(), "stretch-dlq");
+    assert_eq!(item["done"], true, "{item}");
+    let proof = item["proof"].as_str().unwrap();
+    assert!(
+        proof.contains("500 messages") && proof.contains("0 lost"),
+        "{proof}"
+    );
+    let listed = Msgwork::new(&["--data-dir", &path_str(home.path()), "evidence"]).output();
+    assert!(
+        listed.stdout.contains("dead-letter queue"),
+        "{}",
+        listed.stdout
+    );
     let human = Msgwork::new(&["lab", "dlq", "--seed", "2", "--messages", "500"]).output();
     assert!(
         human.success().stdout.contains("nothing was lost"),
@@ -139,6 +161,57 @@ fn retention_shows_the_trade_off_and_fills_the_evidence_item() {
     Msgwork::new(&["lab", "retention", "--hours", "1,two"])
         .output()
         .usage_error("--hours");
+}
+
+#[test]
+fn retention_takes_windows_in_decimal_hours_and_refuses_empty_ones() {
+    let (out, home) = Msgwork::new(&[
+        "lab",
+        "retention",
+        "--seed",
+        "4",
+        "--events",
+        "2000",
+        "--hours",
+        "0.25,1.5,24",
+        "--json",
+    ])
+    .run();
+    let v = out.success().json();
+    let hours: Vec<serde_json::Value> = v["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["hours"].clone())
+        .collect();
+    assert_eq!(
+        hours,
+        [
+            serde_json::json!(0.25),
+            serde_json::json!(1.5),
+            serde_json::json!(24)
+        ]
+    );
+    let w = v["windows"].as_array().unwrap();
+    assert!(w[0]["reapplied"].as_u64().unwrap() >= w[1]["reapplied"].as_u64().unwrap());
+    let stretch = evidence_item(home.path(), "stretch-retention");
+    assert!(
+        stretch["proof"]
+            .as_str()
+            .unwrap()
+            .contains("keeping ids 0.25 h"),
+        "{stretch}"
+    );
+    for bad in ["0", "-1", "NaN", "inf", "1,,2", "0.001", "10001", "1h"] {
+        let flag = format!("--hours={bad}");
+        let out = Msgwork::new(&["lab", "retention", &flag]).output();
+        out.usage_error("--hours");
+        assert!(
+            out.stderr.contains("0.01 to 10000"),
+            "{bad}: {}",
+            out.stderr
+        );
+    }
 }
 
 #[test]

@@ -31,5 +31,6 @@ mod simulate_process;
 mod sketch_cli;
 mod sketch_template;
 mod starter;
+mod table_widths;
 mod terminal;
 mod verify_cli;

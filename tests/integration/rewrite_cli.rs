@@ -424,3 +424,194 @@ fn flagged_fields_agree_in_number_with_the_consumers_that_need_them() {
         out.stdout
     );
 }
+
+#[test]
+fn without_a_record_ecst_is_not_shown_and_the_learner_is_told_how_to_give_one() {
+    let event = fixture("events/unknown-type.json");
+    let out = Msgwork::new(&["rewrite-event", &event, "--json"]).output();
+    let v = out.success().json();
+    assert_eq!(v["record_source"], "none");
+    assert_eq!(v["ecst"], serde_json::Value::Null);
+    assert_eq!(v["ecst_absent"], "needs_the_record");
+    let out = Msgwork::new(&["rewrite-event", &event]).output();
+    let text = &out.success().stdout;
+    assert!(!text.contains("Event-carried state transfer ("), "{text}");
+    assert!(
+        text.contains("ECST needs the entity's record")
+            && text.contains("--source RECORD.json")
+            && text.contains("--example order-placed"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("fewer than two consumers"),
+        "two consumers do want ECST here: {text}"
+    );
+
+    // With a record, the same event does get its ECST form.
+    let dir = tempfile::tempdir().unwrap();
+    let record = write(
+        dir.path(),
+        "invoice.json",
+        r#"{"invoice_id": "inv_2207", "amount_cents": 1200, "currency": "EUR", "due_on": "2026-03-01"}"#,
+    );
+    let out = Msgwork::new(&["rewrite-event", &event, "--source", &record, "--json"]).output();
+    let v = out.success().json();
+    assert!(v["ecst"].is_object(), "{v}");
+    assert_eq!(v["ecst_absent"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_consumer_that_prefers_the_notification_calls_back_under_it() {
+    for event in [
+        "events/unknown-type.json",
+        "events/order-placed.json",
+        "events/user-registered.json",
+    ] {
+        let out = Msgwork::new(&["rewrite-event", &fixture(event), "--json"]).output();
+        let v = out.success().json();
+        for c in v["consumers"].as_array().unwrap() {
+            if c["prefers"] != "notification" {
+                continue;
+            }
+            let calls = v["metrics"]["callbacks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["consumer"] == c["name"])
+                .unwrap();
+            assert_eq!(calls["notification"], 1, "{event}: {calls}");
+            assert_eq!(calls["ecst"], 1, "{event}: {calls}");
+        }
+    }
+}
+
+#[test]
+fn a_phone_number_inside_a_delivery_note_is_kept_off_the_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = write(
+        dir.path(),
+        "order.json",
+        r#"{"order_id": "ord_9f2a", "customer_id": "usr_7c31", "total_cents": 5284,
+            "currency": "USD", "items": [{"sku": "MUG-CER-350", "qty": 2, "price_cents": 1450}],
+            "delivery_note": "Leave it with the neighbour, or call me on (415) 555-0132 first",
+            "gift_message": "Happy birthday! Order 2024-000123 of 14.03.2026, ISBN 978-0-13-468599-1"}"#,
+    );
+    let out = Msgwork::new(&[
+        "rewrite-event",
+        &fixture("events/order-placed.json"),
+        "--source",
+        &record,
+        "--json",
+    ])
+    .output();
+    let v = out.success().json();
+    let kept_off: Vec<&str> = v["excluded_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert!(kept_off.contains(&"delivery_note"), "{kept_off:?}");
+    assert!(!kept_off.contains(&"gift_message"), "{kept_off:?}");
+    let reason = v["excluded_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "delivery_note")
+        .unwrap()["reason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("phone number"), "{reason}");
+    assert!(
+        !v.to_string().contains("555-0132"),
+        "the number itself is never shown"
+    );
+}
+
+/// `rewrite-event --practice` in a pty, with an "editor" that writes `payload` into the file.
+fn practise_with(home: &std::path::Path, payload: &str) -> rexpect::session::PtySession {
+    let file = write(home, "mine.json", payload);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"));
+    cmd.args(["--data-dir", &path_str(home), "rewrite-event"])
+        .args(["--example", "order-placed", "--practice"])
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env("VISUAL", format!("cp {file}"))
+        .env("EDITOR", format!("cp {file}"));
+    rexpect::session::spawn_command(cmd, Some(30_000)).expect("msgwork starts in a pty")
+}
+
+/// Answers the first two steps: ECST, ECST, notification, then marks nothing.
+fn through_steps_one_and_two(p: &mut rexpect::session::PtySession) {
+    for (question, keys) in [
+        ("billing: which form?", "\x1b[B\r"),
+        ("inventory: which form?", "\x1b[B\r"),
+        ("fraud-review: which form?", "\r"),
+        ("space to mark", "\r"),
+        ("Write it now?", "\r"),
+    ] {
+        p.exp_string(question).unwrap();
+        p.send(keys).unwrap();
+        p.flush().unwrap();
+    }
+}
+
+#[test]
+fn practice_shows_the_record_first_and_grades_the_learners_payload_field_by_field() {
+    let home = tempfile::tempdir().unwrap();
+    let mut p = practise_with(
+        home.path(),
+        r#"{"type": "OrderPlaced", "event_id": "e-1", "occurred_at": "2026-03-14T09:26:53Z",
+            "data": {"order_id": "ord_9f2a", "customer_email": "ada@example.com",
+                     "card_number": "4111111111111111"}}"#,
+    );
+    // The record comes before the first question, its secrets masked.
+    let before = p.exp_string("billing: which form?").unwrap();
+    assert!(
+        before.contains("The record this event is about"),
+        "{before}"
+    );
+    assert!(before.contains("customer_email"), "{before}");
+    assert!(!before.contains("4111111111111111"), "{before}");
+    p.send("\x1b[B\r").unwrap();
+    p.flush().unwrap();
+    for (question, keys) in [
+        ("inventory: which form?", "\x1b[B\r"),
+        ("fraud-review: which form?", "\r"),
+        ("space to mark", "\r"),
+        ("Write it now?", "\r"),
+    ] {
+        p.exp_string(question).unwrap();
+        p.send(keys).unwrap();
+        p.flush().unwrap();
+    }
+    let graded = p.exp_string("Failed.").unwrap();
+    assert!(graded.contains("fail  data.card_number:"), "{graded}");
+    assert!(graded.contains("data.customer_email:"), "{graded}");
+    for line in graded
+        .lines()
+        .filter(|l| l.contains("warn  ") || l.contains("fail  "))
+    {
+        assert!(line.contains(':'), "a finding without its field: {line}");
+    }
+    p.exp_eof().unwrap();
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    let runs = store.runs("rewrite-practice").unwrap();
+    assert_eq!(runs[0].results["payload"]["passed"], false);
+}
+
+#[test]
+fn practice_passes_a_payload_without_secrets_or_needless_personal_data() {
+    let home = tempfile::tempdir().unwrap();
+    let model = Msgwork::new(&["rewrite-event", "--example", "order-placed", "--json"])
+        .output()
+        .success()
+        .json();
+    let mut p = practise_with(home.path(), &model["ecst"].to_string());
+    through_steps_one_and_two(&mut p);
+    p.exp_string("Passed.").unwrap();
+    p.exp_eof().unwrap();
+    let store = msgwork::store::Store::open(home.path()).unwrap();
+    let runs = store.runs("rewrite-practice").unwrap();
+    assert_eq!(runs[0].results["payload"]["passed"], true);
+}

@@ -405,6 +405,45 @@ fn help_version_and_completions() {
 }
 
 #[test]
+fn completion_offers_the_crash_points_after_crash_at() {
+    let names: Vec<String> = msgwork::sim::crash::schedule::CrashPoint::ALL
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    let bash = Msgwork::new(&["completions", "bash"]).output();
+    let script = &bash.success().stdout;
+    // bash completes an option's value in a `--crash-at)` case arm with `compgen -W "..."`.
+    let arm = script
+        .split("--crash-at)")
+        .nth(1)
+        .and_then(|rest| rest.split(";;").next())
+        .expect("a case arm for --crash-at");
+    for name in &names {
+        assert!(arm.contains(name.as_str()), "{name} not offered: {arm}");
+    }
+    let zsh = Msgwork::new(&["completions", "zsh"]).output();
+    assert!(zsh.success().stdout.contains(&names.join(" ")), "zsh");
+    // The help stays short, and a point with an order still parses.
+    let help = Msgwork::new(&["simulate", "--help"]).output();
+    assert!(
+        !help
+            .success()
+            .stdout
+            .contains("possible values: service-after-commit")
+    );
+    let out = Msgwork::new(&[
+        "simulate",
+        "--crash-at",
+        &format!("{}:3", names[0]),
+        "--orders",
+        "20",
+        "--json",
+    ])
+    .output();
+    out.success();
+}
+
+#[test]
 fn the_human_report_reads_the_same_for_a_seed() {
     let out = Msgwork::new(&["simulate", "--crash", "--seed", "1", "--orders", "400"]).output();
     let text: String = out
@@ -641,4 +680,74 @@ fn one_relay_has_nobody_to_overlap_with_and_says_so() {
         text.contains("With one relay there was no other replica"),
         "{text}"
     );
+}
+
+#[test]
+fn explain_tells_one_orders_life_lost_by_the_naive_run_and_redelivered_by_the_outbox() {
+    // Seed 8 at 20 orders: the naive run loses order 1; the outbox redelivers it and the inbox
+    // skips the copy.
+    let run = [
+        "simulate",
+        "--orders",
+        "20",
+        "--seed",
+        "8",
+        "--crash",
+        "--explain",
+        "1",
+    ];
+    let mut args = run.to_vec();
+    args.push("--json");
+    let v = Msgwork::new(&args).output().success().json();
+    assert_eq!(
+        (v["schema_version"].as_u64(), v["order"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let lives = v["lives"].as_array().unwrap();
+    let life = |run: &str| lives.iter().find(|l| l["run"] == run).unwrap().clone();
+    let naive = life("naive");
+    assert_eq!(
+        (naive["committed"].as_bool(), naive["charged"].as_u64()),
+        (Some(true), Some(0))
+    );
+    assert!(
+        naive["ending"].as_str().unwrap().starts_with("Lost"),
+        "{naive}"
+    );
+    let outbox = life("outbox");
+    assert_eq!(outbox["charged"], 1, "{outbox}");
+    let steps: Vec<&str> = outbox["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    for step in ["commit", "publish", "redeliver", "dedupe-skip", "apply"] {
+        assert!(steps.contains(&step), "{step} missing from {steps:?}");
+    }
+    let human = Msgwork::new(&run).output();
+    let text = &human.success().stdout;
+    for part in [
+        "The naive dual write: order #1",
+        "Lost: the order was committed but billing never charged it.",
+        "The outbox with an inbox: order #1",
+        "skipped it instead of charging again",
+        "Charged exactly once.",
+        "--explain 1",
+    ] {
+        assert!(text.contains(part), "'{part}' missing:\n{text}");
+    }
+    for outside in ["0", "21"] {
+        Msgwork::new(&[
+            "simulate",
+            "--orders",
+            "20",
+            "--seed",
+            "8",
+            "--explain",
+            outside,
+        ])
+        .output()
+        .usage_error("orders are #1 to #20");
+    }
 }

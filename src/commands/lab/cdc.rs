@@ -157,6 +157,21 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
         options: &options,
         replay: &replay,
     };
+    let kept = keep.map(|dir| {
+        crate::ui::kept_databases(
+            dir,
+            (
+                "cdc-billing.db",
+                "SELECT order_id, count(*) AS charges FROM charges GROUP BY order_id HAVING charges > 1",
+                "any order billing charged twice (none, when the inbox did its work)",
+            ),
+        )
+    });
+    if args.json
+        && let Some(kept) = &kept
+    {
+        eprint!("{kept}");
+    }
     let Some(run) = record_charted(
         &recorder,
         "lab-cdc",
@@ -179,6 +194,7 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     if let Some(path) = &args.plot {
         out.push_str(&format!("Chart written to {}\n", path.display()));
     }
+    out.push_str(kept.as_deref().unwrap_or_default());
     emit(&out)?;
     Ok(outcome)
 }
@@ -273,15 +289,11 @@ fn render(
             ms(t.measured)
         };
         let mark = if t.met {
-            paint.good("✓ met")
+            paint.good_cell("✓ met")
         } else {
-            paint.bad("✗ missed")
+            paint.bad_cell("✗ missed")
         };
-        targets.add_row(vec![
-            Cell::new(&t.goal),
-            Cell::new(measured),
-            Cell::new(mark),
-        ]);
+        targets.add_row(vec![Cell::new(&t.goal), Cell::new(measured), mark]);
     }
     let _ = writeln!(out, "{targets}\n");
 

@@ -162,6 +162,21 @@ pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> 
         }
         .save(path)?;
     }
+    let kept = keep.map(|dir| {
+        crate::ui::kept_databases(
+            dir,
+            (
+                "cleanup-outbox.db",
+                "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100",
+                "which index the relay's poll reads",
+            ),
+        )
+    });
+    if args.json
+        && let Some(kept) = &kept
+    {
+        eprint!("{kept}");
+    }
     let request = Request {
         seed: options.seed,
         options: &options,
@@ -183,6 +198,7 @@ pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> 
     if let Some(path) = &args.plot {
         out.push_str(&format!("Chart written to {}\n", path.display()));
     }
+    out.push_str(kept.as_deref().unwrap_or_default());
     emit(&out)?;
     Ok(Outcome::Success)
 }
@@ -234,6 +250,25 @@ fn tick(paint: Paint, ok: bool) -> String {
         paint.good("✓")
     } else {
         paint.bad("✗")
+    }
+}
+
+/// A small count as a word, as a heading reads it.
+fn number_word(n: usize) -> String {
+    const WORDS: [&str; 10] = [
+        "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    WORDS
+        .get(n)
+        .map_or_else(|| n.to_string(), |w| (*w).to_string())
+}
+
+/// The same mark as a table cell, coloured through the table so the column keeps its width.
+fn tick_cell(paint: Paint, ok: bool) -> Cell {
+    if ok {
+        paint.good_cell("✓")
+    } else {
+        paint.bad_cell("✗")
     }
 }
 
@@ -309,11 +344,6 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> Str
 
     let large = &r.by_size[r.by_size.len() - 1];
     let (a, d, p) = (&r.alongside, &r.deletes, &r.partition);
-    let _ = writeln!(
-        out,
-        "{}",
-        paint.bold(&format!("At {rows} rows, four ways to keep the outbox"))
-    );
     let mut table = paint.table(&[
         "",
         "poll p50",
@@ -322,40 +352,54 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> Str
         "write p99",
         "writes/s",
     ]);
-    table.add_row(figures_row(
-        "plain index, nothing deleted",
-        &large.plain.poll_us,
-        &large.plain.insert_us,
-        large.plain.inserts_per_s,
-    ));
-    table.add_row(figures_row(
-        "partial index, nothing deleted",
-        &large.partial.poll_us,
-        &large.partial.insert_us,
-        large.partial.inserts_per_s,
-    ));
-    table.add_row(figures_row(
-        "partial index, cleaner paused",
-        &a.poll_us_alone,
-        &a.insert_us_alone,
-        a.inserts_per_s_alone,
-    ));
-    table.add_row(figures_row(
-        "partial index, cleaner deleting",
-        &a.poll_us_with_cleanup,
-        &a.insert_us_with_cleanup,
-        a.inserts_per_s_with_cleanup,
-    ));
-    table.add_row(figures_row(
-        if server.is_some() {
-            "daily partitions of a partitioned table"
-        } else {
-            "daily partitions behind a view"
-        },
-        &p.poll_us,
-        &p.insert_us,
-        p.inserts_per_s,
-    ));
+    let ways = [
+        figures_row(
+            "plain index, nothing deleted",
+            &large.plain.poll_us,
+            &large.plain.insert_us,
+            large.plain.inserts_per_s,
+        ),
+        figures_row(
+            "partial index, nothing deleted",
+            &large.partial.poll_us,
+            &large.partial.insert_us,
+            large.partial.inserts_per_s,
+        ),
+        figures_row(
+            "partial index, cleaner paused",
+            &a.poll_us_alone,
+            &a.insert_us_alone,
+            a.inserts_per_s_alone,
+        ),
+        figures_row(
+            "partial index, cleaner deleting",
+            &a.poll_us_with_cleanup,
+            &a.insert_us_with_cleanup,
+            a.inserts_per_s_with_cleanup,
+        ),
+        figures_row(
+            if server.is_some() {
+                "daily partitions of a partitioned table"
+            } else {
+                "daily partitions behind a view"
+            },
+            &p.poll_us,
+            &p.insert_us,
+            p.inserts_per_s,
+        ),
+    ];
+    // The heading counts the rows it heads, so the two cannot disagree.
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.bold(&format!(
+            "At {rows} rows, {} ways to keep the outbox",
+            number_word(ways.len())
+        ))
+    );
+    for way in ways {
+        table.add_row(way);
+    }
     let _ = writeln!(out, "{table}");
     let _ = write!(
         out,
@@ -413,7 +457,7 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> Str
                 if m.lower_is_better { "≤" } else { "≥" },
                 show(m.target)
             )),
-            Cell::new(tick(paint, m.meets)),
+            tick_cell(paint, m.meets),
         ]);
     }
     let _ = writeln!(out, "{table}");
@@ -454,16 +498,8 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> Str
             "  This is a debug build: the targets are for a release build (cargo run --release -- lab cleanup)."
         );
     }
-    if let Some(load) = r
-        .machine
-        .load_average
-        .filter(|l| *l > r.machine.cores as f64 * 0.75)
-    {
-        let _ = writeln!(
-            out,
-            "  The machine was busy (load {load:.1} on {} cores): other work shares the cores these figures were taken on.",
-            r.machine.cores
-        );
+    if let Some(note) = crate::ui::busy_note(&r.machine) {
+        let _ = writeln!(out, "  {note}");
     }
     out.push('\n');
 

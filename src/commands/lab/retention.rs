@@ -16,11 +16,8 @@ use crate::ui::plural;
 /// The trade-off against the window: duplicates that got through, and what the inbox grew to.
 fn trade_off(r: &retention::RetentionReport) -> Figure {
     let x = "ids kept for (hours)";
-    let points = |f: fn(&retention::Window) -> u64| {
-        r.windows
-            .iter()
-            .map(move |w| (f64::from(w.hours), f(w) as f64))
-    };
+    let points =
+        |f: fn(&retention::Window) -> u64| r.windows.iter().map(move |w| (w.hours.0, f(w) as f64));
     Figure::new("Retention window: duplicates re-applied against inbox size")
         .panel(
             LineChart::new("Duplicates applied a second time", x, "duplicates")
@@ -41,31 +38,40 @@ struct RetentionOptions {
     seed: u64,
     events: u32,
     duplicate_rate: f64,
-    hours: Vec<u32>,
+    hours: Vec<retention::Hours>,
 }
 
 fn options(args: &RetentionArgs) -> Result<RetentionOptions> {
     within("--events", args.events, 1, 1_000_000)?;
     within("--duplicate-rate", args.duplicate_rate, 0.0, 1.0)?;
     let hours = &args.hours;
-    let windows: Vec<u32> = hours
-        .split(',')
-        .map(|h| {
-            h.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|h| (1..=10_000).contains(h))
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(|| {
-            anyhow::anyhow!("--hours takes whole numbers of hours, like 1,4,24 (got '{hours}')")
-        })?;
+    let windows = parse_hours(hours)?;
     Ok(RetentionOptions {
         seed: args.seed.unwrap_or_else(crate::sim::model::random_seed),
         events: args.events,
         duplicate_rate: args.duplicate_rate,
         hours: windows,
     })
+}
+
+/// `--hours`: a comma-separated list of windows, each a number of hours from 0.01 (36 seconds)
+/// to 10000, decimals allowed. The first entry that is not one is named in the error.
+fn parse_hours(text: &str) -> Result<Vec<retention::Hours>> {
+    text.split(',')
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<f64>()
+                .ok()
+                .filter(|h| (0.01..=10_000.0).contains(h))
+                .map(retention::Hours)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--hours takes numbers of hours from 0.01 to 10000, like 0.5,4,24 (got '{entry}' in '{text}')"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The command that replays the run: every option, since each one changes the result.
@@ -161,7 +167,7 @@ pub(super) fn retention_lab(args: &RetentionArgs, ctx: &Context) -> Result<Outco
 fn explain(r: &retention::RetentionReport) -> Vec<String> {
     let mut lines = Vec::new();
     let mut windows: Vec<&retention::Window> = r.windows.iter().collect();
-    windows.sort_by_key(|w| w.hours);
+    windows.sort_by(|a, b| a.hours.0.total_cmp(&b.hours.0));
     let (Some(shortest), Some(longest)) = (windows.first(), windows.last()) else {
         return lines;
     };

@@ -93,6 +93,114 @@ pub(super) fn phone_in_text(t: &str) -> bool {
     false
 }
 
+/// A phone number written the national way inside free text: `(415) 555-0132`, `415-555-0132`,
+/// `020 7946 0958`, `07700 900123`, or any 9 to 13 digits right after a word such as `call` or
+/// `phone`. Digits in other groupings (dates, prices, ISBNs, card and order numbers) are not
+/// phone numbers, nor are digits glued to a letter, `#`, `-` or `/` before them (`ORD-415-555-0132`,
+/// `#415-555-0132`).
+pub(super) fn national_phone_in_text(t: &str) -> bool {
+    let chars: Vec<char> = t.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_run = chars[i].is_ascii_digit() || chars[i] == '(';
+        if !starts_run {
+            i += 1;
+            continue;
+        }
+        let glued = i.checked_sub(1).map(|p| chars[p]).is_some_and(|b| {
+            b.is_alphanumeric() || matches!(b, '#' | '-' | '/' | '_' | '+' | '.' | '$' | '€' | '£')
+        });
+        let mut end = i;
+        while end < chars.len()
+            && (chars[end].is_ascii_digit() || matches!(chars[end], ' ' | '-' | '.' | '(' | ')'))
+        {
+            end += 1;
+        }
+        let run: String = chars[i..end].iter().collect();
+        let run = run.trim_end_matches([' ', '-', '.', '(']);
+        let run_end = i + run.chars().count();
+        let glued_after = chars
+            .get(run_end)
+            .is_some_and(|a| a.is_alphanumeric() || matches!(a, '/' | ':' | '%' | '_'));
+        if !glued && !glued_after && (national_shape(run) || cued_digits(&chars[..i], run)) {
+            return true;
+        }
+        i = end.max(i + 1);
+    }
+    false
+}
+
+/// A run of digits and separators grouped as a national phone number is written.
+fn national_shape(run: &str) -> bool {
+    // One kind of separator between the groups, besides the brackets around an area code.
+    let bracketed = run.starts_with('(');
+    let body = if bracketed {
+        match run[1..].split_once(')') {
+            Some((area, rest)) if area.len() == 3 && area.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{area} {}", rest.trim_start())
+            }
+            _ => return false,
+        }
+    } else {
+        run.to_string()
+    };
+    let separators: std::collections::BTreeSet<char> =
+        body.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let groups: Vec<usize> = body.split([' ', '-', '.']).map(str::len).collect();
+    if groups.contains(&0) || groups.len() < 2 {
+        return false;
+    }
+    if separators.len() > 1 && !(bracketed && separators.len() == 2 && separators.contains(&' ')) {
+        return false;
+    }
+    let first_digit = body.chars().next();
+    match groups.as_slice() {
+        // North American: (415) 555-0132, 415-555-0132, 415.555.0132, 1-415-555-0132.
+        [3, 3, 4] => true,
+        [1, 3, 3, 4] => first_digit == Some('1'),
+        // UK and other trunk-prefixed numbers: 020 7946 0958, 0161 496 0000, 07700 900123.
+        [3, 4, 4] | [4, 3, 4] | [5, 6] | [5, 3, 3] | [4, 6] | [3, 3, 4, 1] => {
+            first_digit == Some('0') && !separators.contains(&'.')
+        }
+        _ => false,
+    }
+}
+
+/// Words that say the number after them is a phone number.
+const PHONE_CUES: &[&str] = &[
+    "call",
+    "phone",
+    "tel",
+    "telephone",
+    "mobile",
+    "cell",
+    "ring",
+    "text",
+    "sms",
+    "whatsapp",
+];
+
+/// 9 to 13 digits right after a phone cue (`call 4155550132`, `mobile: 07700900123`).
+fn cued_digits(before: &[char], run: &str) -> bool {
+    let digits = run.chars().filter(char::is_ascii_digit).count();
+    if !(9..=13).contains(&digits) || run.contains('(') && !run.starts_with('(') {
+        return false;
+    }
+    let before: String = before.iter().collect();
+    let words: Vec<String> = before
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let last_two = &words[words.len().saturating_sub(2)..];
+    last_two.iter().any(|w| PHONE_CUES.contains(&w.as_str()))
+        && before
+            .trim_end()
+            .chars()
+            .last()
+            .is_none_or(|c| !c.is_ascii_digit())
+}
+
 /// `2024-01-15` and `002024-01-15`, as an expanded ISO 8601 year writes them after a `+`.
 fn signed_date(s: &str) -> bool {
     let mut parts = s.split('-');

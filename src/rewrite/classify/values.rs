@@ -3,7 +3,9 @@
 
 use super::class::Class;
 use super::normalize::normalize;
-use super::pii_shapes::{email, iban, iban_in_text, ip, phone, phone_in_text, ssn, ssn_in_text};
+use super::pii_shapes::{
+    email, iban, iban_in_text, ip, national_phone_in_text, phone, phone_in_text, ssn, ssn_in_text,
+};
 use super::secret_shapes::{
     api_key, authorization_value, base64_text, card_scan, jwt, password_hash, url_secret,
 };
@@ -187,6 +189,9 @@ pub(super) fn scan_pii(s: &str, version_like: bool) -> Option<Detection> {
     }
     if phone_in_text(t) {
         return found("an international phone number", true);
+    }
+    if national_phone_in_text(t) {
+        return found("a phone number", t.chars().any(char::is_alphabetic));
     }
     if iban_in_text(t) {
         return found("an IBAN", true);

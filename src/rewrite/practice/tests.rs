@@ -400,3 +400,38 @@ fn the_result_is_recorded_with_the_keys_the_progress_store_reads() {
     assert_eq!(recorded["false_alarms"], json!([]));
     assert_eq!(recorded["payload"], Value::Null);
 }
+
+#[test]
+fn the_record_is_shown_with_every_field_and_no_secret() {
+    let record = json!({
+        "order_id": "ord_1",
+        "customer_email": "ada@example.com",
+        "password": "hunter2-correct-horse",
+        "payment": {"card_number": "4111111111111111", "last4": "1111"},
+        "api_key": "sk_live_51HxYzAbCdEfGhIjKlMnOp",
+        "notes": ["call 415-555-0132", "token ghp_16C7e42F292c6912E7710c838347Ae178B4a"]
+    });
+    let shown = record_as_shown(record.as_object().unwrap()).to_string();
+    for secret in [
+        "hunter2-correct-horse",
+        "4111111111111111",
+        "sk_live_51HxYzAbCdEfGhIjKlMnOp",
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    ] {
+        assert!(!shown.contains(secret), "{secret} shown: {shown}");
+    }
+    for field in [
+        "order_id",
+        "customer_email",
+        "password",
+        "card_number",
+        "api_key",
+        "notes",
+    ] {
+        assert!(shown.contains(field), "{field} missing: {shown}");
+    }
+    assert!(
+        shown.contains("ada@example.com"),
+        "personal data is the learner's to judge"
+    );
+}

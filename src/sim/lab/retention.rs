@@ -1,5 +1,6 @@
 //! `lab retention`: how long the inbox must remember processed event ids. Late duplicates arrive
-//! on a long-tailed delay; an hourly sweep deletes ids older than N hours from a real SQLite inbox.
+//! on a long-tailed delay; a sweep every hour (or every window, when shorter) deletes ids older than
+//! N hours from a real SQLite inbox.
 //! Too short a window re-applies a very late duplicate; too long a one bloats the dedupe table.
 
 use rand::{RngExt, SeedableRng};
@@ -13,10 +14,38 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const HOUR: i64 = 3_600_000;
 
+/// A retention window in hours, which may be a fraction (`0.5` keeps ids for 30 minutes). It
+/// reads and serialises as written: a whole number of hours stays an integer in `--json`.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Hours(pub f64);
+
+impl Hours {
+    /// The window in milliseconds of simulated time.
+    fn ms(self) -> i64 {
+        (self.0 * HOUR as f64).round() as i64
+    }
+}
+
+impl std::fmt::Display for Hours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for Hours {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.fract() == 0.0 && (0.0..=1e15).contains(&self.0) {
+            s.serialize_u64(self.0 as u64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
+
 /// One retention window's outcome.
 #[derive(Clone, Debug, Serialize)]
 pub struct Window {
-    pub hours: u32,
+    pub hours: Hours,
     /// Duplicates that arrived after their id was swept, and were applied a second time.
     pub reapplied: u64,
     /// Duplicates the inbox still remembered and skipped.
@@ -53,7 +82,7 @@ pub fn run(
     seed: u64,
     events: u32,
     duplicate_rate: f64,
-    hours: &[u32],
+    hours: &[Hours],
     progress: &dyn crate::sim::progress::Progress,
 ) -> rusqlite::Result<RetentionReport> {
     // The same arrivals for every window: (time, event number).
@@ -86,16 +115,18 @@ pub fn run(
             max_inbox_rows: 0,
         };
         let mut applied_once = std::collections::HashSet::new();
-        let mut next_sweep = HOUR;
+        // The sweep runs hourly, or once per window when the window is shorter than an hour.
+        let every = h.ms().clamp(1, HOUR);
+        let mut next_sweep = every;
         let mut rows: u64 = 0;
         let tx = conn.unchecked_transaction()?;
         for (t, n) in &arrivals {
             while *t >= next_sweep {
                 rows -= tx.execute(
                     "DELETE FROM inbox WHERE processed_at < ?1",
-                    [next_sweep - i64::from(h) * HOUR],
+                    [next_sweep - h.ms()],
                 )? as u64;
-                next_sweep += HOUR;
+                next_sweep += every;
             }
             let id = format!("evt-{n:08}");
             let fresh = tx.execute(
@@ -137,7 +168,7 @@ mod tests {
                 seed,
                 4000,
                 0.2,
-                &[1, 4, 12, 48, 120],
+                &[1.0, 4.0, 12.0, 48.0, 120.0].map(Hours),
                 &crate::sim::progress::NoProgress,
             )
             .unwrap();

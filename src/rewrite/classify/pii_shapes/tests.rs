@@ -79,3 +79,105 @@ fn lookalikes_of_personal_data_stay_ordinary() {
         );
     }
 }
+
+// --- Personal data inside free text, and what only looks like it ------------------------------
+
+#[test]
+fn phone_numbers_emails_and_cards_inside_free_text_are_flagged() {
+    for (text, class, reason) in [
+        (
+            "Leave it with the neighbour, or call me on (415) 555-0132 first",
+            Class::Pii,
+            "text containing a phone number",
+        ),
+        (
+            "gate code 4471, ring 415-555-0132 when outside",
+            Class::Pii,
+            "text containing a phone number",
+        ),
+        (
+            "back door; 415.555.0132",
+            Class::Pii,
+            "text containing a phone number",
+        ),
+        (
+            "call 1-415-555-0132 after 5pm",
+            Class::Pii,
+            "text containing a phone number",
+        ),
+        (
+            "office 020 7946 0958, ask for Ada",
+            Class::Pii,
+            "text containing a phone number",
+        ),
+        (
+            "my mobile is 07700 900123.",
+            Class::Pii,
+            "text containing a phone number",
+        ),
+        (
+            "text 4155550132 on arrival",
+            Class::Pii,
+            "text containing a phone number",
+        ),
+        (
+            "Phone: 07700900123",
+            Class::Pii,
+            "text containing a phone number",
+        ),
+        (
+            "or +44 20 7946 0958",
+            Class::Pii,
+            "text containing an international phone number",
+        ),
+        (
+            "send the receipt to ada@example.com please",
+            Class::Pii,
+            "text containing an email address",
+        ),
+        (
+            "use my card 4111 1111 1111 1111 for the deposit",
+            Class::Secret,
+            "text containing a Luhn-valid 16-digit number: a card number",
+        ),
+    ] {
+        assert_eq!(
+            one("delivery_note", json!(text)),
+            (class, reason.to_string()),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        one("contact", json!("415-555-0132")),
+        (Class::Pii, "a phone number".to_string())
+    );
+}
+
+#[test]
+fn numbers_that_only_look_like_phones_in_free_text_stay_ordinary() {
+    for text in [
+        "order ORD-2024-000123 shipped",
+        "order #415-555-0132 was split in two",
+        "ref ORD-415-555-0132",
+        "order 2024-000123 of 2026-03-14",
+        "delivered 14.03.2026 at 12:30:00",
+        "total $1,234.56, tax 98.76",
+        "price 1 234 567.89 EUR",
+        "ISBN 978-0-13-468599-1, second edition",
+        "ISBN-10 0-306-40615-2",
+        "ISBN 9780134685991",
+        "tracking 1Z999AA10123456784",
+        "invoice 4155550132 is overdue",
+        "qty 3 of SKU 555-0132",
+        "window 09:00-12:00, bay 12",
+        "version 10.4.3 of the app",
+        "lat 51.5074 long -0.1278",
+        "between 100 200 300 items",
+    ] {
+        assert_eq!(
+            class_of("delivery_note", json!(text)),
+            Class::Ordinary,
+            "{text}"
+        );
+    }
+}

@@ -239,7 +239,8 @@ pub struct Machine {
 }
 
 impl Machine {
-    pub(super) fn now() -> Machine {
+    /// This machine, now.
+    pub fn now() -> Machine {
         let load_average = std::fs::read_to_string("/proc/loadavg")
             .ok()
             .and_then(|text| text.split_whitespace().next()?.parse().ok());
@@ -248,6 +249,13 @@ impl Machine {
             load_average,
             release_build: !cfg!(debug_assertions),
         }
+    }
+
+    /// The load average when other work held more than three quarters of the cores, so that
+    /// figures taken at that moment are slower than the machine can do.
+    pub fn busy_load(&self) -> Option<f64> {
+        self.load_average
+            .filter(|load| *load > self.cores as f64 * 0.75)
     }
 }
 
