@@ -123,14 +123,17 @@ pub enum Command {
     /// Run your own service, relays and consumer under kills, and judge what they committed
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
-    /// Check this machine, and a PostgreSQL server if you name one, for running the labs
+    /// Check this machine, and a PostgreSQL server or NATS broker if you name one, for running the labs
     #[command(
-        after_help = "Examples:\n  msgwork doctor\n  msgwork doctor --db postgres://msgwork@127.0.0.1:5432/msgwork\n  MSGWORK_DB=postgres://… msgwork doctor --json\n\nExit status 1 when a check fails; each failed check says what to change."
+        after_help = "Examples:\n  msgwork doctor\n  msgwork doctor --db postgres://msgwork@127.0.0.1:5432/msgwork\n  msgwork doctor --broker nats://127.0.0.1:4222\n  MSGWORK_DB=postgres://… msgwork doctor --json\n\nExit status 1 when a check fails; each failed check says what to change."
     )]
     Doctor {
         /// The PostgreSQL server to check [env: MSGWORK_DB]
         #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
         db: Option<String>,
+        /// The NATS JetStream server to check [env: MSGWORK_BROKER]
+        #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+        broker: Option<String>,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,
