@@ -178,7 +178,7 @@ event-carried state transfer, yes/no or true/false.";
 pub enum LabCommand {
     /// Queue versus topic: three services on one queue, then a subscription each
     #[command(
-        after_help = "Examples:\n  msgwork lab fanout\n  msgwork lab fanout --orders 9000 --instances 3 --seed 7 --json"
+        after_help = "Examples:\n  msgwork lab fanout\n  msgwork lab fanout --orders 9000 --instances 3 --seed 7 --json\n  msgwork lab fanout --broker nats://127.0.0.1:4222"
     )]
     Fanout(FanoutArgs),
     /// Per-aggregate order across partitions: keyed by aggregate id, then scattered
@@ -217,6 +217,14 @@ pub struct FanoutArgs {
     /// Seed for which worker fetches next [default: random, printed]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Run on this NATS JetStream server instead of in process: a work-queue stream, then an
+    /// interest stream with a durable consumer per service; instances 1 to 16 there (check the
+    /// server with msgwork doctor) [env: MSGWORK_BROKER]
+    #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+    pub broker: Option<String>,
+    /// Keep the run's streams and consumers on the broker, to look at them afterwards
+    #[arg(long, requires = "broker")]
+    pub keep_streams: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,

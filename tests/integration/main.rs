@@ -2,6 +2,7 @@
 
 mod bench_cli;
 mod broker_doctor;
+mod broker_fanout;
 mod cleanup_cli;
 mod corpus;
 mod doctor_cli;
