@@ -738,9 +738,28 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub check: bool,
 
+    /// Run both pipelines on this NATS JetStream server, in real time: publishes with an ack,
+    /// a durable consumer, redelivery after AckWait (check the server with msgwork doctor)
+    /// [env: MSGWORK_BROKER]
+    #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+    pub broker: Option<String>,
+
+    /// With --broker: whether the relay sends a Nats-Msg-Id for the stream's dedupe window
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = DedupeArg::On)]
+    pub broker_dedupe: DedupeArg,
+
     /// Print the report as one JSON object
     #[arg(long)]
     pub json: bool,
+}
+
+/// `simulate --broker-dedupe`: the broker's dedupe window on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DedupeArg {
+    /// The relay sends the event id as Nats-Msg-Id; the stream drops a resend inside its window
+    On,
+    /// No Nats-Msg-Id: every resend is stored, and only the inbox stops it
+    Off,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod bench_cli;
 mod broker_doctor;
 mod broker_fanout;
+mod broker_simulate;
 mod cleanup_cli;
 mod corpus;
 mod doctor_cli;
