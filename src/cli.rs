@@ -771,6 +771,10 @@ pub struct BenchArgs {
     /// at the same sizes [env: MSGWORK_DB]
     #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
     pub db: Option<String>,
+    /// Also measure publish-with-ack throughput and the end-to-end drain on this NATS
+    /// JetStream server, beside the in-process broker in the same run [env: MSGWORK_BROKER]
+    #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+    pub broker: Option<String>,
 
     /// Print the figures as one JSON object
     #[arg(long)]

@@ -1,6 +1,7 @@
 //! msgwork's integration tests: one binary, a small command builder, specifications by topic.
 
 mod bench_cli;
+mod broker_bench;
 mod broker_doctor;
 mod broker_fanout;
 mod broker_simulate;
