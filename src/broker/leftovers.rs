@@ -56,16 +56,14 @@ pub fn delete_all() -> Deleted {
     let mut deleted = 0;
     let mut sessions: Vec<Session> = Vec::new();
     for p in &leftovers {
-        let at = sessions.iter().position(|s| s.url() == &p.url);
-        let session = match at {
-            Some(i) => &sessions[i],
-            None => match Session::connect(&p.url) {
-                Ok(s) => {
-                    sessions.push(s);
-                    sessions.last().expect("just pushed")
-                }
+        if !sessions.iter().any(|s| s.url() == &p.url) {
+            match Session::connect(&p.url) {
+                Ok(s) => sessions.push(s),
                 Err(_) => continue,
-            },
+            }
+        }
+        let Some(session) = sessions.iter().find(|s| s.url() == &p.url) else {
+            continue;
         };
         if session.delete_stream(&p.stream).is_ok() {
             deleted += 1;

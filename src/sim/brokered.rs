@@ -164,23 +164,9 @@ pub fn run(url: &BrokerUrl, options: &BrokeredOptions) -> Result<BrokeredReport,
     let session = Session::connect(url)?;
     let tag = run_tag("sim");
     let keep = options.keep_dir.is_some();
-    let scratch;
-    let dir: &Path = match &options.keep_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|cause| SimError::Dir {
-                path: dir.clone(),
-                cause,
-            })?;
-            dir
-        }
-        None => {
-            scratch = tempfile::tempdir().map_err(|cause| SimError::Dir {
-                path: std::env::temp_dir(),
-                cause,
-            })?;
-            scratch.path()
-        }
-    };
+    // A scratch directory the Ctrl-C handler removes too, unless the databases are kept.
+    let (_scratch, dir) = crate::sim::storage::sqlite::files::lab_dir(options.keep_dir.as_deref())?;
+    let dir: &Path = &dir;
     let mut streams = RunStreams::new(&session, keep);
     let naive = run_pipeline(
         url,
