@@ -131,14 +131,17 @@ pub enum Command {
     /// Run your own service, relays and consumer under kills, and judge what they committed
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
-    /// Check this machine, and a PostgreSQL server if you name one, for running the labs
+    /// Check this machine, and a PostgreSQL server or NATS broker if you name one, for running the labs
     #[command(
-        after_help = "Examples:\n  msgwork doctor\n  msgwork doctor --db postgres://msgwork@127.0.0.1:5432/msgwork\n  MSGWORK_DB=postgres://… msgwork doctor --json\n\nExit status 1 when a check fails; each failed check says what to change."
+        after_help = "Examples:\n  msgwork doctor\n  msgwork doctor --db postgres://msgwork@127.0.0.1:5432/msgwork\n  msgwork doctor --broker nats://127.0.0.1:4222\n  MSGWORK_DB=postgres://… msgwork doctor --json\n\nExit status 1 when a check fails; each failed check says what to change."
     )]
     Doctor {
         /// The PostgreSQL server to check [env: MSGWORK_DB]
         #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
         db: Option<String>,
+        /// The NATS JetStream server to check [env: MSGWORK_BROKER]
+        #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+        broker: Option<String>,
         /// Print the result as one JSON object
         #[arg(long)]
         json: bool,
@@ -183,7 +186,7 @@ event-carried state transfer, yes/no or true/false.";
 pub enum LabCommand {
     /// Queue versus topic: three services on one queue, then a subscription each
     #[command(
-        after_help = "Examples:\n  msgwork lab fanout\n  msgwork lab fanout --orders 9000 --instances 3 --seed 7 --json"
+        after_help = "Examples:\n  msgwork lab fanout\n  msgwork lab fanout --orders 9000 --instances 3 --seed 7 --json\n  msgwork lab fanout --broker nats://127.0.0.1:4222"
     )]
     Fanout(FanoutArgs),
     /// Per-aggregate order across partitions: keyed by aggregate id, then scattered
@@ -222,6 +225,14 @@ pub struct FanoutArgs {
     /// Seed for which worker fetches next [default: random, printed]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Run on this NATS JetStream server instead of in process: a work-queue stream, then an
+    /// interest stream with a durable consumer per service; instances 1 to 16 there (check the
+    /// server with msgwork doctor) [env: MSGWORK_BROKER]
+    #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+    pub broker: Option<String>,
+    /// Keep the run's streams and consumers on the broker, to look at them afterwards
+    #[arg(long, requires = "broker")]
+    pub keep_streams: bool,
     /// Print the result as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -773,9 +784,28 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub check: bool,
 
+    /// Run both pipelines on this NATS JetStream server, in real time: publishes with an ack,
+    /// a durable consumer, redelivery after AckWait (check the server with msgwork doctor)
+    /// [env: MSGWORK_BROKER]
+    #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+    pub broker: Option<String>,
+
+    /// With --broker: whether the relay sends a Nats-Msg-Id for the stream's dedupe window
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = DedupeArg::On)]
+    pub broker_dedupe: DedupeArg,
+
     /// Print the report as one JSON object
     #[arg(long)]
     pub json: bool,
+}
+
+/// `simulate --broker-dedupe`: the broker's dedupe window on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DedupeArg {
+    /// The relay sends the event id as Nats-Msg-Id; the stream drops a resend inside its window
+    On,
+    /// No Nats-Msg-Id: every resend is stored, and only the inbox stops it
+    Off,
 }
 
 #[derive(Debug, Args)]
@@ -787,6 +817,10 @@ pub struct BenchArgs {
     /// at the same sizes [env: MSGWORK_DB]
     #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
     pub db: Option<String>,
+    /// Also measure publish-with-ack throughput and the end-to-end drain on this NATS
+    /// JetStream server, beside the in-process broker in the same run [env: MSGWORK_BROKER]
+    #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+    pub broker: Option<String>,
 
     /// Print the figures as one JSON object
     #[arg(long)]

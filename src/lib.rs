@@ -1,9 +1,10 @@
 //! msgwork: learn messaging patterns by doing them.
 //!
-//! The core (`content`, `grade`, `drill`, `rewrite`, `sketch`, `evidence`, `sim`, `store`,
+//! The core (`broker`, `content`, `grade`, `drill`, `rewrite`, `sketch`, `evidence`, `sim`, `store`,
 //! `userfile`, `verify`) never touches the terminal; the edges (`cli`, `commands`, `ui`) never decide
 //! anything. `main` calls [`run`] and turns its result into the process's exit status.
 
+pub mod broker;
 pub mod cli;
 pub mod commands;
 pub mod content;

@@ -4,6 +4,7 @@ use anyhow::{Context as _, Result};
 
 use super::context::{Context, emit, emit_json};
 use crate::Outcome;
+use crate::broker::BrokerUrl;
 use crate::cli::BenchArgs;
 use crate::sim::lab::bench::{self, Measurement, Sizes};
 use crate::sim::lab::cleanup::Machine;
@@ -20,11 +21,19 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     if let Some(url) = &args.db {
         crate::sim::storage::postgres::connect::config(url)?;
     }
-    let steps = if args.db.is_some() { 10 } else { 6 };
+    let broker = args.broker.as_deref().map(BrokerUrl::parse).transpose()?;
+    let steps = if args.db.is_some() { 10 } else { 6 } + if broker.is_some() { 4 } else { 0 };
     let bar = Bar::new(steps, "measurements", !args.json);
     let measurements = bench::run(sizes, &dir, args.db.as_deref(), &|name| {
         bar.message_owned(name.to_string());
         crate::sim::progress::Progress::advance(&bar, 0);
+    });
+    let on_broker = broker.as_ref().map(|url| {
+        let messages = if args.quick { 2_000 } else { 20_000 };
+        crate::sim::lab::bench_broker::run(url, messages, &|name| {
+            bar.message_owned(name.to_string());
+            crate::sim::progress::Progress::advance(&bar, 0);
+        })
     });
     bar.message_owned("drill start-up".to_string());
     let drill = drill_startup(&dir);
@@ -38,6 +47,9 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     measurements.extend(drill?);
     measurements.extend(answers?);
     measurements.extend(verify?);
+    if let Some(figures) = on_broker {
+        measurements.extend(figures?);
+    }
     if args.json {
         emit_json(&serde_json::json!({
             "schema_version": 1,

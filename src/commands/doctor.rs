@@ -1,4 +1,4 @@
-//! `msgwork doctor`: can this machine, and a named PostgreSQL server, run the labs?
+//! `msgwork doctor`: can this machine, and a named PostgreSQL server or NATS broker, run the labs?
 
 use std::fmt::Write as _;
 
@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::context::{Context, emit, emit_json};
 use crate::Outcome;
+use crate::broker::BrokerUrl;
 use crate::sim::error::PgError;
 use crate::sim::storage::postgres::connect::redact;
 use crate::sim::storage::postgres::doctor::{Check, diagnose};
@@ -22,6 +23,9 @@ struct Diagnosis {
     db: Option<String>,
     local: Vec<Check>,
     postgres: Option<Vec<Check>>,
+    /// The NATS URL checked, password hidden; null when none was given.
+    broker: Option<String>,
+    nats: Option<Vec<Check>>,
 }
 
 fn check(id: &'static str, result: Result<String, String>, fix: &str) -> Check {
@@ -87,7 +91,9 @@ fn local_checks(ctx: &Context) -> Vec<Check> {
     ]
 }
 
-pub fn run(db: Option<&str>, json: bool, ctx: &Context) -> Result<Outcome> {
+pub fn run(db: Option<&str>, broker: Option<&str>, json: bool, ctx: &Context) -> Result<Outcome> {
+    // A URL that cannot be a broker's is bad input, found before any check runs.
+    let broker = broker.map(BrokerUrl::parse).transpose()?;
     let local = local_checks(ctx);
     let postgres = match db {
         Some(url) => match diagnose(url) {
@@ -102,13 +108,30 @@ pub fn run(db: Option<&str>, json: bool, ctx: &Context) -> Result<Outcome> {
         },
         None => None,
     };
-    let ok = local.iter().chain(postgres.iter().flatten()).all(|c| c.ok);
+    let nats = broker.as_ref().map(|url| {
+        crate::broker::doctor::diagnose(url)
+            .into_iter()
+            .map(|c| Check {
+                id: c.id,
+                ok: c.ok,
+                detail: c.detail,
+                fix: c.fix,
+            })
+            .collect::<Vec<_>>()
+    });
+    let ok = local
+        .iter()
+        .chain(postgres.iter().flatten())
+        .chain(nats.iter().flatten())
+        .all(|c| c.ok);
     let diagnosis = Diagnosis {
         schema_version: SCHEMA_VERSION,
         ok,
         db: db.map(redact),
         local,
         postgres,
+        broker: broker.as_ref().map(ToString::to_string),
+        nats,
     };
     if json {
         emit_json(&diagnosis)?;
@@ -130,6 +153,7 @@ fn render(d: &Diagnosis, ctx: &Context) -> String {
     let sections = [
         ("this machine", Some(&d.local)),
         ("PostgreSQL", d.postgres.as_ref()),
+        ("NATS", d.nats.as_ref()),
     ];
     for (section, checks) in sections {
         let Some(checks) = checks else { continue };
@@ -160,6 +184,21 @@ fn render(d: &Diagnosis, ctx: &Context) -> String {
         }
         Some(url) if d.ok => {
             let _ = writeln!(out, "{} is ready for the labs' --db.", url);
+        }
+        Some(_) => {}
+    }
+    match &d.broker {
+        None => {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint.dim(
+                    "Broker not checked: pass --broker nats://HOST:PORT or set MSGWORK_BROKER."
+                )
+            );
+        }
+        Some(url) if d.nats.iter().flatten().all(|c| c.ok) => {
+            let _ = writeln!(out, "{url} is ready for the labs' --broker.");
         }
         Some(_) => {}
     }

@@ -1,5 +1,5 @@
 //! Ctrl-C (and SIGTERM or SIGHUP), handled in one place for the whole program: whatever a run
-//! registered on a server is dropped, the labs' scratch directories are removed, the terminal's
+//! registered on a server or a broker is dropped, the labs' scratch directories are removed, the terminal's
 //! cursor comes back, the command's own last word is said, and the process exits with status 130.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,6 +50,13 @@ fn on_interrupt() {
     if registered > 0 {
         eprintln!(
             "msgwork: interrupted; dropped {dropped} of the {registered} schemas and slots this run made on the server"
+        );
+    }
+    let streams = crate::broker::leftovers::delete_all();
+    if streams.registered > 0 {
+        eprintln!(
+            "msgwork: interrupted; deleted {} of the {} streams this run made on the broker",
+            streams.deleted, streams.registered
         );
     }
     let note = NOTE.lock().unwrap_or_else(PoisonError::into_inner).take();

@@ -83,7 +83,9 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Sketch(crate::cli::SketchCommand::Template { output }) => {
             sketch::template(output.as_deref(), &ctx)
         }
-        Command::Doctor { db, json } => doctor::run(db.as_deref(), json, &ctx),
+        Command::Doctor { db, broker, json } => {
+            doctor::run(db.as_deref(), broker.as_deref(), json, &ctx)
+        }
         Command::Actor { name } => actor::run(&name),
         Command::Starter(args) => starter::run(&args),
         Command::Completions { shell } => {

@@ -1,5 +1,6 @@
 //! `msgwork simulate`: the outbox crash lab.
 
+mod broker;
 mod explain;
 mod narrative;
 mod power;
@@ -30,6 +31,9 @@ const KEPT: &str = "the lab's databases (--keep-db)";
 pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
     if args.list_crash_points {
         return list_crash_points(args.json, ctx.paint);
+    }
+    if let Some(url) = &args.broker {
+        return broker::run(url, args, ctx);
     }
     let options = options(args);
     options.validate()?;

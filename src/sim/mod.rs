@@ -5,6 +5,7 @@
 //! the shared pieces in this folder, which use nothing of the labs.
 
 pub mod broker;
+pub mod brokered;
 pub mod clock;
 pub mod crash;
 pub mod error;

@@ -17,7 +17,8 @@ pub struct Output {
 
 impl Msgwork {
     /// `msgwork ARGS…` with a fresh data directory, no colour and no terminal, and on SQLite
-    /// whatever `MSGWORK_DB` the developer has set: a test that wants a server says `--db`.
+    /// and the in-process broker whatever `MSGWORK_DB` or `MSGWORK_BROKER` the developer has set: a
+    /// test that wants a server says `--db` or `--broker`.
     pub fn new(args: &[&str]) -> Self {
         let home = tempfile::tempdir().expect("temp dir");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_msgwork"));
@@ -25,7 +26,8 @@ impl Msgwork {
             .env("MSGWORK_HOME", home.path())
             .env("NO_COLOR", "1")
             .env_remove("CLICOLOR_FORCE")
-            .env_remove("MSGWORK_DB");
+            .env_remove("MSGWORK_DB")
+            .env_remove("MSGWORK_BROKER");
         Msgwork { cmd, home }
     }
 

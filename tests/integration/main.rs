@@ -1,6 +1,10 @@
 //! msgwork's integration tests: one binary, a small command builder, specifications by topic.
 
 mod bench_cli;
+mod broker_bench;
+mod broker_doctor;
+mod broker_fanout;
+mod broker_simulate;
 mod cleanup_cli;
 mod corpus;
 mod doctor_cli;

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::shared::{Request, record, within};
 use crate::Outcome;
+use crate::broker::BrokerUrl;
 use crate::cli::FanoutArgs;
 use crate::commands::context::{Context, emit};
 use crate::commands::replay::Replay;
@@ -20,16 +21,28 @@ struct FanoutOptions {
     seed: u64,
     orders: u32,
     instances: u32,
+    /// The broker, checked; recorded only in its printable form.
+    #[serde(skip)]
+    broker: Option<BrokerUrl>,
+    #[serde(rename = "broker")]
+    broker_shown: Option<String>,
+    keep_streams: bool,
 }
 
 fn options(args: &FanoutArgs) -> Result<FanoutOptions> {
     // Every delivery is kept to count, about 2 KB an order: a million took 2 GB.
     within("--orders", args.orders, 1, 100_000)?;
-    within("--instances", args.instances, 1, 64)?;
+    let broker = args.broker.as_deref().map(BrokerUrl::parse).transpose()?;
+    // On a broker every instance is a thread with its own connection.
+    let most = if broker.is_some() { 16 } else { 64 };
+    within("--instances", args.instances, 1, most)?;
     Ok(FanoutOptions {
         seed: args.seed.unwrap_or_else(crate::sim::model::random_seed),
         orders: args.orders,
         instances: args.instances,
+        broker_shown: broker.as_ref().map(ToString::to_string),
+        broker,
+        keep_streams: args.keep_streams,
     })
 }
 
@@ -40,6 +53,12 @@ fn replay(o: &FanoutOptions) -> Replay {
         .option("--seed", o.seed)
         .option("--orders", o.orders)
         .option("--instances", o.instances);
+    if let Some(url) = &o.broker_shown {
+        replay.option("--broker", url);
+    }
+    if o.keep_streams {
+        replay.flag("--keep-streams");
+    }
     replay
 }
 
@@ -48,7 +67,12 @@ pub(super) fn fanout_lab(args: &FanoutArgs, ctx: &Context) -> Result<Outcome> {
     let replay = replay(&o);
     let recorder = ctx.recorder()?;
     let (seed, orders) = (o.seed, o.orders);
-    let result = fanout::run(seed, orders, &SERVICES, o.instances);
+    let result = match &o.broker {
+        Some(url) => {
+            fanout::run_on_broker(url, seed, orders, &SERVICES, o.instances, o.keep_streams)?
+        }
+        None => fanout::run(seed, orders, &SERVICES, o.instances),
+    };
     let request = Request {
         seed,
         options: &o,
@@ -99,6 +123,22 @@ pub(super) fn fanout_lab(args: &FanoutArgs, ctx: &Context) -> Result<Outcome> {
         ]);
     }
     let _ = writeln!(out, "{table}\n");
+    if let Some(url) = &result.broker {
+        let kept = if o.keep_streams {
+            format!("kept: {}", result.streams.join(", "))
+        } else {
+            "deleted at the end".to_string()
+        };
+        let _ = writeln!(
+            out,
+            "{}\n",
+            paint.dim(&format!(
+                "On {url}: the queue is a work-queue stream with one durable consumer the services \
+                 share; the topic an interest stream with a durable consumer per service. Streams \
+                 {kept}."
+            ))
+        );
+    }
     let _ = writeln!(out, "{}", paint.bold("What this shows"));
     for sentence in explain(&result) {
         let _ = writeln!(out, "  • {sentence}");
@@ -202,6 +242,17 @@ mod tests {
             &[
                 &["--seed", "3", "--orders", "3000", "--instances", "2"],
                 &["--seed", "3", "--orders", "90", "--instances", "1"],
+                &[
+                    "--seed",
+                    "3",
+                    "--orders",
+                    "90",
+                    "--instances",
+                    "16",
+                    "--broker",
+                    "nats://127.0.0.1:4222",
+                    "--keep-streams",
+                ],
             ],
             |lab| match lab {
                 LabCommand::Fanout(args) => options(&args).unwrap(),

@@ -2,6 +2,7 @@
 //! top of the crash lab's pieces and the storage layer, never the other way round.
 
 pub mod bench;
+pub mod bench_broker;
 pub mod cdc;
 pub mod cleanup;
 pub mod dlq;
