@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 const MAX_LINES: usize = 1_000;
 
 /// The edges: what may touch the terminal and decide nothing.
-const EDGE: [&str; 5] = ["commands/", "ui/", "cli.rs", "main.rs", "lib.rs"];
+const EDGE: [&str; 6] = ["commands/", "ui/", "cli.rs", "cli/", "main.rs", "lib.rs"];
 
 /// Names that mean the terminal: its crates, printing, and ending the process.
 const TERMINAL: [&str; 11] = [
