@@ -245,6 +245,20 @@ fn with_why_not(gap: &Gap) -> String {
     format!("{}{why}.", says.trim_end_matches('.'))
 }
 
+/// A sentence made to follow "that": its first letter lower-cased, unless its first word is a
+/// name or an acronym (another capital in it: "OrderPlaced", "SQS").
+fn lower_first(sentence: &str) -> String {
+    let first_word = sentence.split_whitespace().next().unwrap_or("");
+    let is_name = first_word.chars().skip(1).any(char::is_uppercase);
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) if first.is_uppercase() && !is_name => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => sentence.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,19 +286,5 @@ mod tests {
             first_sentence("Version 1.5 works. Yes."),
             ("Version 1.5 works.".to_string(), "Yes.".to_string())
         );
-    }
-}
-
-/// A sentence made to follow "that": its first letter lower-cased, unless its first word is a
-/// name or an acronym (another capital in it: "OrderPlaced", "SQS").
-fn lower_first(sentence: &str) -> String {
-    let first_word = sentence.split_whitespace().next().unwrap_or("");
-    let is_name = first_word.chars().skip(1).any(char::is_uppercase);
-    let mut chars = sentence.chars();
-    match chars.next() {
-        Some(first) if first.is_uppercase() && !is_name => {
-            first.to_lowercase().chain(chars).collect()
-        }
-        _ => sentence.to_string(),
     }
 }
