@@ -741,6 +741,10 @@ pub struct BenchArgs {
     /// at the same sizes [env: MSGWORK_DB]
     #[arg(long, env = "MSGWORK_DB", hide_env = true, value_name = "URL")]
     pub db: Option<String>,
+    /// Also run the write path and the drain's statements in a minimal loop beside msgwork's,
+    /// and print how close msgwork comes to it
+    #[arg(long)]
+    pub baseline: bool,
 
     /// Print the figures as one JSON object
     #[arg(long)]

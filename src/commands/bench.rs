@@ -19,9 +19,9 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     if let Some(url) = &args.db {
         crate::sim::storage::postgres::connect::config(url)?;
     }
-    let steps = if args.db.is_some() { 10 } else { 6 };
+    let steps = if args.db.is_some() { 10 } else { 6 } + if args.baseline { 4 } else { 2 };
     let bar = Bar::new(steps, "measurements", !args.json);
-    let measurements = bench::run(sizes, &dir, args.db.as_deref(), &|name| {
+    let measurements = bench::run(sizes, &dir, args.db.as_deref(), args.baseline, &|name| {
         bar.message_owned(name.to_string());
         crate::sim::progress::Progress::advance(&bar, 0);
     });

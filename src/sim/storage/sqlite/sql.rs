@@ -245,12 +245,13 @@ pub fn commit(conn: &Connection) -> rusqlite::Result<()> {
     conn.prepare_cached("COMMIT")?.execute([]).map(drop)
 }
 
+/// The service's order insert.
+pub const INSERT_ORDER: &str =
+    "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES (?1, ?2, ?3, ?4)";
+
 /// Inserts the order row (inside the caller's transaction).
 pub fn insert_order(conn: &Connection, order: &Order, now: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
+    conn.prepare_cached(INSERT_ORDER)?.execute(params![
         order.number,
         order.customer_id,
         order.amount_cents,
@@ -259,13 +260,13 @@ pub fn insert_order(conn: &Connection, order: &Order, now: u64) -> rusqlite::Res
     Ok(())
 }
 
+/// The service's outbox insert.
+pub const INSERT_OUTBOX: &str = "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, \
+    event_type, version, payload, occurred_at, created_at) VALUES (?1, 'order', ?2, ?3, ?4, ?5, ?6, ?7)";
+
 /// Inserts the outbox row for an event (inside the caller's transaction).
 pub fn insert_outbox(conn: &Connection, event: &Envelope, now: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at)
-         VALUES (?1, 'order', ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
+    conn.prepare_cached(INSERT_OUTBOX)?.execute(params![
         event.event_id,
         event.aggregate_id,
         event.event_type,
@@ -304,7 +305,8 @@ pub fn insert_sequenced(
     Ok(())
 }
 
-fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+/// An outbox row as the claims and reads return it.
+pub fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
     Ok(OutboxRow {
         id: row.get(0)?,
         event: Envelope {
@@ -380,7 +382,7 @@ fn claim_unleased(
 /// rusqlite clears a cached statement's parameters when it takes it back, and SQLite (built with
 /// STAT4) compiles a statement again whenever a parameter that may change its plan, as a `LIMIT`
 /// does, is bound anew. One text per batch size keeps one compiled statement per batch size.
-fn claim_sql(limit: u32) -> String {
+pub fn claim_sql(limit: u32) -> String {
     format!(
         "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, claimed_at = ?4
           WHERE id IN (SELECT id FROM outbox
@@ -525,15 +527,16 @@ pub fn mark_claimed_sent(
     if ids.is_empty() {
         return Ok(0);
     }
-    conn.prepare_cached(
-        "UPDATE outbox SET sent_at = ?1
-          WHERE id IN (SELECT value FROM json_each(?2)) AND sent_at IS NULL AND claimed_by = ?3",
-    )?
-    .execute(params![now as i64, id_list(ids), token])
+    conn.prepare_cached(MARK_CLAIMED_SENT)?
+        .execute(params![now as i64, id_list(ids), token])
 }
 
+/// The relay's fenced mark: `?1` the time, `?2` the ids as a JSON array, `?3` the claim token.
+pub const MARK_CLAIMED_SENT: &str = "UPDATE outbox SET sent_at = ?1
+  WHERE id IN (SELECT value FROM json_each(?2)) AND sent_at IS NULL AND claimed_by = ?3";
+
 /// Ids as a JSON array, for `json_each`: one statement however many ids a batch has.
-fn id_list(ids: &[i64]) -> String {
+pub fn id_list(ids: &[i64]) -> String {
     let mut list = String::with_capacity(ids.len() * 8 + 2);
     list.push('[');
     for (i, id) in ids.iter().enumerate() {
@@ -605,12 +608,18 @@ pub fn committed_orders(conn: &Connection) -> rusqlite::Result<Vec<(u32, i64)>> 
 /// Records `event_id` in the inbox; false when it was already there (a duplicate to skip).
 pub fn inbox_record(conn: &Connection, event_id: &str, now: u64) -> rusqlite::Result<bool> {
     let inserted = conn
-        .prepare_cached(
-            "INSERT INTO inbox (event_id, processed_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
-        )?
+        .prepare_cached(INBOX_RECORD)?
         .execute(params![event_id, now as i64])?;
     Ok(inserted == 1)
 }
+
+/// The consumer's dedupe: one row changed when the event is new, none for a duplicate.
+pub const INBOX_RECORD: &str = "INSERT INTO inbox (event_id, processed_at) VALUES (?1, ?2) \
+    ON CONFLICT (event_id) DO NOTHING";
+
+/// The consumer's side effect.
+pub const INSERT_CHARGE: &str =
+    "INSERT INTO charges (order_id, amount_cents, event_id, charged_at) VALUES (?1, ?2, ?3, ?4)";
 
 /// Applies the side effect: one charge row.
 pub fn insert_charge(
@@ -620,10 +629,12 @@ pub fn insert_charge(
     event_id: &str,
     now: u64,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO charges (order_id, amount_cents, event_id, charged_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![order_id, amount_cents, event_id, now as i64])?;
+    conn.prepare_cached(INSERT_CHARGE)?.execute(params![
+        order_id,
+        amount_cents,
+        event_id,
+        now as i64
+    ])?;
     Ok(())
 }
 
