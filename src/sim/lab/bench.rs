@@ -664,15 +664,17 @@ fn real_time(orders: u32) -> Result<Vec<Measurement>, SimError> {
     let deterministic = medians[0];
     let mut out = Vec::new();
     for (mode, (wall, cpu)) in modes.iter().zip(&medians).skip(1) {
-        let (ratio_name, cpu_name) = match *mode {
-            "threads" => ("threads_vs_deterministic", "threads_cpu_ms"),
-            _ => ("process_vs_deterministic", "process_cpu_ms"),
+        let (ratio_name, cpu_name, flag) = match *mode {
+            "threads" => ("threads_vs_deterministic", "threads_cpu_ms", "--threads"),
+            _ => (
+                "process_vs_deterministic",
+                "process_cpu_ms",
+                "--crash-mode process",
+            ),
         };
         out.push(Measurement::new(
             ratio_name,
-            format!(
-                "simulate --crash --{mode} mode, {orders} orders: wall time ÷ deterministic run"
-            ),
+            format!("simulate --crash {flag}, {orders} orders: wall time ÷ the deterministic run"),
             wall / deterministic.0,
             "×",
             3.0,
