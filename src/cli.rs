@@ -596,6 +596,10 @@ pub struct BenchArgs {
     /// JetStream server, beside the in-process broker in the same run [env: MSGWORK_BROKER]
     #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
     pub broker: Option<String>,
+    /// Also run the write path and the drain's statements in a minimal loop beside msgwork's,
+    /// and print how close msgwork comes to it
+    #[arg(long)]
+    pub baseline: bool,
 
     /// Print the figures as one JSON object
     #[arg(long)]

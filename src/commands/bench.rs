@@ -22,9 +22,11 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
         crate::sim::storage::postgres::connect::config(url)?;
     }
     let broker = args.broker.as_deref().map(BrokerUrl::parse).transpose()?;
-    let steps = if args.db.is_some() { 10 } else { 6 } + if broker.is_some() { 4 } else { 0 };
+    let steps = if args.db.is_some() { 10 } else { 6 }
+        + if args.baseline { 4 } else { 2 }
+        + if broker.is_some() { 4 } else { 0 };
     let bar = Bar::new(steps, "measurements", !args.json);
-    let measurements = bench::run(sizes, &dir, args.db.as_deref(), &|name| {
+    let measurements = bench::run(sizes, &dir, args.db.as_deref(), args.baseline, &|name| {
         bar.message_owned(name.to_string());
         crate::sim::progress::Progress::advance(&bar, 0);
     });

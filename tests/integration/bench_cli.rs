@@ -5,7 +5,7 @@ use crate::harness::Msgwork;
 
 #[test]
 fn quick_bench_reports_every_measurement_with_its_target() {
-    let out = Msgwork::new(&["bench", "--quick", "--json"]).output();
+    let out = Msgwork::new(&["bench", "--quick", "--baseline", "--json"]).output();
     let v = out.success().json();
     assert_eq!(v["schema_version"], 1);
     let names: Vec<&str> = v["measurements"]
@@ -15,6 +15,7 @@ fn quick_bench_reports_every_measurement_with_its_target() {
         .map(|m| {
             assert!(m["value"].as_f64().unwrap() > 0.0, "{m}");
             assert!(m["meets"].is_boolean());
+            assert_eq!(m["met"], m["meets"], "{m}");
             m["name"].as_str().unwrap()
         })
         .collect();
@@ -27,6 +28,13 @@ fn quick_bench_reports_every_measurement_with_its_target() {
         "drill_first_question_ms",
         "drill_process_ms",
         "drill_answers_38_to_1_ratio",
+        "claim_text_vs_bound_ratio",
+        "threads_vs_deterministic",
+        "threads_cpu_ms",
+        "process_vs_deterministic",
+        "process_cpu_ms",
+        "baseline_writes_ratio",
+        "baseline_drain_ratio",
     ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }

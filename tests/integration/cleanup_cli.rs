@@ -149,9 +149,9 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
         .query_row(
             &format!(
                 "EXPLAIN QUERY PLAN {}",
-                msgwork::sim::storage::sqlite::sql::POLL_UNSENT
+                msgwork::sim::storage::sqlite::sql::poll_unsent(100)
             ),
-            [100],
+            [],
             |r| r.get(3),
         )
         .unwrap();

@@ -143,6 +143,40 @@ fn on_real_threads_the_invariants_hold() {
 }
 
 #[test]
+fn on_real_threads_a_restarted_relay_gives_back_what_its_dead_self_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = SimOptions::new(5);
+    options.orders = 200;
+    options.threads = true;
+    options.crash = CrashPlan::Exact {
+        at: vec!["relay-after-claim:50".parse().unwrap()],
+        rate: 0.0,
+    };
+    options.fault_rate = Some(0.0);
+    // A lease no run of 200 orders outlasts: a row taken again before it ends was given back.
+    options.lease_ms = Some(10_000);
+    options.keep_dir = Some(dir.path().to_path_buf());
+    let r = run(&options);
+    assert_eq!(r.outbox.lost_events, 0);
+    assert_eq!(r.outbox.double_applied, 0);
+    assert_eq!(r.outbox.unexpired_overlaps, Some(0));
+    let conn = rusqlite::Connection::open(dir.path().join("outbox-orders.db")).unwrap();
+    let given_back: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM claim_log a JOIN claim_log b
+                ON b.row_id = a.row_id AND b.rowid > a.rowid
+             WHERE b.prev_owner IS NULL AND b.claimed_at < a.lease_until",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        given_back > 0,
+        "no row was claimed afresh inside a dead relay's lease"
+    );
+}
+
+#[test]
 fn on_real_threads_without_claims_the_inbox_absorbs_the_overlap() {
     let mut options = SimOptions::new(11);
     options.orders = 300;

@@ -14,6 +14,9 @@ use super::world::{Actor, World};
 use crate::sim::clock::SimClock;
 use crate::sim::error::SimError;
 
+/// The longest the watcher of a threaded run waits between looks at whether the run has settled.
+const SETTLE_WAIT: Duration = Duration::from_millis(50);
+
 /// Builds an actor for its `incarnation`: 0 at the start, one more after each crash.
 pub type Maker = Box<dyn Fn(u32) -> Box<dyn Actor> + Send + Sync>;
 
@@ -132,18 +135,29 @@ pub fn drive(
 ) -> Result<(u64, bool), SimError> {
     let mut steps = 0u64;
     while !stop.load(Ordering::Relaxed) {
+        let seen = world.bell.rung();
         let poll = match life.step(world) {
             Err(SimError::Stopped) => break,
             other => other?,
         };
         steps += 1;
         match poll {
-            Poll::Ready => {}
-            Poll::Sleep(until) | Poll::Idle(until) | Poll::Crashed(until) => {
+            Poll::Ready => world.bell.ring(),
+            // Nothing to do: look again once another actor has done something, or at the
+            // deadline, whichever comes first.
+            Poll::Sleep(until) | Poll::Idle(until) => {
+                let wait = until.saturating_sub(world.now()).max(1);
+                world.bell.wait(seen, Duration::from_millis(wait));
+            }
+            // A restart takes its time whatever the others do.
+            Poll::Crashed(until) => {
                 let wait = until.saturating_sub(world.now()).max(1);
                 std::thread::sleep(Duration::from_millis(wait));
             }
-            Poll::Done => return Ok((steps, true)),
+            Poll::Done => {
+                world.bell.ring();
+                return Ok((steps, true));
+            }
         }
     }
     Ok((steps, false))
@@ -175,9 +189,15 @@ pub fn run_threads(
                     let mut life = Life::new(make);
                     let result = drive(&mut life, &world, stop);
                     match &result {
-                        Ok((_, true)) if i == 0 => service_done.store(true, Ordering::Release),
+                        Ok((_, true)) if i == 0 => {
+                            service_done.store(true, Ordering::Release);
+                            world.bell.ring();
+                        }
                         Ok(_) => {}
-                        Err(_) => stop.store(true, Ordering::Relaxed),
+                        Err(_) => {
+                            stop.store(true, Ordering::Relaxed);
+                            world.bell.ring();
+                        }
                     }
                     result.map(|(steps, _)| steps)
                 })
@@ -185,6 +205,7 @@ pub fn run_threads(
             .collect();
         let mut watch = Ok(());
         while !stop.load(Ordering::Relaxed) {
+            let seen = world.bell.rung();
             if service_done.load(Ordering::Acquire) {
                 match settled() {
                     Ok(true) => break,
@@ -199,10 +220,14 @@ pub fn run_threads(
                 watch = Err(SimError::Stuck { steps: 0 });
                 break;
             }
-            std::thread::sleep(Duration::from_millis(2));
+            // The run can only have settled once some actor has done something since the last
+            // look; a millisecond between looks keeps a busy run from being asked at every step.
+            std::thread::sleep(Duration::from_millis(1));
+            world.bell.wait(seen, SETTLE_WAIT);
         }
         stop.store(true, Ordering::Relaxed);
         gate.stop();
+        world.bell.ring();
         let mut total = 0;
         for handle in handles {
             total += handle

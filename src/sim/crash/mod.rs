@@ -6,6 +6,7 @@
 //! `observer` watches every step and `report` judges what it saw; `process` runs the same actors
 //! as child processes killed with SIGKILL; `power` cuts a machine's power, and its database's log.
 
+pub mod bell;
 pub mod fault;
 pub mod gate;
 pub mod mutant;

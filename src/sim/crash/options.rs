@@ -277,6 +277,7 @@ impl SimOptions {
             restart_ms: restart,
             faults: self.faults(),
             mutant: self.mutant,
+            release_dead_claims: self.real_time(),
         }
     }
 

@@ -14,6 +14,9 @@ pub struct Relay {
     passes: u64,
     /// Rows read but not yet claimed, for a relay that selects in one step and claims in the next.
     selected: Option<Vec<i64>>,
+    /// Whether this incarnation still owes its dead predecessors' claims back (see
+    /// [`Config::release_dead_claims`](crate::sim::crash::world::Config)).
+    owes_release: bool,
 }
 
 /// The batch a relay is working through. Lives in memory only: a crash forgets it.
@@ -36,6 +39,7 @@ impl Relay {
             pass: None,
             passes: 0,
             selected: None,
+            owes_release: incarnation > 0,
         }
     }
 
@@ -61,6 +65,12 @@ impl Relay {
         let config = world.config();
         let (lease, batch) = (config.lease_ms, config.batch);
         let conn = self.link.get(world, &self.name)?;
+        if self.owes_release && config.release_dead_claims && config.claim == ClaimMode::Lease {
+            // Its earlier incarnations are dead: nobody will publish what they held. Every
+            // token of this replica starts with its name, and this incarnation holds nothing yet.
+            conn.release_claims(&format!("{}.", self.name))?;
+        }
+        self.owes_release = false;
         let claim = match (config.claim, config.mutant) {
             (ClaimMode::None, _) => Claim {
                 rows: conn.select_unsent(batch)?,
@@ -163,6 +173,16 @@ impl Relay {
                 Err(SimError::Unacknowledged) => {
                     world.pass_ended(pass.id);
                     self.link.reconnect();
+                    if world.config().release_dead_claims
+                        && world.config().claim == ClaimMode::Lease
+                    {
+                        // Nobody will work on the pass any more: its rows go out again now
+                        // rather than when the lease runs out. Later passes of this relay have
+                        // longer tokens but none exists yet.
+                        self.link
+                            .get(world, &self.name)?
+                            .release_claims(&pass.token)?;
+                    }
                     return Ok(Poll::Sleep(world.now() + world.config().poll_ms));
                 }
                 Err(err) => return Err(err),

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::bell::Bell;
 use super::consumer::Consumer;
 use super::drive::{self, Life, Maker};
 use super::observer::{Observer, TraceSink};
@@ -192,6 +193,7 @@ fn run_pipeline(
     let (_, skews): (Vec<String>, Vec<Skew>) = skews(options, &makers).into_iter().unzip();
     let trigger = Trigger::new(schedule, pipeline);
     let broker = Broker::new();
+    let bell = Bell::default();
     let obs = Observer::new(pipeline, &*clock, trace, progress);
     let client = AtomicU32::new(1);
     let world = World {
@@ -201,6 +203,7 @@ fn run_pipeline(
         clocks: &skews,
         own: Skew::default(),
         broker: &broker,
+        bell: &bell,
         trigger: &trigger,
         obs: &obs,
         location: backend.location(),

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::bell::Bell;
 use super::fault::{Fault, FaultRates, Op, Phase};
 use super::gate::Gate;
 use super::guarded::Guarded;
@@ -57,6 +58,12 @@ pub struct Config {
     /// A deliberate bug, for the suite that proves the checker catches it.
     #[serde(skip)]
     pub mutant: Mutant,
+    /// Whether a relay gives back, at once, the claims nobody will work on: its dead
+    /// incarnations' when it restarts, a pass's it abandoned. A run in real time would otherwise
+    /// wait out their leases; a simulated run waits for nothing real, and keeps the leases'
+    /// course for the report.
+    #[serde(default)]
+    pub release_dead_claims: bool,
 }
 
 /// One actor's view of the run. Every actor gets its own, naming its slot at the gate and
@@ -72,6 +79,8 @@ pub struct World<'a> {
     /// This actor's skew: how far the clock it reads is off the run's.
     pub own: Skew,
     pub broker: &'a Broker,
+    /// Rung when an actor has done some work, for idle actors running in real time.
+    pub bell: &'a Bell,
     pub trigger: &'a Trigger<'a>,
     pub obs: &'a Observer<'a>,
     pub location: &'a Location,
@@ -259,6 +268,7 @@ impl Outside for World<'_> {
         }
         self.obs.published(actor, &event.event_id, order);
         self.broker.publish(event);
+        self.bell.ring();
         if self.broker_fault() {
             self.fault(actor, Fault::PublishTimeout);
             return Err(SimError::Unacknowledged);

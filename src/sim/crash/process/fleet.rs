@@ -671,6 +671,7 @@ mod tests {
             restart_ms: 5,
             faults: FaultRates::OFF,
             mutant: Mutant::None,
+            release_dead_claims: true,
         };
         let plan = CrashPlan::Exact {
             at: vec!["service-after-commit:5".parse().unwrap()],
@@ -689,6 +690,7 @@ mod tests {
             clocks: &[],
             own: Default::default(),
             broker: &broker,
+            bell: &Default::default(),
             trigger: &trigger,
             obs: &obs,
             location: backend.location(),

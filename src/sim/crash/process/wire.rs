@@ -250,6 +250,7 @@ mod tests {
                 restart_ms: 5,
                 faults: crate::sim::crash::fault::FaultRates::OFF,
                 mutant: crate::sim::crash::mutant::Mutant::None,
+                release_dead_claims: true,
             },
             location: Location::Sqlite {
                 service: "/tmp/a dir/outbox-orders.db".into(),

@@ -123,9 +123,12 @@ impl LabDb for SqliteLab {
     fn poll_plan(&mut self) -> Result<String, SimError> {
         let steps = self
             .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", db::POLL_UNSENT))
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                db::poll_unsent(POLL_BATCH)
+            ))
             .and_then(|mut stmt| {
-                stmt.query_map([POLL_BATCH], |r| r.get::<_, String>(3))?
+                stmt.query_map([], |r| r.get::<_, String>(3))?
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .sql("explaining the poll")?;

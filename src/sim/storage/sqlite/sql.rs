@@ -245,12 +245,13 @@ pub fn commit(conn: &Connection) -> rusqlite::Result<()> {
     conn.prepare_cached("COMMIT")?.execute([]).map(drop)
 }
 
+/// The service's order insert.
+pub const INSERT_ORDER: &str =
+    "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES (?1, ?2, ?3, ?4)";
+
 /// Inserts the order row (inside the caller's transaction).
 pub fn insert_order(conn: &Connection, order: &Order, now: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
+    conn.prepare_cached(INSERT_ORDER)?.execute(params![
         order.number,
         order.customer_id,
         order.amount_cents,
@@ -259,13 +260,13 @@ pub fn insert_order(conn: &Connection, order: &Order, now: u64) -> rusqlite::Res
     Ok(())
 }
 
+/// The service's outbox insert.
+pub const INSERT_OUTBOX: &str = "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, \
+    event_type, version, payload, occurred_at, created_at) VALUES (?1, 'order', ?2, ?3, ?4, ?5, ?6, ?7)";
+
 /// Inserts the outbox row for an event (inside the caller's transaction).
 pub fn insert_outbox(conn: &Connection, event: &Envelope, now: u64) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at)
-         VALUES (?1, 'order', ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
+    conn.prepare_cached(INSERT_OUTBOX)?.execute(params![
         event.event_id,
         event.aggregate_id,
         event.event_type,
@@ -304,7 +305,8 @@ pub fn insert_sequenced(
     Ok(())
 }
 
-fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+/// An outbox row as the claims and reads return it.
+pub fn outbox_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
     Ok(OutboxRow {
         id: row.get(0)?,
         event: Envelope {
@@ -367,21 +369,26 @@ fn claim_unleased(
     limit: u32,
     times: impl FnOnce(u64) -> (u64, u64),
 ) -> rusqlite::Result<Claim> {
-    claim_with(
-        conn,
-        clock,
-        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, claimed_at = ?5
+    claim_with(conn, clock, &claim_sql(limit), |now| {
+        let (expired_by, until) = times(now);
+        (
+            (owner, stamp(until), stamp(expired_by), stamp(now)),
+            Some(until),
+        )
+    })
+}
+
+/// The claim of up to `limit` unleased rows. The limit is part of the text, not a parameter:
+/// rusqlite clears a cached statement's parameters when it takes it back, and SQLite (built with
+/// STAT4) compiles a statement again whenever a parameter that may change its plan, as a `LIMIT`
+/// does, is bound anew. One text per batch size keeps one compiled statement per batch size.
+pub fn claim_sql(limit: u32) -> String {
+    format!(
+        "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, claimed_at = ?4
           WHERE id IN (SELECT id FROM outbox
                         WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?3)
-                        ORDER BY id LIMIT ?4)
-         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        |now| {
-            let (expired_by, until) = times(now);
-            (
-                (owner, stamp(until), stamp(expired_by), limit, stamp(now)),
-                Some(until),
-            )
-        },
+                        ORDER BY id LIMIT {limit})
+         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at"
     )
 }
 
@@ -426,23 +433,25 @@ pub fn claim_partition(
     lease_ms: u64,
     limit: u32,
 ) -> rusqlite::Result<Claim> {
-    claim_with(
-        conn,
-        clock,
+    claim_with(conn, clock, &partition_claim_sql(partition, limit), |now| {
+        let until = lease_end(now, lease_ms);
+        ((owner, stamp(until), stamp(now)), Some(until))
+    })
+}
+
+/// The claim of a partition's head, with the partition and the `limit` in the text: the
+/// partition is the first column of the index the claim walks, so, bound, it too would have the
+/// statement compiled again at every call (see [`claim_sql`]). A relay claims for one partition.
+fn partition_claim_sql(partition: u32, limit: u32) -> String {
+    format!(
         "UPDATE outbox SET claimed_by = ?1, lease_until = ?2, claimed_at = ?3
           WHERE id IN (SELECT id FROM outbox
-                        WHERE partition = ?5 AND sent_at IS NULL
+                        WHERE partition = {partition} AND sent_at IS NULL
                           AND id < (SELECT coalesce(min(id), 9223372036854775807) FROM outbox
-                                     WHERE partition = ?5 AND sent_at IS NULL AND lease_until > ?3)
-                        ORDER BY id LIMIT ?4)
-         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at",
-        |now| {
-            let until = lease_end(now, lease_ms);
-            (
-                (owner, stamp(until), stamp(now), limit, partition),
-                Some(until),
-            )
-        },
+                                     WHERE partition = {partition} AND sent_at IS NULL
+                                       AND lease_until > ?3)
+                        ORDER BY id LIMIT {limit})
+         RETURNING id, event_id, aggregate_id, event_type, version, payload, occurred_at"
     )
 }
 
@@ -454,23 +463,33 @@ pub fn outbox_after(
     position: i64,
     limit: u32,
 ) -> rusqlite::Result<Vec<OutboxRow>> {
-    conn.prepare_cached(
-        "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at
-           FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )?
-    .query_map(params![position, limit], outbox_row)?
-    .collect()
+    conn.prepare_cached(&outbox_after_sql(limit))?
+        .query_map([position], outbox_row)?
+        .collect()
 }
 
-/// The relay's poll: the oldest unsent rows, in commit order.
-pub const POLL_UNSENT: &str = "SELECT id, event_id, aggregate_id, event_type, version, payload, \
-                               occurred_at FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?1";
+/// A change feed's read of `limit` rows, with the limit in the text (see [`claim_sql`]).
+fn outbox_after_sql(limit: u32) -> String {
+    format!(
+        "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at
+           FROM outbox WHERE id > ?1 ORDER BY id LIMIT {limit}"
+    )
+}
+
+/// The relay's poll: the oldest `limit` unsent rows, in commit order, with the limit in the text
+/// (see [`claim_sql`]). It takes no parameters.
+pub fn poll_unsent(limit: u32) -> String {
+    format!(
+        "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at
+           FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT {limit}"
+    )
+}
 
 /// Reads up to `limit` unsent rows without claiming them: what a relay does before it learns why
 /// claims exist (`--claim none`). Two replicas polling at once read the same rows.
 pub fn select_unsent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<OutboxRow>> {
-    conn.prepare_cached(POLL_UNSENT)?
-        .query_map([limit], outbox_row)?
+    conn.prepare_cached(&poll_unsent(limit))?
+        .query_map([], outbox_row)?
         .collect()
 }
 
@@ -481,12 +500,18 @@ pub fn select_unleased(
     clock: &dyn Clock,
     limit: u32,
 ) -> rusqlite::Result<Vec<OutboxRow>> {
-    conn.prepare_cached(
+    conn.prepare_cached(&unleased_sql(limit))?
+        .query_map([stamp(clock.now())], outbox_row)?
+        .collect()
+}
+
+/// The read of up to `limit` unleased rows, with the limit in the text (see [`claim_sql`]).
+fn unleased_sql(limit: u32) -> String {
+    format!(
         "SELECT id, event_id, aggregate_id, event_type, version, payload, occurred_at FROM outbox
-          WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?1) ORDER BY id LIMIT ?2",
-    )?
-    .query_map(params![stamp(clock.now()), limit], outbox_row)?
-    .collect()
+          WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?1)
+          ORDER BY id LIMIT {limit}"
+    )
 }
 
 /// Marks the rows a claim pass published as sent, fenced by the pass's claim token: only rows the
@@ -502,15 +527,16 @@ pub fn mark_claimed_sent(
     if ids.is_empty() {
         return Ok(0);
     }
-    conn.prepare_cached(
-        "UPDATE outbox SET sent_at = ?1
-          WHERE id IN (SELECT value FROM json_each(?2)) AND sent_at IS NULL AND claimed_by = ?3",
-    )?
-    .execute(params![now as i64, id_list(ids), token])
+    conn.prepare_cached(MARK_CLAIMED_SENT)?
+        .execute(params![now as i64, id_list(ids), token])
 }
 
+/// The relay's fenced mark: `?1` the time, `?2` the ids as a JSON array, `?3` the claim token.
+pub const MARK_CLAIMED_SENT: &str = "UPDATE outbox SET sent_at = ?1
+  WHERE id IN (SELECT value FROM json_each(?2)) AND sent_at IS NULL AND claimed_by = ?3";
+
 /// Ids as a JSON array, for `json_each`: one statement however many ids a batch has.
-fn id_list(ids: &[i64]) -> String {
+pub fn id_list(ids: &[i64]) -> String {
     let mut list = String::with_capacity(ids.len() * 8 + 2);
     list.push('[');
     for (i, id) in ids.iter().enumerate() {
@@ -582,12 +608,18 @@ pub fn committed_orders(conn: &Connection) -> rusqlite::Result<Vec<(u32, i64)>> 
 /// Records `event_id` in the inbox; false when it was already there (a duplicate to skip).
 pub fn inbox_record(conn: &Connection, event_id: &str, now: u64) -> rusqlite::Result<bool> {
     let inserted = conn
-        .prepare_cached(
-            "INSERT INTO inbox (event_id, processed_at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
-        )?
+        .prepare_cached(INBOX_RECORD)?
         .execute(params![event_id, now as i64])?;
     Ok(inserted == 1)
 }
+
+/// The consumer's dedupe: one row changed when the event is new, none for a duplicate.
+pub const INBOX_RECORD: &str = "INSERT INTO inbox (event_id, processed_at) VALUES (?1, ?2) \
+    ON CONFLICT (event_id) DO NOTHING";
+
+/// The consumer's side effect.
+pub const INSERT_CHARGE: &str =
+    "INSERT INTO charges (order_id, amount_cents, event_id, charged_at) VALUES (?1, ?2, ?3, ?4)";
 
 /// Applies the side effect: one charge row.
 pub fn insert_charge(
@@ -597,10 +629,12 @@ pub fn insert_charge(
     event_id: &str,
     now: u64,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO charges (order_id, amount_cents, event_id, charged_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![order_id, amount_cents, event_id, now as i64])?;
+    conn.prepare_cached(INSERT_CHARGE)?.execute(params![
+        order_id,
+        amount_cents,
+        event_id,
+        now as i64
+    ])?;
     Ok(())
 }
 
@@ -834,6 +868,56 @@ mod tests {
             (vec![2], 4)
         );
         assert_eq!(select_unleased(&conn, &at(800), 3).unwrap().len(), 2);
+    }
+
+    /// How many times SQLite has compiled `sql` again since `conn` first cached it.
+    fn recompiled(conn: &Connection, sql: &str) -> i32 {
+        conn.prepare_cached(sql)
+            .unwrap()
+            .get_status(rusqlite::StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn statements_with_a_batch_size_are_compiled_once_per_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = outbox_db(dir.path(), 40);
+        for round in 0..4u64 {
+            let clock = at(round * 1_000);
+            claim_batch(&conn, &clock, "a", 100, 3).unwrap();
+            claim_batch_by_own_clock(&conn, &clock, "b", round, round + 5, 3).unwrap();
+            select_unleased(&conn, &clock, 3).unwrap();
+            select_unsent(&conn, 3).unwrap();
+            outbox_after(&conn, round as i64, 3).unwrap();
+        }
+        for sql in [
+            claim_sql(3),
+            unleased_sql(3),
+            poll_unsent(3),
+            outbox_after_sql(3),
+        ] {
+            assert_eq!(recompiled(&conn, &sql), 0, "{sql}");
+        }
+        // Every size gets its own statement, with its own limit.
+        assert_eq!(outbox_after(&conn, 0, 7).unwrap().len(), 7);
+        assert_eq!(select_unsent(&conn, 2).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_partition_claim_is_compiled_once_per_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("orders.db"), Durability::Off).unwrap();
+        create_service_schema(&conn, true).unwrap();
+        partition_outbox(&conn).unwrap();
+        for n in 1..=12 {
+            let event = Envelope::order_placed(1, Pipeline::Outbox, &Order::generate(1, n), 0);
+            insert_sequenced(&conn, &event, n % 2, n, 0).unwrap();
+        }
+        for round in 0..4u64 {
+            let claim = claim_partition(&conn, &at(round * 10), (round % 2) as u32, "a", 5, 2);
+            assert_eq!(claim.unwrap().rows.len(), 2);
+        }
+        assert_eq!(recompiled(&conn, &partition_claim_sql(0, 2)), 0);
+        assert_eq!(recompiled(&conn, &partition_claim_sql(1, 2)), 0);
     }
 
     #[test]
