@@ -53,15 +53,8 @@ impl fmt::Display for Replay {
     }
 }
 
-/// `word` as a POSIX shell reads it back: as it is when that is safe, single-quoted otherwise.
-pub(super) fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:,=@%+".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
+/// One word as a POSIX shell reads it back; the one definition lives with the other text helpers.
+pub(super) use crate::ui::shell_word;
 
 /// A result as `--json` prints it: every key of the result, then `"replay"`.
 #[derive(Serialize)]

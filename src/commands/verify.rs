@@ -236,6 +236,28 @@ fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
         })?;
     } else {
         let mut text = human(args, &runs, shrunk.as_ref(), ctx.paint);
+        if let Some(dir) = &args.keep_db {
+            // The seed worth looking at: the first that broke, or else the first run.
+            let seed = first_bad.or(runs.first()).map(|r| r.seed);
+            if let Some(seed) = seed {
+                text.push_str(&crate::ui::kept_databases(
+                    &dir.join(format!("seed-{seed}")),
+                    (
+                        "consumer.db",
+                        "SELECT order_id, count(*) AS charges FROM charges GROUP BY order_id \
+                         HAVING charges > 1",
+                        "the orders your consumer charged more than once",
+                    ),
+                ));
+                if runs.len() > 1 {
+                    let _ = writeln!(
+                        text,
+                        "Each seed's databases are in {}.",
+                        dir.join("seed-N").display()
+                    );
+                }
+            }
+        }
         if let Some(id) = run_id {
             let _ = writeln!(text, "{}", ctx.paint.dim(&format!("Recorded as run {id}.")));
         }

@@ -255,7 +255,9 @@ fn run_pipeline(
     })?;
     session.create_consumer(&stream, "billing", ACK_WAIT)?;
     let backend = Backend::sqlite(dir, &format!("broker-{name}"), Durability::Off);
-    backend.create(pipeline == Pipeline::Outbox)?;
+    // Both pipelines' consumers dedupe here: the broker's redeliveries are the lesson, and the
+    // naive run's losses show through them.
+    backend.create_with(pipeline == Pipeline::Outbox, true)?;
     let plan = Plan::draw(
         options.seed,
         pipeline,

@@ -315,8 +315,9 @@ pub fn kept_databases(dir: &std::path::Path, query: (&str, &str, &str)) -> Strin
     out
 }
 
-/// `text` as one shell word: quoted when it holds anything a shell would split or expand.
-fn shell_word(text: &str) -> String {
+/// `text` as one word a POSIX shell reads back as it is: bare when that is safe, single-quoted
+/// when it holds anything a shell would split or expand.
+pub fn shell_word(text: &str) -> String {
     let plain = text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));

@@ -108,7 +108,7 @@ fn the_inbox_applies_an_event_once() {
     let tag = format!("inbox{}", std::process::id());
     let schemas = LabSchemas::create(&url, &tag, &["billing"], false).unwrap();
     let mut billing = PgConn::open(&url, schemas.schema("billing").unwrap()).unwrap();
-    billing.create_billing_schema().unwrap();
+    billing.create_billing_schema(true).unwrap();
     assert!(billing.inbox_record("e-1", 0).unwrap());
     assert!(
         !billing.inbox_record("e-1", 1).unwrap(),

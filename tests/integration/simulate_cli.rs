@@ -342,7 +342,20 @@ fn keep_db_leaves_the_databases_to_inspect() {
         )
         .unwrap();
     assert_eq!(unsent, 0);
-    assert!(dir.path().join("naive-billing.db").exists());
+    // Each consumer's database holds what that consumer uses: the naive one has no inbox.
+    let tables = |file: &str| -> Vec<String> {
+        let conn = rusqlite::Connection::open(dir.path().join(file)).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(!tables("naive-billing.db").contains(&"inbox".to_string()));
+    assert!(tables("naive-billing.db").contains(&"charges".to_string()));
+    assert!(tables("outbox-billing.db").contains(&"inbox".to_string()));
     // A second run into the same directory is refused unless --force, and then starts from
     // clean databases.
     let again = [

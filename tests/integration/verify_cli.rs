@@ -209,6 +209,45 @@ fn the_naive_program_loses_events_and_says_how_to_replay() {
     );
 }
 
+#[test]
+fn keep_db_says_where_each_seeds_databases_went_and_gives_a_query_that_runs() {
+    let Some(_) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let naive = program(dir.path(), "naive.py", NAIVE);
+    let kept = dir.path().join("kept");
+    let kept_arg = kept.to_string_lossy().into_owned();
+    let out = verify(
+        &[
+            "--orders",
+            "10",
+            "--seeds",
+            "2",
+            "--no-shrink",
+            "--keep-db",
+            &kept_arg,
+        ],
+        &naive,
+    )
+    .output();
+    out.expect_code(1);
+    assert!(out.stdout.contains("Databases kept in"), "{}", out.stdout);
+    assert!(out.stdout.contains("consumer.db"), "{}", out.stdout);
+    assert!(out.stdout.contains("seed-N"), "{}", out.stdout);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("sqlite3 "))
+        .expect("a query to try");
+    let sql = line.split('"').nth(1).expect("the query in double quotes");
+    let seed_dir = std::fs::read_dir(&kept)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| line.contains(&*p.to_string_lossy()))
+        .expect("the query names a kept seed's directory");
+    let conn = rusqlite::Connection::open(seed_dir.join("consumer.db")).unwrap();
+    conn.prepare(sql).expect("the suggested query runs");
+}
+
 #[cfg(unix)]
 #[test]
 fn no_process_outlives_msgwork_even_when_it_is_killed() {

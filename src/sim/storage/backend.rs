@@ -197,8 +197,15 @@ impl Backend {
         &self.location
     }
 
-    /// Creates the lab's tables, empty; the outbox only when asked for.
+    /// Creates the lab's tables, empty; the outbox and the consumer's inbox only when asked for
+    /// (the naive pipeline has neither).
     pub fn create(&self, with_outbox: bool) -> Result<(), SimError> {
+        self.create_with(with_outbox, with_outbox)
+    }
+
+    /// Creates the lab's tables, empty, with the outbox and the inbox chosen apart: a consumer
+    /// that dedupes behind a naive producer.
+    pub fn create_with(&self, with_outbox: bool, with_inbox: bool) -> Result<(), SimError> {
         match &self.location {
             Location::Sqlite {
                 service,
@@ -216,7 +223,7 @@ impl Backend {
                     db::create_claim_log(&conn).sql("creating the claim log")?;
                 }
                 let conn = db::open(billing, *durability).sql("creating the billing database")?;
-                db::create_billing_schema(&conn).sql("creating the billing schema")?;
+                db::create_billing_schema(&conn, with_inbox).sql("creating the billing schema")?;
             }
             Location::Postgres {
                 url,
@@ -228,7 +235,7 @@ impl Backend {
                     .create_service_schema(with_outbox)
                     .pg("creating the order schema")?;
                 PgConn::open(url, billing)?
-                    .create_billing_schema()
+                    .create_billing_schema(with_inbox)
                     .pg("creating the billing schema")?;
             }
         }

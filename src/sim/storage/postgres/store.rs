@@ -107,7 +107,9 @@ CREATE TABLE charges (
     amount_cents bigint NOT NULL,
     event_id     text   NOT NULL,
     charged_at   bigint NOT NULL
-);
+);";
+
+const INBOX_SCHEMA: &str = "
 -- The idempotent consumer's memory: one row per event it has applied.
 CREATE TABLE inbox (
     event_id     text   PRIMARY KEY,
@@ -265,10 +267,15 @@ impl PgConn {
         Ok(())
     }
 
-    pub fn create_billing_schema(&mut self) -> Result<(), postgres::Error> {
+    /// Creates the charges, and the inbox when the consumer dedupes (the naive one does not).
+    pub fn create_billing_schema(&mut self, with_inbox: bool) -> Result<(), postgres::Error> {
         self.client
             .batch_execute("DROP TABLE IF EXISTS charges, inbox CASCADE")?;
-        self.client.batch_execute(BILLING_SCHEMA)
+        self.client.batch_execute(BILLING_SCHEMA)?;
+        if with_inbox {
+            self.client.batch_execute(INBOX_SCHEMA)?;
+        }
+        Ok(())
     }
 
     /// Gives an empty outbox its partition and sequence columns and the per-partition index.
