@@ -15,20 +15,8 @@ pub fn record(
     graded: &Graded,
     given: &serde_json::Value,
 ) -> Result<i64> {
-    Ok(store.record_answer(
-        session,
-        &Answer {
-            item_id: &graded.id,
-            section: graded.section.name(),
-            given,
-            verdict: graded.verdict.name(),
-            self_verdict: None,
-            score: graded.score,
-            max: graded.max,
-            result: &serde_json::to_value(graded)?,
-            at: now(),
-        },
-    )?)
+    let result = serde_json::to_value(graded)?;
+    Ok(store.record_answer(session, &answer(graded, given, &result, now()))?)
 }
 
 /// Records graded answers in `session`, each with what was given, all stamped now and in one
@@ -46,17 +34,27 @@ pub fn record_all(
     let answers: Vec<Answer<'_>> = graded
         .iter()
         .zip(&results)
-        .map(|((graded, given), result)| Answer {
-            item_id: &graded.id,
-            section: graded.section.name(),
-            given,
-            verdict: graded.verdict.name(),
-            self_verdict: None,
-            score: graded.score,
-            max: graded.max,
-            result,
-            at,
-        })
+        .map(|((graded, given), result)| answer(graded, given, result, at))
         .collect();
     Ok(store.record_answers(session, &answers)?)
+}
+
+/// The store's row for one graded answer, with no verdict of the learner's yet.
+fn answer<'a>(
+    graded: &'a Graded,
+    given: &'a serde_json::Value,
+    result: &'a serde_json::Value,
+    at: i64,
+) -> Answer<'a> {
+    Answer {
+        item_id: &graded.id,
+        section: graded.section.name(),
+        given,
+        verdict: graded.verdict.name(),
+        self_verdict: None,
+        score: graded.score,
+        max: graded.max,
+        result,
+        at,
+    }
 }
