@@ -174,14 +174,23 @@ pub fn run(json: bool, plot_file: Option<&Path>, force: bool, ctx: &Context) -> 
             table.add_row(vec![
                 i.id.clone(),
                 i.last_verdict.name().to_string(),
-                format!("{:.1} d", i.stability_days),
+                stability_text(i.stability_days),
                 format!("{:.0}%", i.recall_now * 100.0),
                 returns(i),
             ]);
         }
-        text.push_str(&format!(
-            "\n{table}\nStability: days until your chance of recall falls to 90 %, when the item returns.\n\n{}",
+        // A chart of one day is a dot: it starts to say something on the second day.
+        let days: std::collections::BTreeSet<i64> = mastery
+            .iter()
+            .map(|d| (d.at - now).div_euclid(DAY))
+            .collect();
+        let drawn = if days.len() >= 2 {
             chart.terminal(paint)
+        } else {
+            "The mastery chart starts once you have answered on two different days.\n".to_string()
+        };
+        text.push_str(&format!(
+            "\n{table}\nStability: days until your chance of recall falls to 90 %, when the item returns.\n\n{drawn}"
         ));
         if let Some(path) = plot_file {
             text.push_str(&format!("Chart written to {}\n", path.display()));
@@ -215,6 +224,18 @@ pub fn run(json: bool, plot_file: Option<&Path>, force: bool, ctx: &Context) -> 
     Ok(Outcome::Success)
 }
 
+/// A stability as people read it: days, or hours while it is under a day.
+fn stability_text(days: f64) -> String {
+    let hours = days * 24.0;
+    if days >= 1.0 {
+        format!("{days:.1} d")
+    } else if hours >= 1.0 {
+        format!("{hours:.0} h")
+    } else {
+        "under 1 h".to_string()
+    }
+}
+
 /// Mastery by day, against days before today: items whose latest answer was right, and how many
 /// FSRS expected the learner to recall.
 fn chart(mastery: &[DayMastery], now: i64) -> LineChart {
@@ -242,5 +263,13 @@ mod tests {
         assert_eq!(days_until(100 + DAY, 100), 1);
         assert_eq!(days_until(100 + DAY + 1, 100), 2);
         assert_eq!(date(1_800_000_000), "2027-01-15");
+    }
+
+    #[test]
+    fn stability_under_a_day_reads_in_hours() {
+        assert_eq!(stability_text(3.25), "3.2 d");
+        assert_eq!(stability_text(1.0), "1.0 d");
+        assert_eq!(stability_text(0.5), "12 h");
+        assert_eq!(stability_text(0.01), "under 1 h");
     }
 }
