@@ -158,11 +158,11 @@ impl<'m> Judge<'m> {
                     required,
                     format!(
                         "{} (line {}) on ({}) lets the relay find pending rows in order without \
-                         scanning the table. A partial index (WHERE <sent marker> IS NULL) would \
-                         be smaller still: it would hold only the backlog.",
+                         scanning the table. {}",
                         index_label(ix),
                         self.line(ix.start),
-                        ix.columns.join(", ")
+                        ix.columns.join(", "),
+                        smaller_still(self.m.flavor)
                     ),
                 )
             }
@@ -210,8 +210,9 @@ impl<'m> Judge<'m> {
                     format!(
                         "The outbox's indexes {} do not match the relay's query, which filters \
                          on the sent marker and orders by creation. Add one on the creation \
-                         column, ideally partial on unsent rows.",
-                        list.join(", ")
+                         column{}.",
+                        list.join(", "),
+                        ideally_partial(self.m.flavor)
                     ),
                 )
             }
@@ -232,18 +233,40 @@ impl<'m> Judge<'m> {
                 format!(
                     "No index on `{}` serves the relay's query{}. Every poll then scans the \
                      whole table, which grows with every booking; the relay gets slower exactly \
-                     when it falls behind. Index the creation column, ideally partial WHERE the \
-                     sent marker IS NULL.",
+                     when it falls behind. Index the creation column{}.",
                     t.name,
                     Self::key_label(t)
                         .map(|k| format!(
                             " (the primary key on ({k}) is an index, but not one the poll for \
                              pending rows can use)"
                         ))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    ideally_partial(self.m.flavor)
                 ),
             ),
         }
+    }
+}
+
+/// How the relay's index could be smaller, where the database allows it.
+fn smaller_still(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::Mysql => {
+            "MySQL has no partial indexes, so this index holds every row ever written: sweep sent \
+             rows out (delete or archive them) to keep it small."
+        }
+        Flavor::Postgres | Flavor::Sqlite => {
+            "A partial index (WHERE <sent marker> IS NULL) would be smaller still: it would hold \
+             only the backlog."
+        }
+    }
+}
+
+/// The advice to make the relay's index partial, where the database has partial indexes.
+fn ideally_partial(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::Mysql => " (MySQL has no partial indexes: sweep sent rows out to keep it small)",
+        Flavor::Postgres | Flavor::Sqlite => ", ideally partial WHERE the sent marker IS NULL",
     }
 }
 
