@@ -183,6 +183,33 @@ fn load(args: &DrillArgs) -> Result<Pack> {
                 dir.display()
             )
         })?;
+        let replaced: Vec<&str> = extra
+            .items
+            .iter()
+            .map(|i| i.id.as_str())
+            .filter(|id| pack.items.iter().any(|b| b.id == *id))
+            .chain(
+                extra
+                    .scenarios
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .filter(|id| pack.scenarios.iter().any(|b| b.id == *id)),
+            )
+            .collect();
+        if !replaced.is_empty() {
+            // Said on stderr, so `--json` stays one object; a pack that means to replace items
+            // still plays, but never silently.
+            eprintln!(
+                "note: {} replaces {} of the same id: {}",
+                dir.display(),
+                if replaced.len() == 1 {
+                    "an item"
+                } else {
+                    "items"
+                },
+                replaced.join(", ")
+            );
+        }
         pack.overlay(extra);
     }
     Ok(pack)

@@ -450,6 +450,30 @@ fn content_check_says_when_a_pack_redefines_a_builtin_id() {
 }
 
 #[test]
+fn drill_with_a_pack_that_replaces_a_builtin_item_says_so_on_stderr() {
+    let pack = pack_with(&[
+        ("retrieval/r1.toml", item_toml("R1", "retrieval", "")),
+        ("retrieval/q1.toml", item_toml("Q1", "retrieval", "")),
+    ]);
+    let dir = path_str(pack.path());
+    let out = Msgwork::new(&["drill", "--list", "--json", "--content", &dir]).output();
+    let v = out.success().json();
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == "Q1")
+    );
+    assert!(
+        out.stderr.contains("replaces an item of the same id: R1"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Q1"), "{}", out.stderr);
+}
+
+#[test]
 fn content_check_holds_each_item_to_its_folder_and_names_the_packs_own_paths() {
     let pack = pack_with(&[
         ("retrieval/q2.toml", item_toml("Q2", "compare", "")),
