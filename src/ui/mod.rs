@@ -315,6 +315,21 @@ pub fn kept_databases(dir: &std::path::Path, query: (&str, &str, &str)) -> Strin
     out
 }
 
+/// The `--keep-db` note for a lab's human output: where the databases went and one query to
+/// try. Under `--json` it goes to stderr instead, so stdout stays one JSON object, and nothing is
+/// left to append.
+pub fn kept_note(dir: Option<&std::path::Path>, json: bool, query: (&str, &str, &str)) -> String {
+    let Some(dir) = dir else {
+        return String::new();
+    };
+    let note = kept_databases(dir, query);
+    if json {
+        eprint!("{note}");
+        return String::new();
+    }
+    note
+}
+
 /// `text` as one word a POSIX shell reads back as it is: bare when that is safe, single-quoted
 /// when it holds anything a shell would split or expand.
 pub fn shell_word(text: &str) -> String {

@@ -157,21 +157,15 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
         options: &options,
         replay: &replay,
     };
-    let kept = keep.map(|dir| {
-        crate::ui::kept_databases(
-            dir,
-            (
-                "cdc-billing.db",
-                "SELECT order_id, count(*) AS charges FROM charges GROUP BY order_id HAVING charges > 1",
-                "any order billing charged twice (none, when the inbox did its work)",
-            ),
-        )
-    });
-    if args.json
-        && let Some(kept) = &kept
-    {
-        eprint!("{kept}");
-    }
+    let kept = crate::ui::kept_note(
+        keep,
+        args.json,
+        (
+            "cdc-billing.db",
+            "SELECT order_id, count(*) AS charges FROM charges GROUP BY order_id HAVING charges > 1",
+            "any order billing charged twice (none, when the inbox did its work)",
+        ),
+    );
     let Some(run) = record_charted(
         &recorder,
         "lab-cdc",
@@ -194,7 +188,7 @@ pub(super) fn cdc_lab(args: &CdcArgs, ctx: &Context) -> Result<Outcome> {
     if let Some(path) = &args.plot {
         out.push_str(&format!("Chart written to {}\n", path.display()));
     }
-    out.push_str(kept.as_deref().unwrap_or_default());
+    out.push_str(&kept);
     emit(&out)?;
     Ok(outcome)
 }

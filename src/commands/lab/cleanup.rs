@@ -162,21 +162,15 @@ pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> 
         }
         .save(path)?;
     }
-    let kept = keep.map(|dir| {
-        crate::ui::kept_databases(
-            dir,
-            (
-                "cleanup-outbox.db",
-                "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100",
-                "which index the relay's poll reads",
-            ),
-        )
-    });
-    if args.json
-        && let Some(kept) = &kept
-    {
-        eprint!("{kept}");
-    }
+    let kept = crate::ui::kept_note(
+        keep,
+        args.json,
+        (
+            "cleanup-outbox.db",
+            "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100",
+            "which index the relay's poll reads",
+        ),
+    );
     let request = Request {
         seed: options.seed,
         options: &options,
@@ -198,7 +192,7 @@ pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> 
     if let Some(path) = &args.plot {
         out.push_str(&format!("Chart written to {}\n", path.display()));
     }
-    out.push_str(kept.as_deref().unwrap_or_default());
+    out.push_str(&kept);
     emit(&out)?;
     Ok(Outcome::Success)
 }
