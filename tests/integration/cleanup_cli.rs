@@ -30,7 +30,7 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
     .env_remove("MSGWORK_DB")
     .run();
     let v = out.success().json();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["backend"], "sqlite");
     assert!(v.get("server").is_none() && v.get("round_trip_us").is_none());
     assert_eq!(
@@ -76,11 +76,13 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
         );
     }
     let series = v["chart"]["series"].as_array().unwrap();
-    assert_eq!(series.len(), 2);
     for s in series {
         let points = s["points"].as_array().unwrap();
         assert_eq!(points.len(), 2);
         assert_eq!(points[1][0], 20_000.0);
+    }
+    if cfg!(target_os = "linux") {
+        pages_read_are_what_the_lesson_says(sizes, series);
     }
     for key in ["from_rows", "to_rows", "plain", "partial"] {
         assert!(v["poll_ratio"].get(key).is_some(), "poll_ratio.{key}");
@@ -184,6 +186,57 @@ fn cleanup_proves_its_claims_and_keeps_its_databases_to_show_them() {
     let items = ev.json()["items"].as_array().unwrap().clone();
     let item = items.iter().find(|i| i["id"] == "stretch-cleanup").unwrap();
     assert_eq!(item["done"], true, "{item}");
+}
+
+/// `[index, table]` pages of a `poll_reads` object.
+fn reads(v: &serde_json::Value) -> [u64; 2] {
+    [v["index"].as_u64().unwrap(), v["table"].as_u64().unwrap()]
+}
+
+/// The pages a poll read, as counted: through either index a few index pages at every size,
+/// never more than the index holds; through none, the table, more of it as it grows. The chart
+/// draws exactly these counts.
+fn pages_read_are_what_the_lesson_says(sizes: &[serde_json::Value], series: &[serde_json::Value]) {
+    let mut unindexed = Vec::new();
+    for size in sizes {
+        let [none_index, none_table] = reads(&size["no_index_reads"]);
+        assert_eq!(none_index, 0);
+        for index in ["plain", "partial"] {
+            let [index_read, table_read] = reads(&size[index]["poll_reads"]);
+            let pages = size[index]["index_pages"].as_u64().unwrap();
+            assert!((1..=5).contains(&index_read), "{index}: {index_read}");
+            assert!(index_read <= pages, "{index}: {index_read} of {pages}");
+            // The poll's 100 rows sit on a few dozen table pages; a scan reads far more.
+            assert!(table_read >= 1 && table_read * 5 < none_table, "{size}");
+        }
+        unindexed.push(none_table);
+    }
+    assert!(unindexed[1] * 10 > unindexed[0] * 15, "{unindexed:?}");
+    let named = |name: &str| {
+        series
+            .iter()
+            .find(|s| s["name"].as_str().unwrap().starts_with(name))
+            .unwrap_or_else(|| panic!("no series '{name}' in {series:?}"))["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                p[1].as_u64()
+                    .unwrap_or_else(|| p[1].as_f64().unwrap() as u64)
+            })
+            .collect::<Vec<_>>()
+    };
+    let partial: Vec<u64> = sizes
+        .iter()
+        .map(|s| reads(&s["partial"]["poll_reads"])[0])
+        .collect();
+    assert_eq!(named("poll through"), partial);
+    assert_eq!(named("poll with no index"), unindexed);
+    let whole: Vec<u64> = sizes
+        .iter()
+        .map(|s| s["plain"]["index_pages"].as_u64().unwrap())
+        .collect();
+    assert_eq!(named("the plain index, whole"), whole);
 }
 
 #[test]

@@ -440,7 +440,26 @@ fn lab_cleanup_on_postgres_keeps_its_claims_and_drops_its_schemas() {
             size["partial"]["index_pages"].as_u64().unwrap()
                 < size["plain"]["index_pages"].as_u64().unwrap()
         );
+        // The server's own count of the blocks one poll asked for: a few index pages through
+        // either index, fewer table pages through the partial one, which needs no sort; the
+        // whole table through none.
+        let reads = |run: &serde_json::Value| {
+            (
+                run["index"].as_u64().unwrap(),
+                run["table"].as_u64().unwrap(),
+            )
+        };
+        let (partial_index, partial_table) = reads(&size["partial"]["poll_reads"]);
+        let (plain_index, plain_table) = reads(&size["plain"]["poll_reads"]);
+        let (none_index, none_table) = reads(&size["no_index_reads"]);
+        assert!((1..=4).contains(&partial_index), "{size}");
+        assert!((1..=5).contains(&plain_index), "{size}");
+        assert!(partial_table >= 1 && partial_table <= plain_table, "{size}");
+        assert_eq!(none_index, 0);
+        assert!(none_table > 10 * plain_table, "{size}");
     }
+    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["chart"]["y"], "pages");
 
     // The partitions: each day's part of the partial index serves the poll, and the drop took
     // exactly the day's rows once its unsent ones had moved on.

@@ -197,6 +197,61 @@ pub(super) fn cleanup_lab(args: &CleanupArgs, ctx: &Context) -> Result<Outcome> 
     Ok(Outcome::Success)
 }
 
+/// The poll's p50 at each size and index, as bars on one scale.
+fn poll_bars(r: &CleanupReport) -> String {
+    let mut out = String::new();
+    let widest = r
+        .by_size
+        .iter()
+        .flat_map(|s| [s.partial.poll_us.p50, s.plain.poll_us.p50])
+        .fold(f64::MIN_POSITIVE, f64::max);
+    let _ = writeln!(out, "  poll p50:");
+    for size in &r.by_size {
+        for (i, run) in [&size.partial, &size.plain].into_iter().enumerate() {
+            let label = if i == 0 {
+                format!("{} rows", grouped(u64::from(size.rows)))
+            } else {
+                String::new()
+            };
+            let bar = "█".repeat(((run.poll_us.p50 / widest) * 40.0).round().max(1.0) as usize);
+            let _ = writeln!(
+                out,
+                "  {label:>16}  {:<8} {bar} {}",
+                run.index,
+                figure(run.poll_us.p50, "µs")
+            );
+        }
+    }
+    out
+}
+
+/// What one poll read at each size, through each index and through none; `None` where the pages
+/// were not counted.
+fn pages_read(r: &CleanupReport) -> Option<String> {
+    let mut out = String::from("  pages one poll reads, index + table:\n");
+    for size in &r.by_size {
+        let ways = [
+            ("partial", size.partial.poll_reads?),
+            ("plain", size.plain.poll_reads?),
+            ("no index", size.no_index_reads?),
+        ];
+        for (i, (way, reads)) in ways.into_iter().enumerate() {
+            let label = if i == 0 {
+                format!("{} rows", grouped(u64::from(size.rows)))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  {label:>16}  {way:<8}  {:>5} + {}",
+                grouped(reads.index),
+                grouped(reads.table)
+            );
+        }
+    }
+    Some(out)
+}
+
 /// `1234567` as `1,234,567`.
 fn grouped(n: u64) -> String {
     let digits = n.to_string();
@@ -312,27 +367,9 @@ fn render(r: &CleanupReport, replay: &Replay, paint: Paint, run: RunNote) -> Str
         }
     }
     let _ = writeln!(out, "{table}");
-    let widest = r
-        .by_size
-        .iter()
-        .flat_map(|s| [s.partial.poll_us.p50, s.plain.poll_us.p50])
-        .fold(f64::MIN_POSITIVE, f64::max);
-    let _ = writeln!(out, "  poll p50:");
-    for size in &r.by_size {
-        for (i, run) in [&size.partial, &size.plain].into_iter().enumerate() {
-            let label = if i == 0 {
-                format!("{} rows", grouped(u64::from(size.rows)))
-            } else {
-                String::new()
-            };
-            let bar = "█".repeat(((run.poll_us.p50 / widest) * 40.0).round().max(1.0) as usize);
-            let _ = writeln!(
-                out,
-                "  {label:>16}  {:<8} {bar} {}",
-                run.index,
-                figure(run.poll_us.p50, "µs")
-            );
-        }
+    match pages_read(r) {
+        Some(pages) => out.push_str(&pages),
+        None => out.push_str(&poll_bars(r)),
     }
     out.push('\n');
 
@@ -568,19 +605,62 @@ fn poll_sentence(r: &CleanupReport, unsent: &str, trip: Option<f64>) -> String {
         )),
     );
     let flat = &r.targets.poll_flat;
+    let read = reads_sentence(r);
     if flat.meets {
         format!(
             "The partial index holds only {unsent}, {pages}, so the relay's poll does the same work \
-             at any size: {figures}."
+             at any size: {figures}.{read}"
         )
     } else {
         format!(
             "The partial index holds only {unsent}, {pages}, so the relay's poll should do the same \
              work at any size; here it took {figures}, more than the {}× the target allows (see \
-             the notes above on this machine).",
+             the notes above on this machine).{read}",
             flat.target
         )
     }
+}
+
+/// `3 index and 36 table pages`.
+fn reads_phrase(reads: &cleanup::PageReads) -> String {
+    format!(
+        "{} index and {} table pages",
+        grouped(reads.index),
+        grouped(reads.table)
+    )
+}
+
+/// What the poll read at the smallest and largest sizes, through the partial index and through no
+/// index, as counted; empty where the pages were not counted.
+fn reads_sentence(r: &CleanupReport) -> String {
+    let (small, large) = (&r.by_size[0], &r.by_size[r.by_size.len() - 1]);
+    let (Some(partial_small), Some(partial_large), Some(none_small), Some(none_large)) = (
+        small.partial.poll_reads,
+        large.partial.poll_reads,
+        small.no_index_reads,
+        large.no_index_reads,
+    ) else {
+        return String::new();
+    };
+    let (from, to) = (
+        grouped(u64::from(small.rows)),
+        grouped(u64::from(large.rows)),
+    );
+    let through = if partial_small == partial_large {
+        format!("{} at every size", reads_phrase(&partial_large))
+    } else {
+        format!(
+            "{} at {from} rows and {} at {to}",
+            reads_phrase(&partial_small),
+            reads_phrase(&partial_large)
+        )
+    };
+    format!(
+        " Counted, one poll read {through}; with no index to use, the same poll read {} pages of \
+         the table at {from} rows and {} at {to}.",
+        grouped(none_small.table),
+        grouped(none_large.table)
+    )
 }
 
 /// What the cleaner beside the service cost it, as measured: a slowdown, or none to see.
@@ -637,11 +717,18 @@ fn shows_on_sqlite(out: &mut String, r: &CleanupReport) {
     let _ = writeln!(out, "  • {}", poll_sentence(r, &unsent, None));
     let _ = writeln!(
         out,
-        "  • A plain index on sent_at answers the same query ({} to {} here), since the unsent rows sit \
+        "  • A plain index on sent_at answers the same query ({} to {} here{}), since the unsent rows sit \
          together at its start, but it keeps an entry for every row ever written: {} pages at {rows} rows, \
          deeper with every sent row, and maintained by every write and every mark-sent.",
         figure(small.plain.poll_us.p50, "µs"),
         figure(large.plain.poll_us.p50, "µs"),
+        large
+            .plain
+            .poll_reads
+            .map_or(String::new(), |reads| format!(
+                ", {} per poll at {rows} rows",
+                reads_phrase(&reads)
+            )),
         grouped(large.plain.index_pages),
     );
     let _ = writeln!(
@@ -702,10 +789,17 @@ fn shows_on_postgres(out: &mut String, r: &CleanupReport, v: &cleanup::Vacuum) {
     };
     let _ = writeln!(
         out,
-        "  • A plain index on sent_at answers the same query ({} to {} here){sorts}; it also keeps an entry \
+        "  • A plain index on sent_at answers the same query ({} to {} here{}){sorts}; it also keeps an entry \
          for every row ever written: {} pages at {rows} rows, maintained by every write and every mark-sent.",
         figure(small.plain.poll_us.p50, "µs"),
         figure(large.plain.poll_us.p50, "µs"),
+        large
+            .plain
+            .poll_reads
+            .map_or(String::new(), |reads| format!(
+                ", {} per poll at {rows} rows",
+                reads_phrase(&reads)
+            )),
         grouped(large.plain.index_pages),
     );
     let _ = writeln!(

@@ -240,6 +240,7 @@ pub(super) fn measure_index(
         index_name,
         index_pages: service.db.index_pages(index_name)?,
         plan: service.db.poll_plan()?,
+        poll_reads: service.db.poll_reads(Some(index_name))?,
         poll_us: m.poll_us,
         insert_us: m.insert_us,
         inserts_per_s: m.inserts_per_s,

@@ -1,7 +1,7 @@
 //! `lab cleanup`: keeping the outbox small without slowing the service. The crash lab's outbox
 //! table grows to a million sent rows; at each size the relay's unsent-row poll and the service's
 //! write are timed with a plain index on `sent_at` and with the schema's partial index on unsent
-//! rows. Then old sent rows are deleted in short batches, alone and while the service keeps
+//! rows, and the pages one poll reads are counted through each index and through none. Then old sent rows are deleted in short batches, alone and while the service keeps
 //! writing, and a day's partition table is dropped whole. Every figure comes from a real
 //! database with the crash lab's schema and statements: SQLite files, with the crash lab's
 //! connection settings plus memory-mapped reads, or a PostgreSQL server (`--db`), where a day is a
@@ -15,9 +15,9 @@
 //! outage left behind). The stuck rows sit inside the range the cleanup deletes, so they show
 //! that it only ever removes rows that were sent.
 //!
-//! Arrows point one way: `options`, `day` and `report` at the bottom; the `seam` the backends
-//! implement; `place` choosing one; `measure` and `cleaner` timing through the seam; `partition`
-//! and `run` on top.
+//! Arrows point one way: `options`, `day`, `report` and `reads` at the bottom; the `seam` the
+//! backends implement; `place` choosing one; `measure` and `cleaner` timing through the seam;
+//! `partition` and `run` on top.
 
 mod cleaner;
 mod day;
@@ -26,6 +26,7 @@ mod options;
 mod partition;
 mod place;
 mod postgres;
+mod reads;
 mod report;
 mod run;
 mod seam;
@@ -38,8 +39,8 @@ pub use options::{
     rows_to_write,
 };
 pub use report::{
-    Alongside, Chart, Checks, CleanupReport, Deletes, IndexRun, Machine, Partition, PollRatio,
-    SCHEMA_VERSION, Series, ServerReport, SizeRun, Targets, Timings, Vacuum,
+    Alongside, Chart, Checks, CleanupReport, Deletes, IndexRun, Machine, PageReads, Partition,
+    PollRatio, SCHEMA_VERSION, Series, ServerReport, SizeRun, Targets, Timings, Vacuum,
 };
 pub use run::run;
 

@@ -14,6 +14,7 @@ use postgres::Statement;
 
 use super::day::Day;
 use super::options::{PARTIAL_INDEX, PLAIN_INDEX, POLL_BATCH, SENT_AFTER_MS};
+use super::report::PageReads;
 use super::seam::{DayTables, LabDb, NewRow, Server, Sweep};
 use crate::sim::error::PgContext;
 use crate::sim::error::SimError;
@@ -252,6 +253,49 @@ impl LabDb for PgLab {
             .query_one("SELECT max(id) FROM outbox", &[])
             .pg("reading the last id")?;
         Ok(row.get(0))
+    }
+
+    /// Counted by the server: the blocks this transaction asked of the table and of the index,
+    /// before and after the poll, which runs in this backend alone. With no index, index and
+    /// bitmap scans are off for the poll.
+    fn poll_reads(&mut self, index: Option<&str>) -> Result<Option<PageReads>, SimError> {
+        let mut tx = self.conn.client().transaction().pg("BEGIN")?;
+        // Table and index, the index named only when there is one.
+        let sql = match index {
+            Some(_) => {
+                "SELECT pg_stat_get_xact_blocks_fetched('outbox'::regclass),
+                        pg_stat_get_xact_blocks_fetched($1::text::regclass)"
+            }
+            None => "SELECT pg_stat_get_xact_blocks_fetched('outbox'::regclass), 0::bigint",
+        };
+        let name = index.unwrap_or_default();
+        let fetched = |tx: &mut postgres::Transaction<'_>| -> Result<(i64, i64), SimError> {
+            let params: &[&(dyn postgres::types::ToSql + Sync)] = match index {
+                Some(_) => &[&name],
+                None => &[],
+            };
+            let row = tx.query_one(sql, params).pg("counting the blocks read")?;
+            Ok((row.get(0), row.get(1)))
+        };
+        // Parallel workers would read part of the table in backends of their own, uncounted.
+        tx.batch_execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            .pg("keeping the poll in one backend")?;
+        if index.is_none() {
+            tx.batch_execute(
+                "SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off;
+                 SET LOCAL enable_bitmapscan = off;",
+            )
+            .pg("turning index scans off")?;
+        }
+        let before = fetched(&mut tx)?;
+        tx.query(POLL_UNSENT, &[&i64::from(POLL_BATCH)])
+            .pg("polling")?;
+        let after = fetched(&mut tx)?;
+        tx.commit().pg("COMMIT")?;
+        Ok(Some(PageReads {
+            index: (after.1 - before.1).max(0) as u64,
+            table: (after.0 - before.0).max(0) as u64,
+        }))
     }
 
     fn index_pages(&mut self, name: &str) -> Result<u64, SimError> {

@@ -7,7 +7,17 @@ use crate::sim::lab::bench::Measurement;
 use crate::sim::stats::Spread;
 
 /// Bumped when a key of the `--json` output changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The pages one run of the relay's poll read: on SQLite as read calls from a cold connection,
+/// on PostgreSQL as the buffers it asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PageReads {
+    /// Pages of the index the poll went through; none without one.
+    pub index: u64,
+    /// Pages of the table: the rows returned, and without an index every row looked at.
+    pub table: u64,
+}
 
 /// The poll and the write at one size with one index.
 #[derive(Clone, Debug, Serialize)]
@@ -19,6 +29,8 @@ pub struct IndexRun {
     pub index_pages: u64,
     /// The database's plan for the relay's poll.
     pub plan: String,
+    /// What one poll read; absent where the pages could not be counted (SQLite off Linux).
+    pub poll_reads: Option<PageReads>,
     pub poll_us: Spread,
     pub insert_us: Spread,
     /// Service writes (order row and outbox row, one transaction each) per second of write time.
@@ -30,6 +42,9 @@ pub struct SizeRun {
     pub rows: u32,
     pub plain: IndexRun,
     pub partial: IndexRun,
+    /// What the same poll read with no index to use: the table, in id order, until it had
+    /// its rows (SQLite), or the whole table and a sort (PostgreSQL).
+    pub no_index_reads: Option<PageReads>,
 }
 
 /// How the partial-index poll's cost moved from the smallest size to the largest.
@@ -48,7 +63,8 @@ pub struct Series {
     pub points: Vec<[f64; 2]>,
 }
 
-/// Poll time against table size, ready to draw.
+/// Pages one poll reads against table size (poll time where pages were not counted), ready to
+/// draw.
 #[derive(Clone, Debug, Serialize)]
 pub struct Chart {
     pub title: &'static str,

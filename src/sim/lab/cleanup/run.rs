@@ -42,6 +42,78 @@ struct Windows {
     time_with: Duration,
 }
 
+/// What the lesson is about, drawn against table size: the index pages one poll reads through
+/// each index, the table pages it reads through none, and each index's own size. Where pages
+/// could not be counted, the poll's time instead.
+fn chart(by_size: &[SizeRun]) -> Chart {
+    let line = |name, y: &dyn Fn(&SizeRun) -> Option<f64>| {
+        let points: Option<Vec<[f64; 2]>> = by_size
+            .iter()
+            .map(|s| y(s).map(|y| [f64::from(s.rows), y]))
+            .collect();
+        points.map(|points| Series { name, points })
+    };
+    let index_read = |pick: fn(&SizeRun) -> &IndexRun| {
+        move |s: &SizeRun| pick(s).poll_reads.map(|r| r.index as f64)
+    };
+    let counted = [
+        line(
+            "poll through the partial index",
+            &index_read(|s| &s.partial),
+        ),
+        line("poll through the plain index", &index_read(|s| &s.plain)),
+        line("poll with no index (table pages)", &|s| {
+            s.no_index_reads.map(|r| r.table as f64)
+        }),
+        line("the plain index, whole", &|s| {
+            Some(s.plain.index_pages as f64)
+        }),
+        line("the partial index, whole", &|s| {
+            Some(s.partial.index_pages as f64)
+        }),
+    ];
+    if let [
+        Some(partial),
+        Some(plain),
+        Some(none),
+        Some(plain_size),
+        Some(partial_size),
+    ] = counted
+    {
+        // Lines that fall on each other are drawn once, named for both.
+        let reads = if partial.points == plain.points {
+            vec![Series {
+                name: "poll through either index (the same pages)",
+                points: partial.points,
+            }]
+        } else {
+            vec![partial, plain]
+        };
+        return Chart {
+            title: "Index pages one poll reads, against table size",
+            x: "rows in the outbox",
+            y: "pages",
+            series: [reads, vec![none, plain_size, partial_size]].concat(),
+        };
+    }
+    let timed = |name, pick: fn(&SizeRun) -> &IndexRun| Series {
+        name,
+        points: by_size
+            .iter()
+            .map(|s| [f64::from(s.rows), pick(s).poll_us.p50])
+            .collect(),
+    };
+    Chart {
+        title: "The relay's poll against table size",
+        x: "rows in the outbox",
+        y: "poll p50 (µs)",
+        series: vec![
+            timed("partial index on unsent rows", |s| &s.partial),
+            timed("plain index on sent_at", |s| &s.plain),
+        ],
+    }
+}
+
 /// Runs the lab, on SQLite files or on the PostgreSQL server `options.db` names. `progress`
 /// hears of every row written, `phase` of each stage as it starts.
 pub fn run(
@@ -120,6 +192,7 @@ pub fn run(
         let measure_started = Instant::now();
         let (partial, partial_ids, steady_partial) =
             measure_index(&mut service, "partial", PARTIAL_INDEX, progress)?;
+        let no_index_reads = service.db.poll_reads(None)?;
         service.db.use_plain_index()?;
         let (plain, plain_ids, steady_plain) =
             measure_index(&mut service, "plain", PLAIN_INDEX, progress)?;
@@ -141,6 +214,7 @@ pub fn run(
             rows: size,
             plain,
             partial,
+            no_index_reads,
         });
     }
 
@@ -320,22 +394,7 @@ pub fn run(
         plain: round3(large.plain.poll_us.p50 / small.plain.poll_us.p50),
         partial: round3(large.partial.poll_us.p50 / small.partial.poll_us.p50),
     };
-    let series = |name, pick: fn(&SizeRun) -> &IndexRun| Series {
-        name,
-        points: by_size
-            .iter()
-            .map(|s| [f64::from(s.rows), pick(s).poll_us.p50])
-            .collect(),
-    };
-    let chart = Chart {
-        title: "The relay's poll against table size",
-        x: "rows in the outbox",
-        y: "poll p50 (µs)",
-        series: vec![
-            series("partial index on unsent rows", |s| &s.partial),
-            series("plain index on sent_at", |s| &s.plain),
-        ],
-    };
+    let chart = chart(&by_size);
     let targets = targets(
         options,
         place.backend(),

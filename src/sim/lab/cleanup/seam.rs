@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::day::Day;
+use super::report::PageReads;
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order};
 use crate::sim::storage::seam::OutboxRow;
@@ -36,6 +37,9 @@ pub(super) trait LabDb {
     fn count(&mut self, sql: &str) -> Result<u64, SimError>;
     /// The outbox's highest id.
     fn last_id(&mut self) -> Result<Option<i64>, SimError>;
+    /// The pages one run of the relay's poll reads through index `index`, or through none, where
+    /// this database can count them.
+    fn poll_reads(&mut self, index: Option<&str>) -> Result<Option<PageReads>, SimError>;
     /// The size of index `name` in the database's pages.
     fn index_pages(&mut self, name: &str) -> Result<u64, SimError>;
     /// Swaps the schema's partial index for a plain index on `sent_at`.

@@ -9,6 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::day::Day;
 use super::options::{MMAP_SIZE, PARTIAL_INDEX, PLAIN_INDEX, POLL_BATCH, SENT_AFTER_MS};
+use super::reads::pages_read;
+use super::report::PageReads;
 use super::seam::{DayTables, LabDb, NewRow, Server, Sweep};
 use crate::sim::error::SimError;
 use crate::sim::error::SqlContext;
@@ -169,6 +171,32 @@ impl LabDb for SqliteLab {
                 r.get(0)
             })
             .sql("reading the last id")
+    }
+
+    /// The index's share is counted from the poll's index half on its own, the ids alone, which
+    /// the index holds; the table's is what the whole poll read besides.
+    fn poll_reads(&mut self, index: Option<&str>) -> Result<Option<PageReads>, SimError> {
+        let poll = db::poll_unsent(POLL_BATCH);
+        let Some(index) = index else {
+            let unindexed = poll.replacen("FROM outbox", "FROM outbox NOT INDEXED", 1);
+            let table = pages_read(&self.path, &unindexed)?;
+            return Ok(table.map(|table| PageReads { index: 0, table }));
+        };
+        let ids = format!(
+            "SELECT id FROM outbox INDEXED BY {index} WHERE sent_at IS NULL ORDER BY id \
+             LIMIT {POLL_BATCH}"
+        );
+        let whole = poll.replacen("FROM outbox", &format!("FROM outbox INDEXED BY {index}"), 1);
+        let (Some(index), Some(whole)) = (
+            pages_read(&self.path, &ids)?,
+            pages_read(&self.path, &whole)?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(PageReads {
+            index,
+            table: whole.saturating_sub(index),
+        }))
     }
 
     fn index_pages(&mut self, name: &str) -> Result<u64, SimError> {
