@@ -294,9 +294,11 @@ fn python_kit(dir: &Path, solution: bool, edit: Option<(&str, &str)>) -> String 
     path_str(&program)
 }
 
-/// `msgwork verify --json ARGS -- python3 PROGRAM`, checked for the exit code `code`.
+/// `msgwork verify --json ARGS -- python3 PROGRAM`, checked for the exit code `code`. The kit's
+/// programs always answer; a generous `--timeout` keeps a machine busy with other builds from
+/// turning a slow Python start into a failed `init`.
 fn verify_json(args: &[&str], program: &str, code: i32) -> serde_json::Value {
-    let mut all = vec!["verify", "--json"];
+    let mut all = vec!["verify", "--json", "--timeout", "60"];
     all.extend_from_slice(args);
     all.extend(["--", "python3", program]);
     let out = Msgwork::new(&all).output();
