@@ -63,6 +63,11 @@ impl fmt::Display for VerifyError {
             }
             VerifyError::Data { what, hint } => write!(f, "{what}. {hint}"),
             VerifyError::Setup(text) => write!(f, "{text}"),
+            VerifyError::Broker(err @ crate::broker::BrokerError::Call { .. }) => write!(
+                f,
+                "{err}. The run stopped there: check the server with `msgwork doctor --broker \
+                 URL`, and run again"
+            ),
             VerifyError::Broker(err) => write!(f, "{err}"),
         }
     }

@@ -235,31 +235,7 @@ fn kept_runs_keep_their_stream_and_ctrl_c_deletes_it() {
     );
     assert!(session.delete_stream(&stream).unwrap());
 
-    let home = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"))
-        .env("MSGWORK_HOME", home.path())
-        .args([
-            "verify", "--broker", &url, "--orders", "5000", "--", "python3", &program,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let prefix = format!("msgwork_verify{}x", child.id());
-    let mine = || {
-        streams_on(&url)
-            .into_iter()
-            .filter(|s| s.starts_with(&prefix))
-            .count()
-    };
-    let started = Instant::now();
-    while mine() == 0 {
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("the run never made its stream");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (child, mine, _home) = long_run(&url, &program);
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -268,4 +244,68 @@ fn kept_runs_keep_their_stream_and_ctrl_c_deletes_it() {
     assert_eq!(out.status.code(), Some(130));
     assert!(String::from_utf8_lossy(&out.stderr).contains("deleted 1 of the 1 streams"));
     assert_eq!(mine(), 0, "the stream is deleted");
+}
+
+/// Starts a long verify run on the broker, and returns once its stream exists: the process, a
+/// count of its streams on the server, and its data directory.
+fn long_run(
+    url: &str,
+    program: &str,
+) -> (
+    std::process::Child,
+    Box<dyn Fn() -> usize>,
+    tempfile::TempDir,
+) {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_msgwork"))
+        .env("MSGWORK_HOME", home.path())
+        .args(["verify", "--broker", url, "--orders", "5000", "--no-shrink"])
+        .args(["--", "python3", program])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prefix = format!("msgwork_verify{}x", child.id());
+    let url = url.to_string();
+    let mine = Box::new(move || {
+        streams_on(&url)
+            .into_iter()
+            .filter(|s| s.starts_with(&prefix))
+            .count()
+    });
+    let started = Instant::now();
+    while mine() == 0 {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the run never made its stream");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, mine, home)
+}
+
+#[test]
+fn a_broker_that_fails_during_the_run_stops_it_with_what_to_check() {
+    let Some(url) = ready("a_broker_that_fails_during_the_run_stops_it") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let program = kit(&tmp.path().join("kit"), true, None);
+    let (child, _, _home) = long_run(&url, &program);
+    // The server loses the stream under the run, as when it is wiped or restarted without it.
+    let prefix = format!("msgwork_verify{}x", child.id());
+    let session = Session::connect(&BrokerUrl::parse(&url).unwrap()).unwrap();
+    for stream in session.stream_names().unwrap() {
+        if stream.starts_with(&prefix) {
+            session.delete_stream(&stream).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the broker at {url} failed while")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("msgwork doctor --broker"), "{stderr}");
 }
