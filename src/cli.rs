@@ -403,6 +403,8 @@ Examples:
                                                     exactly these kills, nothing else
   msgwork verify --keep-db ./runs -- python3 shop.py    keep the databases to look inside
   msgwork verify --watch -- python3 shop.py         run again on every save
+  msgwork verify --broker nats://127.0.0.1:4222 -- python3 shop.py
+                                                    the same program on a real JetStream server
 
 Your program speaks JSON lines on stdin and stdout: see docs/verify-protocol.md.
 Exit status 0 when every invariant held on every seed, 1 when one broke, 2 when the
@@ -444,6 +446,11 @@ pub struct VerifyArgs {
     /// Replace the --plot file if it exists
     #[arg(long)]
     pub force: bool,
+    /// Run the events through this NATS JetStream server instead of msgwork's own broker: a stream
+    /// per run, publishes with an ack, a durable consumer, redelivery after a 1 s AckWait
+    /// (check the server with msgwork doctor) [env: MSGWORK_BROKER]
+    #[arg(long, env = "MSGWORK_BROKER", hide_env = true, value_name = "URL")]
+    pub broker: Option<String>,
     /// Run again each time the program's files change, until Ctrl-C
     #[arg(long)]
     pub watch: bool,

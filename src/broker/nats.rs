@@ -368,6 +368,14 @@ impl Session {
             .map_err(|err| self.call("acknowledging a message", err))
     }
 
+    /// Tells the server a delivery was not handled, so it is delivered again at once rather
+    /// than after the consumer's ack wait.
+    pub fn nak(&self, delivery: &Delivery) -> Result<(), BrokerError> {
+        self.runtime
+            .block_on(delivery.message.ack_with(jetstream::AckKind::Nak(None)))
+            .map_err(|err| self.call("handing a message back", err))
+    }
+
     /// Messages the stream holds now.
     pub fn stream_messages(&self, stream_name: &str) -> Result<u64, BrokerError> {
         self.runtime.block_on(async {

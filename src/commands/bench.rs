@@ -277,6 +277,7 @@ fn verify_python(dir: &std::path::Path) -> Result<Vec<Measurement>> {
         timeout: std::time::Duration::from_secs(10),
         schedule: None,
         keep: None,
+        broker: None,
     };
     let started = std::time::Instant::now();
     let outcome = crate::verify::verify(&options, 1).map_err(|e| anyhow::anyhow!("{e}"))?;

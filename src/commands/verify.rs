@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::context::{Context, emit, emit_json};
 use super::replay::shell_word;
 use crate::Outcome;
+use crate::broker::BrokerUrl;
 use crate::cli::VerifyArgs;
 use crate::ui::sequence;
 use crate::ui::{Bar, Paint, Verdict as Tone};
@@ -43,6 +44,9 @@ struct Json<'a> {
     verdict: Verdict,
     seeds_run: usize,
     seeds_held: usize,
+    /// The NATS server the events went through, password hidden; absent for msgwork's own broker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broker: Option<String>,
     /// The replay command of the first seed that did not hold.
     #[serde(skip_serializing_if = "Option::is_none")]
     replay: Option<String>,
@@ -129,6 +133,10 @@ fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
         Some(text) => Some(parse_schedule(text).map_err(|e| anyhow!("--schedule: {e}"))?),
         None => None,
     };
+    let broker = args.broker.as_deref().map(BrokerUrl::parse).transpose()?;
+    if let Some(url) = &broker {
+        verify::check_broker(url).map_err(|e| anyhow!("{e}"))?;
+    }
     let options = Options {
         command: args.command.clone(),
         orders: args.orders,
@@ -136,6 +144,7 @@ fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
         timeout: Duration::from_secs(args.timeout),
         schedule,
         keep: args.keep_db.clone(),
+        broker,
     };
     if let Some(path) = &args.plot {
         crate::ui::plot::check_svg_path(path)?;
@@ -224,6 +233,7 @@ fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
             verdict,
             seeds_run: runs.len(),
             seeds_held: held,
+            broker: options.broker.as_ref().map(ToString::to_string),
             shrunk: shrunk.as_ref().map(|s| ShrunkJson {
                 orders: s.orders,
                 schedule: &s.strikes,
@@ -256,6 +266,18 @@ fn once(args: &VerifyArgs, ctx: &Context, force: bool) -> Result<Outcome> {
                         dir.join("seed-N").display()
                     );
                 }
+                let kept: Vec<&str> = runs
+                    .iter()
+                    .filter_map(|r| r.on_stream.as_ref().map(|on| on.stream.as_str()))
+                    .collect();
+                if !kept.is_empty() {
+                    let _ = writeln!(
+                        text,
+                        "The streams are kept on the broker too: {}. Delete them when done \
+                         (nats stream rm NAME).",
+                        kept.join(", ")
+                    );
+                }
             }
         }
         if let Some(id) = run_id {
@@ -280,10 +302,13 @@ fn human(args: &VerifyArgs, runs: &[RunOutcome], shrunk: Option<&Shrunk>, paint:
         .unwrap_or(&runs[runs.len() - 1]);
     let _ = writeln!(
         out,
-        "{} {program}: {} orders, {} relays",
+        "{} {program}: {} orders, {} relays{}",
         paint.bold("msgwork verify"),
         args.orders,
-        args.relays
+        args.relays,
+        broker_shown(args)
+            .map(|url| format!(", on {url}"))
+            .unwrap_or_default()
     );
     if runs.len() > 1 {
         let line = format!("held on {held} of {} seeds", runs.len());
@@ -412,6 +437,15 @@ fn one(run: &RunOutcome, paint: Paint) -> String {
     if let Some(reason) = &run.unsettled {
         let _ = writeln!(out, "The pipeline never went quiet: {reason}.");
     }
+    if let Some(on) = &run.on_stream {
+        let _ = writeln!(
+            out,
+            "On stream {}: its dedupe window absorbed {} and JetStream redelivered {}.",
+            on.stream,
+            crate::ui::plural(u64::from(on.absorbed_by_window), "publish", "publishes"),
+            crate::ui::plural(u64::from(on.redelivered), "delivery", "deliveries"),
+        );
+    }
     let _ = writeln!(out, "\nThe lab's steps, as this run shows them:");
     for step in &run.steps {
         let mark = if step.done {
@@ -462,6 +496,7 @@ fn shrunk_replay(args: &VerifyArgs, s: &Shrunk) -> String {
     if args.relays != 3 {
         let _ = write!(line, " --relays {}", args.relays);
     }
+    line.push_str(&broker_flag(args));
     let _ = write!(
         line,
         " --schedule {} -- {}",
@@ -480,11 +515,25 @@ fn replay(args: &VerifyArgs, seed: u64) -> String {
     if args.relays != 3 {
         let _ = write!(line, " --relays {}", args.relays);
     }
+    line.push_str(&broker_flag(args));
     if let Some(schedule) = &args.schedule {
         let _ = write!(line, " --schedule {}", shell_word(schedule));
     }
     let _ = write!(line, " -- {}", shell_words_joined(&args.command));
     line
+}
+
+/// The broker the run used, password hidden.
+fn broker_shown(args: &VerifyArgs) -> Option<String> {
+    let url = BrokerUrl::parse(args.broker.as_deref()?).ok()?;
+    Some(url.to_string())
+}
+
+/// ` --broker URL` for a replay on the same server, password hidden; empty without one.
+fn broker_flag(args: &VerifyArgs) -> String {
+    broker_shown(args)
+        .map(|url| format!(" --broker {}", shell_word(&url)))
+        .unwrap_or_default()
 }
 
 /// The command's words, each quoted as the shell needs.

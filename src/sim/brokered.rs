@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::broker::run::{RunStreams, names as stream_names, run_tag};
 use crate::broker::{BrokerError, BrokerUrl, Retention, Session, StreamSpec};
+use crate::sim::crash::mutant::Mutant;
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order, OrderPlacedPayload, Pipeline, order_ref};
 use crate::sim::storage::Db;
@@ -56,7 +57,22 @@ pub struct BrokeredOptions {
     pub dedupe: bool,
     /// Keep the databases here and the streams on the broker; deleted otherwise.
     pub keep_dir: Option<std::path::PathBuf>,
+    /// A PostgreSQL server for the databases, instead of SQLite files; its schemas are kept
+    /// with `keep_dir` like the files.
+    pub db: Option<String>,
+    /// A deliberate bug, for the tests that prove `--check` fails on a broken outbox; only
+    /// those in [`BROKER_MUTANTS`] exist here, and the command line always says none.
+    pub mutant: Mutant,
 }
+
+/// The bugs the broker run can carry: a relay that marks its rows sent before it publishes
+/// them (loses events), a consumer that acks before its commit (loses events), and one that
+/// remembers event ids in memory (applies redeliveries twice after a crash).
+pub const BROKER_MUTANTS: [Mutant; 3] = [
+    Mutant::MarkBeforePublish,
+    Mutant::AckBeforeCommit,
+    Mutant::MemoryDedupe,
+];
 
 /// A publish the stream stored again after the window: only the inbox stops it.
 #[derive(Clone, Debug, Serialize)]
@@ -114,6 +130,8 @@ pub struct BrokeredReport {
     /// The broker, password hidden.
     pub broker: String,
     pub dedupe: bool,
+    /// Where the pipelines' databases lived: `sqlite` or `postgres`.
+    pub storage: &'static str,
     pub ack_wait_ms: u64,
     pub duplicate_window_ms: u64,
     pub naive: BrokeredPipeline,
@@ -193,6 +211,7 @@ pub fn run(url: &BrokerUrl, options: &BrokeredOptions) -> Result<BrokeredReport,
         orders: options.orders,
         broker: url.to_string(),
         dedupe: options.dedupe,
+        storage: crate::sim::storage::backend::backend_name(options.db.as_deref()),
         ack_wait_ms: ACK_WAIT.as_millis() as u64,
         duplicate_window_ms: DUPLICATE_WINDOW.as_millis() as u64,
         naive,
@@ -254,7 +273,11 @@ fn run_pipeline(
         duplicate_window: DUPLICATE_WINDOW,
     })?;
     session.create_consumer(&stream, "billing", ACK_WAIT)?;
-    let backend = Backend::sqlite(dir, &format!("broker-{name}"), Durability::Off);
+    let backend = match &options.db {
+        // The lab crashes its own connections, never the server: commits need not wait for WAL.
+        Some(db) => Backend::postgres(db, tag, name, options.keep_dir.is_some())?.lazy_commits(),
+        None => Backend::sqlite(dir, &format!("broker-{name}"), Durability::Off),
+    };
     // Both pipelines' consumers dedupe here: the broker's redeliveries are the lesson, and the
     // naive run's losses show through them.
     backend.create_with(pipeline == Pipeline::Outbox, true)?;
@@ -271,7 +294,8 @@ fn run_pipeline(
     let msg_id = |e: &Envelope| options.dedupe.then(|| e.event_id.clone());
 
     std::thread::scope(|scope| -> Result<(), BrokeredError> {
-        let consumer = scope.spawn(|| consume(url, &backend, &stream, &plan, &counts));
+        let consumer =
+            scope.spawn(|| consume(url, &backend, &stream, &plan, &counts, options.mutant));
         let produced = match pipeline {
             Pipeline::Naive => naive_service(
                 url,
@@ -292,6 +316,7 @@ fn run_pipeline(
                     &counts,
                     &first_sent,
                     &msg_id,
+                    options.mutant,
                 )
             }),
         };
@@ -417,7 +442,9 @@ fn outbox_service(backend: &Backend, options: &BrokeredOptions) -> Result<(), Br
 
 /// The relay: publishes unsent rows with an ack, then marks them sent. A crash planned for an
 /// order strikes once, after the broker stored its message and before the row is marked: the
-/// restarted relay reads the row again and sends it again.
+/// restarted relay reads the row again and sends it again. With [`Mutant::MarkBeforePublish`]
+/// the rows are marked first, and the crash strikes before the publish: the event is lost.
+#[allow(clippy::too_many_arguments)]
 fn relay(
     url: &BrokerUrl,
     backend: &Backend,
@@ -426,16 +453,28 @@ fn relay(
     counts: &Counts,
     first_sent: &Mutex<Option<(Envelope, Instant)>>,
     msg_id: &dyn Fn(&Envelope) -> Option<String>,
+    mutant: Mutant,
 ) -> Result<(), BrokeredError> {
     let session = Session::connect(url)?;
     let mut db = backend.connect(Db::Service)?;
     let mut crashed: HashSet<u32> = HashSet::new();
+    let mark_first = mutant == Mutant::MarkBeforePublish;
     'passes: loop {
         let rows = db.select_unsent(BATCH)?;
         if rows.is_empty() {
             return Ok(());
         }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        if mark_first {
+            db.mark_sent(&ids, 0)?;
+        }
         for row in &rows {
+            let order = row.event.order_number().unwrap_or_default();
+            if mark_first && plan.publisher.contains(&order) && crashed.insert(order) {
+                counts.publisher_crashes.fetch_add(1, Ordering::SeqCst);
+                db = backend.connect(Db::Service)?;
+                continue 'passes;
+            }
             publish(
                 &session,
                 subject,
@@ -444,30 +483,34 @@ fn relay(
                 counts,
                 first_sent,
             )?;
-            let order = row.event.order_number().unwrap_or_default();
             if plan.publisher.contains(&order) && crashed.insert(order) {
                 counts.publisher_crashes.fetch_add(1, Ordering::SeqCst);
                 db = backend.connect(Db::Service)?;
                 continue 'passes;
             }
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        db.mark_sent(&ids, 0)?;
+        if !mark_first {
+            db.mark_sent(&ids, 0)?;
+        }
     }
 }
 
 /// The consumer: pulls, applies each event in a transaction with its inbox row, and acks after
-/// the commit. A crash planned for an order strikes once, between the commit and the ack.
+/// the commit. A crash planned for an order strikes once, between the commit and the ack; with
+/// [`Mutant::AckBeforeCommit`], between the ack and the transaction, which never happens; with
+/// [`Mutant::MemoryDedupe`] the ids it saw die with it.
 fn consume(
     url: &BrokerUrl,
     backend: &Backend,
     stream: &str,
     plan: &Plan,
     counts: &Counts,
+    mutant: Mutant,
 ) -> Result<(), BrokeredError> {
     let session = Session::connect(url)?;
     let mut db = backend.connect(Db::Billing)?;
     let mut crashed: HashSet<u32> = HashSet::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut acked: HashSet<u64> = HashSet::new();
     loop {
         let done = counts.producers_done.load(Ordering::SeqCst);
@@ -504,17 +547,36 @@ fn consume(
                     event_id: event.event_id.clone(),
                     err,
                 })?;
+            let order = event.order_number().unwrap_or_default();
+            let crash = plan.consumer.contains(&order) && crashed.insert(order);
+            if mutant == Mutant::AckBeforeCommit {
+                session.ack(&delivery)?;
+                acked.insert(delivery.stream_sequence);
+                if crash {
+                    counts.consumer_crashes.fetch_add(1, Ordering::SeqCst);
+                    db = backend.connect(Db::Billing)?;
+                    break;
+                }
+            }
             db.begin()?;
-            if db.inbox_record(&event.event_id, 0)? {
+            let first = match mutant {
+                Mutant::MemoryDedupe => seen.insert(event.event_id.clone()),
+                _ => db.inbox_record(&event.event_id, 0)?,
+            };
+            if first {
                 db.insert_charge(&payload.order_id, payload.amount_cents, &event.event_id, 0)?;
             } else {
                 counts.absorbed_by_inbox.fetch_add(1, Ordering::SeqCst);
             }
             db.commit()?;
-            let order = event.order_number().unwrap_or_default();
-            if plan.consumer.contains(&order) && crashed.insert(order) {
+            if mutant == Mutant::AckBeforeCommit {
+                counts.moved();
+                continue;
+            }
+            if crash {
                 counts.consumer_crashes.fetch_add(1, Ordering::SeqCst);
                 db = backend.connect(Db::Billing)?;
+                seen.clear();
                 // Everything else in the batch dies unacknowledged too.
                 break;
             }

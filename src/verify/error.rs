@@ -1,6 +1,6 @@
 //! What stops a verify run before it can judge anything: a program that cannot start, breaks the
-//! protocol, goes silent or exits on its own, or databases the checker cannot read. All of them
-//! are the learner's to fix, so each names the process, the line and what to do.
+//! protocol, goes silent or exits on its own, databases the checker cannot read, or a real broker
+//! that cannot be reached. Each names the process (or server), the line and what to do.
 
 use std::fmt;
 
@@ -20,6 +20,14 @@ pub enum VerifyError {
     Data { what: String, hint: String },
     /// The run's own files could not be made.
     Setup(String),
+    /// The real broker (`--broker`) could not be reached, or failed during the run.
+    Broker(crate::broker::BrokerError),
+}
+
+impl From<crate::broker::BrokerError> for VerifyError {
+    fn from(err: crate::broker::BrokerError) -> Self {
+        VerifyError::Broker(err)
+    }
 }
 
 impl fmt::Display for VerifyError {
@@ -55,6 +63,12 @@ impl fmt::Display for VerifyError {
             }
             VerifyError::Data { what, hint } => write!(f, "{what}. {hint}"),
             VerifyError::Setup(text) => write!(f, "{text}"),
+            VerifyError::Broker(err @ crate::broker::BrokerError::Call { .. }) => write!(
+                f,
+                "{err}. The run stopped there: check the server with `msgwork doctor --broker \
+                 URL`, and run again"
+            ),
+            VerifyError::Broker(err) => write!(f, "{err}"),
         }
     }
 }

@@ -91,6 +91,12 @@ pub fn of(order: u32, timeline: &[Entry]) -> Lanes {
             What::Stored { event_id, .. } => {
                 (broker, broker, Kind::Note, format!("stored {event_id}"))
             }
+            What::Deduped { event_id } => (
+                broker,
+                broker,
+                Kind::Note,
+                format!("{event_id} already stored"),
+            ),
             What::PublishOk { .. } => (broker, node, Kind::Reply, "publish_ok".into()),
             What::PublishFailed { stored, .. } => (
                 broker,

@@ -1,6 +1,6 @@
 //! `msgwork verify`: the learner's own service, relays and consumer, run as processes that speak
 //! JSON lines (docs/verify-protocol.md), killed on a seeded schedule and judged from what they
-//! committed.
+//! committed. Between them sits msgwork's own broker, or a real NATS JetStream stream.
 
 pub mod broker;
 pub mod check;
@@ -12,6 +12,7 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod shrink;
+pub mod stream;
 pub mod tables;
 pub mod trace;
 pub mod wire;
@@ -20,7 +21,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::broker::run::RunStreams;
+use crate::broker::{BrokerUrl, Session};
 use crate::sim::storage::sqlite::files;
+use crate::verify::broker::Broker;
 use crate::verify::error::VerifyError;
 use crate::verify::report::Outcome;
 use crate::verify::run::Setup;
@@ -35,8 +39,11 @@ pub struct Options {
     pub timeout: Duration,
     /// The strikes to replay instead of the seed's; the seed still decides holds and amounts.
     pub schedule: Option<std::collections::BTreeSet<schedule::Strike>>,
-    /// Where to keep the databases, instead of a scratch directory removed afterwards.
+    /// Where to keep the databases, instead of a scratch directory removed afterwards; on a
+    /// real broker, the runs' streams are kept too.
     pub keep: Option<PathBuf>,
+    /// A NATS JetStream server to run the events through, instead of msgwork's own broker.
+    pub broker: Option<BrokerUrl>,
 }
 
 /// Runs the learner's program once under `seed` and judges it.
@@ -66,16 +73,30 @@ pub fn verify(options: &Options, seed: u64) -> Result<Outcome, VerifyError> {
         service_db: dir.join("service.db"),
         consumer_db: dir.join("consumer.db"),
     };
-    let ran = run::run(&setup)?;
+    let session = options.broker.as_ref().map(Session::connect).transpose()?;
+    let mut streams = session
+        .as_ref()
+        .map(|s| RunStreams::new(s, options.keep.is_some()));
+    let broker = match (&session, &mut streams) {
+        (Some(session), Some(streams)) => Broker::on(stream::Stream::open(session, streams, seed)?),
+        _ => Broker::default(),
+    };
+    let ran = run::run(&setup, broker)?;
     let committed = tables::read(&setup.service_db, &setup.consumer_db)?;
     let counts = check::count(&committed, &ran);
-    Ok(Outcome::new(
-        seed,
-        options.orders,
-        options.relays,
-        counts,
-        &ran,
-    ))
+    let outcome = Outcome::new(seed, options.orders, options.relays, counts, &ran);
+    drop(ran);
+    if let Some(streams) = streams {
+        streams.finish()?;
+    }
+    Ok(outcome)
+}
+
+/// Checks, before any run, that the broker answers and has JetStream, so that a wrong URL is
+/// one clear error rather than one per seed.
+pub fn check_broker(url: &BrokerUrl) -> Result<(), VerifyError> {
+    Session::connect(url)?.account()?;
+    Ok(())
 }
 
 /// Runs `seeds`, up to `jobs` at once, each in its own directory with its own processes; `done`

@@ -63,6 +63,9 @@ pub struct Outcome {
     pub errors: Vec<(String, String)>,
     pub processes_started: u32,
     pub elapsed_ms: u64,
+    /// On a real broker (`--broker`): its stream, and what the server itself absorbed and redelivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_stream: Option<crate::verify::broker::OnStream>,
 }
 
 /// What a recorded run keeps of one seed: enough for evidence, without the trace.
@@ -140,6 +143,7 @@ impl Outcome {
             errors: ran.errors.clone(),
             processes_started: ran.started,
             elapsed_ms: ran.elapsed.as_millis() as u64,
+            on_stream: ran.broker.on_stream(),
             counts,
         }
     }

@@ -45,9 +45,9 @@ pub struct Unsettled {
 
 /// What a run leaves for the checker and the report.
 #[derive(Debug)]
-pub struct Ran {
+pub struct Ran<'s> {
     pub trace: Trace,
-    pub broker: Broker,
+    pub broker: Broker<'s>,
     /// Orders the service answered `order_placed` for.
     pub promised: BTreeSet<u32>,
     /// The strikes that happened, in order.
@@ -122,21 +122,22 @@ const LEASE_WAIT: Duration = Duration::from_secs(5);
 /// How often it reads the service's `orders` table meanwhile.
 const LOOK_GAP: Duration = Duration::from_millis(100);
 
-pub fn run(setup: &Setup) -> Result<Ran, VerifyError> {
+/// Runs the pipeline with `broker` between the processes: msgwork's own, or a real stream.
+pub fn run<'s>(setup: &Setup, broker: Broker<'s>) -> Result<Ran<'s>, VerifyError> {
     let (tx, rx) = mpsc::channel();
-    let mut run = Run::new(setup, tx);
+    let mut run = Run::new(setup, tx, broker);
     let result = run.go(&rx);
     run.finish();
     result?;
     Ok(run.into_ran())
 }
 
-struct Run<'a> {
+struct Run<'a, 's> {
     setup: &'a Setup,
     heard: Sender<Heard>,
     start: Instant,
     nodes: Vec<Node>,
-    broker: Broker,
+    broker: Broker<'s>,
     trace: Trace,
     next_order: u32,
     promised: BTreeSet<u32>,
@@ -163,8 +164,8 @@ struct Run<'a> {
     looked: Option<Instant>,
 }
 
-impl<'a> Run<'a> {
-    fn new(setup: &'a Setup, heard: Sender<Heard>) -> Run<'a> {
+impl<'a, 's> Run<'a, 's> {
+    fn new(setup: &'a Setup, heard: Sender<Heard>, broker: Broker<'s>) -> Run<'a, 's> {
         let now = Instant::now();
         let mut nodes = Vec::new();
         let mut add = |name: String, role| {
@@ -195,7 +196,7 @@ impl<'a> Run<'a> {
             heard,
             start: now,
             nodes,
-            broker: Broker::default(),
+            broker,
             trace: Trace::default(),
             next_order: 1,
             promised: BTreeSet::new(),
@@ -335,7 +336,7 @@ impl<'a> Run<'a> {
                         0 => 1 + self.setup.schedule.draw("broker", 4, self.deliveries, 3) as usize,
                         _ => 0,
                     };
-                    let Some((_, event, delivery)) = self.broker.next(skip) else {
+                    let Some((_, event, delivery)) = self.broker.next(skip)? else {
                         self.deliveries -= 1;
                         continue;
                     };
@@ -460,8 +461,7 @@ impl<'a> Run<'a> {
                                 ),
                             ));
                         }
-                        self.publish(node, msg_id, event);
-                        Ok(())
+                        self.publish(node, msg_id, event)
                     }
                     Err(e) => Err(self.program_error(node, Some(number), format!("wrote {}", e.0))),
                 }
@@ -572,7 +572,8 @@ impl<'a> Run<'a> {
                     return Ok(());
                 }
                 let mut acked = None;
-                if let Some(index) = self.broker.ack() {
+                let again = schedule.strike(&name, Point::Redeliver, k);
+                if let Some(index) = self.broker.ack(again.is_some())? {
                     let event = &self.broker.message(index).event;
                     let (event_id, order) = (event.event_id.clone(), event.order_id);
                     acked = Some(order);
@@ -585,8 +586,7 @@ impl<'a> Run<'a> {
                             event_id: event_id.clone(),
                         },
                     );
-                    if let Some(strike) = schedule.strike(&name, Point::Redeliver, k) {
-                        self.broker.redeliver(index);
+                    if let Some(strike) = again {
                         self.fired.push(strike);
                         self.trace
                             .push(ms, "broker", 0, Some(order), What::Redeliver { event_id });
@@ -628,7 +628,7 @@ impl<'a> Run<'a> {
                 ));
             }
             Request::Deliver { .. } => {
-                self.broker.give_back();
+                self.broker.give_back(true);
                 self.refusals_in_a_row += 1;
             }
             Request::Tick => node.next_tick = Instant::now() + TICK_GAP,
@@ -643,7 +643,7 @@ impl<'a> Run<'a> {
     }
 
     /// Node `i` asked the broker to publish `event`.
-    fn publish(&mut self, i: usize, msg_id: u64, event: Event) {
+    fn publish(&mut self, i: usize, msg_id: u64, event: Event) -> Result<(), VerifyError> {
         let ms = self.ms();
         let now = Instant::now();
         self.publishes += 1;
@@ -677,7 +677,7 @@ impl<'a> Run<'a> {
         let schedule = &self.setup.schedule;
         if let Some(strike) = schedule.strike(&name, Point::Publish, k) {
             self.kill(i, strike);
-            return;
+            return Ok(());
         }
         let lose = schedule.strike(&name, Point::Lose, k);
         let timeout = schedule.strike(&name, Point::Timeout, k);
@@ -689,9 +689,15 @@ impl<'a> Run<'a> {
         self.fired.extend(lose.clone());
         if lose.is_none() {
             self.fired.extend(timeout);
-            let message = self.broker.store(event.clone());
-            self.trace
-                .push(ms, "broker", 0, order, What::Stored { event_id, message });
+            let stored = self.broker.store(event.clone())?;
+            let what = match stored.duplicate {
+                true => What::Deduped { event_id },
+                false => What::Stored {
+                    event_id,
+                    message: stored.message,
+                },
+            };
+            self.trace.push(ms, "broker", 0, order, what);
         }
         let hold = role == Role::Relay && schedule.draw(&name, 5, k, 100) < HOLD_PERCENT;
         let at = if hold {
@@ -716,6 +722,7 @@ impl<'a> Run<'a> {
         if !hold {
             self.answer_publish(i);
         }
+        Ok(())
     }
 
     /// Writes the broker's answer to node `i`'s held publish.
@@ -822,7 +829,7 @@ impl<'a> Run<'a> {
         };
         let order = about.or(order);
         if node.role == Role::Consumer {
-            self.broker.give_back();
+            self.broker.give_back(false);
         }
         let (name, inc) = (node.name.clone(), node.incarnation);
         node.incarnation += 1;
@@ -912,6 +919,7 @@ impl<'a> Run<'a> {
 
     fn next_timer(&self, now: Instant) -> Instant {
         let mut next = now + Duration::from_millis(50);
+        next = next.min(self.broker.next_poll().unwrap_or(next));
         for n in &self.nodes {
             if let Some((at, _, _)) = &n.kill_at {
                 next = next.min(*at);
@@ -938,7 +946,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn into_ran(self) -> Ran {
+    fn into_ran(self) -> Ran<'s> {
         Ran {
             elapsed: self.start.elapsed(),
             trace: self.trace,

@@ -35,6 +35,10 @@ pub enum What {
         event_id: String,
         message: usize,
     },
+    /// The stream's dedupe window knew the event id and stored nothing new.
+    Deduped {
+        event_id: String,
+    },
     PublishOk {
         event_id: String,
     },

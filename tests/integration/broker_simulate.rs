@@ -1,14 +1,17 @@
 //! `msgwork simulate --broker`: both pipelines on a real JetStream server. The outbox loses
 //! nothing and applies nothing twice over many seeds; the naive run loses events; a consumer
 //! killed before its ack is redelivered and deduped; with the dedupe window off the inbox absorbs
-//! the relay's resends; and no stream is left behind.
+//! the relay's resends; no stream is left behind; a broken outbox fails the check; and the same
+//! holds with PostgreSQL beneath the run.
 
 use serde_json::Value;
 
 use msgwork::broker::{BrokerUrl, Session};
+use msgwork::sim::brokered::{self, BROKER_MUTANTS, BrokeredOptions};
+use msgwork::sim::crash::mutant::Mutant;
 
 use crate::broker_doctor::broker;
-use crate::harness::Msgwork;
+use crate::harness::{Msgwork, postgres};
 
 /// Runs one seed per child process, all at once: each run waits out AckWait in real time.
 fn runs(url: &str, seeds: std::ops::Range<u64>, extra: &[&str]) -> Vec<Value> {
@@ -126,14 +129,103 @@ fn options_the_broker_run_cannot_honour_are_bad_input() {
     for extra in [
         &["--crash-mode", "process"][..],
         &["--power-loss"],
-        &["--db", "postgres://u@127.0.0.1:1/x"],
         &["--orders", "10001"],
+        // The broker run has one relay, crashing in process, on its own real-time loop.
+        &["--relays", "5"],
+        &["--threads"],
+        &["--claim", "none"],
+        &["--lease", "50"],
+        &["--explain", "3"],
     ] {
         let mut args = vec!["simulate", "--broker", "nats://127.0.0.1:1"];
         args.extend_from_slice(extra);
-        Msgwork::new(&args).output().expect_code(2);
+        let out = Msgwork::new(&args).output();
+        out.expect_code(2);
+        if extra[0] != "--orders" {
+            assert!(out.stderr.contains(extra[0]), "{}", out.stderr);
+        }
     }
     Msgwork::new(&["simulate", "--broker", "nats://ann:hunter2@127.0.0.1:99999"])
         .output()
         .usage_error("nats://HOST:PORT");
+}
+
+/// What `--check` looks at on the broker is the outbox's own verdict: each bug the broker run can
+/// carry breaks it, losing events or applying a redelivery twice, so a run with it exits 1.
+#[test]
+fn a_broken_outbox_on_the_broker_fails_the_check() {
+    let Some(url) = broker("a_broken_outbox_on_the_broker_fails_the_check") else {
+        return;
+    };
+    let url = BrokerUrl::parse(&url).unwrap();
+    let handles: Vec<_> = BROKER_MUTANTS
+        .into_iter()
+        .map(|mutant| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let options = BrokeredOptions {
+                    seed: 5,
+                    orders: 30,
+                    crash: true,
+                    crash_rate: 0.01,
+                    dedupe: true,
+                    keep_dir: None,
+                    db: None,
+                    mutant,
+                };
+                (mutant, brokered::run(&url, &options).unwrap())
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (mutant, report) = handle.join().unwrap();
+        let o = &report.outbox;
+        assert!(!o.holds(), "{mutant:?} went unnoticed: {o:?}");
+        match mutant {
+            // Rows marked sent before the crash that struck before their publish: never sent.
+            Mutant::MarkBeforePublish => assert!(o.lost >= o.publisher_crashes, "{o:?}"),
+            // Acked, then killed before the charge: the broker will not deliver it again.
+            Mutant::AckBeforeCommit => assert_eq!(o.lost, o.consumer_crashes, "{o:?}"),
+            // The ids it remembered died with it: the redelivery is charged again.
+            Mutant::MemoryDedupe => assert!(o.double_applied > 0 && o.lost == 0, "{o:?}"),
+            other => panic!("{other:?} is not a broker mutant"),
+        }
+    }
+}
+
+#[test]
+fn the_outbox_holds_on_the_broker_with_postgresql_beneath_it() {
+    let Some(url) = broker("the_outbox_holds_on_the_broker_with_postgresql") else {
+        return;
+    };
+    let Some(db) = postgres("the_outbox_holds_on_the_broker_with_postgresql") else {
+        return;
+    };
+    let reports = runs(&url, 30..32, &["--db", &db]);
+    let mut client = postgres::Client::connect(&db, postgres::NoTls).unwrap();
+    for r in &reports {
+        assert_eq!(r["storage"], "postgres", "{r}");
+        let (o, naive) = (&r["outbox"], &r["naive"]);
+        assert_eq!(
+            (n(o, "lost"), n(o, "phantom"), n(o, "double_applied")),
+            (0, 0, 0),
+            "{r}"
+        );
+        assert_eq!(n(o, "orders_committed"), 60);
+        assert!(n(o, "absorbed_by_inbox") >= n(o, "consumer_crashes"), "{o}");
+        assert!(n(naive, "lost") > 0, "{naive}");
+        // The run's schemas went with its streams.
+        for pipeline in ["naive", "outbox"] {
+            let like = format!("{}\\_%", r[pipeline]["stream"].as_str().unwrap());
+            let left: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1",
+                    &[&like],
+                )
+                .unwrap()
+                .get(0);
+            assert_eq!(left, 0, "schemas {like} were left behind");
+        }
+    }
+    no_stream_left(&url, &reports);
 }

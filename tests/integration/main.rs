@@ -37,4 +37,5 @@ mod sketch_template;
 mod starter;
 mod table_widths;
 mod terminal;
+mod verify_broker;
 mod verify_cli;

@@ -7,10 +7,10 @@ use anyhow::{Result, bail};
 
 use crate::Outcome;
 use crate::broker::BrokerUrl;
-use crate::cli::{CrashModeArg, DedupeArg, SimulateArgs};
+use crate::cli::{ClaimArg, CrashModeArg, DedupeArg, SimulateArgs};
 use crate::commands::context::{Context, emit, emit_json};
 use crate::sim::brokered::{self, BrokeredOptions, BrokeredPipeline, BrokeredReport};
-use crate::ui::{Bar, Verdict};
+use crate::ui::{Bar, Verdict, plural};
 
 /// The most orders a real-time run takes: each is a round trip to the broker and two commits.
 const MOST_ORDERS: u32 = 10_000;
@@ -31,7 +31,6 @@ fn options(url: &str, args: &SimulateArgs, ctx: &Context) -> Result<(BrokerUrl, 
         bail!("--crash-rate must be between 0 and 1 (got {rate})");
     }
     let unsupported = [
-        (args.db.is_some(), "--db"),
         (args.power_loss, "--power-loss"),
         (
             args.crash_mode == CrashModeArg::Process,
@@ -40,11 +39,18 @@ fn options(url: &str, args: &SimulateArgs, ctx: &Context) -> Result<(BrokerUrl, 
         (args.trace.is_some(), "--trace"),
         (!args.crash_at.is_empty(), "--crash-at"),
         (args.fault_rate.is_some(), "--fault-rate"),
+        (args.explain.is_some(), "--explain"),
+        (args.threads, "--threads"),
+        (args.relays != 3, "--relays"),
+        (args.claim != ClaimArg::Lease, "--claim"),
+        (args.batch != 10, "--batch"),
+        (args.lease.is_some(), "--lease"),
+        (args.synchronous.is_some(), "--synchronous"),
     ];
     if let Some((_, flag)) = unsupported.iter().find(|(asked, _)| *asked) {
         bail!(
-            "{flag} does not work with --broker yet: the broker run has one relay and one consumer \
-             on SQLite, crashing in process. Drop {flag}, or drop --broker to use it in the lab."
+            "{flag} does not work with --broker yet: the broker run has one relay and one consumer, \
+             crashing in process. Drop {flag}, or drop --broker to use it in the lab."
         );
     }
     if let Some(dir) = &args.keep_db {
@@ -60,6 +66,8 @@ fn options(url: &str, args: &SimulateArgs, ctx: &Context) -> Result<(BrokerUrl, 
             crash_rate: rate,
             dedupe: args.broker_dedupe == DedupeArg::On,
             keep_dir: args.keep_db.clone(),
+            db: args.db.clone(),
+            mutant: crate::sim::crash::mutant::Mutant::None,
         },
     ))
 }
@@ -85,11 +93,16 @@ pub(super) fn run(url: &str, args: &SimulateArgs, ctx: &Context) -> Result<Outco
     } else {
         emit(&render(&report, ctx, run_id))?;
     }
-    Ok(if args.check && !report.outbox.holds() {
+    Ok(outcome(args.check, &report.outbox))
+}
+
+/// Exit 1 when the learner asked for `--check` and the outbox lost, invented or doubled an event.
+fn outcome(check: bool, outbox: &BrokeredPipeline) -> Outcome {
+    if check && !outbox.holds() {
         Outcome::CheckFailed
     } else {
         Outcome::Success
-    })
+    }
 }
 
 /// A row of the report: its label, its figure, and whether a figure above zero is a failure.
@@ -98,11 +111,16 @@ type Row = (&'static str, fn(&BrokeredPipeline) -> u64, bool);
 fn render(r: &BrokeredReport, ctx: &Context, run_id: Option<i64>) -> String {
     let paint = ctx.paint;
     let mut out = format!(
-        "{}  seed {} · {} orders · on {} · dedupe window {}\n\n",
+        "{}  seed {} · {} orders · on {} and {} · dedupe window {}\n\n",
         paint.bold("msgwork simulate --broker"),
         r.seed,
         r.orders,
         r.broker,
+        if r.storage == "postgres" {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         if r.dedupe {
             format!("{} ms", r.duplicate_window_ms)
         } else {
@@ -178,9 +196,10 @@ fn explain(r: &BrokeredReport) -> Vec<String> {
     let (n, o) = (&r.naive, &r.outbox);
     if n.lost > 0 {
         lines.push(format!(
-            "The naive service committed {} orders whose event it never published: the broker \
+            "The naive service committed {} whose event it never published: the broker \
              cannot redeliver what it was never given, so billing lost {}.",
-            n.publisher_crashes, n.lost
+            plural(n.publisher_crashes, "order", "orders"),
+            n.lost
         ));
     }
     if o.publisher_crashes > 0 {
@@ -194,17 +213,19 @@ fn explain(r: &BrokeredReport) -> Vec<String> {
             "with dedupe off the stream stored every resend as a new message".to_string()
         };
         lines.push(format!(
-            "A relay killed {} times after the broker stored a message, before marking its row, \
-             sent it again on restart: {who}.",
-            o.publisher_crashes
+            "A relay killed {} after the broker stored a message, before marking its row, sent it \
+             again on restart: {who}.",
+            plural(o.publisher_crashes, "time", "times")
         ));
     }
     if o.consumer_crashes > 0 {
         lines.push(format!(
-            "The consumer was killed {} times after its commit, before its ack; JetStream \
-             redelivered {} messages once AckWait ({} ms) ran out, and the inbox absorbed {} \
-             duplicates in all.",
-            o.consumer_crashes, o.redelivered, r.ack_wait_ms, o.absorbed_by_inbox
+            "The consumer was killed {} after its commit, before its ack; JetStream redelivered \
+             {} once AckWait ({} ms) ran out, and the inbox absorbed {} in all.",
+            plural(o.consumer_crashes, "time", "times"),
+            plural(o.redelivered, "message", "messages"),
+            r.ack_wait_ms,
+            plural(o.absorbed_by_inbox, "duplicate", "duplicates"),
         ));
     }
     if let Some(late) = &o.late_duplicate {
@@ -234,4 +255,40 @@ fn explain(r: &BrokeredReport) -> Vec<String> {
         )
     });
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbox() -> BrokeredPipeline {
+        BrokeredPipeline {
+            pipeline: crate::sim::model::Pipeline::Outbox,
+            orders_committed: 10,
+            publishes: 11,
+            publisher_crashes: 1,
+            absorbed_by_broker: 1,
+            consumer_crashes: 1,
+            redelivered: 1,
+            absorbed_by_inbox: 1,
+            late_duplicate: None,
+            lost: 0,
+            phantom: 0,
+            double_applied: 0,
+            stream: "s".into(),
+        }
+    }
+
+    #[test]
+    fn the_check_fails_on_each_way_the_outbox_can_break_and_only_when_asked_for() {
+        assert_eq!(outcome(true, &outbox()), Outcome::Success);
+        let broken: [fn(&mut BrokeredPipeline); 3] =
+            [|p| p.lost = 1, |p| p.phantom = 1, |p| p.double_applied = 1];
+        for breaks in broken {
+            let mut p = outbox();
+            breaks(&mut p);
+            assert_eq!(outcome(true, &p), Outcome::CheckFailed, "{p:?}");
+            assert_eq!(outcome(false, &p), Outcome::Success, "{p:?}");
+        }
+    }
 }
