@@ -262,19 +262,42 @@ fn bench_sets_postgres_beside_sqlite_at_the_same_sizes() {
     let Some(url) = postgres("bench --db") else {
         return;
     };
-    let v = crate::harness::Msgwork::new(&["bench", "--quick", "--db", &url, "--json"])
-        .output()
-        .success()
-        .json();
+    let v =
+        crate::harness::Msgwork::new(&["bench", "--quick", "--baseline", "--db", &url, "--json"])
+            .output()
+            .success()
+            .json();
     let figures = v["measurements"].as_array().unwrap();
+    let find = |name: &str| {
+        figures
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
     for name in [
         "compare_outbox_writes_sqlite",
         "compare_outbox_writes_postgres",
         "compare_drain_sqlite",
         "compare_drain_postgres",
+        "postgres_drain_minimal",
     ] {
-        let m = figures.iter().find(|m| m["name"] == name).unwrap();
-        assert!(m["value"].as_f64().unwrap() > 0.0, "{m}");
+        assert!(
+            find(name)["value"].as_f64().unwrap() > 0.0,
+            "{}",
+            find(name)
+        );
+    }
+    // The drain beside its minimal loop: held to a rate and to a ratio, each with its verdict.
+    for (name, target) in [
+        ("postgres_drain_lab", 50_000.0),
+        ("postgres_drain_ratio", 0.8),
+    ] {
+        let m = find(name);
+        assert_eq!(m["target"], target, "{m}");
+        assert_eq!(m["lower_is_better"], false, "{m}");
+        let value = m["value"].as_f64().unwrap();
+        assert!(value > 0.0, "{m}");
+        assert_eq!(m["met"], value >= target, "{m}");
     }
 }
 
