@@ -24,7 +24,12 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     let broker = args.broker.as_deref().map(BrokerUrl::parse).transpose()?;
     let steps = if args.db.is_some() { 10 } else { 6 }
         + if args.baseline { 4 } else { 2 }
-        + if broker.is_some() { 4 } else { 0 };
+        + if broker.is_some() { 4 } else { 0 }
+        + if args.baseline && args.db.is_some() {
+            1
+        } else {
+            0
+        };
     let bar = Bar::new(steps, "measurements", !args.json);
     let measurements = bench::run(sizes, &dir, args.db.as_deref(), args.baseline, &|name| {
         bar.message_owned(name.to_string());
@@ -37,6 +42,14 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
             crate::sim::progress::Progress::advance(&bar, 0);
         })
     });
+    let on_postgres = match (&args.db, args.baseline) {
+        (Some(url), true) => {
+            bar.message_owned("PostgreSQL drain beside a minimal loop".to_string());
+            crate::sim::progress::Progress::advance(&bar, 0);
+            Some(crate::sim::lab::bench_pg::run(url, sizes.compare_rows))
+        }
+        _ => None,
+    };
     bar.message_owned("drill start-up".to_string());
     let drill = drill_startup(&dir);
     bar.message_owned("drill --answers, 38 items against 1".to_string());
@@ -49,6 +62,9 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     measurements.extend(drill?);
     measurements.extend(answers?);
     measurements.extend(verify?);
+    if let Some(figures) = on_postgres {
+        measurements.extend(figures?);
+    }
     if let Some(figures) = on_broker {
         measurements.extend(figures?);
     }

@@ -12,6 +12,7 @@ use crate::sim::crash::world::{Actor, Db, Link, World};
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Pipeline};
 use crate::sim::storage::Storage;
+use crate::sim::storage::seam::ChargeRow;
 
 /// How long the second consumer instance rests after each batch: it races the first now and
 /// then rather than on every message.
@@ -105,11 +106,25 @@ impl Consumer {
             _ => {
                 let conn = self.link.get(world, self.name)?;
                 conn.begin()?;
-                for delivery in batch {
-                    let event = &delivery.event;
-                    if fresh(world, self.name, &mut self.seen, conn, event, now)? {
-                        charge(conn, event, now)?;
-                        applied(world, self.name, event);
+                if world.pipeline == Pipeline::Outbox && mutant != Mutant::MemoryDedupe {
+                    // The inbox and the charges of the whole batch in one call: one statement
+                    // on PostgreSQL, in the transaction the crash points below sit around.
+                    let events: Vec<&Envelope> = batch.iter().map(|d| &*d.event).collect();
+                    let done = record_and_charge(conn, &events, now)?;
+                    for (event, done) in events.into_iter().zip(done) {
+                        if done {
+                            applied(world, self.name, event);
+                        } else {
+                            skipped(world, self.name, event);
+                        }
+                    }
+                } else {
+                    for delivery in batch {
+                        let event = &delivery.event;
+                        if fresh(world, self.name, &mut self.seen, conn, event, now)? {
+                            charge(conn, event, now)?;
+                            applied(world, self.name, event);
+                        }
                     }
                 }
                 if mutant == Mutant::AckBeforeCommit {
@@ -227,13 +242,43 @@ struct Billable<'a> {
     amount_cents: i64,
 }
 
+/// Reads what billing charges for `event` from its payload.
+fn billable(event: &Envelope) -> Result<Billable<'_>, SimError> {
+    serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
+        event_id: event.event_id.clone(),
+        err,
+    })
+}
+
+/// The idempotent consumer's work on a batch, in the caller's transaction: every event's id
+/// recorded in the inbox and the new ones charged, in one call to the database
+/// ([`Storage::record_and_charge`]). Returns, event by event, whether it was applied. Every
+/// payload is read first: a batch with one that cannot be read fails whole, before it reaches
+/// the database.
+pub(crate) fn record_and_charge(
+    conn: &mut dyn Storage,
+    events: &[&Envelope],
+    now: u64,
+) -> Result<Vec<bool>, SimError> {
+    let billables = events
+        .iter()
+        .map(|e| billable(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<ChargeRow<'_>> = events
+        .iter()
+        .zip(&billables)
+        .map(|(event, b)| ChargeRow {
+            event_id: &event.event_id,
+            order_id: &b.order_id,
+            amount_cents: b.amount_cents,
+        })
+        .collect();
+    conn.record_and_charge(&rows, now)
+}
+
 /// Billing's side effect for one `OrderPlaced` event: a charge for the order's amount.
 pub(crate) fn charge(conn: &mut dyn Storage, event: &Envelope, now: u64) -> Result<(), SimError> {
-    let payload: Billable<'_> =
-        serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
-            event_id: event.event_id.clone(),
-            err,
-        })?;
+    let payload = billable(event)?;
     conn.insert_charge(
         &payload.order_id,
         payload.amount_cents,

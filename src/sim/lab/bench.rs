@@ -436,7 +436,7 @@ fn outbox_throughput(backend: &Backend, orders: u32) -> Result<f64, SimError> {
 /// Fills the outbox with a backlog, then drains it end to end with the relay's and consumer's
 /// own statements, the relay and the consumer each on its own thread and connection as they
 /// would run in production (they share nothing but the broker); returns events per second.
-fn drain(backend: &Backend, rows: u32) -> Result<f64, SimError> {
+pub(super) fn drain(backend: &Backend, rows: u32) -> Result<f64, SimError> {
     backend.create(true)?;
     let mut conn = backend.connect(Db::Service)?;
     conn.begin()?;
@@ -470,14 +470,12 @@ fn drain(backend: &Backend, rows: u32) -> Result<f64, SimError> {
                 let Some(last) = deliveries.last() else {
                     continue;
                 };
+                let events: Vec<&Envelope> = deliveries.iter().map(|d| &*d.event).collect();
                 billing.begin()?;
-                for d in &deliveries {
-                    if billing.inbox_record(&d.event.event_id, 1)? {
-                        crate::sim::crash::consumer::charge(billing.as_mut(), &d.event, 1)?;
-                        applied += 1;
-                    }
-                }
+                let done =
+                    crate::sim::crash::consumer::record_and_charge(billing.as_mut(), &events, 1)?;
                 billing.commit()?;
+                applied += done.into_iter().filter(|d| *d).count() as u64;
                 broker.ack(last.offset + 1);
             }
             Ok(())

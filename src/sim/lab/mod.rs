@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_broker;
+pub mod bench_pg;
 pub mod cdc;
 pub mod cleanup;
 pub mod dlq;

@@ -24,6 +24,14 @@ pub struct Claim {
     pub lease_until: Option<u64>,
 }
 
+/// What billing charges for one event, read from its payload before the batch goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChargeRow<'a> {
+    pub event_id: &'a str,
+    pub order_id: &'a str,
+    pub amount_cents: i64,
+}
+
 /// One component's connection to its part of the lab's data.
 ///
 /// Claims are timed by the database: a claimer says how long a lease should last, never when it
@@ -83,6 +91,17 @@ pub trait Storage: Send {
         event_id: &str,
         now: u64,
     ) -> Result<(), SimError>;
+    /// Records each row's event id in the inbox and charges the rows whose id was not there yet,
+    /// inside the caller's transaction; an id repeated within `rows` is applied at its first
+    /// place only. Returns, row by row, whether it was applied. Two statements a row here; a
+    /// server backend sends the batch as one statement, so it costs one round trip, not two a row.
+    fn record_and_charge(
+        &mut self,
+        rows: &[ChargeRow<'_>],
+        now: u64,
+    ) -> Result<Vec<bool>, SimError> {
+        record_and_charge_row_by_row(self, rows, now)
+    }
     /// Charges by order and amount: `(order_id, amount_cents, how many)`.
     fn charges(&mut self) -> Result<Vec<(String, i64, u64)>, SimError>;
     /// Whether the inbox holds `event_id` already, without recording it.
@@ -120,6 +139,25 @@ pub trait Storage: Send {
         event_type: &str,
         now: u64,
     ) -> Result<(), SimError>;
+}
+
+/// [`Storage::record_and_charge`] as two statements a row: the inbox's, then the charge's when
+/// the id was new. What a backend without a batched form does, and what a connection that must
+/// not wait for another's lock falls back to.
+pub fn record_and_charge_row_by_row<S: Storage + ?Sized>(
+    conn: &mut S,
+    rows: &[ChargeRow<'_>],
+    now: u64,
+) -> Result<Vec<bool>, SimError> {
+    let mut applied = Vec::with_capacity(rows.len());
+    for row in rows {
+        let fresh = conn.inbox_record(row.event_id, now)?;
+        if fresh {
+            conn.insert_charge(row.order_id, row.amount_cents, row.event_id, now)?;
+        }
+        applied.push(fresh);
+    }
+    Ok(applied)
 }
 
 /// Committed outbox rows a CDC relay has not yet confirmed, in commit order, with the position

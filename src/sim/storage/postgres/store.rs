@@ -3,7 +3,7 @@
 //! relay's open transaction, so a relay that dies releases them the moment the server notices;
 //! no lease, no fence token.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use postgres::types::ToSql;
 use postgres::{Client, Statement};
@@ -13,7 +13,7 @@ use crate::sim::error::{PgContext, PgError};
 use crate::sim::model::{Envelope, Order};
 use crate::sim::storage::postgres::connect::config;
 use crate::sim::storage::seam::Storage;
-use crate::sim::storage::seam::{Claim, OutboxRow};
+use crate::sim::storage::seam::{ChargeRow, Claim, OutboxRow, record_and_charge_row_by_row};
 
 const ORDERS: &str = "
 CREATE TABLE orders (
@@ -80,6 +80,41 @@ pub const UNSENT_INDEX: &str = "CREATE INDEX outbox_unsent ON outbox (id) WHERE 
 pub const POLL_UNSENT: &str = "SELECT id, event_id::text, aggregate_id, event_type, version, \
                                payload::text, occurred_at FROM outbox WHERE sent_at IS NULL \
                                ORDER BY id LIMIT $1";
+
+/// The relay's claim: locks up to `$1` of the oldest unsent rows no other transaction holds,
+/// inside the transaction the relay keeps open while it publishes them.
+pub const CLAIM_BATCH: &str = "SELECT id, event_id::text, aggregate_id, event_type, version, \
+                               payload::text, occurred_at FROM outbox WHERE sent_at IS NULL \
+                               ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED";
+
+/// The relay's mark: every row of a batch in one statement, a row already marked skipped.
+pub const MARK_SENT: &str = "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2) AND sent_at IS NULL";
+
+/// The idempotent consumer's whole batch as one statement: the event ids go into the inbox, and
+/// the events whose id was not there yet are charged; returns the ids charged. Parameters: the
+/// event ids, order ids and amounts, element by element, and the time.
+///
+/// One statement is one unit: if it fails midway, none of it happened. An id repeated within
+/// the batch is kept once (`DISTINCT ON`), or it would be charged twice against its one new
+/// inbox row. The inbox rows go in by id, so two consumers whose batches overlap take the ids'
+/// locks in the same order and wait for each other rather than deadlock.
+pub const RECORD_AND_CHARGE: &str = "
+WITH batch AS (
+    SELECT DISTINCT ON (event_id) event_id, order_id, amount_cents
+      FROM unnest($1::text[], $2::text[], $3::bigint[])
+           WITH ORDINALITY AS b (event_id, order_id, amount_cents, place)
+     ORDER BY event_id, place
+), fresh AS (
+    INSERT INTO inbox (event_id, processed_at)
+    SELECT event_id, $4::bigint FROM batch ORDER BY event_id
+        ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+)
+INSERT INTO charges (order_id, amount_cents, event_id, charged_at)
+SELECT batch.order_id, batch.amount_cents, batch.event_id, $4::bigint
+  FROM batch JOIN fresh USING (event_id)
+ ORDER BY batch.event_id
+RETURNING event_id";
 
 /// What partitioning adds to the outbox, for `lab ordering`; see the SQLite schema's twin.
 const PARTITIONED: &str = "
@@ -416,12 +451,7 @@ impl PgConn {
     /// ends it.
     pub fn claim_batch(&mut self, limit: u32) -> Result<Vec<OutboxRow>, postgres::Error> {
         self.begin()?;
-        let rows = self.query(
-            "SELECT id, event_id::text, aggregate_id, event_type, version, payload::text, occurred_at
-               FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1
-                FOR UPDATE SKIP LOCKED",
-            &[&i64::from(limit)],
-        );
+        let rows = self.query(CLAIM_BATCH, &[&i64::from(limit)]);
         self.hold(rows)
     }
 
@@ -446,10 +476,7 @@ impl PgConn {
 
     /// Marks the claimed rows sent and commits, which releases their locks.
     pub fn mark_claimed_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, postgres::Error> {
-        let marked = self.execute(
-            "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2) AND sent_at IS NULL",
-            &[&(now as i64), &ids],
-        )?;
+        let marked = self.execute(MARK_SENT, &[&(now as i64), &ids])?;
         self.commit()?;
         Ok(marked as usize)
     }
@@ -465,11 +492,8 @@ impl PgConn {
 
     /// Marks rows sent without any claim: a row another relay marked first is skipped.
     pub fn mark_sent(&mut self, ids: &[i64], now: u64) -> Result<usize, postgres::Error> {
-        self.execute(
-            "UPDATE outbox SET sent_at = $1 WHERE id = ANY($2) AND sent_at IS NULL",
-            &[&(now as i64), &ids],
-        )
-        .map(|n| n as usize)
+        self.execute(MARK_SENT, &[&(now as i64), &ids])
+            .map(|n| n as usize)
     }
 
     pub fn unsent_count(&mut self) -> Result<u64, postgres::Error> {
@@ -527,6 +551,25 @@ impl PgConn {
             &[&order_id, &amount_cents, &event_id, &(now as i64)],
         )
         .map(drop)
+    }
+
+    /// Records and charges a batch in one statement ([`RECORD_AND_CHARGE`]), inside the caller's
+    /// transaction; returns, row by row, whether it was applied: the first place of each id the
+    /// statement charged.
+    pub fn record_and_charge(
+        &mut self,
+        rows: &[ChargeRow<'_>],
+        now: u64,
+    ) -> Result<Vec<bool>, postgres::Error> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = rows.iter().map(|r| r.event_id).collect();
+        let orders: Vec<&str> = rows.iter().map(|r| r.order_id).collect();
+        let amounts: Vec<i64> = rows.iter().map(|r| r.amount_cents).collect();
+        let charged = self.query(RECORD_AND_CHARGE, &[&ids, &orders, &amounts, &(now as i64)])?;
+        let mut charged: HashSet<&str> = charged.iter().map(|r| r.get::<_, &str>(0)).collect();
+        Ok(rows.iter().map(|r| charged.remove(r.event_id)).collect())
     }
 
     /// The last sequence number applied for `aggregate_id`, 0 when none has been; its row stays
@@ -692,6 +735,19 @@ impl Storage for PgConn {
             PgConn::insert_charge(self, order_id, amount_cents, event_id, now)
                 .pg("inserting the charge")?,
         )
+    }
+
+    /// One statement for the batch; under [`Storage::no_wait`], the statements row by row, each
+    /// id's advisory lock taken before its inbox row as [`Storage::inbox_record`] does.
+    fn record_and_charge(
+        &mut self,
+        rows: &[ChargeRow<'_>],
+        now: u64,
+    ) -> Result<Vec<bool>, SimError> {
+        if self.no_wait {
+            return record_and_charge_row_by_row(self, rows, now);
+        }
+        Ok(PgConn::record_and_charge(self, rows, now).pg("recording and charging a batch")?)
     }
 
     fn charges(&mut self) -> Result<Vec<(String, i64, u64)>, SimError> {
