@@ -54,6 +54,16 @@ impl Plan {
         pick(&mut consumer);
         if processes {
             pick(&mut service);
+            // An order that dies with the service is never published nor consumed: it would
+            // take the crash points planned for it with it. The service spares those orders,
+            // and strikes one of the others if its own draw was all among them.
+            let spared: Vec<u32> = (1..=orders)
+                .filter(|n| !publisher.contains(n) && !consumer.contains(n))
+                .collect();
+            service.retain(|n| spared.contains(n));
+            if service.is_empty() && !spared.is_empty() {
+                service.insert(spared[rng.random_range(0..spared.len())]);
+            }
         }
         Plan {
             publisher,
@@ -88,10 +98,26 @@ mod tests {
     }
 
     #[test]
+    fn the_service_spares_the_orders_other_crashes_need_and_still_strikes() {
+        for seed in 0..200 {
+            let plan = Plan::draw(seed, Pipeline::Outbox, 5, true, 0.3, true);
+            assert!(plan.service.is_disjoint(&plan.publisher), "seed {seed}");
+            assert!(plan.service.is_disjoint(&plan.consumer), "seed {seed}");
+            let spare =
+                (1..=5).any(|n| !plan.publisher.contains(&n) && !plan.consumer.contains(&n));
+            assert_eq!(!plan.service.is_empty(), spare, "seed {seed}");
+        }
+        let one = Plan::draw(3, Pipeline::Outbox, 1, true, 0.0, true);
+        assert!(one.service.is_empty() && one.consumer.contains(&1));
+    }
+
+    #[test]
     fn the_process_mode_adds_service_crashes_without_moving_the_others() {
         let threads = Plan::draw(9, Pipeline::Naive, 80, true, 0.05, false);
         let processes = Plan::draw(9, Pipeline::Naive, 80, true, 0.05, true);
         assert!(threads.service.is_empty());
+        assert!(processes.service.is_disjoint(&processes.publisher));
+        assert!(processes.service.is_disjoint(&processes.consumer));
         assert_eq!(threads.publisher, processes.publisher);
         assert_eq!(threads.consumer, processes.consumer);
     }
