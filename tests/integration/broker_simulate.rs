@@ -404,13 +404,17 @@ fn long_process_run(url: &str, seed: &str) -> (std::process::Child, tempfile::Te
         "process",
         "--orders",
         "10000",
+        // One crash per point, early: the children then live long enough to be seen.
+        "--crash-rate",
+        "0",
         "--seed",
         seed,
     ])
     .env(MARK, &mark)
     .spawn();
     let started = Instant::now();
-    while marked(&mark).len() < 3 {
+    // The run itself carries the mark too: wait for the naive pipeline's service and consumer.
+    while marked(&mark).iter().filter(|p| **p != parent.id()).count() < 2 {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the run's children never appeared"

@@ -292,4 +292,48 @@ mod tests {
         let err = run_on(b"{\"role\":\"relay\"");
         assert!(err.contains("role"), "{err}");
     }
+
+    /// An idle relay says nothing to its parent, so only its closed input can stop it: that is
+    /// how it outlives neither its run nor a parent killed outright.
+    #[test]
+    fn an_idle_relay_stops_when_its_input_closes() {
+        let Ok(broker) = std::env::var("MSGWORK_TEST_BROKER") else {
+            eprintln!("skipped: no NATS server; `eval \"$(bash .ci/nats)\"` sets one");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let backend = crate::sim::storage::Backend::sqlite(
+            dir.path(),
+            "idle",
+            crate::sim::storage::sqlite::sql::Durability::Off,
+        );
+        backend.create_with(true, true).unwrap();
+        let spec = Spec {
+            role: Role::Relay,
+            pipeline: Pipeline::Outbox,
+            seed: 1,
+            orders: 3,
+            next: 1,
+            location: backend.location().clone(),
+            broker,
+            stream: "unused".to_string(),
+            subject: "msgwork.idle.unused".to_string(),
+            dedupe: true,
+            bug: Bug::None,
+            crashes: Vec::new(),
+        };
+        let mut input = Vec::new();
+        wire::write(&mut input, &spec).unwrap();
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let result = run(io::Cursor::new(input), &mut out);
+            let _ = done.send((result.map_err(|e| e.to_string()), out));
+        });
+        let (result, out) = finished
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the relay kept running after its input closed");
+        result.unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\"stopped\"\n");
+    }
 }
