@@ -168,6 +168,12 @@ pub enum Command {
         /// The actor's name, for `ps` to show
         name: String,
     },
+    /// One actor of `simulate --broker --crash-mode process`, started by the run
+    #[command(name = "__broker-actor", hide = true)]
+    BrokerActor {
+        /// The actor's name, for `ps` to show
+        name: String,
+    },
 }
 
 const DRILL_EXAMPLES: &str = "\

@@ -102,6 +102,20 @@ impl BrokerUrl {
             .map(|(user, password)| (user.as_str(), password.as_deref()))
     }
 
+    /// The URL with its credentials, for a child process of the run to connect with over a
+    /// private pipe; never print it.
+    pub fn with_credentials(&self) -> String {
+        let host = self
+            .address
+            .strip_prefix("nats://")
+            .unwrap_or(&self.address);
+        match &self.credentials {
+            Some((user, Some(password))) => format!("nats://{user}:{password}@{host}"),
+            Some((token, None)) => format!("nats://{token}@{host}"),
+            None => self.address.clone(),
+        }
+    }
+
     /// `text` with the password or token replaced by `***`, for messages that quote the client.
     pub fn scrub(&self, text: &str) -> String {
         match &self.secret {
@@ -184,6 +198,15 @@ mod tests {
         let token = BrokerUrl::parse("nats://tok3n@localhost").unwrap();
         assert_eq!(token.to_string(), "nats://***@localhost:4222");
         assert_eq!(token.credentials(), Some(("tok3n", None)));
+        // A child process of the run gets the URL whole, and it parses back to the same one.
+        for text in [
+            "nats://ann:s3cret@127.0.0.1:4333",
+            "nats://tok3n@localhost",
+            "nats://[::1]",
+        ] {
+            let url = BrokerUrl::parse(text).unwrap();
+            assert_eq!(BrokerUrl::parse(&url.with_credentials()).unwrap(), url);
+        }
         assert_eq!(
             BrokerUrl::parse("nats://[::1]:5000/").unwrap().to_string(),
             "nats://[::1]:5000"

@@ -2,6 +2,7 @@
 
 mod actor;
 mod bench;
+mod broker_actor;
 mod content;
 mod context;
 mod doctor;
@@ -38,7 +39,10 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
         missed: recording::Missed::default(),
     };
     // One Ctrl-C handler for every command; a lab's child process keeps the default and dies.
-    if !matches!(cli.command, Some(Command::Actor { .. })) {
+    if !matches!(
+        cli.command,
+        Some(Command::Actor { .. } | Command::BrokerActor { .. })
+    ) {
         interrupt::install();
         // The labs' scratch files go under the data directory, where a killed run's are found
         // and removed the next time msgwork starts.
@@ -87,6 +91,7 @@ pub fn dispatch(cli: Cli) -> Result<Outcome> {
             doctor::run(db.as_deref(), broker.as_deref(), json, &ctx)
         }
         Command::Actor { name } => actor::run(&name),
+        Command::BrokerActor { name } => broker_actor::run(&name),
         Command::Starter(args) => starter::run(&args),
         Command::Completions { shell } => {
             let mut out = Vec::new();

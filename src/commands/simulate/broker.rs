@@ -30,12 +30,14 @@ fn options(url: &str, args: &SimulateArgs, ctx: &Context) -> Result<(BrokerUrl, 
     if !(0.0..=1.0).contains(&rate) {
         bail!("--crash-rate must be between 0 and 1 (got {rate})");
     }
+    if args.power_loss {
+        bail!(
+            "--power-loss does not apply with --broker: it cuts the lab's own SQLite files at a \
+             power failure, and a broker keeps its messages in the server's storage, which msgwork \
+             does not control. Drop --power-loss, or drop --broker to see a power loss in the lab."
+        );
+    }
     let unsupported = [
-        (args.power_loss, "--power-loss"),
-        (
-            args.crash_mode == CrashModeArg::Process,
-            "--crash-mode process",
-        ),
         (args.trace.is_some(), "--trace"),
         (!args.crash_at.is_empty(), "--crash-at"),
         (args.fault_rate.is_some(), "--fault-rate"),
@@ -49,8 +51,9 @@ fn options(url: &str, args: &SimulateArgs, ctx: &Context) -> Result<(BrokerUrl, 
     ];
     if let Some((_, flag)) = unsupported.iter().find(|(asked, _)| *asked) {
         bail!(
-            "{flag} does not work with --broker yet: the broker run has one relay and one consumer, \
-             crashing in process. Drop {flag}, or drop --broker to use it in the lab."
+            "{flag} does not work with --broker yet: the broker run has one service, one relay and \
+             one consumer, crashing at points drawn from the seed. Drop {flag}, or drop --broker to \
+             use it in the lab."
         );
     }
     if let Some(dir) = &args.keep_db {
@@ -64,6 +67,8 @@ fn options(url: &str, args: &SimulateArgs, ctx: &Context) -> Result<(BrokerUrl, 
             orders: args.orders,
             crash: args.crash,
             crash_rate: rate,
+            processes: args.crash_mode == CrashModeArg::Process,
+            actor_program: None,
             dedupe: args.broker_dedupe == DedupeArg::On,
             keep_dir: args.keep_db.clone(),
             db: args.db.clone(),
@@ -111,7 +116,7 @@ type Row = (&'static str, fn(&BrokeredPipeline) -> u64, bool);
 fn render(r: &BrokeredReport, ctx: &Context, run_id: Option<i64>) -> String {
     let paint = ctx.paint;
     let mut out = format!(
-        "{}  seed {} · {} orders · on {} and {} · dedupe window {}\n\n",
+        "{}  seed {} · {} orders · on {} and {} · crashes {} · dedupe window {}\n\n",
         paint.bold("msgwork simulate --broker"),
         r.seed,
         r.orders,
@@ -121,6 +126,11 @@ fn render(r: &BrokeredReport, ctx: &Context, run_id: Option<i64>) -> String {
         } else {
             "SQLite"
         },
+        if r.crash_mode == "process" {
+            "by SIGKILL to child processes"
+        } else {
+            "in process"
+        },
         if r.dedupe {
             format!("{} ms", r.duplicate_window_ms)
         } else {
@@ -128,6 +138,24 @@ fn render(r: &BrokeredReport, ctx: &Context, run_id: Option<i64>) -> String {
         }
     );
     let mut table = paint.table(&["", "naive", "outbox"]);
+    let processes = r.crash_mode == "process";
+    let process_rows: [Row; 3] = [
+        (
+            "service killed mid-transaction",
+            |p| p.service_crashes,
+            false,
+        ),
+        (
+            "child processes started",
+            |p| p.processes.map_or(0, |n| n.started),
+            false,
+        ),
+        (
+            "child processes killed by SIGKILL",
+            |p| p.processes.map_or(0, |n| n.killed),
+            false,
+        ),
+    ];
     let rows: [Row; 10] = [
         ("orders committed", |p| p.orders_committed, false),
         ("publishes acknowledged", |p| p.publishes, false),
@@ -156,7 +184,10 @@ fn render(r: &BrokeredReport, ctx: &Context, run_id: Option<i64>) -> String {
         ("phantom", |p| p.phantom, true),
         ("applied twice", |p| p.double_applied, true),
     ];
-    for (label, get, judged) in rows {
+    let shown = rows
+        .into_iter()
+        .chain(process_rows.into_iter().filter(|_| processes));
+    for (label, get, judged) in shown {
         let cell = |p: &BrokeredPipeline| {
             let n = get(p);
             let verdict = match (judged, n) {
@@ -200,6 +231,16 @@ fn explain(r: &BrokeredReport) -> Vec<String> {
              cannot redeliver what it was never given, so billing lost {}.",
             plural(n.publisher_crashes, "order", "orders"),
             n.lost
+        ));
+    }
+    if let (Some(np), Some(op)) = (n.processes, o.processes) {
+        lines.push(format!(
+            "The service, the relay and the consumer ran as {} child processes of msgwork, each \
+             with its own connections; {} of them died by SIGKILL at their crash points, {} of \
+             those mid-transaction in the service, which left no trace of their order.",
+            np.started + op.started,
+            np.killed + op.killed,
+            n.service_crashes + o.service_crashes,
         ));
     }
     if o.publisher_crashes > 0 {
@@ -266,6 +307,7 @@ mod tests {
             pipeline: crate::sim::model::Pipeline::Outbox,
             orders_committed: 10,
             publishes: 11,
+            service_crashes: 0,
             publisher_crashes: 1,
             absorbed_by_broker: 1,
             consumer_crashes: 1,
@@ -276,6 +318,7 @@ mod tests {
             phantom: 0,
             double_applied: 0,
             stream: "s".into(),
+            processes: None,
         }
     }
 
