@@ -58,9 +58,10 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         Some(path) => Some(Box::new(BufWriter::new(outputs.create_file(path, TRACE)?))),
         None => None,
     };
-    // --explain reads the run's own trace, kept in memory (and still written to --trace).
-    let (trace, captured) = if args.explain.is_some() {
-        let (writer, kept) = explain::Captured::new(file);
+    // --explain reads the order's lines of the run's own trace, kept in memory (and every line
+    // is still written to --trace).
+    let (trace, captured) = if let Some(order) = args.explain {
+        let (writer, kept) = explain::Captured::new(file, order);
         (Some(TraceSink::new(Box::new(writer))), Some(kept))
     } else {
         (file.map(TraceSink::new), None)

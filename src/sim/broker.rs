@@ -3,24 +3,48 @@
 //! The broker never crashes in this lab: what it accepted stays accepted when a service dies. The
 //! consumer's position only moves when it acknowledges, so anything fetched but not acknowledged
 //! before a crash is delivered again.
+//!
+//! Acknowledged messages stay in the log, since a broker fault may hand one out again; the lab's
+//! own `OrderPlaced` events are kept there as their order and moment, eight bytes each, and made
+//! again when asked for, so that the log of a million orders fits in a few megabytes.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::model::Envelope;
+use super::model::{Envelope, Order, Pipeline, order_event_parts};
 
 #[derive(Default)]
 pub struct Broker {
     log: Mutex<Log>,
     /// Signalled on every publish, for consumers that wait rather than poll.
     arrived: Condvar,
+    /// The seed and pipeline whose events an acknowledged message may be remade from.
+    remake: Option<(u64, Pipeline)>,
 }
 
 #[derive(Default)]
 struct Log {
-    messages: Vec<Arc<Envelope>>,
-    /// The consumer group's committed offset: the next message it has not acknowledged.
-    cursor: usize,
+    /// The acknowledged messages, by offset, each packed by [`Broker::pack`]; their count is the
+    /// consumer group's committed offset, the next message it has not acknowledged.
+    acked: Vec<u64>,
+    /// Acknowledged messages that cannot be remade, by the index a packed entry names.
+    kept: Vec<Arc<Envelope>>,
+    /// The messages from the committed offset on.
+    pending: VecDeque<Arc<Envelope>>,
+}
+
+/// Marks a packed entry that names an index into [`Log::kept`] rather than an order.
+const KEPT: u64 = 1 << 63;
+
+impl Log {
+    fn cursor(&self) -> usize {
+        self.acked.len()
+    }
+
+    fn len(&self) -> usize {
+        self.acked.len() + self.pending.len()
+    }
 }
 
 /// A message handed to the consumer, with the offset to acknowledge.
@@ -35,6 +59,43 @@ impl Broker {
         Self::default()
     }
 
+    /// A broker that keeps acknowledged `OrderPlaced` events of `pipeline` under `seed` as their
+    /// order and moment, and makes them again when one is asked for.
+    pub fn remaking(seed: u64, pipeline: Pipeline) -> Self {
+        Broker {
+            remake: Some((seed, pipeline)),
+            ..Self::default()
+        }
+    }
+
+    /// An acknowledged message, packed: its order and moment when remaking it gives the same
+    /// event, else its index in `kept`.
+    fn pack(&self, kept: &mut Vec<Arc<Envelope>>, event: Arc<Envelope>) -> u64 {
+        if let Some((seed, pipeline)) = self.remake
+            && let Some((order, at_ms)) = order_event_parts(seed, pipeline, &event.event_id)
+            && u64::from(order) < KEPT >> 32
+            && let Ok(at) = u32::try_from(at_ms)
+            && Self::remade(seed, pipeline, order, at_ms) == *event
+        {
+            return u64::from(order) << 32 | u64::from(at);
+        }
+        kept.push(event);
+        KEPT | (kept.len() - 1) as u64
+    }
+
+    fn unpack(&self, log: &Log, packed: u64) -> Option<Arc<Envelope>> {
+        if packed & KEPT != 0 {
+            return log.kept.get((packed & !KEPT) as usize).cloned();
+        }
+        let (seed, pipeline) = self.remake?;
+        let (order, at_ms) = ((packed >> 32) as u32, packed & 0xffff_ffff);
+        Some(Arc::new(Self::remade(seed, pipeline, order, at_ms)))
+    }
+
+    fn remade(seed: u64, pipeline: Pipeline, order: u32, at_ms: u64) -> Envelope {
+        Envelope::order_placed(seed, pipeline, &Order::generate(seed, order), at_ms)
+    }
+
     fn log(&self) -> MutexGuard<'_, Log> {
         // The log holds no invariant a panicking holder could break half-way.
         self.log.lock().unwrap_or_else(PoisonError::into_inner)
@@ -43,15 +104,15 @@ impl Broker {
     /// Appends an event to the durable log; returns its offset.
     pub fn publish(&self, event: Envelope) -> usize {
         let mut log = self.log();
-        log.messages.push(Arc::new(event));
+        log.pending.push_back(Arc::new(event));
         self.arrived.notify_all();
-        log.messages.len() - 1
+        log.len() - 1
     }
 
     /// Appends a batch of events under one lock.
     pub fn publish_all(&self, events: impl IntoIterator<Item = Envelope>) {
         let mut log = self.log();
-        log.messages.extend(events.into_iter().map(Arc::new));
+        log.pending.extend(events.into_iter().map(Arc::new));
         self.arrived.notify_all();
     }
 
@@ -59,7 +120,7 @@ impl Broker {
     pub fn fetch_wait(&self, max: usize, timeout: Duration) -> Vec<Delivery> {
         let deadline = Instant::now() + timeout;
         let mut log = self.log();
-        while log.cursor == log.messages.len() {
+        while log.pending.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Vec::new();
@@ -80,43 +141,55 @@ impl Broker {
     }
 
     fn deliveries(log: &Log, max: usize) -> Vec<Delivery> {
-        let end = (log.cursor + max).min(log.messages.len());
-        (log.cursor..end)
-            .map(|offset| Delivery {
-                offset,
-                event: Arc::clone(&log.messages[offset]),
+        let cursor = log.cursor();
+        log.pending
+            .iter()
+            .take(max)
+            .enumerate()
+            .map(|(i, event)| Delivery {
+                offset: cursor + i,
+                event: Arc::clone(event),
             })
             .collect()
     }
 
     /// Commits the consumer's position: everything before `next_offset` is done.
     pub fn ack(&self, next_offset: usize) {
-        let mut log = self.log();
-        log.cursor = log.cursor.max(next_offset.min(log.messages.len()));
+        let mut guard = self.log();
+        let log = &mut *guard;
+        let moved = next_offset
+            .saturating_sub(log.cursor())
+            .min(log.pending.len());
+        log.acked.reserve(moved);
+        for event in log.pending.drain(..moved) {
+            let packed = self.pack(&mut log.kept, event);
+            log.acked.push(packed);
+        }
     }
 
     /// How many messages the consumer group has acknowledged: everything before its offset.
     pub fn acknowledged(&self) -> usize {
-        self.log().cursor
+        self.log().cursor()
     }
 
     /// The message at `offset`, acknowledged or not.
     pub fn get(&self, offset: usize) -> Option<Delivery> {
-        self.log().messages.get(offset).map(|event| Delivery {
-            offset,
-            event: Arc::clone(event),
-        })
+        let log = self.log();
+        let event = match log.acked.get(offset) {
+            Some(packed) => self.unpack(&log, *packed)?,
+            None => Arc::clone(log.pending.get(offset - log.cursor())?),
+        };
+        Some(Delivery { offset, event })
     }
 
     /// Messages not yet acknowledged.
     pub fn backlog(&self) -> usize {
-        let log = self.log();
-        log.messages.len() - log.cursor
+        self.log().pending.len()
     }
 
     /// Messages ever accepted.
     pub fn published(&self) -> usize {
-        self.log().messages.len()
+        self.log().len()
     }
 }
 
@@ -144,6 +217,44 @@ mod tests {
         broker.ack(2);
         assert_eq!(broker.backlog(), 0);
         assert_eq!(broker.published(), 2);
+    }
+
+    #[test]
+    fn acknowledged_messages_come_back_whole_whether_remade_or_kept() {
+        let broker = Broker::remaking(0, Pipeline::Outbox);
+        let mut odd = event(3);
+        odd.payload.push(' ');
+        let other_seed = Envelope::order_placed(9, Pipeline::Outbox, &Order::generate(9, 4), 7);
+        let far = Envelope::order_placed(
+            0,
+            Pipeline::Outbox,
+            &Order::generate(0, 5),
+            u64::from(u32::MAX) + 1,
+        );
+        let sent = [event(1), event(2), odd, other_seed, far, event(6)];
+        for e in &sent {
+            broker.publish(e.clone());
+        }
+        broker.ack(2);
+        broker.ack(1);
+        broker.ack(5);
+        assert_eq!(broker.acknowledged(), 5);
+        assert_eq!(broker.backlog(), 1);
+        for (offset, e) in sent.iter().enumerate() {
+            let got = broker.get(offset).unwrap();
+            assert_eq!((got.offset, &*got.event), (offset, e));
+        }
+        assert!(broker.get(sent.len()).is_none());
+        let log = broker.log();
+        assert_eq!(
+            log.kept.len(),
+            3,
+            "only what cannot be remade is kept whole"
+        );
+        drop(log);
+        broker.ack(100);
+        assert_eq!((broker.backlog(), broker.published()), (0, 6));
+        assert_eq!(broker.fetch(3).len(), 0);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::relay::Relay;
 use super::report::{self, ActorClock, Final, PipelineReport, Report, Timings, Verdict};
 use super::schedule::{CrashPlan, Schedule, Trigger};
 use super::service::Service;
+use super::tally::Tally;
 use super::world::{ClaimMode, Config, World};
 use crate::sim::broker::Broker;
 use crate::sim::clock::{EpochClock, SharedClock, SimClock, Skew, WallClock};
@@ -24,6 +25,7 @@ use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
 use crate::sim::storage::sqlite::files::lab_dir;
+use crate::sim::storage::sqlite::scan;
 use crate::sim::storage::sqlite::sql::Durability;
 use crate::sim::storage::{Backend, Db, Location, Storage, backend_name};
 
@@ -192,9 +194,14 @@ fn run_pipeline(
     let makers = makers(pipeline, options);
     let (_, skews): (Vec<String>, Vec<Skew>) = skews(options, &makers).into_iter().unzip();
     let trigger = Trigger::new(schedule, pipeline);
-    let broker = Broker::new();
+    let broker = Broker::remaking(options.seed, pipeline);
     let bell = Bell::default();
-    let obs = Observer::new(pipeline, &*clock, trace, progress);
+    let obs = Observer::new(
+        (options.seed, pipeline, options.orders),
+        &*clock,
+        trace,
+        progress,
+    );
     let client = AtomicU32::new(1);
     let world = World {
         pipeline,
@@ -262,20 +269,18 @@ fn run_pipeline(
         }
     };
 
-    let mut committed = Vec::new();
     let mut over_live_leases = None;
-    read_orders(&mut |conn| {
-        committed = conn.committed_orders()?;
-        if with_relays && options.claim == ClaimMode::Lease {
+    if with_relays && options.claim == ClaimMode::Lease {
+        read_orders(&mut |conn| {
             over_live_leases = conn.claims_over_live_leases()?;
-        }
-        Ok(0)
-    })?;
+            Ok(0)
+        })?;
+    }
+    // The outcome is read, not copied: the broker's log and the checker's connection are done.
+    drop(broker);
+    drop(checker);
     let end = Final {
-        committed,
-        // Opened only now: no connection of the checker's holds billing's database during the
-        // run, where a power loss must find every one of them closed.
-        charges: backend.connect(Db::Billing)?.charges()?,
+        tally: tally_of(&backend, options.orders)?,
         claims_over_live_leases: over_live_leases,
     };
     let mut report = PipelineReport::check(&obs.into_observed(), &end, with_relays, steps);
@@ -287,6 +292,32 @@ fn run_pipeline(
     report.processes = processes;
     report.power_losses = power.map(|p| p.losses()).unwrap_or_default();
     Ok(report)
+}
+
+/// What the run's databases hold at its end, read a row at a time on SQLite. No connection of
+/// the checker's holds billing's database during the run, where a power loss must find every one
+/// of them closed: it is opened only now.
+fn tally_of(backend: &Backend, orders: u32) -> Result<Tally, SimError> {
+    let mut tally = Tally::new(orders);
+    match backend.location() {
+        Location::Sqlite {
+            service, billing, ..
+        } => {
+            scan::each_order(service, &mut |order, amount| tally.committed(order, amount))?;
+            scan::each_charge(billing, &mut |reference, amount| {
+                tally.charged(reference, amount, 1)
+            })?;
+        }
+        Location::Postgres { .. } => {
+            for (order, amount) in backend.connect(Db::Service)?.committed_orders()? {
+                tally.committed(order, amount);
+            }
+            for (reference, amount, count) in backend.connect(Db::Billing)?.charges()? {
+                tally.charged(&reference, amount, count);
+            }
+        }
+    }
+    Ok(tally)
 }
 
 /// The machines' power for a `--power-loss` run on SQLite: the service and the relays on the
