@@ -67,6 +67,9 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         (file.map(TraceSink::new), None)
     };
 
+    // The run's connections share one ceiling, so that their page caches do not each fill as
+    // the databases grow: this process runs nothing else.
+    crate::sim::storage::sqlite::heap::limit(crate::sim::storage::sqlite::heap::LAB_HEAP_BYTES)?;
     let bar = Bar::new(2 * u64::from(options.orders), "orders", !args.json);
     bar.message("naive, then outbox");
     let report = sim::run(&options, trace.as_ref(), &bar);

@@ -3,6 +3,7 @@
 
 pub mod feed;
 pub mod files;
+pub mod heap;
 pub mod scan;
 pub mod sql;
 pub mod store;
