@@ -4,11 +4,11 @@
 //! consumer's position only moves when it acknowledges, so anything fetched but not acknowledged
 //! before a crash is delivered again.
 //!
-//! Acknowledged messages stay in the log, since a broker fault may hand one out again; the lab's
-//! own `OrderPlaced` events are kept there as their order and moment, eight bytes each, and made
-//! again when asked for, so that the log of a million orders fits in a few megabytes.
+//! Acknowledged messages stay in the log, since a broker fault may hand one out again. The lab's
+//! own `OrderPlaced` events are kept as their order and moment, eight bytes each, and made again
+//! when fetched, so that the log of a million orders, and a backlog of hundreds of thousands when
+//! the consumer falls behind, fit in a few megabytes.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -25,27 +25,16 @@ pub struct Broker {
 
 #[derive(Default)]
 struct Log {
-    /// The acknowledged messages, by offset, each packed by [`Broker::pack`]; their count is the
-    /// consumer group's committed offset, the next message it has not acknowledged.
-    acked: Vec<u64>,
-    /// Acknowledged messages that cannot be remade, by the index a packed entry names.
+    /// Every message, by offset, packed by [`Broker::pack`].
+    messages: Vec<u64>,
+    /// Messages that cannot be remade, by the index a packed entry names.
     kept: Vec<Arc<Envelope>>,
-    /// The messages from the committed offset on.
-    pending: VecDeque<Arc<Envelope>>,
+    /// The consumer group's committed offset: the next message it has not acknowledged.
+    cursor: usize,
 }
 
 /// Marks a packed entry that names an index into [`Log::kept`] rather than an order.
 const KEPT: u64 = 1 << 63;
-
-impl Log {
-    fn cursor(&self) -> usize {
-        self.acked.len()
-    }
-
-    fn len(&self) -> usize {
-        self.acked.len() + self.pending.len()
-    }
-}
 
 /// A message handed to the consumer, with the offset to acknowledge.
 #[derive(Clone, Debug)]
@@ -68,28 +57,31 @@ impl Broker {
         }
     }
 
-    /// An acknowledged message, packed: its order and moment when remaking it gives the same
-    /// event, else its index in `kept`.
-    fn pack(&self, kept: &mut Vec<Arc<Envelope>>, event: Arc<Envelope>) -> u64 {
+    /// A message, packed: its order and moment when remaking it gives the same event, else its
+    /// index in `kept`.
+    fn pack(&self, kept: &mut Vec<Arc<Envelope>>, event: Envelope) -> u64 {
         if let Some((seed, pipeline)) = self.remake
             && let Some((order, at_ms)) = order_event_parts(seed, pipeline, &event.event_id)
             && u64::from(order) < KEPT >> 32
             && let Ok(at) = u32::try_from(at_ms)
-            && Self::remade(seed, pipeline, order, at_ms) == *event
+            && Self::remade(seed, pipeline, order, at_ms) == event
         {
             return u64::from(order) << 32 | u64::from(at);
         }
-        kept.push(event);
+        kept.push(Arc::new(event));
         KEPT | (kept.len() - 1) as u64
     }
 
-    fn unpack(&self, log: &Log, packed: u64) -> Option<Arc<Envelope>> {
-        if packed & KEPT != 0 {
-            return log.kept.get((packed & !KEPT) as usize).cloned();
-        }
-        let (seed, pipeline) = self.remake?;
-        let (order, at_ms) = ((packed >> 32) as u32, packed & 0xffff_ffff);
-        Some(Arc::new(Self::remade(seed, pipeline, order, at_ms)))
+    fn unpack(&self, log: &Log, offset: usize) -> Option<Delivery> {
+        let packed = *log.messages.get(offset)?;
+        let event = if packed & KEPT != 0 {
+            Arc::clone(log.kept.get((packed & !KEPT) as usize)?)
+        } else {
+            let (seed, pipeline) = self.remake?;
+            let (order, at_ms) = ((packed >> 32) as u32, packed & 0xffff_ffff);
+            Arc::new(Self::remade(seed, pipeline, order, at_ms))
+        };
+        Some(Delivery { offset, event })
     }
 
     fn remade(seed: u64, pipeline: Pipeline, order: u32, at_ms: u64) -> Envelope {
@@ -103,16 +95,22 @@ impl Broker {
 
     /// Appends an event to the durable log; returns its offset.
     pub fn publish(&self, event: Envelope) -> usize {
-        let mut log = self.log();
-        log.pending.push_back(Arc::new(event));
+        let mut guard = self.log();
+        let log = &mut *guard;
+        let packed = self.pack(&mut log.kept, event);
+        log.messages.push(packed);
         self.arrived.notify_all();
-        log.len() - 1
+        log.messages.len() - 1
     }
 
     /// Appends a batch of events under one lock.
     pub fn publish_all(&self, events: impl IntoIterator<Item = Envelope>) {
-        let mut log = self.log();
-        log.pending.extend(events.into_iter().map(Arc::new));
+        let mut guard = self.log();
+        let log = &mut *guard;
+        for event in events {
+            let packed = self.pack(&mut log.kept, event);
+            log.messages.push(packed);
+        }
         self.arrived.notify_all();
     }
 
@@ -120,7 +118,7 @@ impl Broker {
     pub fn fetch_wait(&self, max: usize, timeout: Duration) -> Vec<Delivery> {
         let deadline = Instant::now() + timeout;
         let mut log = self.log();
-        while log.pending.is_empty() {
+        while log.cursor == log.messages.len() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Vec::new();
@@ -131,65 +129,47 @@ impl Broker {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        Self::deliveries(&log, max)
+        self.deliveries(&log, max)
     }
 
     /// Up to `max` messages from the committed offset on. Until they are acknowledged, the same
     /// messages come back on the next fetch: that is the redelivery.
     pub fn fetch(&self, max: usize) -> Vec<Delivery> {
-        Self::deliveries(&self.log(), max)
+        self.deliveries(&self.log(), max)
     }
 
-    fn deliveries(log: &Log, max: usize) -> Vec<Delivery> {
-        let cursor = log.cursor();
-        log.pending
-            .iter()
-            .take(max)
-            .enumerate()
-            .map(|(i, event)| Delivery {
-                offset: cursor + i,
-                event: Arc::clone(event),
-            })
+    fn deliveries(&self, log: &Log, max: usize) -> Vec<Delivery> {
+        let end = log.cursor.saturating_add(max).min(log.messages.len());
+        (log.cursor..end)
+            .filter_map(|offset| self.unpack(log, offset))
             .collect()
     }
 
     /// Commits the consumer's position: everything before `next_offset` is done.
     pub fn ack(&self, next_offset: usize) {
-        let mut guard = self.log();
-        let log = &mut *guard;
-        let moved = next_offset
-            .saturating_sub(log.cursor())
-            .min(log.pending.len());
-        log.acked.reserve(moved);
-        for event in log.pending.drain(..moved) {
-            let packed = self.pack(&mut log.kept, event);
-            log.acked.push(packed);
-        }
+        let mut log = self.log();
+        log.cursor = log.cursor.max(next_offset.min(log.messages.len()));
     }
 
     /// How many messages the consumer group has acknowledged: everything before its offset.
     pub fn acknowledged(&self) -> usize {
-        self.log().cursor()
+        self.log().cursor
     }
 
     /// The message at `offset`, acknowledged or not.
     pub fn get(&self, offset: usize) -> Option<Delivery> {
-        let log = self.log();
-        let event = match log.acked.get(offset) {
-            Some(packed) => self.unpack(&log, *packed)?,
-            None => Arc::clone(log.pending.get(offset - log.cursor())?),
-        };
-        Some(Delivery { offset, event })
+        self.unpack(&self.log(), offset)
     }
 
     /// Messages not yet acknowledged.
     pub fn backlog(&self) -> usize {
-        self.log().pending.len()
+        let log = self.log();
+        log.messages.len() - log.cursor
     }
 
     /// Messages ever accepted.
     pub fn published(&self) -> usize {
-        self.log().len()
+        self.log().messages.len()
     }
 }
 
@@ -220,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn acknowledged_messages_come_back_whole_whether_remade_or_kept() {
+    fn messages_come_back_whole_whether_remade_or_kept() {
         let broker = Broker::remaking(0, Pipeline::Outbox);
         let mut odd = event(3);
         odd.payload.push(' ');
@@ -240,6 +220,7 @@ mod tests {
         broker.ack(5);
         assert_eq!(broker.acknowledged(), 5);
         assert_eq!(broker.backlog(), 1);
+        assert_eq!(*broker.fetch(9)[0].event, sent[5]);
         for (offset, e) in sent.iter().enumerate() {
             let got = broker.get(offset).unwrap();
             assert_eq!((got.offset, &*got.event), (offset, e));
