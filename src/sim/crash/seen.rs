@@ -58,6 +58,12 @@ impl IdSet {
         fresh
     }
 
+    /// Frees the tables and keeps the count: for when no more ids will come.
+    pub fn forget(&mut self) {
+        self.first = Vec::new();
+        self.others = HashSet::new();
+    }
+
     /// How many distinct ids were added.
     pub fn len(&self) -> u64 {
         self.len
@@ -157,6 +163,12 @@ mod tests {
         assert!(
             set.others.len() < strings.len(),
             "the lab's ids are kept compact"
+        );
+        set.forget();
+        assert_eq!(
+            set.len(),
+            strings.len() as u64,
+            "forgetting keeps the count"
         );
     }
 

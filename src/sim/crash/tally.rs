@@ -1,39 +1,67 @@
 //! What the databases hold at the end of a run, order by order, read a row at a time: each
 //! committed order's amount and the charges billing made for it, in a few bytes per order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::sim::model::parse_order_ref;
-
-/// Marks an order with no committed row in the dense table.
-const NONE: i64 = i64::MIN;
 
 /// One order's line of the tally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line {
-    /// The committed amount, or [`NONE`].
+    committed: bool,
+    /// The committed amount.
     amount: i64,
     /// Charges of the committed amount.
-    right: u32,
+    right: u64,
     /// Charges of any other amount, or for an order that was never committed.
-    wrong: u32,
+    wrong: u64,
 }
 
 const EMPTY: Line = Line {
+    committed: false,
+    amount: 0,
+    right: 0,
+    wrong: 0,
+};
+
+/// The same line in eight bytes, as the dense table keeps it for the run's orders.
+#[derive(Clone, Copy)]
+struct Small {
+    /// The committed amount, or [`NONE`] when none was.
+    amount: i32,
+    right: u16,
+    wrong: u16,
+}
+
+/// Marks an order with no committed row in the dense table.
+const NONE: i32 = i32::MIN;
+
+const SMALL_EMPTY: Small = Small {
     amount: NONE,
     right: 0,
     wrong: 0,
 };
 
-/// The end state of a run, fed committed orders first and then charges.
+impl Small {
+    fn line(self) -> Line {
+        Line {
+            committed: self.amount != NONE,
+            amount: i64::from(self.amount),
+            right: u64::from(self.right),
+            wrong: u64::from(self.wrong),
+        }
+    }
+}
+
+/// The end state of a run, fed committed orders first and then charges. The run's orders take
+/// eight bytes each; an order past them, an amount or a count too large for that, moves to a
+/// line of its own.
 pub struct Tally {
     /// By order number, for orders 0 to the run's last; filled when the first row arrives.
-    dense: Vec<Line>,
+    dense: Vec<Small>,
     room: usize,
-    /// Orders past the run's last.
+    /// Lines that do not fit the dense table; their dense entry is left empty.
     far: BTreeMap<u32, Line>,
-    /// Orders committed with the amount that marks none in the tables.
-    committed_as_none: BTreeSet<u32>,
     committed: u64,
     applied: u64,
     /// Charges whose order reference names no order at all.
@@ -63,35 +91,46 @@ impl Tally {
             dense: Vec::new(),
             room: orders as usize + 1,
             far: BTreeMap::new(),
-            committed_as_none: BTreeSet::new(),
             committed: 0,
             applied: 0,
             unreadable: 0,
         }
     }
 
-    fn line(&mut self, order: u32) -> &mut Line {
+    /// The dense entry of `order`, when it has one and no line of its own.
+    fn small(&mut self, order: u32) -> Option<&mut Small> {
         let at = order as usize;
-        if at < self.room {
-            if self.dense.is_empty() {
-                // All at once, so the table never holds twice the room it needs.
-                self.dense = vec![EMPTY; self.room];
-            }
-            &mut self.dense[at]
-        } else {
-            self.far.entry(order).or_insert(EMPTY)
+        if at >= self.room || self.far.contains_key(&order) {
+            return None;
         }
+        if self.dense.is_empty() {
+            // All at once, so the table never holds twice the room it needs.
+            self.dense = vec![SMALL_EMPTY; self.room];
+        }
+        self.dense.get_mut(at)
+    }
+
+    /// `order`'s line of its own, moved out of the dense table if it was there.
+    fn far(&mut self, order: u32) -> &mut Line {
+        let moved = self
+            .dense
+            .get_mut(order as usize)
+            .map(|small| std::mem::replace(small, SMALL_EMPTY).line())
+            .unwrap_or(EMPTY);
+        self.far.entry(order).or_insert(moved)
     }
 
     /// A committed order's row. Every one comes before the first charge.
     pub fn committed(&mut self, order: u32, amount: i64) {
         self.committed += 1;
-        if amount == NONE {
-            self.committed_as_none.insert(order);
-        } else {
-            self.committed_as_none.remove(&order);
+        match (self.small(order), i32::try_from(amount)) {
+            (Some(small), Ok(fits)) if fits != NONE => small.amount = fits,
+            _ => {
+                let line = self.far(order);
+                line.committed = true;
+                line.amount = amount;
+            }
         }
-        self.line(order).amount = amount;
     }
 
     /// `count` charges of `amount` for the order `reference` names.
@@ -101,24 +140,38 @@ impl Tally {
             self.unreadable += count;
             return;
         };
-        let count = u32::try_from(count).unwrap_or(u32::MAX);
-        let committed = self.is_committed(order);
-        let line = self.line(order);
-        if committed && line.amount == amount {
-            line.right = line.right.saturating_add(count);
+        if let Some(small) = self.small(order) {
+            let right = small.amount != NONE && i64::from(small.amount) == amount;
+            let tally = if right {
+                &mut small.right
+            } else {
+                &mut small.wrong
+            };
+            if let Some(sum) = u16::try_from(count)
+                .ok()
+                .and_then(|count| tally.checked_add(count))
+            {
+                *tally = sum;
+                return;
+            }
+        }
+        let line = self.far(order);
+        if line.committed && line.amount == amount {
+            line.right += count;
         } else {
-            line.wrong = line.wrong.saturating_add(count);
+            line.wrong += count;
         }
     }
 
     /// Whether `order` has a committed row.
     pub fn is_committed(&self, order: u32) -> bool {
-        let line = if (order as usize) < self.room {
-            self.dense.get(order as usize)
-        } else {
-            self.far.get(&order)
-        };
-        line.is_some_and(|line| line.amount != NONE) || self.committed_as_none.contains(&order)
+        match self.far.get(&order) {
+            Some(line) => line.committed,
+            None => self
+                .dense
+                .get(order as usize)
+                .is_some_and(|small| small.amount != NONE),
+        }
     }
 
     /// Judges every order: an order is safe when billing charged it exactly once, for its amount.
@@ -129,17 +182,19 @@ impl Tally {
             applied: self.applied,
             ..Outcome::default()
         };
-        let dense = self
-            .dense
-            .iter()
-            .enumerate()
-            .map(|(at, line)| (at as u32, *line));
-        // Every far order is past every dense one: in order number order, one after the other.
-        let far = self.far.iter().map(|(order, line)| (*order, *line));
-        for (order, line) in dense.chain(far) {
-            let committed = line.amount != NONE || self.committed_as_none.contains(&order);
-            let charges = u64::from(line.right) + u64::from(line.wrong);
-            if !committed {
+        let dense = self.dense.iter().enumerate().map(|(at, small)| {
+            let order = at as u32;
+            (order, self.far.get(&order).copied().unwrap_or(small.line()))
+        });
+        let beyond = self
+            .far
+            .range(self.dense.len() as u32..)
+            .map(|(order, line)| (*order, *line));
+        // Lines of their own below the table's end were read in their place above.
+        let beyond = beyond.filter(|(order, _)| *order as usize >= self.dense.len());
+        for (order, line) in dense.chain(beyond) {
+            let charges = line.right + line.wrong;
+            if !line.committed {
                 if charges > 0 {
                     outcome.phantom.push(order);
                 }
@@ -225,8 +280,10 @@ mod tests {
             (2, 600),
             (3, 700),
             (4, 800),
-            (5, NONE),
+            (5, i64::MIN),
             (6, 900),
+            (8, i64::from(i32::MIN)),
+            (9, i64::from(u32::MAX)),
             (40, 100),
         ];
         let charges = [
@@ -236,10 +293,13 @@ mod tests {
             (order_ref(4), 1, 1),
             (order_ref(4), 800, 1),
             // 5 committed with the marker amount, charged it; 6 only ever charged wrongly.
-            (order_ref(5), NONE, 1),
-            (order_ref(6), NONE, 1),
+            (order_ref(5), i64::MIN, 1),
+            (order_ref(6), i64::MIN, 1),
             // Phantoms within the run's orders, past them, past one past; a wrong reference.
             (order_ref(7), 10, 1),
+            (order_ref(8), i64::from(i32::MIN), 1),
+            (order_ref(9), i64::from(u32::MAX), 70_000),
+            (order_ref(1), 500, 65_535),
             (order_ref(12), 10, 3),
             (order_ref(40), 100, 1),
             ("ord_00009".to_string(), 10, 1),

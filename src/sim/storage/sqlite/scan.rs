@@ -52,6 +52,14 @@ pub fn each_charge(path: &Path, each: &mut dyn FnMut(&str, i64)) -> Result<(), S
     Ok(())
 }
 
+/// How many claims in the claim log of the outbox database at `path` took a row while the lease
+/// they replaced still ran: [`super::sql::claims_over_live_leases`], read through a small cache,
+/// since the log holds a row for every claim of the run.
+pub fn claims_over_live_leases(path: &Path) -> Result<u64, SimError> {
+    let conn = open(path).sql("opening the outbox's database to check its claims")?;
+    super::sql::claims_over_live_leases(&conn).sql("counting claims over live leases")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
