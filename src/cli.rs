@@ -474,7 +474,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub crash: bool,
 
-    /// Orders the service places, 1 to 100000
+    /// Orders the service places, 1 to 1000000
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub orders: u32,
 

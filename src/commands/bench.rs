@@ -1,5 +1,7 @@
 //! `msgwork bench`: the crash lab measured against its targets.
 
+mod memory;
+
 use anyhow::{Context as _, Result};
 
 use super::context::{Context, emit, emit_json};
@@ -56,12 +58,15 @@ pub fn run(args: &BenchArgs, ctx: &Context) -> Result<Outcome> {
     let answers = drill_answers_batch(&dir);
     bar.message_owned("verify of the Python reference solution".to_string());
     let verify = verify_python(&dir);
+    bar.message_owned("simulate's peak memory and time per order".to_string());
+    let memory = memory::figures(&dir, args.quick);
     bar.finish();
     let machine = Machine::now();
     let mut measurements = measurements?;
     measurements.extend(drill?);
     measurements.extend(answers?);
     measurements.extend(verify?);
+    measurements.extend(memory?);
     if let Some(figures) = on_postgres {
         measurements.extend(figures?);
     }

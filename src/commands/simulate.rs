@@ -58,14 +58,18 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         Some(path) => Some(Box::new(BufWriter::new(outputs.create_file(path, TRACE)?))),
         None => None,
     };
-    // --explain reads the run's own trace, kept in memory (and still written to --trace).
-    let (trace, captured) = if args.explain.is_some() {
-        let (writer, kept) = explain::Captured::new(file);
+    // --explain reads the order's lines of the run's own trace, kept in memory (and every line
+    // is still written to --trace).
+    let (trace, captured) = if let Some(order) = args.explain {
+        let (writer, kept) = explain::Captured::new(file, order);
         (Some(TraceSink::new(Box::new(writer))), Some(kept))
     } else {
         (file.map(TraceSink::new), None)
     };
 
+    // The run's connections share one ceiling, so that their page caches do not each fill as
+    // the databases grow: this process runs nothing else.
+    crate::sim::storage::sqlite::heap::limit(crate::sim::storage::sqlite::heap::LAB_HEAP_BYTES)?;
     let bar = Bar::new(2 * u64::from(options.orders), "orders", !args.json);
     bar.message("naive, then outbox");
     let report = sim::run(&options, trace.as_ref(), &bar);

@@ -127,6 +127,22 @@ fn event_id(stream: u64, number: u32, at_ms: u64) -> String {
     uuid_text(hi, lo)
 }
 
+/// The order number and simulated time of an event id that is exactly what `pipeline` makes for
+/// that order at that time under `seed`; none for any other id. Lets a checker remember an id in
+/// a few bytes and know it stands for no other string.
+pub fn order_event_parts(seed: u64, pipeline: Pipeline, id: &str) -> Option<(u32, u64)> {
+    let hex: String = id.split('-').collect();
+    if id.len() != 36 || hex.len() != 32 {
+        return None;
+    }
+    let bits = u128::from_str_radix(&hex, 16).ok()?;
+    let (hi, lo) = ((bits >> 64) as u64, bits as u64);
+    let number = (((hi & 0x0fff) << 20) | ((lo >> 42) & 0xf_ffff)) as u32;
+    let epoch = EPOCH_DAYS as u64 * 86_400_000 + EPOCH_MS_OF_DAY;
+    let at_ms = (hi >> 16).checked_sub(epoch)?;
+    (event_id(seed ^ pipeline.salt(), number, at_ms) == id).then_some((number, at_ms))
+}
+
 /// 128 bits written the way UUIDs are: 8-4-4-4-12 hex digits.
 pub fn uuid_text(hi: u64, lo: u64) -> String {
     format!(
@@ -229,6 +245,24 @@ mod tests {
         assert_eq!(&a.event_id[14..15], "7");
         assert!(matches!(&a.event_id[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(a.order_number(), Some(3));
+    }
+
+    #[test]
+    fn an_event_id_gives_back_its_order_and_time_only_when_it_is_the_lab_s_own() {
+        let id = event_id(7 ^ Pipeline::Outbox.salt(), 1_000_000, 86_400_123);
+        assert_eq!(
+            order_event_parts(7, Pipeline::Outbox, &id),
+            Some((1_000_000, 86_400_123))
+        );
+        assert_eq!(order_event_parts(8, Pipeline::Outbox, &id), None);
+        assert_eq!(order_event_parts(7, Pipeline::Naive, &id), None);
+        assert_eq!(
+            order_event_parts(7, Pipeline::Outbox, &id.to_uppercase()),
+            None
+        );
+        for odd in ["", "e", "not-a-uuid-at-all-not-a-uuid-at-all", &id[1..]] {
+            assert_eq!(order_event_parts(7, Pipeline::Outbox, odd), None);
+        }
     }
 
     #[test]

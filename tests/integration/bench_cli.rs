@@ -35,6 +35,8 @@ fn quick_bench_reports_every_measurement_with_its_target() {
         "process_cpu_ms",
         "baseline_writes_ratio",
         "baseline_drain_ratio",
+        "simulate_peak_rss_mb",
+        "simulate_time_growth",
     ] {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }

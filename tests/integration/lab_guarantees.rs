@@ -8,7 +8,7 @@ fn every_number_out_of_range_is_refused_before_the_run() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["simulate", "--orders", "0"],
-            "--orders must be between 1 and 100000 (got 0)",
+            "--orders must be between 1 and 1000000 (got 0)",
         ),
         (&["simulate", "--orders", "5000000"], "(got 5000000)"),
         (
@@ -108,7 +108,7 @@ fn every_numeric_option_documents_its_range() {
     let help = |args: &[&str]| Msgwork::new(args).output().success().stdout.clone();
     let simulate = help(&["simulate", "--help"]);
     for range in [
-        "1 to 100000",
+        "1 to 1000000",
         "1 to 32",
         "0 to 1",
         "1 to --orders",

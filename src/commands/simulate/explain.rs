@@ -7,32 +7,57 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 use serde_json::Value;
 
-/// A trace writer that keeps a copy of every line in memory, and passes them on to the
-/// `--trace` file when there is one.
+/// A trace writer that keeps a copy of the lines about one order, and passes every line on to
+/// the `--trace` file when there is one. Only that order's lines are kept: a run of a million
+/// orders writes gigabytes of trace.
 pub(super) struct Captured {
     kept: Arc<Mutex<Vec<u8>>>,
     also: Option<Box<dyn Write + Send>>,
+    /// The line being written, until its end arrives.
+    line: Vec<u8>,
+    /// How a line about the order names it, before the `,` or `}` that ends the field.
+    about: Vec<u8>,
 }
 
 impl Captured {
-    pub(super) fn new(also: Option<Box<dyn Write + Send>>) -> (Self, Arc<Mutex<Vec<u8>>>) {
+    pub(super) fn new(
+        also: Option<Box<dyn Write + Send>>,
+        order: u32,
+    ) -> (Self, Arc<Mutex<Vec<u8>>>) {
         let kept = Arc::new(Mutex::new(Vec::new()));
         (
             Captured {
                 kept: Arc::clone(&kept),
                 also,
+                line: Vec::new(),
+                about: format!("\"order\":{order}").into_bytes(),
             },
             kept,
         )
+    }
+
+    /// Whether the whole `line` is about the order.
+    fn is_about(&self, line: &[u8]) -> bool {
+        line.windows(self.about.len() + 1)
+            .any(|w| w.starts_with(&self.about) && matches!(w[self.about.len()], b',' | b'}'))
     }
 }
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.kept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
+        let mut rest = buf;
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            self.line.extend_from_slice(&rest[..=end]);
+            rest = &rest[end + 1..];
+            if self.is_about(&self.line) {
+                self.kept
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(&self.line);
+            }
+            self.line.clear();
+        }
+        self.line.extend_from_slice(rest);
         if let Some(out) = self.also.as_mut() {
             out.write_all(buf)?;
         }
@@ -187,6 +212,27 @@ mod tests {
 {"seq":6,"run":"outbox","t_ms":6,"actor":"billing","step":"redeliver","order":7,"event_id":"e"}
 {"seq":7,"run":"outbox","t_ms":7,"actor":"billing","step":"dedupe-skip","order":7,"event_id":"e"}
 {"seq":8,"run":"outbox","t_ms":8,"actor":"billing","step":"apply","order":8,"event_id":"f"}"#;
+
+    #[test]
+    fn the_capture_keeps_the_order_s_lines_whole_however_they_are_written() {
+        let mut wanted = String::new();
+        for line in TRACE.lines() {
+            if lives(line, 7).first().is_some_and(|l| !l.steps.is_empty()) {
+                wanted.push_str(line);
+                wanted.push('\n');
+            }
+        }
+        let text = format!("{TRACE}\n{{\"seq\":9,\"order\":77}}\n{{\"seq\":10,\"order\":7}}\n");
+        wanted.push_str("{\"seq\":10,\"order\":7}\n");
+        for piece in [1, 3, 64, text.len()] {
+            let (mut captured, kept) = Captured::new(None, 7);
+            for chunk in text.as_bytes().chunks(piece) {
+                captured.write_all(chunk).unwrap();
+            }
+            let kept = String::from_utf8(kept.lock().unwrap().clone()).unwrap();
+            assert_eq!(kept, wanted, "written {piece} bytes at a time");
+        }
+    }
 
     #[test]
     fn each_pipeline_tells_the_order_s_own_steps_and_how_it_ended() {

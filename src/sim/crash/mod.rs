@@ -18,6 +18,8 @@ pub mod report;
 pub mod run;
 pub mod runner;
 pub mod schedule;
+pub mod seen;
+pub mod tally;
 pub mod world;
 
 pub(crate) mod consumer;

@@ -12,6 +12,7 @@ use crate::sim::clock::Clock;
 use crate::sim::crash::fault::{Fault, FaultCounts};
 use crate::sim::crash::power::PowerLoss;
 use crate::sim::crash::schedule::CrashPoint;
+use crate::sim::crash::seen::{IdSet, OrderSet};
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
 
@@ -103,15 +104,17 @@ fn component(actor: &str) -> &'static str {
     }
 }
 
-/// What the checker saw during one pipeline's run.
-#[derive(Default)]
+/// What the checker saw during one pipeline's run: counts, and sets kept in a few bytes per
+/// order, so that its memory stays small however long the run.
 pub struct Observed {
     /// Every delivery to the consumer, counted.
     pub deliveries: u64,
-    /// Distinct event ids delivered, with the order each is about.
-    pub delivered: HashMap<String, Option<u32>>,
-    /// How many times each event id was published.
-    pub published: HashMap<String, u32>,
+    /// Distinct event ids delivered.
+    pub delivered: IdSet,
+    /// Every publish the broker accepted, counted.
+    pub publishes: u64,
+    /// Distinct event ids published.
+    pub published: IdSet,
     pub crashes: BTreeMap<CrashPoint, u64>,
     pub passes: u64,
     /// Passes per relay: every replica took part.
@@ -129,7 +132,7 @@ pub struct Observed {
     pub fenced: u64,
     pub dedupe_skips: u64,
     /// Orders the service told the client were placed.
-    pub acknowledged: Vec<u32>,
+    pub acknowledged: OrderSet,
     live: HashMap<i64, Vec<u64>>,
     pass_rows: HashMap<u64, Vec<i64>>,
     /// When each live pass's lease runs out.
@@ -146,9 +149,37 @@ pub struct Observer<'a> {
     progress: &'a dyn Progress,
 }
 
+impl Observed {
+    /// Nothing seen yet of a run of `orders` orders of `pipeline` under `seed`.
+    pub fn new(seed: u64, pipeline: Pipeline, orders: u32) -> Self {
+        Observed {
+            deliveries: 0,
+            delivered: IdSet::new(seed, pipeline, orders),
+            publishes: 0,
+            published: IdSet::new(seed, pipeline, orders),
+            crashes: BTreeMap::new(),
+            passes: 0,
+            passes_by_relay: BTreeMap::new(),
+            rows_claimed: 0,
+            overlapping_claims: 0,
+            unexpired_overlaps: 0,
+            faults: FaultCounts::default(),
+            faults_by_component: BTreeMap::new(),
+            fenced: 0,
+            dedupe_skips: 0,
+            acknowledged: OrderSet::default(),
+            live: HashMap::new(),
+            pass_rows: HashMap::new(),
+            pass_lease: HashMap::new(),
+            pass_owner: HashMap::new(),
+        }
+    }
+}
+
 impl<'a> Observer<'a> {
+    /// Watches a run of `orders` orders of `pipeline` under `seed`.
     pub fn new(
-        pipeline: Pipeline,
+        (seed, pipeline, orders): (u64, Pipeline, u32),
         clock: &'a dyn Clock,
         trace: Option<&'a TraceSink>,
         progress: &'a dyn Progress,
@@ -156,7 +187,7 @@ impl<'a> Observer<'a> {
         Observer {
             pipeline,
             clock,
-            state: Mutex::new(Observed::default()),
+            state: Mutex::new(Observed::new(seed, pipeline, orders)),
             trace,
             progress,
         }
@@ -192,7 +223,7 @@ impl<'a> Observer<'a> {
 
     /// The service told the client that `order` was placed.
     pub fn acknowledged(&self, order: u32) {
-        self.state().acknowledged.push(order);
+        self.state().acknowledged.insert(order);
     }
 
     /// A host lost power: counted as one fault of the component it runs, with how many committed
@@ -234,11 +265,11 @@ impl<'a> Observer<'a> {
     }
 
     pub fn published(&self, actor: &str, event_id: &str, order: Option<u32>) {
-        *self
-            .state()
-            .published
-            .entry(event_id.to_string())
-            .or_insert(0) += 1;
+        {
+            let mut state = self.state();
+            state.publishes += 1;
+            state.published.insert(event_id);
+        }
         self.trace(
             actor,
             "publish",
@@ -255,10 +286,7 @@ impl<'a> Observer<'a> {
         let duplicate = {
             let mut state = self.state();
             state.deliveries += 1;
-            state
-                .delivered
-                .insert(event_id.to_string(), order)
-                .is_some()
+            !state.delivered.insert(event_id)
         };
         self.trace(
             actor,

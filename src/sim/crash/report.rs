@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::sim::crash::observer::Observed;
 use crate::sim::crash::power::PowerLoss;
 use crate::sim::crash::schedule::{CrashPoint, NaiveOrder, ScheduledCrash};
+use crate::sim::crash::tally::Tally;
 use crate::sim::crash::world::ClaimMode;
 use crate::sim::storage::sqlite::sql::Durability;
 
@@ -107,93 +108,31 @@ pub struct RelayStats {
 
 /// What the databases hold at the end of a run: the only ground the verdict stands on.
 pub struct Final {
-    /// `(order number, amount)` for every order the service committed.
-    pub committed: Vec<(u32, i64)>,
-    /// `(order reference, amount, how many)` for every charge billing committed.
-    pub charges: Vec<(String, i64, u64)>,
+    /// Every order the service committed and every charge billing committed.
+    pub tally: Tally,
     /// Claims the database's claim log shows taking a row under a running lease, where it
     /// keeps one (SQLite); elsewhere the observer's count stands.
     pub claims_over_live_leases: Option<u64>,
-}
-
-/// The durable outcome, order by order: what billing did about each committed order, and what
-/// it charged for orders that never were.
-#[derive(Default)]
-struct Outcome {
-    lost: Vec<u32>,
-    phantom: Vec<u32>,
-    /// Orders with a charge of an amount other than the order's.
-    mischarged: Vec<u32>,
-    double_applied: u64,
-    double_applied_orders: Vec<u32>,
-    /// Charges whose order reference names no order at all.
-    unreadable: u64,
-    applied: u64,
-}
-
-impl Outcome {
-    fn of(end: &Final) -> Self {
-        let committed: BTreeMap<u32, i64> = end.committed.iter().copied().collect();
-        // order → (charges of the right amount, charges of any other amount)
-        let mut charged: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
-        let mut outcome = Outcome::default();
-        for (reference, amount, count) in &end.charges {
-            outcome.applied += count;
-            let Some(order) = crate::sim::model::parse_order_ref(reference) else {
-                outcome.unreadable += count;
-                continue;
-            };
-            let entry = charged.entry(order).or_default();
-            if committed.get(&order) == Some(amount) {
-                entry.0 += count;
-            } else {
-                entry.1 += count;
-            }
-        }
-        for (&order, &(right, wrong)) in &charged {
-            if !committed.contains_key(&order) {
-                outcome.phantom.push(order);
-                continue;
-            }
-            if wrong > 0 {
-                outcome.mischarged.push(order);
-            }
-            if right + wrong > 1 {
-                outcome.double_applied += right + wrong - 1;
-                outcome.double_applied_orders.push(order);
-            }
-        }
-        outcome.lost = committed
-            .keys()
-            .filter(|order| charged.get(order).is_none_or(|(right, _)| *right == 0))
-            .copied()
-            .collect();
-        outcome
-    }
 }
 
 impl PipelineReport {
     /// Judges a run from what the databases hold: an order is safe when billing charged it
     /// exactly once, for its amount. What the observer saw only explains how it came to be.
     pub fn check(observed: &Observed, end: &Final, with_relays: bool, steps: u64) -> Self {
-        let outcome = Outcome::of(end);
-        let committed: std::collections::BTreeSet<u32> =
-            end.committed.iter().map(|(order, _)| *order).collect();
-        let mut vanished: Vec<u32> = observed
+        let outcome = end.tally.outcome();
+        let vanished: Vec<u32> = observed
             .acknowledged
             .iter()
-            .filter(|order| !committed.contains(order))
-            .copied()
+            .filter(|order| !end.tally.is_committed(*order))
             .collect();
-        vanished.sort_unstable();
         PipelineReport {
-            committed_orders: end.committed.len() as u64,
-            events_published: observed.published.values().map(|n| u64::from(*n)).sum(),
-            events_republished: observed.published.values().map(|n| u64::from(*n) - 1).sum(),
-            events_delivered: observed.delivered.len() as u64,
+            committed_orders: outcome.committed,
+            events_published: observed.publishes,
+            events_republished: observed.publishes - observed.published.len(),
+            events_delivered: observed.delivered.len(),
             lost_events: outcome.lost.len() as u64,
             phantom_events: outcome.phantom.len() as u64 + outcome.unreadable,
-            duplicate_deliveries: observed.deliveries - observed.delivered.len() as u64,
+            duplicate_deliveries: observed.deliveries - observed.delivered.len(),
             side_effects_applied: outcome.applied,
             double_applied: outcome.double_applied,
             mischarged: outcome.mischarged.len() as u64,
@@ -221,7 +160,7 @@ impl PipelineReport {
             phantom_orders: outcome.phantom,
             mischarged_orders: outcome.mischarged,
             double_applied_orders: outcome.double_applied_orders,
-            acknowledged_orders: Some(observed.acknowledged.len() as u64),
+            acknowledged_orders: Some(observed.acknowledged.len()),
             acknowledged_lost: Some(vanished.len() as u64),
             acknowledged_lost_orders: vanished,
             power_losses: Vec::new(),

@@ -17,6 +17,7 @@ use super::relay::Relay;
 use super::report::{self, ActorClock, Final, PipelineReport, Report, Timings, Verdict};
 use super::schedule::{CrashPlan, Schedule, Trigger};
 use super::service::Service;
+use super::tally::Tally;
 use super::world::{ClaimMode, Config, World};
 use crate::sim::broker::Broker;
 use crate::sim::clock::{EpochClock, SharedClock, SimClock, Skew, WallClock};
@@ -24,6 +25,7 @@ use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
 use crate::sim::storage::sqlite::files::lab_dir;
+use crate::sim::storage::sqlite::scan;
 use crate::sim::storage::sqlite::sql::Durability;
 use crate::sim::storage::{Backend, Db, Location, Storage, backend_name};
 
@@ -192,9 +194,14 @@ fn run_pipeline(
     let makers = makers(pipeline, options);
     let (_, skews): (Vec<String>, Vec<Skew>) = skews(options, &makers).into_iter().unzip();
     let trigger = Trigger::new(schedule, pipeline);
-    let broker = Broker::new();
+    let broker = Broker::remaking(options.seed, pipeline);
     let bell = Bell::default();
-    let obs = Observer::new(pipeline, &*clock, trace, progress);
+    let obs = Observer::new(
+        (options.seed, pipeline, options.orders),
+        &*clock,
+        trace,
+        progress,
+    );
     let client = AtomicU32::new(1);
     let world = World {
         pipeline,
@@ -262,23 +269,34 @@ fn run_pipeline(
         }
     };
 
-    let mut committed = Vec::new();
     let mut over_live_leases = None;
-    read_orders(&mut |conn| {
-        committed = conn.committed_orders()?;
-        if with_relays && options.claim == ClaimMode::Lease {
-            over_live_leases = conn.claims_over_live_leases()?;
+    if with_relays && options.claim == ClaimMode::Lease {
+        // On SQLite the claim log holds a row per claim: read it through a small cache, as the
+        // tally reads the rest, rather than fill the checker's.
+        match backend.location() {
+            Location::Sqlite { service, .. } => {
+                over_live_leases = Some(scan::claims_over_live_leases(service)?);
+            }
+            Location::Postgres { .. } => {
+                read_orders(&mut |conn| {
+                    over_live_leases = conn.claims_over_live_leases()?;
+                    Ok(0)
+                })?;
+            }
         }
-        Ok(0)
-    })?;
+    }
+    // The outcome is read, not copied: the broker's log and the checker's connection are done.
+    drop(broker);
+    drop(checker);
+    // Only the counts of distinct ids are left to report: their tables make room for the tally.
+    let mut observed = obs.into_observed();
+    observed.published.forget();
+    observed.delivered.forget();
     let end = Final {
-        committed,
-        // Opened only now: no connection of the checker's holds billing's database during the
-        // run, where a power loss must find every one of them closed.
-        charges: backend.connect(Db::Billing)?.charges()?,
+        tally: tally_of(&backend, options.orders)?,
         claims_over_live_leases: over_live_leases,
     };
-    let mut report = PipelineReport::check(&obs.into_observed(), &end, with_relays, steps);
+    let mut report = PipelineReport::check(&observed, &end, with_relays, steps);
     if processes.is_some() {
         // The service's child processes do not report what they acknowledged.
         report.acknowledged_orders = None;
@@ -287,6 +305,32 @@ fn run_pipeline(
     report.processes = processes;
     report.power_losses = power.map(|p| p.losses()).unwrap_or_default();
     Ok(report)
+}
+
+/// What the run's databases hold at its end, read a row at a time on SQLite. No connection of
+/// the checker's holds billing's database during the run, where a power loss must find every one
+/// of them closed: it is opened only now.
+fn tally_of(backend: &Backend, orders: u32) -> Result<Tally, SimError> {
+    let mut tally = Tally::new(orders);
+    match backend.location() {
+        Location::Sqlite {
+            service, billing, ..
+        } => {
+            scan::each_order(service, &mut |order, amount| tally.committed(order, amount))?;
+            scan::each_charge(billing, &mut |reference, amount| {
+                tally.charged(reference, amount, 1)
+            })?;
+        }
+        Location::Postgres { .. } => {
+            for (order, amount) in backend.connect(Db::Service)?.committed_orders()? {
+                tally.committed(order, amount);
+            }
+            for (reference, amount, count) in backend.connect(Db::Billing)?.charges()? {
+                tally.charged(&reference, amount, count);
+            }
+        }
+    }
+    Ok(tally)
 }
 
 /// The machines' power for a `--power-loss` run on SQLite: the service and the relays on the

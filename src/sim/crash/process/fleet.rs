@@ -682,7 +682,7 @@ mod tests {
         let clock: crate::sim::clock::SharedClock = std::sync::Arc::new(epoch);
         let trigger = Trigger::new(&schedule, Pipeline::Outbox);
         let broker = Broker::new();
-        let obs = Observer::new(Pipeline::Outbox, &epoch, None, &NoProgress);
+        let obs = Observer::new((1, Pipeline::Outbox, 20), &epoch, None, &NoProgress);
         let world = World {
             pipeline: Pipeline::Outbox,
             config: &config,

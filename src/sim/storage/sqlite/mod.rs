@@ -3,6 +3,8 @@
 
 pub mod feed;
 pub mod files;
+pub mod heap;
+pub mod scan;
 pub mod sql;
 pub mod store;
 pub mod wal;
