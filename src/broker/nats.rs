@@ -13,6 +13,11 @@ use futures_util::StreamExt as _;
 use super::error::BrokerError;
 use super::url::BrokerUrl;
 
+/// Publishes awaiting their ack at once. The client lends out 5,000 such places and blocks the
+/// next publish until an ack is awaited, so a batch that awaited its acks only at the end would
+/// hang past that many messages.
+const ACKS_IN_FLIGHT: usize = 1_000;
+
 /// How long one request to the server may take before it counts as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long connecting may take.
@@ -267,16 +272,33 @@ impl Session {
         Ok(self.publish_many(subject, [(msg_id, payload)])?[0])
     }
 
-    /// Publishes every message before waiting for the first acknowledgement, then waits for all
-    /// of them in order: one round trip's latency for the lot rather than one per message.
+    /// Publishes without waiting for each acknowledgement: up to [`ACKS_IN_FLIGHT`] messages are
+    /// on their way at once, and the oldest ack is awaited before the next goes out. One round
+    /// trip's latency for a window of messages rather than one per message. Acks come back in
+    /// order, one per message.
     pub fn publish_many<'a>(
         &self,
         subject: &str,
         messages: impl IntoIterator<Item = (Option<&'a str>, &'a [u8])>,
     ) -> Result<Vec<Published>, BrokerError> {
         self.runtime.block_on(async {
-            let mut pending = Vec::new();
+            let mut pending = std::collections::VecDeque::new();
+            let mut acks = Vec::new();
+            let settle = |ack: async_nats::jetstream::context::PublishAckFuture| async move {
+                let ack = ack.await.map_err(|err| {
+                    self.call(format!("waiting for {subject}'s publish ack"), err)
+                })?;
+                Ok::<_, BrokerError>(Published {
+                    sequence: ack.sequence,
+                    duplicate: ack.duplicate,
+                })
+            };
             for (msg_id, payload) in messages {
+                if pending.len() >= ACKS_IN_FLIGHT
+                    && let Some(oldest) = pending.pop_front()
+                {
+                    acks.push(settle(oldest).await?);
+                }
                 let mut headers = async_nats::HeaderMap::new();
                 if let Some(id) = msg_id {
                     headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
@@ -286,17 +308,10 @@ impl Session {
                     .publish_with_headers(subject.to_string(), headers, payload.to_vec().into())
                     .await
                     .map_err(|err| self.call(format!("publishing to {subject}"), err))?;
-                pending.push(ack);
+                pending.push_back(ack);
             }
-            let mut acks = Vec::with_capacity(pending.len());
             for ack in pending {
-                let ack = ack.await.map_err(|err| {
-                    self.call(format!("waiting for {subject}'s publish ack"), err)
-                })?;
-                acks.push(Published {
-                    sequence: ack.sequence,
-                    duplicate: ack.duplicate,
-                });
+                acks.push(settle(ack).await?);
             }
             Ok(acks)
         })
