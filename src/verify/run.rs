@@ -157,6 +157,9 @@ struct Run<'a, 's> {
     /// Deliveries the consumer answered with `error` since it last acked one.
     refusals_in_a_row: u32,
     last_publish: Instant,
+    /// When the service last answered an order: a relay's pass asked for before then may have
+    /// looked before that order's outbox row was there, so it does not count towards quiet.
+    last_placed: Instant,
     /// How far msgwork's clock (`now` on the wire) has been moved ahead of real time, to let
     /// leases timed by it run out sooner while the pipeline waits on them.
     skew_ms: u64,
@@ -215,6 +218,7 @@ impl<'a, 's> Run<'a, 's> {
             client_done: None,
             refusals_in_a_row: 0,
             last_publish: now,
+            last_placed: now,
             skew_ms: 0,
             looked: None,
         }
@@ -526,6 +530,7 @@ impl<'a, 's> Run<'a, 's> {
     /// Node `i` answered the request it was handling.
     fn replied(&mut self, i: usize) -> Result<(), VerifyError> {
         let ms = self.ms();
+        let last_placed = self.last_placed;
         let node = &mut self.nodes[i];
         let State::Waiting {
             request,
@@ -548,9 +553,14 @@ impl<'a, 's> Run<'a, 's> {
                 self.promised.insert(order_id);
                 self.trace
                     .push(ms, "service", inc, Some(order_id), What::OrderPlaced);
+                self.last_placed = Instant::now();
+                for other in &mut self.nodes {
+                    other.quiet = 0;
+                }
             }
             Request::Tick => {
-                node.quiet = if published { 0 } else { node.quiet + 1 };
+                let counts = !published && sent >= last_placed;
+                node.quiet = if counts { node.quiet + 1 } else { 0 };
                 node.next_tick = Instant::now() + if published { Duration::ZERO } else { TICK_GAP };
             }
             Request::Deliver { .. } => {
