@@ -480,7 +480,8 @@ fn lab_cleanup_on_postgres_keeps_its_claims_and_drops_its_schemas() {
         assert!((1..=5).contains(&plain_index), "{size}");
         assert!(partial_table >= 1 && partial_table <= plain_table, "{size}");
         assert_eq!(none_index, 0);
-        assert!(none_table > 10 * plain_table, "{size}");
+        // At 10,000 rows the whole table is under 300 pages: a few times the poll, not more.
+        assert!(none_table > 4 * plain_table, "{size}");
     }
     assert_eq!(v["schema_version"], 2);
     assert_eq!(v["chart"]["y"], "pages");
