@@ -8,6 +8,7 @@
 //! outlives the run: the parent kills those still running when it stops, even on an error, and a
 //! child whose input closes (its parent died, even by SIGKILL) stops by itself.
 
+use crate::sim::crash::process::fleet::{killed_by_sigkill, said};
 use std::collections::HashSet;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
@@ -551,26 +552,4 @@ fn listen(
         incarnation,
         stderr: String::from_utf8_lossy(&text).trim().to_string(),
     });
-}
-
-/// A child's stderr, as the tail of an error message.
-fn said(stderr: &str) -> String {
-    if stderr.is_empty() {
-        String::new()
-    } else {
-        format!("; it said: {stderr}")
-    }
-}
-
-#[cfg(unix)]
-fn killed_by_sigkill(status: &ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    const SIGKILL: i32 = 9;
-    status.signal() == Some(SIGKILL)
-}
-
-#[cfg(not(unix))]
-fn killed_by_sigkill(status: &ExitStatus) -> bool {
-    // Elsewhere `Child::kill` ends a process without a signal.
-    !status.success()
 }

@@ -606,7 +606,7 @@ fn listen(
 }
 
 /// A child's stderr, as the tail of an error message.
-fn said(stderr: &str) -> String {
+pub(crate) fn said(stderr: &str) -> String {
     if stderr.is_empty() {
         String::new()
     } else {
@@ -615,14 +615,14 @@ fn said(stderr: &str) -> String {
 }
 
 #[cfg(unix)]
-fn killed_by_sigkill(status: &ExitStatus) -> bool {
+pub(crate) fn killed_by_sigkill(status: &ExitStatus) -> bool {
     use std::os::unix::process::ExitStatusExt;
     const SIGKILL: i32 = 9;
     status.signal() == Some(SIGKILL)
 }
 
 #[cfg(not(unix))]
-fn killed_by_sigkill(status: &ExitStatus) -> bool {
+pub(crate) fn killed_by_sigkill(status: &ExitStatus) -> bool {
     // Elsewhere `Child::kill` terminates without a signal; process mode is refused there anyway.
     !status.success()
 }
