@@ -1,6 +1,7 @@
 //! The lab's storage on a real PostgreSQL server (skipped, saying why, when none is configured).
 
 use msgwork::sim::model::{Envelope, Order, Pipeline};
+use msgwork::sim::storage::postgres::scan;
 use msgwork::sim::storage::postgres::store::{LabSchemas, PgConn};
 use msgwork::sim::storage::seam::{ChargeRow, record_and_charge_row_by_row};
 
@@ -877,4 +878,63 @@ fn a_consumer_killed_inside_its_batch_statement_leaves_nothing_of_it() {
         );
     }
     drop(schemas);
+}
+
+#[test]
+fn the_end_of_run_scans_hand_over_every_row_across_many_fetches() {
+    let Some(url) = postgres("the end-of-run scans") else {
+        return;
+    };
+    // More rows than one fetch takes, and not a multiple of it, so the last fetch is short.
+    const ROWS: i32 = 9_001;
+    let (_orders, orders_schema) = outbox_with(&url, "scan_orders", 0);
+    let mut conn = PgConn::open(&url, &orders_schema).unwrap();
+    conn.client()
+        .batch_execute(&format!(
+            "INSERT INTO orders (id, customer_id, amount_cents, placed_at)
+             SELECT n, 'c', n * 10, 0 FROM generate_series(1, {ROWS}) AS n"
+        ))
+        .unwrap();
+    let mut seen = Vec::new();
+    scan::each_order(&url, &orders_schema, &mut |n, amount| {
+        seen.push((n, amount))
+    })
+    .unwrap();
+    let expected: Vec<(u32, i64)> = (1..=ROWS).map(|n| (n as u32, i64::from(n) * 10)).collect();
+    assert_eq!(seen, expected);
+
+    let (_billing, billing_schema, mut conn) = billing_on(&url, "scan_billing");
+    // Each order charged once, every seventh twice, and every eleventh a second time at
+    // another amount: the scan groups by reference and amount.
+    conn.client()
+        .batch_execute(&format!(
+            "INSERT INTO charges (order_id, amount_cents, event_id, charged_at)
+             SELECT 'ord-' || n, 5, 'e' || n, 0 FROM generate_series(1, {ROWS}) AS n
+             UNION ALL
+             SELECT 'ord-' || n, 5, 'f' || n, 0 FROM generate_series(7, {ROWS}, 7) AS n
+             UNION ALL
+             SELECT 'ord-' || n, 6, 'g' || n, 0 FROM generate_series(11, {ROWS}, 11) AS n"
+        ))
+        .unwrap();
+    let mut charged = std::collections::BTreeMap::new();
+    scan::each_charge(&url, &billing_schema, &mut |reference, amount, count| {
+        let previous = charged.insert((reference.to_string(), amount), count);
+        assert!(
+            previous.is_none(),
+            "{reference} at {amount} handed over twice"
+        );
+    })
+    .unwrap();
+    for n in 1..=ROWS {
+        let reference = format!("ord-{n}");
+        let twice = if n % 7 == 0 { 2 } else { 1 };
+        assert_eq!(
+            charged.get(&(reference.clone(), 5)),
+            Some(&twice),
+            "{reference}"
+        );
+        let other = (n % 11 == 0).then_some(&1);
+        assert_eq!(charged.get(&(reference.clone(), 6)), other, "{reference}");
+    }
+    assert_eq!(charged.len() as i32, ROWS + ROWS / 11);
 }

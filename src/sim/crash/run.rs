@@ -24,6 +24,7 @@ use crate::sim::clock::{EpochClock, SharedClock, SimClock, Skew, WallClock};
 use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
+use crate::sim::storage::postgres::scan as pg_scan;
 use crate::sim::storage::sqlite::files::lab_dir;
 use crate::sim::storage::sqlite::scan;
 use crate::sim::storage::sqlite::sql::Durability;
@@ -307,7 +308,8 @@ fn run_pipeline(
     Ok(report)
 }
 
-/// What the run's databases hold at its end, read a row at a time on SQLite. No connection of
+/// What the run's databases hold at its end, read a row at a time on SQLite and a few thousand
+/// at a time on PostgreSQL. No connection of
 /// the checker's holds billing's database during the run, where a power loss must find every one
 /// of them closed: it is opened only now.
 fn tally_of(backend: &Backend, orders: u32) -> Result<Tally, SimError> {
@@ -321,13 +323,18 @@ fn tally_of(backend: &Backend, orders: u32) -> Result<Tally, SimError> {
                 tally.charged(reference, amount, 1)
             })?;
         }
-        Location::Postgres { .. } => {
-            for (order, amount) in backend.connect(Db::Service)?.committed_orders()? {
-                tally.committed(order, amount);
-            }
-            for (reference, amount, count) in backend.connect(Db::Billing)?.charges()? {
-                tally.charged(&reference, amount, count);
-            }
+        Location::Postgres {
+            url,
+            service,
+            billing,
+            ..
+        } => {
+            pg_scan::each_order(url, service, &mut |order, amount| {
+                tally.committed(order, amount)
+            })?;
+            pg_scan::each_charge(url, billing, &mut |reference, amount, count| {
+                tally.charged(reference, amount, count)
+            })?;
         }
     }
     Ok(tally)

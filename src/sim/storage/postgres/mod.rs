@@ -6,5 +6,6 @@ pub mod connect;
 pub mod doctor;
 pub mod feed;
 pub mod leftovers;
+pub mod scan;
 pub mod slot;
 pub mod store;
