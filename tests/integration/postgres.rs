@@ -938,3 +938,85 @@ fn the_end_of_run_scans_hand_over_every_row_across_many_fetches() {
     }
     assert_eq!(charged.len() as i32, ROWS + ROWS / 11);
 }
+
+#[test]
+fn a_holding_connection_commits_what_a_plain_one_would_and_nothing_before() {
+    let Some(url) = postgres("inserts held until the commit") else {
+        return;
+    };
+    let tag = format!("held{}", std::process::id());
+    let (_schemas, schema) = outbox_with(&url, &tag, 0);
+    let mut checker = PgConn::open(&url, &schema).unwrap();
+    let committed = |checker: &mut PgConn| -> (Vec<u32>, u64) {
+        let orders = checker.committed_orders().unwrap();
+        (
+            orders.into_iter().map(|(n, _)| n).collect(),
+            checker.unsent_count().unwrap(),
+        )
+    };
+    let event = |order: &Order| Envelope::order_placed(7, Pipeline::Outbox, order, 1);
+    let (one, two, three) = (
+        Order::generate(7, 1),
+        Order::generate(7, 2),
+        Order::generate(7, 3),
+    );
+
+    // Dropped before its commit: nothing reaches the server.
+    let mut service = PgConn::open(&url, &schema).unwrap().holding_writes();
+    service.begin().unwrap();
+    service.insert_order(&one, 1).unwrap();
+    service.insert_outbox(&event(&one), 1).unwrap();
+    drop(service);
+    assert_eq!(committed(&mut checker), (vec![], 0));
+
+    // Rolled back: nothing either, and the connection goes on.
+    let mut service = PgConn::open(&url, &schema).unwrap().holding_writes();
+    service.begin().unwrap();
+    service.insert_order(&one, 1).unwrap();
+    service.rollback().unwrap();
+    assert_eq!(committed(&mut checker), (vec![], 0));
+
+    // The outbox write commits both rows; until the commit the server has heard nothing.
+    service.begin().unwrap();
+    service.insert_order(&one, 1).unwrap();
+    service.insert_outbox(&event(&one), 1).unwrap();
+    let state: String = checker
+        .client()
+        .query_one(
+            "SELECT state FROM pg_stat_activity WHERE pid = $1",
+            &[&service.backend_pid()],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "idle", "the held transaction reached the server");
+    service.commit().unwrap();
+    assert_eq!(committed(&mut checker), (vec![1], 1));
+
+    // A failing insert fails the commit and takes its partner with it: order 2 is new, its
+    // outbox row repeats order 1's event id.
+    service.begin().unwrap();
+    service.insert_order(&two, 1).unwrap();
+    service.insert_outbox(&event(&one), 1).unwrap();
+    let err = service.commit().unwrap_err();
+    assert!(
+        err.to_string().contains("duplicate") || format!("{err:?}").contains("23505"),
+        "{err:?}"
+    );
+    assert_eq!(committed(&mut checker), (vec![1], 1));
+
+    // A read inside the transaction sees the inserts held before it; a third insert is sent
+    // with the rest; all of it commits together.
+    service.begin().unwrap();
+    service.insert_order(&two, 1).unwrap();
+    service.insert_outbox(&event(&two), 1).unwrap();
+    assert_eq!(service.unsent_count().unwrap(), 2);
+    service.insert_order(&three, 1).unwrap();
+    service.insert_outbox(&event(&three), 1).unwrap();
+    assert_eq!(
+        committed(&mut checker),
+        (vec![1], 1),
+        "nothing seen before the commit"
+    );
+    service.commit().unwrap();
+    assert_eq!(committed(&mut checker), (vec![1, 2, 3], 3));
+}

@@ -88,11 +88,10 @@ impl Location {
                     Db::Service => service,
                     Db::Billing => billing,
                 };
-                Ok(Box::new(PgConn::open_with(
-                    url,
-                    schema,
-                    *synchronous_commit,
-                )?))
+                // A service's order and outbox row go to the server in one round trip; for
+                // any other transaction holding changes nothing (see `postgres::held`).
+                let conn = PgConn::open_with(url, schema, *synchronous_commit)?;
+                Ok(Box::new(conn.holding_writes()))
             }
         }
     }

@@ -5,6 +5,7 @@
 pub mod connect;
 pub mod doctor;
 pub mod feed;
+pub mod held;
 pub mod leftovers;
 pub mod scan;
 pub mod slot;

@@ -1,0 +1,166 @@
+//! The service's writes held back until its commit, so an order and its outbox row reach the
+//! server in one round trip instead of four (`BEGIN`, two `INSERT`s, `COMMIT`).
+//!
+//! Nothing another transaction can see changes: until its commit a transaction's rows are its
+//! own, so sending them at the commit, as one statement that is its own transaction, commits the
+//! same rows at the same moment. A service that dies before its commit leaves nothing, as it did
+//! when the server held its open transaction; the server just never hears of it. What does move
+//! is where an insert's error surfaces: at the commit, not at the insert.
+//!
+//! Only a short run of inserts is held. Anything else the transaction does (a read, a third
+//! insert, a claim) first sends what is held, after a `BEGIN`, and the transaction carries on
+//! on the server as it always did.
+
+use postgres::types::ToSql;
+
+use crate::sim::model::{Envelope, Order};
+use crate::sim::storage::postgres::store::PgConn;
+
+pub const INSERT_ORDER: &str =
+    "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES ($1, $2, $3, $4)";
+
+pub const INSERT_OUTBOX: &str = "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at)
+             VALUES ($1::text::uuid, 'order', $2, $3, $4, $5::text::jsonb, $6, $7)";
+
+/// The outbox write as one statement: a data-modifying `WITH` runs both inserts in one
+/// statement, so both commit or neither does.
+const INSERT_ORDER_AND_OUTBOX: &str = "
+WITH placed AS (
+    INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES ($1, $2, $3, $4)
+)
+INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version, payload, occurred_at, created_at)
+VALUES ($5::text::uuid, 'order', $6, $7, $8, $9::text::jsonb, $10, $11)";
+
+/// The most inserts held: the outbox write's two.
+const MOST_HELD: usize = 2;
+
+/// An insert not yet sent, its values as the tables store them.
+pub enum Held {
+    Order {
+        id: i32,
+        customer_id: String,
+        amount_cents: i64,
+        placed_at: i64,
+    },
+    Outbox {
+        event_id: String,
+        aggregate_id: String,
+        event_type: String,
+        version: i32,
+        payload: String,
+        occurred_at: String,
+        created_at: i64,
+    },
+}
+
+impl Held {
+    pub fn order(order: &Order, now: u64) -> Held {
+        Held::Order {
+            id: order.number as i32,
+            customer_id: order.customer_id.clone(),
+            amount_cents: order.amount_cents,
+            placed_at: now as i64,
+        }
+    }
+
+    pub fn outbox(event: &Envelope, now: u64) -> Held {
+        Held::Outbox {
+            event_id: event.event_id.clone(),
+            aggregate_id: event.aggregate_id.clone(),
+            event_type: event.event_type.clone(),
+            version: event.version as i32,
+            payload: event.payload.clone(),
+            occurred_at: event.occurred_at.clone(),
+            created_at: now as i64,
+        }
+    }
+
+    /// The insert's parameters, in its statement's order.
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        match self {
+            Held::Order {
+                id,
+                customer_id,
+                amount_cents,
+                placed_at,
+            } => vec![id, customer_id, amount_cents, placed_at],
+            Held::Outbox {
+                event_id,
+                aggregate_id,
+                event_type,
+                version,
+                payload,
+                occurred_at,
+                created_at,
+            } => vec![
+                event_id,
+                aggregate_id,
+                event_type,
+                version,
+                payload,
+                occurred_at,
+                created_at,
+            ],
+        }
+    }
+
+    /// The statement that sends this insert on its own, and its parameters.
+    fn alone(&self) -> (&'static str, Vec<&(dyn ToSql + Sync)>) {
+        let sql = match self {
+            Held::Order { .. } => INSERT_ORDER,
+            Held::Outbox { .. } => INSERT_OUTBOX,
+        };
+        (sql, self.params())
+    }
+}
+
+impl PgConn {
+    /// Holds `write` if the transaction is held on this side and has room; otherwise sends
+    /// what is held and then `write`.
+    pub(super) fn hold_or_send(&mut self, write: Held) -> Result<(), postgres::Error> {
+        if let Some(held) = self.held.as_mut()
+            && held.len() < MOST_HELD
+        {
+            held.push(write);
+            return Ok(());
+        }
+        self.send_held()?;
+        let (sql, params) = write.alone();
+        self.execute(sql, &params).map(drop)
+    }
+
+    /// Opens on the server the transaction held on this side, with what it wrote so far: the
+    /// transaction is about to do something that cannot wait for the commit.
+    pub(super) fn send_held(&mut self) -> Result<(), postgres::Error> {
+        let Some(held) = self.held.take() else {
+            return Ok(());
+        };
+        self.client.batch_execute("BEGIN")?;
+        for write in &held {
+            let (sql, params) = write.alone();
+            self.execute(sql, &params)?;
+        }
+        Ok(())
+    }
+
+    /// Commits the transaction held on this side, in one statement.
+    pub(super) fn commit_held(&mut self, held: Vec<Held>) -> Result<(), postgres::Error> {
+        match held.as_slice() {
+            [] => Ok(()),
+            [one] => {
+                let (sql, params) = one.alone();
+                self.execute(sql, &params).map(drop)
+            }
+            [order @ Held::Order { .. }, outbox @ Held::Outbox { .. }] => {
+                let mut params = order.params();
+                params.extend(outbox.params());
+                self.execute(INSERT_ORDER_AND_OUTBOX, &params).map(drop)
+            }
+            _ => {
+                self.held = Some(held);
+                self.send_held()?;
+                self.client.batch_execute("COMMIT")
+            }
+        }
+    }
+}
