@@ -24,6 +24,7 @@ mod layout;
 mod mutants;
 mod next_cli;
 mod postgres;
+mod postgres_rows;
 mod powerloss;
 mod progress_cli;
 mod records;

@@ -14,7 +14,6 @@
 use postgres::types::ToSql;
 
 use crate::sim::model::{Envelope, Order};
-use crate::sim::storage::postgres::store::PgConn;
 
 pub const INSERT_ORDER: &str =
     "INSERT INTO orders (id, customer_id, amount_cents, placed_at) VALUES ($1, $2, $3, $4)";
@@ -32,7 +31,7 @@ INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, version,
 VALUES ($5::text::uuid, 'order', $6, $7, $8, $9::text::jsonb, $10, $11)";
 
 /// The most inserts held: the outbox write's two.
-const MOST_HELD: usize = 2;
+pub const MOST_HELD: usize = 2;
 
 /// An insert not yet sent, its values as the tables store them.
 pub enum Held {
@@ -105,7 +104,7 @@ impl Held {
     }
 
     /// The statement that sends this insert on its own, and its parameters.
-    fn alone(&self) -> (&'static str, Vec<&(dyn ToSql + Sync)>) {
+    pub fn alone(&self) -> (&'static str, Vec<&(dyn ToSql + Sync)>) {
         let sql = match self {
             Held::Order { .. } => INSERT_ORDER,
             Held::Outbox { .. } => INSERT_OUTBOX,
@@ -114,53 +113,16 @@ impl Held {
     }
 }
 
-impl PgConn {
-    /// Holds `write` if the transaction is held on this side and has room; otherwise sends
-    /// what is held and then `write`.
-    pub(super) fn hold_or_send(&mut self, write: Held) -> Result<(), postgres::Error> {
-        if let Some(held) = self.held.as_mut()
-            && held.len() < MOST_HELD
-        {
-            held.push(write);
-            return Ok(());
+/// The held inserts as one statement that is its own transaction, and its parameters; `None`
+/// when they have no such form, and go after a `BEGIN`, one by one, before a `COMMIT`.
+pub fn as_one(held: &[Held]) -> Option<(&'static str, Vec<&(dyn ToSql + Sync)>)> {
+    match held {
+        [one] => Some(one.alone()),
+        [order @ Held::Order { .. }, outbox @ Held::Outbox { .. }] => {
+            let mut params = order.params();
+            params.extend(outbox.params());
+            Some((INSERT_ORDER_AND_OUTBOX, params))
         }
-        self.send_held()?;
-        let (sql, params) = write.alone();
-        self.execute(sql, &params).map(drop)
-    }
-
-    /// Opens on the server the transaction held on this side, with what it wrote so far: the
-    /// transaction is about to do something that cannot wait for the commit.
-    pub(super) fn send_held(&mut self) -> Result<(), postgres::Error> {
-        let Some(held) = self.held.take() else {
-            return Ok(());
-        };
-        self.client.batch_execute("BEGIN")?;
-        for write in &held {
-            let (sql, params) = write.alone();
-            self.execute(sql, &params)?;
-        }
-        Ok(())
-    }
-
-    /// Commits the transaction held on this side, in one statement.
-    pub(super) fn commit_held(&mut self, held: Vec<Held>) -> Result<(), postgres::Error> {
-        match held.as_slice() {
-            [] => Ok(()),
-            [one] => {
-                let (sql, params) = one.alone();
-                self.execute(sql, &params).map(drop)
-            }
-            [order @ Held::Order { .. }, outbox @ Held::Outbox { .. }] => {
-                let mut params = order.params();
-                params.extend(outbox.params());
-                self.execute(INSERT_ORDER_AND_OUTBOX, &params).map(drop)
-            }
-            _ => {
-                self.held = Some(held);
-                self.send_held()?;
-                self.client.batch_execute("COMMIT")
-            }
-        }
+        _ => None,
     }
 }

@@ -12,7 +12,7 @@ use crate::sim::error::SimError;
 use crate::sim::error::{PgContext, PgError};
 use crate::sim::model::{Envelope, Order};
 use crate::sim::storage::postgres::connect::config;
-use crate::sim::storage::postgres::held::Held;
+use crate::sim::storage::postgres::held::{self, Held, MOST_HELD};
 use crate::sim::storage::seam::Storage;
 use crate::sim::storage::seam::{ChargeRow, Claim, OutboxRow, record_and_charge_row_by_row};
 
@@ -222,7 +222,7 @@ impl Drop for LabSchemas {
 
 /// One component's connection, working in its schema, with its statements prepared once.
 pub struct PgConn {
-    pub(super) client: Client,
+    client: Client,
     statements: HashMap<&'static str, Statement>,
     pid: i32,
     /// Never wait for another transaction's row: say so instead (see [`Storage::no_wait`]).
@@ -231,7 +231,7 @@ pub struct PgConn {
     hold_writes: bool,
     /// The transaction begun on this side and not yet on the server, with the inserts held for
     /// it; see [`super::held`].
-    pub(super) held: Option<Vec<Held>>,
+    held: Option<Vec<Held>>,
 }
 
 impl PgConn {
@@ -290,7 +290,7 @@ impl PgConn {
         self
     }
 
-    pub(super) fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
         self.send_held()?;
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
@@ -300,7 +300,7 @@ impl PgConn {
         Ok(s)
     }
 
-    pub(super) fn execute(
+    fn execute(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
@@ -378,6 +378,47 @@ impl PgConn {
 
     pub fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), postgres::Error> {
         self.hold_or_send(Held::order(order, now))
+    }
+
+    /// Holds `write` if the transaction is held on this side and has room; otherwise sends
+    /// what is held and then `write`.
+    fn hold_or_send(&mut self, write: Held) -> Result<(), postgres::Error> {
+        if let Some(held) = self.held.as_mut()
+            && held.len() < MOST_HELD
+        {
+            held.push(write);
+            return Ok(());
+        }
+        self.send_held()?;
+        let (sql, params) = write.alone();
+        self.execute(sql, &params).map(drop)
+    }
+
+    /// Opens on the server the transaction held on this side, with what it wrote so far: the
+    /// transaction is about to do something that cannot wait for the commit.
+    fn send_held(&mut self) -> Result<(), postgres::Error> {
+        let Some(held) = self.held.take() else {
+            return Ok(());
+        };
+        self.client.batch_execute("BEGIN")?;
+        for write in &held {
+            let (sql, params) = write.alone();
+            self.execute(sql, &params)?;
+        }
+        Ok(())
+    }
+
+    /// Commits the transaction held on this side: in one statement when it has that form.
+    fn commit_held(&mut self, held: Vec<Held>) -> Result<(), postgres::Error> {
+        if held.is_empty() {
+            return Ok(());
+        }
+        if let Some((sql, params)) = held::as_one(&held) {
+            return self.execute(sql, &params).map(drop);
+        }
+        self.held = Some(held);
+        self.send_held()?;
+        self.client.batch_execute("COMMIT")
     }
 
     pub fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), postgres::Error> {
