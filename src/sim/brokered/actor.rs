@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::io::{self, BufRead, BufWriter, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use super::inprocess::msg_id;
@@ -17,6 +17,7 @@ use super::report::{BATCH, BrokeredError};
 use super::wire::{Bug, Crash, Down, Point, Role, Spec, Up};
 use crate::broker::{BrokerUrl, Session};
 use crate::sim::clock::{EpochClock, SharedClock};
+use crate::sim::crash::process::pipes;
 use crate::sim::crash::process::wire;
 use crate::sim::error::{SimError, WireError};
 use crate::sim::model::{Envelope, Order, OrderPlacedPayload, Pipeline};
@@ -45,28 +46,7 @@ where
                     .to_string(),
             )
         })?;
-    let closed = Arc::new(AtomicBool::new(false));
-    let (answers, replies) = mpsc::channel();
-    let input_closed = Arc::clone(&closed);
-    // Answers arrive on their own thread so that the end of the input is seen even while the
-    // actor waits on the broker or the database.
-    std::thread::spawn(move || {
-        loop {
-            match wire::read::<Down>(&mut input, &mut buf) {
-                Ok(Some(down)) => {
-                    if answers.send(Ok(down)).is_err() {
-                        return;
-                    }
-                }
-                Ok(None) => break,
-                Err(err) => {
-                    let _ = answers.send(Err(err));
-                    break;
-                }
-            }
-        }
-        input_closed.store(true, Ordering::Release);
-    });
+    let (replies, closed) = pipes::hear::<Down, _>(input);
     let pipe = Pipe {
         out: RefCell::new(BufWriter::new(output)),
         closed,
@@ -324,7 +304,7 @@ mod tests {
         };
         let mut input = Vec::new();
         wire::write(&mut input, &spec).unwrap();
-        let (done, finished) = mpsc::channel();
+        let (done, finished) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut out = Vec::new();
             let result = run(io::Cursor::new(input), &mut out);

@@ -8,11 +8,9 @@
 //! outlives the run: the parent kills those still running when it stops, even on an error, and a
 //! child whose input closes (its parent died, even by SIGKILL) stops by itself.
 
-use crate::sim::crash::process::fleet::{killed_by_sigkill, said};
 use std::collections::HashSet;
-use std::io::{BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -23,8 +21,9 @@ use super::report::{BrokeredError, BrokeredOptions, Processes, STALL_LIMIT};
 use super::wire::{Bug, Crash, Down, Point, Role, Spec, Up};
 use crate::broker::{BrokerError, BrokerUrl};
 use crate::sim::crash::mutant::Mutant;
+use crate::sim::crash::process::pipes::{self, killed_by_sigkill, said};
 use crate::sim::crash::process::wire;
-use crate::sim::error::{SimError, WireError};
+use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::storage::backend::Backend;
 use crate::sim::storage::{Db, Storage};
@@ -37,9 +36,6 @@ const RESTART: Duration = Duration::from_millis(20);
 const POLL: Duration = Duration::from_millis(10);
 /// How long a child may take to exit once its output has ended.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
-/// How much of a failed child's stderr goes into the error.
-const STDERR_KEPT: u64 = 4096;
-
 /// One pipeline's run: where it publishes and stores, and what it counts.
 pub struct Lane<'a> {
     pub url: &'a BrokerUrl,
@@ -92,19 +88,7 @@ struct Running {
 }
 
 /// What a child's listening thread hands the parent's loop.
-enum Event {
-    Line {
-        slot: usize,
-        incarnation: u32,
-        line: Result<Up, WireError>,
-    },
-    /// The child's output ended; what it wrote to stderr.
-    Closed {
-        slot: usize,
-        incarnation: u32,
-        stderr: String,
-    },
-}
+type Event = pipes::Event<Up>;
 
 struct Fleet<'l, 'a> {
     lane: &'l Lane<'a>,
@@ -287,7 +271,7 @@ impl<'l, 'a> Fleet<'l, 'a> {
         let (events, incarnation) = (self.sender.clone(), slot.incarnation);
         std::thread::Builder::new()
             .name(format!("{name}-pipe"))
-            .spawn(move || listen(index, incarnation, stdout, stderr, &events))
+            .spawn(move || pipes::listen(index, incarnation, stdout, stderr, &events))
             .map_err(|cause| SimError::Child {
                 actor: name.to_string(),
                 problem: format!("cannot be listened to: {cause}"),
@@ -512,44 +496,8 @@ impl Drop for Fleet<'_, '_> {
     fn drop(&mut self) {
         for slot in &mut self.slots {
             if let Some(mut running) = slot.running.take() {
-                let _ = running.child.kill();
-                let _ = running.child.wait();
+                pipes::end(&mut running.child);
             }
         }
     }
-}
-
-/// Reads one child's lines in order until its output ends, then what it wrote to stderr.
-fn listen(
-    slot: usize,
-    incarnation: u32,
-    stdout: ChildStdout,
-    stderr: ChildStderr,
-    events: &Sender<Event>,
-) {
-    let mut input = BufReader::new(stdout);
-    let mut buf = Vec::new();
-    loop {
-        let line = match wire::read::<Up>(&mut input, &mut buf) {
-            Ok(Some(up)) => Ok(up),
-            Ok(None) => break,
-            Err(err) => Err(err),
-        };
-        let failed = line.is_err();
-        let sent = events.send(Event::Line {
-            slot,
-            incarnation,
-            line,
-        });
-        if sent.is_err() || failed {
-            break;
-        }
-    }
-    let mut text = Vec::new();
-    let _ = stderr.take(STDERR_KEPT).read_to_end(&mut text);
-    let _ = events.send(Event::Closed {
-        slot,
-        incarnation,
-        stderr: String::from_utf8_lossy(&text).trim().to_string(),
-    });
 }

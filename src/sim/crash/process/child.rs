@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, BufWriter, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use crate::sim::clock::{Clock, EpochClock, SharedClock};
 use crate::sim::crash::observer::Detail;
+use crate::sim::crash::process::pipes;
 use crate::sim::crash::process::wire::{self, Down, Role, Spec, TraceDetail, Up};
 use crate::sim::crash::relay::Relay;
 use crate::sim::crash::runner::Poll;
@@ -36,28 +37,7 @@ where
              writes its instructions to the actor's input; none came"
                 .to_string(),
         ))?;
-    let closed = Arc::new(AtomicBool::new(false));
-    let (answers, replies) = mpsc::channel();
-    let input_closed = Arc::clone(&closed);
-    // Answers arrive on their own thread so that the end of the input is seen even while the actor
-    // sleeps or waits on SQLite: that is how a child outlives neither a finished run nor its parent.
-    std::thread::spawn(move || {
-        loop {
-            match wire::read::<Down>(&mut input, &mut buf) {
-                Ok(Some(down)) => {
-                    if answers.send(Ok(down)).is_err() {
-                        return;
-                    }
-                }
-                Ok(None) => break,
-                Err(err) => {
-                    let _ = answers.send(Err(err));
-                    break;
-                }
-            }
-        }
-        input_closed.store(true, Ordering::Release);
-    });
+    let (replies, closed) = pipes::hear::<Down, _>(input);
     let mut actor = match spec.role {
         Role::Service { .. } => Incarnation::Service(Service::reborn(spec.incarnation)),
         Role::Relay { index } => Incarnation::Relay(Relay::reborn(index, spec.incarnation)),

@@ -12,14 +12,14 @@
 //! error, and a child whose input closes (its parent died, even by SIGKILL) exits by itself.
 
 use std::ffi::OsString;
-use std::io::{BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use crate::sim::crash::drive::{self, Life};
+use crate::sim::crash::process::pipes::{self, killed_by_sigkill, said};
 use crate::sim::crash::process::wire::{self, Down, Role, Spec, Up};
 use crate::sim::crash::report::ProcessStats;
 use crate::sim::crash::runner::Settled;
@@ -31,9 +31,6 @@ use crate::sim::error::{SimError, WireError};
 const SETTLE_POLL: Duration = Duration::from_millis(2);
 /// How long a child may take to exit once its input is closed or its output has ended.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
-/// How much of a failed child's stderr goes into the error.
-const STDERR_KEPT: u64 = 4096;
-
 /// How to start a child: this msgwork binary as `msgwork __actor NAME`.
 pub struct Launcher {
     program: PathBuf,
@@ -137,19 +134,7 @@ struct Running {
 }
 
 /// What a child's listening thread hands the parent's loop.
-enum Event {
-    Line {
-        slot: usize,
-        incarnation: u32,
-        line: Result<Up, WireError>,
-    },
-    /// The child's output ended; what it wrote to stderr.
-    Closed {
-        slot: usize,
-        incarnation: u32,
-        stderr: String,
-    },
-}
+type Event = pipes::Event<Up>;
 
 impl<'a> Fleet<'a> {
     /// The service and `relays` replicas, none started yet. `epoch_us` is the run's shared clock.
@@ -270,7 +255,7 @@ impl<'a> Fleet<'a> {
         let (events, incarnation) = (self.sender.clone(), slot.incarnation);
         std::thread::Builder::new()
             .name(format!("{}-pipe", slot.name))
-            .spawn(move || listen(index, incarnation, stdout, stderr, &events))
+            .spawn(move || pipes::listen(index, incarnation, stdout, stderr, &events))
             .map_err(|cause| SimError::Child {
                 actor: slot.name.clone(),
                 problem: format!("cannot be listened to: {cause}"),
@@ -563,68 +548,10 @@ impl Drop for Fleet<'_> {
     fn drop(&mut self) {
         for slot in &mut self.slots {
             if let Some(mut running) = slot.running.take() {
-                let _ = running.child.kill();
-                let _ = running.child.wait();
+                pipes::end(&mut running.child);
             }
         }
     }
-}
-
-/// Reads one child's lines in order until its output ends, then what it wrote to stderr.
-fn listen(
-    slot: usize,
-    incarnation: u32,
-    stdout: ChildStdout,
-    stderr: ChildStderr,
-    events: &Sender<Event>,
-) {
-    let mut input = BufReader::new(stdout);
-    let mut buf = Vec::new();
-    loop {
-        let line = match wire::read::<Up>(&mut input, &mut buf) {
-            Ok(Some(up)) => Ok(up),
-            Ok(None) => break,
-            Err(err) => Err(err),
-        };
-        let failed = line.is_err();
-        let sent = events.send(Event::Line {
-            slot,
-            incarnation,
-            line,
-        });
-        if sent.is_err() || failed {
-            break;
-        }
-    }
-    let mut text = Vec::new();
-    let _ = stderr.take(STDERR_KEPT).read_to_end(&mut text);
-    let _ = events.send(Event::Closed {
-        slot,
-        incarnation,
-        stderr: String::from_utf8_lossy(&text).trim().to_string(),
-    });
-}
-
-/// A child's stderr, as the tail of an error message.
-pub(crate) fn said(stderr: &str) -> String {
-    if stderr.is_empty() {
-        String::new()
-    } else {
-        format!("; it said: {stderr}")
-    }
-}
-
-#[cfg(unix)]
-pub(crate) fn killed_by_sigkill(status: &ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    const SIGKILL: i32 = 9;
-    status.signal() == Some(SIGKILL)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn killed_by_sigkill(status: &ExitStatus) -> bool {
-    // Elsewhere `Child::kill` terminates without a signal; process mode is refused there anyway.
-    !status.success()
 }
 
 #[cfg(all(test, unix))]

@@ -4,4 +4,5 @@
 
 pub mod child;
 pub mod fleet;
+pub mod pipes;
 pub mod wire;
