@@ -341,4 +341,24 @@ fn a_holding_connection_commits_what_a_plain_one_would_and_nothing_before() {
     );
     service.commit().unwrap();
     assert_eq!(committed(&mut checker), (vec![1, 2, 3], 3));
+
+    // A second begin inside a transaction the server already has holds nothing: its inserts
+    // belong to that transaction, and its commit is the one that ends it.
+    let four = Order::generate(7, 4);
+    service.begin().unwrap();
+    assert_eq!(service.unsent_count().unwrap(), 3);
+    service.begin().unwrap();
+    service.insert_order(&four, 1).unwrap();
+    service.insert_outbox(&event(&four), 1).unwrap();
+    service.commit().unwrap();
+    assert_eq!(committed(&mut checker), (vec![1, 2, 3, 4], 4));
+    let state: String = checker
+        .client()
+        .query_one(
+            "SELECT state FROM pg_stat_activity WHERE pid = $1",
+            &[&service.backend_pid()],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "idle", "the commit left a transaction open");
 }

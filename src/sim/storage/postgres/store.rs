@@ -232,6 +232,9 @@ pub struct PgConn {
     /// The transaction begun on this side and not yet on the server, with the inserts held for
     /// it; see [`super::held`].
     held: Option<Vec<Held>>,
+    /// Whether this connection has sent a `BEGIN` not yet ended: a transaction open on the
+    /// server is never held, not even by a second `begin`.
+    open: bool,
 }
 
 impl PgConn {
@@ -262,6 +265,7 @@ impl PgConn {
             no_wait: false,
             hold_writes: false,
             held: None,
+            open: false,
             client,
             statements: HashMap::new(),
             pid,
@@ -354,26 +358,34 @@ impl PgConn {
     }
 
     pub fn begin(&mut self) -> Result<(), postgres::Error> {
-        if self.hold_writes {
-            self.send_held()?;
+        self.send_held()?;
+        if self.hold_writes && !self.open {
             self.held = Some(Vec::new());
             return Ok(());
         }
+        self.open = true;
         self.client.batch_execute("BEGIN")
     }
 
     pub fn commit(&mut self) -> Result<(), postgres::Error> {
         match self.held.take() {
             Some(held) => self.commit_held(held),
-            None => self.client.batch_execute("COMMIT"),
+            None => self.end("COMMIT"),
         }
     }
 
     pub fn rollback(&mut self) -> Result<(), postgres::Error> {
         match self.held.take() {
             Some(_) => Ok(()),
-            None => self.client.batch_execute("ROLLBACK"),
+            None => self.end("ROLLBACK"),
         }
+    }
+
+    /// Ends the transaction open on the server. Even when this fails it is over: the server ends
+    /// a failed commit with a rollback, and a broken connection takes the transaction with it.
+    fn end(&mut self, how: &str) -> Result<(), postgres::Error> {
+        self.open = false;
+        self.client.batch_execute(how)
     }
 
     pub fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), postgres::Error> {
@@ -400,6 +412,7 @@ impl PgConn {
         let Some(held) = self.held.take() else {
             return Ok(());
         };
+        self.open = true;
         self.client.batch_execute("BEGIN")?;
         for write in &held {
             let (sql, params) = write.alone();
@@ -418,7 +431,7 @@ impl PgConn {
         }
         self.held = Some(held);
         self.send_held()?;
-        self.client.batch_execute("COMMIT")
+        self.end("COMMIT")
     }
 
     pub fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), postgres::Error> {
