@@ -95,6 +95,16 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
                 "the orders the naive pipeline charged more than once",
             ),
         )),
+        (Some(_), Some(_)) => {
+            let schemas = crate::sim::crash::run::kept_schemas();
+            let naive_billing = schemas.get(1).cloned().unwrap_or_default();
+            Some(format!(
+                "Schemas kept on the server: {}.\nTry, to see the orders the naive pipeline \
+                 charged more than once:\n  psql \"$MSGWORK_DB\" -c \"SELECT order_id, count(*) \
+                 AS charges FROM {naive_billing}.charges GROUP BY order_id HAVING count(*) > 1\"\n",
+                schemas.join(", ")
+            ))
+        }
         _ => None,
     };
     if let (Some(order), Some(captured)) = (args.explain, &captured) {

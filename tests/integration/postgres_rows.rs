@@ -5,7 +5,7 @@
 use msgwork::sim::model::{Envelope, Order, Pipeline};
 use msgwork::sim::storage::postgres::scan;
 use msgwork::sim::storage::postgres::store::{LabSchemas, PgConn};
-use msgwork::sim::storage::seam::{ChargeRow, record_and_charge_row_by_row};
+use msgwork::sim::storage::seam::{ChargeRow, Storage, record_and_charge_row_by_row};
 
 use crate::harness::postgres;
 use crate::postgres::outbox_with;
@@ -361,4 +361,64 @@ fn a_holding_connection_commits_what_a_plain_one_would_and_nothing_before() {
         .unwrap()
         .get(0);
     assert_eq!(state, "idle", "the commit left a transaction open");
+}
+
+#[test]
+fn held_inserts_reach_the_server_when_asked_and_a_failed_commit_ends_its_transaction() {
+    let Some(url) = postgres("held inserts sent before a crash") else {
+        return;
+    };
+    let tag = format!("heldopen{}", std::process::id());
+    let (_schemas, schema) = outbox_with(&url, &tag, 0);
+    let mut checker = PgConn::open(&url, &schema).unwrap();
+    let state = |checker: &mut PgConn, pid: i32| -> String {
+        checker
+            .client()
+            .query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid])
+            .unwrap()
+            .get(0)
+    };
+    let event = |order: &Order| Envelope::order_placed(7, Pipeline::Outbox, order, 1);
+    let (one, two) = (Order::generate(7, 1), Order::generate(7, 2));
+
+    // Asked to, the held transaction opens on the server with its rows, and dies there with
+    // the connection: what a crash mid-transaction leaves for the server to roll back.
+    let mut service = PgConn::open(&url, &schema).unwrap().holding_writes();
+    service.begin().unwrap();
+    service.insert_order(&one, 1).unwrap();
+    service.insert_outbox(&event(&one), 1).unwrap();
+    Storage::open_on_server(&mut service).unwrap();
+    assert_eq!(
+        state(&mut checker, service.backend_pid()),
+        "idle in transaction"
+    );
+    drop(service);
+    assert!(checker.committed_orders().unwrap().is_empty());
+
+    // Held in an order with no one-statement form, a failing insert fails the commit, and the
+    // transaction ends with it: the connection goes on as new.
+    let mut service = PgConn::open(&url, &schema).unwrap().holding_writes();
+    service.begin().unwrap();
+    service.insert_order(&one, 1).unwrap();
+    service.insert_outbox(&event(&one), 1).unwrap();
+    service.commit().unwrap();
+    service.begin().unwrap();
+    service.insert_outbox(&event(&one), 1).unwrap();
+    service.insert_order(&two, 1).unwrap();
+    assert!(
+        service.commit().is_err(),
+        "a repeated event id must fail the commit"
+    );
+    assert_eq!(state(&mut checker, service.backend_pid()), "idle");
+    service.begin().unwrap();
+    service.insert_order(&two, 1).unwrap();
+    service.insert_outbox(&event(&two), 1).unwrap();
+    service.commit().unwrap();
+    let committed: Vec<u32> = checker
+        .committed_orders()
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(committed, [1, 2]);
 }

@@ -90,11 +90,16 @@ impl<W: Write> Pipe<W> {
     }
 
     /// At a crash planned here the actor says so and waits; the parent kills it.
+    /// Whether the parent will kill this actor at `point` for `order`.
+    fn strikes(&self, point: Point, order: u32) -> bool {
+        self.crashes.contains(&Crash { point, order })
+    }
+
     fn crash_point(&self, point: Point, order: u32) -> Result<(), BrokeredError> {
-        let crash = Crash { point, order };
-        if !self.crashes.contains(&crash) {
+        if !self.strikes(point, order) {
             return Ok(());
         }
+        let crash = Crash { point, order };
         self.send(&Up::Crash(crash))?;
         match self.replies.recv() {
             Ok(Ok(Down::Live)) => Ok(()),
@@ -147,6 +152,10 @@ fn service<W: Write>(spec: &Spec, pipe: &Pipe<W>) -> Result<(), BrokeredError> {
         db.insert_order(&order, u64::from(n))?;
         if !naive {
             db.insert_outbox(&event, u64::from(n))?;
+        }
+        if pipe.strikes(Point::ServiceMidTransaction, n) {
+            // The transaction reaches the database before the kill, so it dies open there.
+            db.open_on_server()?;
         }
         pipe.crash_point(Point::ServiceMidTransaction, n)?;
         db.commit()?;

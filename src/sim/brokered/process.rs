@@ -443,8 +443,7 @@ impl<'l, 'a> Fleet<'l, 'a> {
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Ok(None) => {
-                    let _ = running.child.kill();
-                    let _ = running.child.wait();
+                    pipes::end(&mut running.child);
                     return Err(SimError::Child {
                         actor,
                         problem: format!(

@@ -42,7 +42,7 @@ impl Guarded {
         mut f: impl FnMut(&mut dyn Storage) -> Result<T, SimError>,
     ) -> Result<T, SimError> {
         loop {
-            self.gate.point(self.slot, op, Phase::Before)?;
+            self.point(op, Phase::Before)?;
             self.gate.enter_call(self.slot);
             // A connection the power took is gone: the call dies with the actor.
             let result = match power::lock(&self.inner).as_deref_mut() {
@@ -56,11 +56,25 @@ impl Guarded {
                 }
                 result => {
                     let value = result?;
-                    self.gate.point(self.slot, op, Phase::After)?;
+                    self.point(op, Phase::After)?;
                     return Ok(value);
                 }
             }
         }
+    }
+
+    /// A point where faults strike. When a crash strikes, whatever the connection holds back
+    /// for the commit goes to the database first: without holding it would be there already,
+    /// so the transaction dies open on the server, as the crash point means.
+    fn point(&mut self, op: Op, phase: Phase) -> Result<(), SimError> {
+        let result = self.gate.point(self.slot, op, phase);
+        if matches!(result, Err(SimError::Crashed))
+            && let Some(conn) = power::lock(&self.inner).as_deref_mut()
+        {
+            // The actor dies either way; a failure here changes nothing it leaves behind.
+            let _ = conn.open_on_server();
+        }
+        result
     }
 }
 
@@ -71,6 +85,15 @@ impl Storage for Guarded {
 
     fn commit(&mut self) -> Result<(), SimError> {
         self.call(Op::Commit, |s| s.commit())
+    }
+
+    /// Not a point where faults strike, so a seed schedules the same faults whether or not the
+    /// connection holds anything: it only sends sooner what the next statement would send.
+    fn open_on_server(&mut self) -> Result<(), SimError> {
+        match power::lock(&self.inner).as_deref_mut() {
+            Some(conn) => conn.open_on_server(),
+            None => Err(SimError::Crashed),
+        }
     }
 
     fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), SimError> {

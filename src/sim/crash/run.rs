@@ -25,6 +25,7 @@ use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
 use crate::sim::storage::postgres::scan as pg_scan;
+use crate::sim::storage::postgres::store::schema_name;
 use crate::sim::storage::sqlite::files::lab_dir;
 use crate::sim::storage::sqlite::scan;
 use crate::sim::storage::sqlite::sql::Durability;
@@ -158,7 +159,7 @@ fn run_pipeline(
     let backend = match &options.db {
         Some(url) => Backend::postgres(
             url,
-            &format!("sim{}", std::process::id()),
+            &postgres_tag(),
             pipeline.name(),
             options.keep_dir.is_some(),
         )?,
@@ -306,6 +307,24 @@ fn run_pipeline(
     report.processes = processes;
     report.power_losses = power.map(|p| p.losses()).unwrap_or_default();
     Ok(report)
+}
+
+/// The tag of this process's runs on PostgreSQL: the run's schemas are
+/// `msgwork_<tag>_<pipeline>_orders` and `…_billing`.
+pub fn postgres_tag() -> String {
+    format!("sim{}", std::process::id())
+}
+
+/// The schemas a run of this process keeps on PostgreSQL under `--keep-db`, pipeline by
+/// pipeline.
+pub fn kept_schemas() -> Vec<String> {
+    let tag = postgres_tag();
+    [Pipeline::Naive, Pipeline::Outbox]
+        .into_iter()
+        .flat_map(|pipeline| {
+            ["orders", "billing"].map(|db| schema_name(&tag, &format!("{}_{db}", pipeline.name())))
+        })
+        .collect()
 }
 
 /// What the run's databases hold at its end, read a row at a time on SQLite and a few thousand

@@ -346,6 +346,13 @@ impl<'a> Trigger<'a> {
     }
 
     /// True exactly once: when `point` is reached for an order scheduled to crash there.
+    /// Whether [`Trigger::fires`] would say yes, without firing.
+    pub fn due(&self, point: CrashPoint, order: u32) -> bool {
+        point.applies_to(self.pipeline)
+            && self.schedule.at(order) == Some(point)
+            && !self.fired[order as usize].load(Ordering::Relaxed)
+    }
+
     pub fn fires(&self, point: CrashPoint, order: u32) -> bool {
         point.applies_to(self.pipeline)
             && self.schedule.at(order) == Some(point)

@@ -97,7 +97,7 @@ fn naive_write(
     if let Some(event) = early {
         world.publish(NAME, event, Some(n))?;
     }
-    if world.crash_here(NAME, CrashPoint::ServiceBeforeCommit, n)? {
+    if world.crash_mid_transaction(NAME, CrashPoint::ServiceBeforeCommit, n, conn)? {
         return Ok(true);
     }
     conn.commit()?;
@@ -127,7 +127,7 @@ fn outbox_write(
         conn.begin()?;
     }
     conn.insert_outbox(&event, now)?;
-    if world.crash_here(NAME, CrashPoint::ServiceBeforeCommit, n)? {
+    if world.crash_mid_transaction(NAME, CrashPoint::ServiceBeforeCommit, n, conn)? {
         return Ok(true);
     }
     conn.commit()?;

@@ -541,7 +541,8 @@ fn service(shared: &Shared<'_>) -> Result<(), SimError> {
         c.insert_order(&order, at)?;
         c.insert_outbox(&event, at)?;
         if shared.workload.service_crashes.contains(&number) {
-            // Dies with the transaction open: the database rolls it back.
+            // Dies with the transaction open: it reaches the database first, which rolls it back.
+            c.open_on_server()?;
             conn = None;
             shared.service_crashes.fetch_add(1, Ordering::Relaxed);
             shared.progress.advance(1);

@@ -45,6 +45,13 @@ pub trait Storage: Send {
     }
     /// Starts a write transaction.
     fn begin(&mut self) -> Result<(), SimError>;
+    /// Makes sure the open transaction has reached the database, with everything written in it
+    /// so far: a connection may hold its first inserts until the commit (PostgreSQL's service
+    /// connection does), and a component about to die mid-transaction calls this first, so the
+    /// database, not the client, is what rolls the transaction back.
+    fn open_on_server(&mut self) -> Result<(), SimError> {
+        Ok(())
+    }
     fn commit(&mut self) -> Result<(), SimError>;
     fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), SimError>;
     fn insert_outbox(&mut self, event: &Envelope, now: u64) -> Result<(), SimError>;

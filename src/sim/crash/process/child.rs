@@ -21,7 +21,7 @@ use crate::sim::crash::service::Service;
 use crate::sim::crash::world::{Config, Outside};
 use crate::sim::error::{SimError, WireError};
 use crate::sim::model::{Envelope, Pipeline};
-use crate::sim::storage::Location;
+use crate::sim::storage::{Location, Storage};
 
 /// Runs the actor the parent's first line names. Returns quietly when the parent goes away: an
 /// orphan has nothing left to do.
@@ -170,6 +170,19 @@ impl<W: Write> Outside for Pipe<W> {
 
     fn db_clock(&self) -> &SharedClock {
         &self.db_clock
+    }
+
+    fn crash_mid_transaction(
+        &self,
+        actor: &str,
+        point: CrashPoint,
+        order: u32,
+        conn: &mut dyn Storage,
+    ) -> Result<bool, SimError> {
+        if self.crashes.get(&order) == Some(&point) {
+            conn.open_on_server()?;
+        }
+        self.crash_here(actor, point, order)
     }
 
     fn crash_here(&self, _actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError> {

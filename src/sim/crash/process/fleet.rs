@@ -437,8 +437,7 @@ impl<'a> Fleet<'a> {
                     std::thread::sleep(Duration::from_millis(1))
                 }
                 Ok(None) => {
-                    let _ = running.child.kill();
-                    let _ = running.child.wait();
+                    pipes::end(&mut running.child);
                     self.slots[slot].running = None;
                     return Err(self.child_error_pid(
                         slot,

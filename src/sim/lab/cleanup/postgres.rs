@@ -20,7 +20,7 @@ use crate::sim::error::PgContext;
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order};
 use crate::sim::storage::postgres::store::{
-    OUTBOX_FILLFACTOR, OutboxLayout, POLL_UNSENT, PgConn, UNSENT_INDEX, outbox_table,
+    OutboxLayout, POLL_UNSENT, PgConn, UNSENT_INDEX, outbox_table,
 };
 use crate::sim::storage::seam::OutboxRow;
 
@@ -117,7 +117,7 @@ impl PgLab {
             let Day { table, start, end } = day;
             sql.push_str(&format!(
                 "\nCREATE TABLE {table} PARTITION OF outbox FOR VALUES FROM ({start}) TO ({end})
-                     WITH (autovacuum_enabled = off, fillfactor = {OUTBOX_FILLFACTOR});
+                     WITH (autovacuum_enabled = off);
                  CREATE INDEX {table}_unsent ON {table} (id) WHERE sent_at IS NULL;"
             ));
         }

@@ -3,13 +3,13 @@
 //!
 //! Nothing another transaction can see changes: until its commit a transaction's rows are its
 //! own, so sending them at the commit, as one statement that is its own transaction, commits the
-//! same rows at the same moment. A service that dies before its commit leaves nothing, as it did
-//! when the server held its open transaction; the server just never hears of it. What does move
-//! is where an insert's error surfaces: at the commit, not at the insert.
+//! same rows at the same moment. What moves is where an insert's error surfaces: at the commit.
 //!
 //! Only a short run of inserts is held. Anything else the transaction does (a read, a third
 //! insert, a claim) first sends what is held, after a `BEGIN`, and the transaction carries on
-//! on the server as it always did.
+//! on the server as it always did. So does a crash: a component about to die mid-transaction
+//! sends what it holds first (`Storage::open_on_server`), so the transaction dies open on the
+//! server, and the server rolls it back.
 
 use postgres::types::ToSql;
 

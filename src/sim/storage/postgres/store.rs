@@ -45,20 +45,12 @@ pub enum OutboxLayout {
     /// One table, the crash lab's.
     Plain,
     /// Declaratively partitioned by range of `created_at`, for `lab cleanup`'s daily partitions;
-    /// the caller adds the partitions, each with [`OUTBOX_FILLFACTOR`] (a partitioned table has
-    /// no pages of its own to set it on). A partitioned table's unique keys must include its
+    /// the caller adds the partitions. A partitioned table's unique keys must include its
     /// partition key, so an id or an event id is unique within its partition only. Ids still come
     /// from one sequence, a `bigserial` whose default each partition inherits: before PostgreSQL
     /// 17 a row written straight into a partition gets no value from the parent's identity column.
     ByCreatedAt,
 }
-
-/// The outbox's pages are filled only half way. Each row is written twice, once by the service
-/// and once more when the relay marks it sent; PostgreSQL writes the marked row as a new version,
-/// and with room left on its page the new version goes beside the old one instead of onto a page
-/// at the end of the table. Measured on a 50,000-row backlog, that halves the cost of the mark
-/// (16 ms against 7 ms per 1,000 rows). The price is a table twice the size while rows wait.
-pub const OUTBOX_FILLFACTOR: u32 = 50;
 
 /// `CREATE TABLE outbox` in `layout`: the same columns either way.
 pub fn outbox_table(layout: OutboxLayout) -> String {
@@ -69,7 +61,7 @@ CREATE TABLE outbox (
     id             bigint  GENERATED ALWAYS AS IDENTITY,{OUTBOX_COLUMNS}
     PRIMARY KEY (id),
     UNIQUE (event_id)
-) WITH (fillfactor = {OUTBOX_FILLFACTOR});"
+);"
         ),
         OutboxLayout::ByCreatedAt => format!(
             "
@@ -160,6 +152,11 @@ CREATE TABLE inbox (
     processed_at bigint NOT NULL
 );";
 
+/// The schema [`LabSchemas::create`] makes for `name` under `tag`.
+pub fn schema_name(tag: &str, name: &str) -> String {
+    format!("msgwork_{tag}_{name}")
+}
+
 /// The schemas one lab run works in, dropped when the run is over unless it asked to keep them.
 pub struct LabSchemas {
     url: String,
@@ -174,7 +171,7 @@ impl LabSchemas {
     /// run with the same tag.
     pub fn create(url: &str, tag: &str, names: &[&str], keep: bool) -> Result<Self, PgError> {
         let mut client = crate::sim::storage::postgres::connect::connect(url)?;
-        let names: Vec<String> = names.iter().map(|n| format!("msgwork_{tag}_{n}")).collect();
+        let names: Vec<String> = names.iter().map(|n| schema_name(tag, n)).collect();
         let on_interrupt = if keep {
             Vec::new()
         } else {
@@ -430,7 +427,11 @@ impl PgConn {
             return self.execute(sql, &params).map(drop);
         }
         self.held = Some(held);
-        self.send_held()?;
+        if let Err(err) = self.send_held() {
+            // The commit failed: the transaction must end with it, not stay open and aborted.
+            let _ = self.end("ROLLBACK");
+            return Err(err);
+        }
         self.end("COMMIT")
     }
 
@@ -708,8 +709,16 @@ impl Storage for PgConn {
     }
 
     fn commit(&mut self) -> Result<(), SimError> {
-        // A holding connection's inserts go with its commit, so their errors surface here.
-        Ok(PgConn::commit(self).pg("committing the transaction and the inserts held for it")?)
+        // Inserts held for the commit go with it, so their errors surface here.
+        let doing = match &self.held {
+            Some(held) if !held.is_empty() => "committing the transaction's inserts",
+            _ => "COMMIT",
+        };
+        Ok(PgConn::commit(self).pg(doing)?)
+    }
+
+    fn open_on_server(&mut self) -> Result<(), SimError> {
+        Ok(self.send_held().pg("sending the transaction's inserts")?)
     }
 
     fn insert_order(&mut self, order: &Order, now: u64) -> Result<(), SimError> {
