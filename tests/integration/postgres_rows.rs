@@ -422,3 +422,28 @@ fn held_inserts_reach_the_server_when_asked_and_a_failed_commit_ends_its_transac
         .collect();
     assert_eq!(committed, [1, 2]);
 }
+
+#[test]
+fn events_a_relay_reads_back_from_postgres_are_remade_by_the_broker_not_kept_whole() {
+    let Some(url) = postgres("events read back from jsonb") else {
+        return;
+    };
+    let tag = format!("jsonb{}", std::process::id());
+    let (_schemas, schema) = outbox_with(&url, &tag, 3);
+    let mut relay = PgConn::open(&url, &schema).unwrap();
+    let rows = relay.select_unsent(10).unwrap();
+    assert_eq!(rows.len(), 3);
+    // The seed and pipeline `outbox_with` writes its events under.
+    let broker = msgwork::sim::broker::Broker::remaking(7, Pipeline::Outbox);
+    for row in &rows {
+        broker.publish(row.event.clone());
+    }
+    for (offset, row) in rows.iter().enumerate() {
+        assert_eq!(
+            *broker.get(offset).unwrap().event,
+            row.event,
+            "byte for byte"
+        );
+    }
+    assert_eq!(broker.held_whole(), 0, "{:?}", rows[0].event.payload);
+}
