@@ -97,7 +97,11 @@ pub fn run(args: &SimulateArgs, ctx: &Context) -> Result<Outcome> {
         )),
         (Some(_), Some(_)) => {
             let schemas = crate::sim::crash::run::kept_schemas();
-            let naive_billing = schemas.get(1).cloned().unwrap_or_default();
+            let naive_billing = schemas
+                .iter()
+                .find(|s| s.ends_with("_naive_billing"))
+                .cloned()
+                .unwrap_or_default();
             Some(format!(
                 "Schemas kept on the server: {}.\nTry, to see the orders the naive pipeline \
                  charged more than once:\n  psql \"$MSGWORK_DB\" -c \"SELECT order_id, count(*) \

@@ -369,11 +369,7 @@ fn with_the_actors_as_processes_killed_by_sigkill_the_outbox_still_holds() {
         return;
     };
     // Ten seeds, as in every other mode; small runs keep it quick.
-    let reports = process_runs(&url, 40..50, "20", &[]);
-    for r in &reports {
-        assert_process_run_holds(r);
-    }
-    no_stream_left(&url, &reports);
+    process_mode_holds(&url, 40..50, "20");
 }
 
 /// The ten-seed soak of the process mode; run by hand with `--ignored`.
@@ -384,11 +380,18 @@ fn soak_the_process_mode_holds_over_ten_seeds() {
     let Some(url) = broker("soak_the_process_mode_holds_over_ten_seeds") else {
         return;
     };
-    let reports = process_runs(&url, 100..110, "200", &[]);
+    process_mode_holds(&url, 100..110, "200");
+}
+
+/// Process-mode runs of `orders` orders at each of `seeds`: every one holds, and leaves no
+/// stream behind.
+#[cfg(target_os = "linux")]
+fn process_mode_holds(url: &str, seeds: std::ops::Range<u64>, orders: &str) {
+    let reports = process_runs(url, seeds, orders, &[]);
     for r in &reports {
         assert_process_run_holds(r);
     }
-    no_stream_left(&url, &reports);
+    no_stream_left(url, &reports);
 }
 
 /// Starts a long process-mode run, waits for its children, and hands over the run and its mark.

@@ -261,6 +261,18 @@ fn the_end_of_run_scans_hand_over_every_row_across_many_fetches() {
     assert_eq!(charged.len() as i32, ROWS + ROWS / 11);
 }
 
+/// What `conn`'s server process is doing, as `checker` sees it: `idle`, `idle in transaction`…
+fn backend_state(checker: &mut PgConn, conn: &PgConn) -> String {
+    checker
+        .client()
+        .query_one(
+            "SELECT state FROM pg_stat_activity WHERE pid = $1",
+            &[&conn.backend_pid()],
+        )
+        .unwrap()
+        .get(0)
+}
+
 #[test]
 fn a_holding_connection_commits_what_a_plain_one_would_and_nothing_before() {
     let Some(url) = postgres("inserts held until the commit") else {
@@ -302,14 +314,7 @@ fn a_holding_connection_commits_what_a_plain_one_would_and_nothing_before() {
     service.begin().unwrap();
     service.insert_order(&one, 1).unwrap();
     service.insert_outbox(&event(&one), 1).unwrap();
-    let state: String = checker
-        .client()
-        .query_one(
-            "SELECT state FROM pg_stat_activity WHERE pid = $1",
-            &[&service.backend_pid()],
-        )
-        .unwrap()
-        .get(0);
+    let state = backend_state(&mut checker, &service);
     assert_eq!(state, "idle", "the held transaction reached the server");
     service.commit().unwrap();
     assert_eq!(committed(&mut checker), (vec![1], 1));
@@ -352,14 +357,7 @@ fn a_holding_connection_commits_what_a_plain_one_would_and_nothing_before() {
     service.insert_outbox(&event(&four), 1).unwrap();
     service.commit().unwrap();
     assert_eq!(committed(&mut checker), (vec![1, 2, 3, 4], 4));
-    let state: String = checker
-        .client()
-        .query_one(
-            "SELECT state FROM pg_stat_activity WHERE pid = $1",
-            &[&service.backend_pid()],
-        )
-        .unwrap()
-        .get(0);
+    let state = backend_state(&mut checker, &service);
     assert_eq!(state, "idle", "the commit left a transaction open");
 }
 
@@ -371,13 +369,6 @@ fn held_inserts_reach_the_server_when_asked_and_a_failed_commit_ends_its_transac
     let tag = format!("heldopen{}", std::process::id());
     let (_schemas, schema) = outbox_with(&url, &tag, 0);
     let mut checker = PgConn::open(&url, &schema).unwrap();
-    let state = |checker: &mut PgConn, pid: i32| -> String {
-        checker
-            .client()
-            .query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid])
-            .unwrap()
-            .get(0)
-    };
     let event = |order: &Order| Envelope::order_placed(7, Pipeline::Outbox, order, 1);
     let (one, two) = (Order::generate(7, 1), Order::generate(7, 2));
 
@@ -388,10 +379,7 @@ fn held_inserts_reach_the_server_when_asked_and_a_failed_commit_ends_its_transac
     service.insert_order(&one, 1).unwrap();
     service.insert_outbox(&event(&one), 1).unwrap();
     Storage::open_on_server(&mut service).unwrap();
-    assert_eq!(
-        state(&mut checker, service.backend_pid()),
-        "idle in transaction"
-    );
+    assert_eq!(backend_state(&mut checker, &service), "idle in transaction");
     drop(service);
     assert!(checker.committed_orders().unwrap().is_empty());
 
@@ -409,7 +397,7 @@ fn held_inserts_reach_the_server_when_asked_and_a_failed_commit_ends_its_transac
         service.commit().is_err(),
         "a repeated event id must fail the commit"
     );
-    assert_eq!(state(&mut checker, service.backend_pid()), "idle");
+    assert_eq!(backend_state(&mut checker, &service), "idle");
     service.begin().unwrap();
     service.insert_order(&two, 1).unwrap();
     service.insert_outbox(&event(&two), 1).unwrap();

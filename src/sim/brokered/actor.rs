@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use super::inprocess::msg_id;
+use super::inprocess::{billable, msg_id};
 use super::report::{BATCH, BrokeredError};
 use super::wire::{Bug, Crash, Down, Point, Role, Spec, Up};
 use crate::broker::{BrokerUrl, Session};
@@ -20,7 +20,7 @@ use crate::sim::clock::{EpochClock, SharedClock};
 use crate::sim::crash::process::pipes;
 use crate::sim::crash::process::wire;
 use crate::sim::error::{SimError, WireError};
-use crate::sim::model::{Envelope, Order, OrderPlacedPayload, Pipeline};
+use crate::sim::model::{Envelope, Order, Pipeline};
 use crate::sim::storage::{Db, Storage};
 
 /// How long an idle relay waits before it reads the outbox again.
@@ -215,16 +215,7 @@ fn consumer<W: Write>(spec: &Spec, pipe: &Pipe<W>) -> Result<(), BrokeredError> 
             return pipe.stopped();
         }
         for delivery in session.fetch(&spec.stream, "billing", BATCH as usize, FETCH_WAIT)? {
-            let event: Envelope =
-                serde_json::from_slice(&delivery.payload).map_err(|err| SimError::Payload {
-                    event_id: delivery.msg_id.clone().unwrap_or_default(),
-                    err,
-                })?;
-            let payload: OrderPlacedPayload =
-                serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
-                    event_id: event.event_id.clone(),
-                    err,
-                })?;
+            let (event, payload) = billable(&delivery)?;
             let order = event.order_number().unwrap_or_default();
             let acked = Up::Acked {
                 sequence: delivery.stream_sequence,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::counts::Counts;
 use super::plan::Plan;
 use super::report::{BATCH, BrokeredError, BrokeredOptions, STALL_LIMIT};
-use crate::broker::{BrokerError, BrokerUrl, Session};
+use crate::broker::{BrokerError, BrokerUrl, Delivery, Session};
 use crate::sim::crash::mutant::Mutant;
 use crate::sim::error::SimError;
 use crate::sim::model::{Envelope, Order, OrderPlacedPayload, Pipeline};
@@ -18,6 +18,20 @@ use crate::sim::storage::backend::Backend;
 /// The `Nats-Msg-Id` the stream dedupes by, when dedupe is on: the event's own id.
 pub fn msg_id(event: &Envelope, dedupe: bool) -> Option<&str> {
     dedupe.then_some(event.event_id.as_str())
+}
+
+/// A delivery as billing reads it: the event, and the order its payload bills.
+pub fn billable(delivery: &Delivery) -> Result<(Envelope, OrderPlacedPayload), SimError> {
+    let event: Envelope =
+        serde_json::from_slice(&delivery.payload).map_err(|err| SimError::Payload {
+            event_id: delivery.msg_id.clone().unwrap_or_default(),
+            err,
+        })?;
+    let payload = serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
+        event_id: event.event_id.clone(),
+        err,
+    })?;
+    Ok((event, payload))
 }
 
 /// Runs the pipeline's producers on this thread and its consumer beside them, until the consumer
@@ -202,16 +216,7 @@ fn consume(
             if delivery.delivered > 1 {
                 counts.redelivered.fetch_add(1, Ordering::SeqCst);
             }
-            let event: Envelope =
-                serde_json::from_slice(&delivery.payload).map_err(|err| SimError::Payload {
-                    event_id: delivery.msg_id.clone().unwrap_or_default(),
-                    err,
-                })?;
-            let payload: OrderPlacedPayload =
-                serde_json::from_str(&event.payload).map_err(|err| SimError::Payload {
-                    event_id: event.event_id.clone(),
-                    err,
-                })?;
+            let (event, payload) = billable(&delivery)?;
             let order = event.order_number().unwrap_or_default();
             let crash = plan.consumer.contains(&order) && crashed.insert(order);
             if mutant == Mutant::AckBeforeCommit {

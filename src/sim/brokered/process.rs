@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ use super::report::{BrokeredError, BrokeredOptions, Processes, STALL_LIMIT};
 use super::wire::{Bug, Crash, Down, Point, Role, Spec, Up};
 use crate::broker::{BrokerError, BrokerUrl};
 use crate::sim::crash::mutant::Mutant;
-use crate::sim::crash::process::pipes::{self, killed_by_sigkill, said};
+use crate::sim::crash::process::pipes::{self, Running, killed_by_sigkill, said};
 use crate::sim::crash::process::wire;
 use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
@@ -79,12 +79,6 @@ struct Slot {
     stopping: bool,
     /// It exited as it was told to, or was killed while stopping.
     finished: bool,
-}
-
-struct Running {
-    child: Child,
-    /// Closed to tell the child to stop.
-    stdin: Option<ChildStdin>,
 }
 
 /// What a child's listening thread hands the parent's loop.
@@ -246,36 +240,22 @@ impl<'l, 'a> Fleet<'l, 'a> {
             bug: Bug::from(lane.options.mutant),
             crashes: slot.pending.iter().copied().collect(),
         };
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        command
             .arg(ACTOR_COMMAND)
             .arg(name)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|cause| SimError::Child {
-                actor: name.to_string(),
-                problem: format!("could not be started: {cause}"),
-            })?;
+            .stderr(Stdio::piped());
+        pipes::start(
+            command,
+            name,
+            (index, slot.incarnation),
+            &spec,
+            &self.sender,
+            &mut slot.running,
+        )?;
         self.stats.started += 1;
-        let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
-        slot.running = Some(Running { child, stdin: None });
-        let (Some(mut stdin), Some(stdout), Some(stderr)) = pipes else {
-            return Err(SimError::Internal("a child process came without its pipes").into());
-        };
-        // A child that cannot take its instructions has died, and its closed output says how.
-        let _ = wire::write(&mut stdin, &spec);
-        if let Some(running) = &mut slot.running {
-            running.stdin = Some(stdin);
-        }
-        let (events, incarnation) = (self.sender.clone(), slot.incarnation);
-        std::thread::Builder::new()
-            .name(format!("{name}-pipe"))
-            .spawn(move || pipes::listen(index, incarnation, stdout, stderr, &events))
-            .map_err(|cause| SimError::Child {
-                actor: name.to_string(),
-                problem: format!("cannot be listened to: {cause}"),
-            })?;
         Ok(())
     }
 

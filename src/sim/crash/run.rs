@@ -24,8 +24,8 @@ use crate::sim::clock::{EpochClock, SharedClock, SimClock, Skew, WallClock};
 use crate::sim::error::SimError;
 use crate::sim::model::Pipeline;
 use crate::sim::progress::Progress;
+use crate::sim::storage::backend::postgres_schemas;
 use crate::sim::storage::postgres::scan as pg_scan;
-use crate::sim::storage::postgres::store::schema_name;
 use crate::sim::storage::sqlite::files::lab_dir;
 use crate::sim::storage::sqlite::scan;
 use crate::sim::storage::sqlite::sql::Durability;
@@ -318,12 +318,10 @@ pub fn postgres_tag() -> String {
 /// The schemas a run of this process keeps on PostgreSQL under `--keep-db`, pipeline by
 /// pipeline.
 pub fn kept_schemas() -> Vec<String> {
-    let tag = postgres_tag();
+    let run = postgres_tag();
     [Pipeline::Naive, Pipeline::Outbox]
         .into_iter()
-        .flat_map(|pipeline| {
-            ["orders", "billing"].map(|db| schema_name(&tag, &format!("{}_{db}", pipeline.name())))
-        })
+        .flat_map(|pipeline| postgres_schemas(&run, pipeline.name()))
         .collect()
 }
 

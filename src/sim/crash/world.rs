@@ -204,6 +204,9 @@ pub trait Outside {
     /// True when the crash scheduled for `order` at `point` strikes here: it is recorded against
     /// `actor`, which must die at once. A child process never sees true: it is killed instead.
     fn crash_here(&self, actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError>;
+    /// Whether a crash is scheduled for `order` at `point` and has not struck yet: what
+    /// [`Outside::crash_here`] asks, without striking.
+    fn crash_due(&self, point: CrashPoint, order: u32) -> bool;
     /// As [`Outside::crash_here`], at a point where `conn` has a transaction open: when the crash
     /// strikes, the transaction reaches the database first, so it dies open there.
     fn crash_mid_transaction(
@@ -212,7 +215,12 @@ pub trait Outside {
         point: CrashPoint,
         order: u32,
         conn: &mut dyn Storage,
-    ) -> Result<bool, SimError>;
+    ) -> Result<bool, SimError> {
+        if self.crash_due(point, order) {
+            conn.open_on_server()?;
+        }
+        self.crash_here(actor, point, order)
+    }
     /// Hands an event to the broker, and tells the checker who published it. Fails with
     /// [`SimError::Unacknowledged`] when the broker did not acknowledge it.
     fn publish(&self, actor: &str, event: Envelope, order: Option<u32>) -> Result<(), SimError>;
@@ -269,17 +277,8 @@ impl Outside for World<'_> {
         Ok(fires)
     }
 
-    fn crash_mid_transaction(
-        &self,
-        actor: &str,
-        point: CrashPoint,
-        order: u32,
-        conn: &mut dyn Storage,
-    ) -> Result<bool, SimError> {
-        if self.trigger.due(point, order) {
-            conn.open_on_server()?;
-        }
-        self.crash_here(actor, point, order)
+    fn crash_due(&self, point: CrashPoint, order: u32) -> bool {
+        self.trigger.due(point, order)
     }
 
     fn publish(&self, actor: &str, event: Envelope, order: Option<u32>) -> Result<(), SimError> {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::postgres::feed::PgFeed;
 use super::postgres::leftovers;
 use super::postgres::slot;
-use super::postgres::store::{LabSchemas, PgConn};
+use super::postgres::store::{LabSchemas, PgConn, schema_name};
 use super::seam::{ChangeFeed, Db, Storage};
 use super::sqlite::feed::{Feed, FeedConnection, RELAY_SCHEMA, SqliteFeed};
 use super::sqlite::files::remove_db;
@@ -102,6 +102,18 @@ pub fn backend_name(db: Option<&str>) -> &'static str {
     if db.is_some() { "postgres" } else { "sqlite" }
 }
 
+/// The schemas a PostgreSQL backend works in, by what they hold.
+const PG_SCHEMAS: [&str; 2] = ["orders", "billing"];
+
+/// The schemas [`Backend::postgres`] makes for `run` and `tag`.
+pub fn postgres_schemas(run: &str, tag: &str) -> Vec<String> {
+    let prefix = format!("{run}_{tag}");
+    PG_SCHEMAS
+        .iter()
+        .map(|name| schema_name(&prefix, name))
+        .collect()
+}
+
 /// The database a lab runs on: where its data lives, and the duty to clean up after it.
 pub struct Backend {
     location: Location,
@@ -139,7 +151,7 @@ impl Backend {
     /// the backend unless `keep`.
     pub fn postgres(url: &str, run: &str, tag: &str, keep: bool) -> Result<Backend, SimError> {
         let prefix = format!("{run}_{tag}");
-        let schemas = LabSchemas::create(url, &prefix, &["orders", "billing"], keep)?;
+        let schemas = LabSchemas::create(url, &prefix, &PG_SCHEMAS, keep)?;
         let schema = |name| schemas.schema(name).unwrap_or_default().to_string();
         Ok(Backend {
             location: Location::Postgres {

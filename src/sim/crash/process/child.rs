@@ -21,7 +21,7 @@ use crate::sim::crash::service::Service;
 use crate::sim::crash::world::{Config, Outside};
 use crate::sim::error::{SimError, WireError};
 use crate::sim::model::{Envelope, Pipeline};
-use crate::sim::storage::{Location, Storage};
+use crate::sim::storage::Location;
 
 /// Runs the actor the parent's first line names. Returns quietly when the parent goes away: an
 /// orphan has nothing left to do.
@@ -172,21 +172,12 @@ impl<W: Write> Outside for Pipe<W> {
         &self.db_clock
     }
 
-    fn crash_mid_transaction(
-        &self,
-        actor: &str,
-        point: CrashPoint,
-        order: u32,
-        conn: &mut dyn Storage,
-    ) -> Result<bool, SimError> {
-        if self.crashes.get(&order) == Some(&point) {
-            conn.open_on_server()?;
-        }
-        self.crash_here(actor, point, order)
+    fn crash_due(&self, point: CrashPoint, order: u32) -> bool {
+        self.crashes.get(&order) == Some(&point)
     }
 
     fn crash_here(&self, _actor: &str, point: CrashPoint, order: u32) -> Result<bool, SimError> {
-        if self.crashes.get(&order) != Some(&point) {
+        if !self.crash_due(point, order) {
             return Ok(false);
         }
         // Where the crash strikes, the parent never answers: it kills this process.

@@ -13,13 +13,13 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use crate::sim::crash::drive::{self, Life};
-use crate::sim::crash::process::pipes::{self, killed_by_sigkill, said};
+use crate::sim::crash::process::pipes::{self, Running, killed_by_sigkill, said};
 use crate::sim::crash::process::wire::{self, Down, Role, Spec, Up};
 use crate::sim::crash::report::ProcessStats;
 use crate::sim::crash::runner::Settled;
@@ -127,12 +127,6 @@ struct Slot {
     done: bool,
 }
 
-struct Running {
-    child: Child,
-    /// Closed to tell the child to stop.
-    stdin: Option<ChildStdin>,
-}
-
 /// What a child's listening thread hands the parent's loop.
 type Event = pipes::Event<Up>;
 
@@ -232,34 +226,16 @@ impl<'a> Fleet<'a> {
         let spec = self.spec(index);
         let slot = &mut self.slots[index];
         slot.restart_at = None;
-        let mut child =
-            self.launcher
-                .command(&slot.name)
-                .spawn()
-                .map_err(|cause| SimError::Child {
-                    actor: slot.name.clone(),
-                    problem: format!("could not be started: {cause}"),
-                })?;
+        let running = pipes::start(
+            self.launcher.command(&slot.name),
+            &slot.name,
+            (index, slot.incarnation),
+            &spec,
+            &self.sender,
+            &mut slot.running,
+        )?;
         self.stats.spawned += 1;
-        self.stats.pids.push(child.id());
-        let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
-        slot.running = Some(Running { child, stdin: None });
-        let (Some(mut stdin), Some(stdout), Some(stderr)) = pipes else {
-            return Err(SimError::Internal("a child process came without its pipes"));
-        };
-        // A child that cannot take its spec has died, and its closed output says how.
-        let _ = wire::write(&mut stdin, &spec);
-        if let Some(running) = &mut slot.running {
-            running.stdin = Some(stdin);
-        }
-        let (events, incarnation) = (self.sender.clone(), slot.incarnation);
-        std::thread::Builder::new()
-            .name(format!("{}-pipe", slot.name))
-            .spawn(move || pipes::listen(index, incarnation, stdout, stderr, &events))
-            .map_err(|cause| SimError::Child {
-                actor: slot.name.clone(),
-                problem: format!("cannot be listened to: {cause}"),
-            })?;
+        self.stats.pids.push(running.child.id());
         Ok(())
     }
 

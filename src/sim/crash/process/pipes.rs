@@ -4,15 +4,16 @@
 //! ends a run, no child outlives it. Only the message types differ between labs.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStderr, ChildStdout, ExitStatus};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::sim::crash::process::wire;
-use crate::sim::error::WireError;
+use crate::sim::error::{SimError, WireError};
 
 /// How much of a child's stderr is kept for an error message.
 const STDERR_KEPT: u64 = 4096;
@@ -31,6 +32,52 @@ pub enum Event<U> {
         incarnation: u32,
         stderr: String,
     },
+}
+
+/// A child the parent started, and the pipe that tells it what to do.
+pub struct Running {
+    pub child: Child,
+    /// Closed to tell the child to stop.
+    pub stdin: Option<ChildStdin>,
+}
+
+/// Starts `command` as `name`, the child in `slot` in its `incarnation`'th life, writes it
+/// `spec`, and reads its output on a thread of its own into `events`. The child goes into
+/// `running` as soon as it exists, so that whoever holds that kills it even when starting it
+/// fails halfway.
+pub fn start<'r, S, U>(
+    mut command: Command,
+    name: &str,
+    (slot, incarnation): (usize, u32),
+    spec: &S,
+    events: &Sender<Event<U>>,
+    running: &'r mut Option<Running>,
+) -> Result<&'r mut Running, SimError>
+where
+    S: Serialize,
+    U: DeserializeOwned + Send + 'static,
+{
+    let mut child = command.spawn().map_err(|cause| SimError::Child {
+        actor: name.to_string(),
+        problem: format!("could not be started: {cause}"),
+    })?;
+    let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let running = running.insert(Running { child, stdin: None });
+    let (Some(mut stdin), Some(stdout), Some(stderr)) = pipes else {
+        return Err(SimError::Internal("a child process came without its pipes"));
+    };
+    // A child that cannot take its instructions has died, and its closed output says how.
+    let _ = wire::write(&mut stdin, spec);
+    running.stdin = Some(stdin);
+    let events = events.clone();
+    std::thread::Builder::new()
+        .name(format!("{name}-pipe"))
+        .spawn(move || listen(slot, incarnation, stdout, stderr, &events))
+        .map_err(|cause| SimError::Child {
+            actor: name.to_string(),
+            problem: format!("cannot be listened to: {cause}"),
+        })?;
+    Ok(running)
 }
 
 /// Reads one child's lines in order until its output ends or a line is not the protocol, then
