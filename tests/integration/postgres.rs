@@ -475,8 +475,10 @@ fn lab_cleanup_on_postgres_keeps_its_claims_and_drops_its_schemas() {
         let (partial_index, partial_table) = reads(&size["partial"]["poll_reads"]);
         let (plain_index, plain_table) = reads(&size["plain"]["poll_reads"]);
         let (none_index, none_table) = reads(&size["no_index_reads"]);
-        assert!((1..=4).contains(&partial_index), "{size}");
-        assert!((1..=5).contains(&plain_index), "{size}");
+        // A few: a transaction open elsewhere on the server (other tests run beside this one)
+        // keeps the marked rows' dead index entries from being skipped, which adds a page or two.
+        assert!((1..=6).contains(&partial_index), "{size}");
+        assert!((1..=7).contains(&plain_index), "{size}");
         assert!(partial_table >= 1 && partial_table <= plain_table, "{size}");
         assert_eq!(none_index, 0);
         // At 10,000 rows the whole table is under 300 pages: a few times the poll, not more.
